@@ -1,0 +1,8 @@
+//! Latchkey's authentication logic, pure and deterministic, for the server and the browser alike.
+//!
+//! Nothing here reads a clock, the OS random source, a file or the network: callers pass `now`
+//! (Unix seconds) and a cryptographic RNG. The same code therefore gives the same verdicts natively
+//! and on `wasm32-unknown-unknown`, which is what lets the npm package preview exactly what the
+//! server will decide.
+
+pub mod dictionaries;

@@ -1,0 +1,1 @@
+//! Cross-target test suites live in `tests/`; this crate has no library code.
