@@ -5,4 +5,11 @@
 //! and on `wasm32-unknown-unknown`, which is what lets the npm package preview exactly what the
 //! server will decide.
 
+pub mod backup;
 pub mod dictionaries;
+#[cfg(feature = "hashing")]
+pub mod hash;
+pub mod policy;
+pub mod strength;
+pub mod token;
+pub mod totp;

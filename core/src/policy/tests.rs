@@ -1,0 +1,97 @@
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+use super::*;
+
+fn codes(v: &Validation) -> Vec<&'static str> {
+    v.violations.iter().map(Violation::code).collect()
+}
+
+#[test]
+fn default_policy_accepts_a_strong_passphrase() {
+    let v = PasswordPolicy::default().validate("correct horse battery staple", &UserAttributes::default());
+    assert!(v.valid, "{:?}", v.violations);
+    assert!(v.score >= 3);
+    assert_eq!(v.fingerprint, PasswordPolicy::default().fingerprint());
+}
+
+#[test]
+fn djangos_four_in_djangos_order_then_latchkeys() {
+    let user = UserAttributes { username: Some("123123".into()), ..Default::default() };
+    let v = PasswordPolicy::default().validate("123123", &user);
+    assert_eq!(
+        codes(&v),
+        ["password_too_similar", "password_too_short", "password_too_common", "password_entirely_numeric", "password_too_weak"]
+    );
+    assert_eq!(v.violations[0].message(), "The password is too similar to the username.");
+    assert_eq!(v.violations[1].message(), "This password is too short. It must contain at least 12 characters.");
+    assert!(!v.valid);
+}
+
+#[test]
+fn too_long_is_refused_before_anything_else() {
+    let long = "a".repeat(4097);
+    let v = PasswordPolicy::default().validate(&long, &UserAttributes::default());
+    assert_eq!(codes(&v), ["password_too_long"]);
+    assert_eq!(v.score, 0);
+    // 4096 bytes exactly is allowed by the length rule (multi-byte characters count as bytes).
+    let v = PasswordPolicy::default().validate(&"é".repeat(2048), &UserAttributes::default());
+    assert!(!codes(&v).contains(&"password_too_long"));
+    let v = PasswordPolicy::default().validate(&"é".repeat(2049), &UserAttributes::default());
+    assert_eq!(codes(&v), ["password_too_long"]);
+}
+
+#[test]
+fn optional_rules_are_off_by_default_and_work_when_on() {
+    let password = "zzzzqWe8!plorbat";
+    assert!(!codes(&PasswordPolicy::default().validate(password, &UserAttributes::default()))
+        .contains(&"password_repeated_characters"));
+    let strict = PasswordPolicy { min_character_classes: 4, max_repeated_characters: 3, ..Default::default() };
+    let v = strict.validate(password, &UserAttributes::default());
+    assert!(codes(&v).contains(&"password_repeated_characters"));
+    assert!(!codes(&v).contains(&"password_too_few_character_classes"));
+    let v = strict.validate("alllowercaseletters", &UserAttributes::default());
+    assert!(codes(&v).contains(&"password_too_few_character_classes"));
+}
+
+#[test]
+fn fingerprint_is_stable_and_changes_with_any_rule() {
+    let base = PasswordPolicy::default();
+    assert_eq!(base.fingerprint().len(), 16);
+    assert_eq!(base.fingerprint(), PasswordPolicy::default().fingerprint());
+    let changed = [
+        PasswordPolicy { min_length: 13, ..Default::default() },
+        PasswordPolicy { max_similarity: None, ..Default::default() },
+        PasswordPolicy { min_score: 2, ..Default::default() },
+        PasswordPolicy { history: 5, ..Default::default() },
+    ];
+    for p in changed {
+        assert_ne!(p.fingerprint(), base.fingerprint(), "{p:?}");
+    }
+}
+
+#[test]
+fn out_of_range_policies_are_refused() {
+    assert_eq!(
+        PasswordPolicy { max_similarity: Some(0.05), ..Default::default() }.checked(),
+        Err(PolicyError::SimilarityTooLow)
+    );
+    assert_eq!(PasswordPolicy { min_score: 5, ..Default::default() }.checked(), Err(PolicyError::ScoreOutOfRange));
+    assert_eq!(PasswordPolicy { max_length_bytes: 4, ..Default::default() }.checked(), Err(PolicyError::LengthBounds));
+}
+
+#[cfg(feature = "serde")]
+#[test]
+fn json_round_trip_carries_and_ignores_the_fingerprint() {
+    let json = serde_json::to_value(PasswordPolicy::default()).unwrap();
+    assert_eq!(json["min_length"], 12);
+    assert_eq!(json["fingerprint"], PasswordPolicy::default().fingerprint());
+    let mut tampered = json.clone();
+    tampered["fingerprint"] = "forged".into();
+    let back: PasswordPolicy = serde_json::from_value(tampered).unwrap();
+    assert_eq!(back, PasswordPolicy::default());
+    let partial: PasswordPolicy = serde_json::from_str(r#"{"min_length": 8}"#).unwrap();
+    assert_eq!(partial.min_length, 8);
+    assert!(serde_json::from_str::<PasswordPolicy>(r#"{"min_lenght": 8}"#).is_err());
+    assert!(serde_json::from_str::<PasswordPolicy>(r#"{"min_score": 9}"#).is_err());
+}

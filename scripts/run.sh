@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Starts the Latchkey server with the web demo at http://127.0.0.1:8000/ (override with LATCHKEY_BIND),
+# installing and building what is missing first. Ctrl-C stops it.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+"$ROOT/scripts/setup.sh"
+if [ ! -f wasm/pkg/web/latchkey_bg.wasm ] || [ -n "$(find core/src core/data wasm/src -newer wasm/pkg/web/latchkey_bg.wasm -print -quit)" ]; then
+  "$ROOT/scripts/build-wasm.sh"
+fi
+rm -rf web-demo/pkg && cp -r wasm/pkg/web web-demo/pkg
+say "Building and starting the server"
+exec cargo run --release -p latchkey-server --bin latchkey -- "$@"

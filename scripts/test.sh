@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs every test of the project, installing what is missing first (see setup.sh):
+# formatting and lints, the Rust tests (native), the Django oracle check, the core on wasm32 in Node
+# and in headless Chromium, the npm package build, and the JavaScript tests in Node and in Chromium.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+"$ROOT/scripts/setup.sh" --browser
+
+say "cargo fmt and clippy"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+say "Rust tests (native)"
+cargo test --workspace --all-features
+
+say "Django's own verdicts still match tests/vectors/policy_django.json"
+python3 tests/vectors/gen_policy.py --check
+
+say "latchkey-core on wasm32: build, then its tests in Node and in headless Chromium"
+cargo build -p latchkey-core --target wasm32-unknown-unknown
+cargo test -p latchkey-core --target wasm32-unknown-unknown
+WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER=/usr/bin/chromedriver \
+  WASM_BINDGEN_TEST_WEBDRIVER_JSON="$ROOT/tests/browser/webdriver.json" \
+  cargo test -p latchkey-core --target wasm32-unknown-unknown
+
+say "npm package"
+"$ROOT/scripts/build-wasm.sh"
+
+say "JavaScript tests in Node"
+node --test tests/js/
+
+say "JavaScript tests in headless Chromium"
+node tests/browser/run.mjs
+
+say "All tests passed"
