@@ -1,8 +1,11 @@
 //! Ranked word lists compiled into the crate (see `core/data/` and `scripts/gen-data.py`).
 //!
 //! Each list is in frequency order, so a word's 1-based rank is a guess count: the strength estimator
-//! uses ranks, the password policy uses membership of the common-password list.
+//! uses ranks, the password policy uses membership of the common-password list. The common-password
+//! list is packed by `build.rs` (sorted, front-coded, ranks on a log scale) to keep the browser
+//! bundle small; membership is exact.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -10,7 +13,7 @@ use std::sync::OnceLock;
 #[derive(Debug)]
 pub struct RankedDictionary {
     name: &'static str,
-    ranks: HashMap<&'static str, u32>,
+    ranks: HashMap<Cow<'static, str>, u32>,
 }
 
 impl RankedDictionary {
@@ -18,9 +21,28 @@ impl RankedDictionary {
         let mut ranks = HashMap::new();
         for (i, word) in text.lines().filter(|w| !w.is_empty()).enumerate() {
             // The first occurrence wins, as in a frequency list.
-            ranks.entry(word).or_insert(i as u32 + 1);
+            ranks.entry(Cow::Borrowed(word)).or_insert(i as u32 + 1);
         }
         Self { name, ranks }
+    }
+
+    /// Unpacks `build.rs`'s front-coded words and log-scale ranks.
+    fn from_packed(name: &'static str, words: &'static [u8], ranks: &'static [u8]) -> Self {
+        let mut map = HashMap::with_capacity(ranks.len());
+        let mut previous: Vec<u8> = Vec::new();
+        let mut rest = words;
+        for &bucket in ranks {
+            let Some((&shared, tail)) = rest.split_first() else { break };
+            let end = tail.iter().position(|&b| b == b'\n').unwrap_or(tail.len());
+            previous.truncate(usize::from(shared));
+            previous.extend_from_slice(&tail[..end]);
+            rest = tail.get(end + 1..).unwrap_or_default();
+            if let Ok(word) = std::str::from_utf8(&previous) {
+                let rank = 10f64.powf(f64::from(bucket) / 20.0).round() as u32;
+                map.insert(Cow::Owned(word.to_owned()), rank.max(1));
+            }
+        }
+        Self { name, ranks: map }
     }
 
     /// The dictionary's name, e.g. `"passwords"` or `"english_wikipedia"`.
@@ -44,8 +66,10 @@ impl RankedDictionary {
     }
 }
 
-const SOURCES: [(&str, &str); 6] = [
-    ("passwords", include_str!("../data/passwords.txt")),
+const PASSWORD_WORDS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/passwords.words"));
+const PASSWORD_RANKS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/passwords.ranks"));
+
+const SOURCES: [(&str, &str); 5] = [
     ("english_wikipedia", include_str!("../data/english.txt")),
     ("female_names", include_str!("../data/female_names.txt")),
     ("male_names", include_str!("../data/male_names.txt")),
@@ -56,7 +80,10 @@ const SOURCES: [(&str, &str); 6] = [
 /// Every ranked dictionary, the common-password list first. Built once, on first use.
 pub fn all() -> &'static [RankedDictionary] {
     static ALL: OnceLock<Vec<RankedDictionary>> = OnceLock::new();
-    ALL.get_or_init(|| SOURCES.iter().map(|(name, text)| RankedDictionary::from_lines(name, text)).collect())
+    ALL.get_or_init(|| {
+        let common = RankedDictionary::from_packed("passwords", PASSWORD_WORDS, PASSWORD_RANKS);
+        std::iter::once(common).chain(SOURCES.iter().map(|(name, text)| RankedDictionary::from_lines(name, text))).collect()
+    })
 }
 
 /// Django 5.2's common-password list (19,640 entries, most common first).
@@ -78,6 +105,12 @@ mod tests {
         assert_eq!(common.rank("123456"), Some(1));
         assert_eq!(common.rank("password"), Some(4));
         assert_eq!(common.rank("correct horse battery staple"), None);
+        // Every word of the source file survives the packing, with its rank within 6 %.
+        for (i, word) in include_str!("../data/passwords.txt").lines().enumerate() {
+            let rank = common.rank(word).unwrap_or_else(|| panic!("{word:?} lost")) as f64;
+            let exact = (i + 1) as f64;
+            assert!((rank - exact).abs() <= exact * 0.06 + 0.5, "{word}: {rank} vs {exact}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 pub mod backup;
 pub mod dictionaries;
+mod encoding;
 #[cfg(feature = "hashing")]
 pub mod hash;
 pub mod policy;

@@ -5,7 +5,10 @@
 /** Every vector file a check reads, relative to tests/vectors/. */
 export const VECTOR_FILES = ["policy_django", "rfc6238", "rfc4226", "otpauth", "jwt", "parity"];
 
-const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+/** JSON text with object keys sorted, so that key order does not matter when comparing. */
+const canonical = (v) => JSON.stringify(v, (_, x) =>
+  x && typeof x === "object" && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x);
+const same = (a, b) => canonical(a) === canonical(b);
 
 /** Django 5.2's verdicts (gen_policy.py) through validatePassword with Django's four rules only. */
 export function policyDjango(lib, data) {
@@ -70,8 +73,53 @@ export function otpauth(lib, data) {
   return failures;
 }
 
+/** JWT decoding without verification: the claims, seconds left, and the exact error messages. */
+export function jwt(lib, data) {
+  const failures = [];
+  for (const t of data.tokens) {
+    if (t.decode === "ok") {
+      const { claims } = lib.decodeToken(t.token);
+      // The vectors hold verified claims, where user_id is always a string; decoding keeps it raw.
+      if (claims.user_id !== undefined) claims.user_id = String(claims.user_id);
+      if (t.claims && !same(claims, t.claims)) failures.push(`${t.name}: claims ${JSON.stringify(claims)}`);
+      if (t.seconds_left !== null && t.seconds_left !== undefined) {
+        const left = lib.tokenSecondsLeft(t.token, t.now);
+        if (left !== t.seconds_left) failures.push(`${t.name}: ${left} seconds left, want ${t.seconds_left}`);
+      }
+    } else {
+      try {
+        lib.decodeToken(t.token);
+        failures.push(`${t.name}: decoded`);
+      } catch (e) {
+        if (!(e instanceof Error) || e.message !== t.decode) failures.push(`${t.name}: threw ${JSON.stringify(e.message)}`);
+      }
+    }
+  }
+  return failures;
+}
+
+/** The native answers (core/tests/parity.rs) for the default policy and the strength estimate. */
+export function parity(lib, data) {
+  const failures = [];
+  const policyFingerprint = lib.defaultPolicy().fingerprint;
+  if (policyFingerprint !== data.policy.fingerprint) failures.push(`default policy fingerprint ${policyFingerprint}`);
+  for (const c of data.cases) {
+    const validation = lib.validatePassword(c.password, c.user);
+    if (!same(validation, c.validation)) {
+      failures.push(`validate ${JSON.stringify(c.password)}: ${JSON.stringify(validation)} != ${JSON.stringify(c.validation)}`);
+    }
+    const { guessesLog10, ...strength } = lib.passwordStrength(c.password, c.user_inputs);
+    const { guessesLog10: want, ...wantStrength } = c.strength;
+    // log10 and pow may differ in the last bit between the platform's libm and wasm's; nothing else may.
+    if (!same(strength, wantStrength) || Math.abs(guessesLog10 - want) > 1e-9) {
+      failures.push(`strength ${JSON.stringify(c.password)}: ${JSON.stringify({ guessesLog10, ...strength })}`);
+    }
+  }
+  return failures;
+}
+
 /** Every check, by the vector file it reads. */
-export const CHECKS = { policy_django: policyDjango, rfc6238, rfc4226, otpauth };
+export const CHECKS = { policy_django: policyDjango, rfc6238, rfc4226, otpauth, jwt, parity };
 
 /** Runs every check on `lib` with `vectors` (file name to parsed JSON): `{check: failures}`. */
 export function runAll(lib, vectors) {

@@ -19,6 +19,9 @@ pub(crate) fn string_arg(name: &str, value: &JsValue) -> JsResult<String> {
 
 /// An optional object argument (`undefined` or `null` means the default), deserialized strictly so
 /// a misspelt field is an error rather than silently ignored.
+///
+/// The object goes through `JSON.stringify` and `serde_json`, the path the server's JSON takes, so
+/// the browser accepts and refuses exactly what the server does.
 pub(crate) fn options_arg<T: DeserializeOwned + Default>(name: &str, value: &JsValue) -> JsResult<T> {
     if value.is_undefined() || value.is_null() {
         return Ok(T::default());
@@ -26,7 +29,11 @@ pub(crate) fn options_arg<T: DeserializeOwned + Default>(name: &str, value: &JsV
     if !value.is_object() || js_sys::Array::is_array(value) {
         return Err(error(format!("{name} must be an object, got {}", type_name(value))));
     }
-    serde_wasm_bindgen::from_value(value.clone()).map_err(|e| error(format!("invalid {name}: {e}")))
+    let json = js_sys::JSON::stringify(value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or_else(|| error(format!("{name} cannot be read as JSON")))?;
+    serde_json::from_str(&json).map_err(|e| error(format!("invalid {name}: {e}")))
 }
 
 /// An optional array of strings (`undefined` or `null` means none).
@@ -59,14 +66,17 @@ pub(crate) fn time_arg(name: &str, value: &JsValue) -> JsResult<u64> {
     };
     const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
     if !seconds.is_finite() || !(0.0..=MAX_SAFE).contains(&seconds) {
-        return Err(error(format!("{name} must be a non-negative number of seconds, got {seconds}")));
+        // The value is not echoed: formatting a float would pull float printing into the bundle.
+        return Err(error(format!("{name} must be a non-negative, finite number of seconds")));
     }
     Ok(seconds.floor() as u64)
 }
 
-/// Converts a Rust value into a plain JavaScript object (objects, not `Map`s; numbers, not BigInts).
+/// Converts a Rust value into a plain JavaScript value through its JSON form: the same JSON the
+/// server sends, parsed by `JSON.parse`.
 pub(crate) fn to_js<T: serde::Serialize + ?Sized>(value: &T) -> JsResult<JsValue> {
-    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(error)
+    let json = serde_json::to_string(value).map_err(error)?;
+    js_sys::JSON::parse(&json).map_err(|_| error("internal error: unparsable JSON"))
 }
 
 fn type_name(value: &JsValue) -> String {

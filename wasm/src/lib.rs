@@ -49,7 +49,7 @@ export interface VerifyTotpOptions extends TotpOptions {
   /** The last step accepted for this device: it and earlier steps are refused (replay). */
   lastStep?: number;
 }
-export interface TotpUriOptions extends TotpOptions { secret: string; issuer: string; account: string; }
+export interface TotpUriOptions extends TotpOptions { secret: string; issuer?: string | null; account: string; }
 export interface OtpauthParams { secret: string; issuer: string | null; account: string; algorithm: TotpAlgorithm; digits: number; period: number; }
 export interface TotpVerification { valid: boolean; step: number | null; }
 export interface DecodedToken { header: Record<string, unknown>; claims: Record<string, unknown>; }

@@ -14,7 +14,7 @@ use crate::error::{error, options_arg, string_arg, time_arg, to_js, JsResult};
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 struct ParamsJs {
     algorithm: Option<String>,
-    digits: Option<u32>,
+    digits: Option<u8>,
     period: Option<u64>,
     /// Only for `verifyTotp`: steps accepted either side of now (default 1, at most 10).
     window: Option<u8>,
@@ -27,9 +27,9 @@ impl ParamsJs {
         let defaults = TotpParams::default();
         let algorithm = match &self.algorithm {
             Some(name) => name.parse::<Algorithm>().map_err(error)?,
-            None => defaults.algorithm,
+            None => defaults.algorithm(),
         };
-        TotpParams::new(algorithm, self.digits.unwrap_or(defaults.digits), self.period.unwrap_or(defaults.period))
+        TotpParams::new(algorithm, self.digits.unwrap_or(defaults.digits()), self.period.unwrap_or(defaults.period()))
             .map_err(error)
     }
 }
@@ -40,14 +40,14 @@ pub fn generate_totp_secret() -> String {
     TotpSecret::generate(&mut OsRng).to_base32()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct UriJs {
     secret: String,
-    issuer: String,
+    issuer: Option<String>,
     account: String,
     algorithm: Option<String>,
-    digits: Option<u32>,
+    digits: Option<u8>,
     period: Option<u64>,
 }
 
@@ -57,10 +57,10 @@ pub fn totp_uri(options: JsValue) -> JsResult<String> {
     if !options.is_object() {
         return Err(error("totpUri expects an object {secret, issuer, account}"));
     }
-    let o: UriJs = serde_wasm_bindgen::from_value(options).map_err(|e| error(format!("invalid options: {e}")))?;
+    let o: UriJs = options_arg("options", &options)?;
     let uri = OtpauthUri {
         secret: TotpSecret::from_base32(&o.secret).map_err(error)?,
-        issuer: Some(o.issuer).filter(|i| !i.is_empty()),
+        issuer: o.issuer.filter(|i| !i.is_empty()),
         account: o.account,
         params: ParamsJs { algorithm: o.algorithm, digits: o.digits, period: o.period, ..Default::default() }
             .params()?,
@@ -74,7 +74,7 @@ struct ParsedUriJs {
     issuer: Option<String>,
     account: String,
     algorithm: &'static str,
-    digits: u32,
+    digits: u8,
     period: u64,
 }
 
@@ -86,9 +86,9 @@ pub fn parse_otpauth_uri(uri: JsValue) -> JsResult<JsValue> {
         secret: parsed.secret.to_base32(),
         issuer: parsed.issuer,
         account: parsed.account,
-        algorithm: parsed.params.algorithm.as_str(),
-        digits: parsed.params.digits,
-        period: parsed.params.period,
+        algorithm: parsed.params.algorithm().as_str(),
+        digits: parsed.params.digits(),
+        period: parsed.params.period(),
     })
 }
 

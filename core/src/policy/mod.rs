@@ -99,7 +99,8 @@ impl PasswordPolicy {
     /// A stable identifier of the rules (and of the data they use): equal fingerprints give equal
     /// verdicts, so a browser can tell whether its copy of the policy is the server's.
     pub fn fingerprint(&self) -> String {
-        let similarity = self.max_similarity.map_or_else(|| "off".to_owned(), |s| format!("{s:?}"));
+        // The float's exact bits, not its decimal form: no float formatting code in the wasm bundle.
+        let similarity = self.max_similarity.map_or_else(|| "off".to_owned(), |s| format!("{:x}", s.to_bits()));
         let canonical = format!(
             "latchkey-policy/1;data={};min_length={};max_length_bytes={};max_similarity={};reject_common={};\
              reject_numeric={};min_score={};min_character_classes={};max_repeated_characters={};history={}",
@@ -115,7 +116,7 @@ impl PasswordPolicy {
             self.history,
         );
         let digest = Sha256::digest(canonical.as_bytes());
-        data_encoding::HEXLOWER.encode(&digest[..8])
+        crate::encoding::hex(&digest[..8])
     }
 
     /// Validates `password` for `user` (pass `&UserAttributes::default()` when there is none).
