@@ -7,18 +7,55 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
+
+/// The Fx hash (rustc's): a multiply-rotate hash, several times faster than the default SipHash on
+/// the short keys here. SipHash's flooding resistance buys nothing for fixed, compiled-in keys, and
+/// the strength estimator makes thousands of lookups per password.
+#[derive(Debug, Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        for &byte in chunks.remainder() {
+            self.add(u64::from(byte));
+        }
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.add(u64::from(byte));
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// A frequency-ordered dictionary: word (lowercase) to 1-based rank.
 #[derive(Debug)]
 pub struct RankedDictionary {
     name: &'static str,
-    ranks: HashMap<Cow<'static, str>, u32>,
+    ranks: FastMap<Cow<'static, str>, u32>,
 }
 
 impl RankedDictionary {
     fn from_lines(name: &'static str, text: &'static str) -> Self {
-        let mut ranks = HashMap::new();
+        let mut ranks = FastMap::default();
         for (i, word) in text.lines().filter(|w| !w.is_empty()).enumerate() {
             // The first occurrence wins, as in a frequency list.
             ranks.entry(Cow::Borrowed(word)).or_insert(i as u32 + 1);
@@ -28,7 +65,7 @@ impl RankedDictionary {
 
     /// Unpacks `build.rs`'s front-coded words and log-scale ranks.
     fn from_packed(name: &'static str, words: &'static [u8], ranks: &'static [u8]) -> Self {
-        let mut map = HashMap::with_capacity(ranks.len());
+        let mut map = FastMap::with_capacity_and_hasher(ranks.len(), BuildHasherDefault::default());
         let mut previous: Vec<u8> = Vec::new();
         let mut rest = words;
         for &bucket in ranks {
@@ -82,7 +119,9 @@ pub fn all() -> &'static [RankedDictionary] {
     static ALL: OnceLock<Vec<RankedDictionary>> = OnceLock::new();
     ALL.get_or_init(|| {
         let common = RankedDictionary::from_packed("passwords", PASSWORD_WORDS, PASSWORD_RANKS);
-        std::iter::once(common).chain(SOURCES.iter().map(|(name, text)| RankedDictionary::from_lines(name, text))).collect()
+        std::iter::once(common)
+            .chain(SOURCES.iter().map(|(name, text)| RankedDictionary::from_lines(name, text)))
+            .collect()
     })
 }
 

@@ -36,7 +36,8 @@ pub(crate) fn base32_decode(text: &[u8]) -> Result<Vec<u8>, DecodeError> {
     decode(text, BASE32)
 }
 
-/// base64url without padding (JWS segments).
+/// base64url without padding (JWS segments). Only signing needs it.
+#[cfg(any(feature = "jwt", test))]
 pub(crate) fn base64url(bytes: &[u8]) -> String {
     encode(bytes, BASE64URL)
 }

@@ -90,8 +90,7 @@ mod tests {
     #[tokio::test]
     async fn healthz_answers_ok_with_security_headers() {
         let state = AppState::new(Config::parse_from(["latchkey"]));
-        let response =
-            app(state).oneshot(Request::get("/healthz").body(Body::empty()).unwrap()).await.unwrap();
+        let response = app(state).oneshot(Request::get("/healthz").body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
         assert_eq!(response.headers()[header::X_FRAME_OPTIONS], "DENY");

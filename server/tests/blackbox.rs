@@ -1,4 +1,5 @@
 //! Starts the real `latchkey` binary on a free port and talks to it over HTTP, as a client would.
+#![allow(clippy::expect_used)] // Test helpers: a failure should stop the test with its message.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

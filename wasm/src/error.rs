@@ -44,11 +44,7 @@ pub(crate) fn string_array_arg(name: &str, value: &JsValue) -> JsResult<Vec<Stri
     if !js_sys::Array::is_array(value) {
         return Err(error(format!("{name} must be an array of strings, got {}", type_name(value))));
     }
-    js_sys::Array::from(value)
-        .iter()
-        .enumerate()
-        .map(|(i, item)| string_arg(&format!("{name}[{i}]"), &item))
-        .collect()
+    js_sys::Array::from(value).iter().enumerate().map(|(i, item)| string_arg(&format!("{name}[{i}]"), &item)).collect()
 }
 
 /// A time in Unix seconds; `undefined` or `null` means now.

@@ -18,11 +18,7 @@ pub fn default_policy() -> JsResult<JsValue> {
 
 /// Validates a password as the server would, for `user` and `policy` (both optional).
 #[wasm_bindgen(js_name = validatePassword, skip_typescript)]
-pub fn validate_password(
-    password: JsValue,
-    user: JsValue,
-    policy: JsValue,
-) -> JsResult<JsValue> {
+pub fn validate_password(password: JsValue, user: JsValue, policy: JsValue) -> JsResult<JsValue> {
     let password = string_arg("password", &password)?;
     let user: UserAttributes = options_arg("user", &user)?;
     let policy: PasswordPolicy = options_arg("policy", &policy)?;
@@ -41,10 +37,7 @@ struct StrengthJs {
 /// A zxcvbn-style strength estimate: `{score, guessesLog10, warning, suggestions}`; `warning` is `""`
 /// when there is none, as in zxcvbn.
 #[wasm_bindgen(js_name = passwordStrength, skip_typescript)]
-pub fn password_strength(
-    password: JsValue,
-    user_inputs: JsValue,
-) -> JsResult<JsValue> {
+pub fn password_strength(password: JsValue, user_inputs: JsValue) -> JsResult<JsValue> {
     let password = string_arg("password", &password)?;
     if password.len() > MAX_PASSWORD_BYTES {
         return Err(error(format!("password must be at most {MAX_PASSWORD_BYTES} bytes")));

@@ -14,10 +14,7 @@ pub fn decode_token(jwt: JsValue) -> JsResult<JsValue> {
 
 /// Seconds until the token's `exp` at `time` (default now); negative once expired.
 #[wasm_bindgen(js_name = tokenSecondsLeft, skip_typescript)]
-pub fn token_seconds_left(
-    jwt: JsValue,
-    time: JsValue,
-) -> JsResult<f64> {
+pub fn token_seconds_left(jwt: JsValue, time: JsValue) -> JsResult<f64> {
     let jwt = string_arg("jwt", &jwt)?;
     let now = i64::try_from(time_arg("time", &time)?).map_err(error)?;
     Ok(token::seconds_left(&jwt, now).map_err(error)? as f64)

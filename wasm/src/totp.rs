@@ -100,11 +100,7 @@ pub fn totp_qr_svg(uri: JsValue) -> JsResult<String> {
 
 /// The code for `secret` at `time` (default now), zero-padded.
 #[wasm_bindgen(js_name = totpCode, skip_typescript)]
-pub fn totp_code(
-    secret: JsValue,
-    time: JsValue,
-    options: JsValue,
-) -> JsResult<String> {
+pub fn totp_code(secret: JsValue, time: JsValue, options: JsValue) -> JsResult<String> {
     let secret = TotpSecret::from_base32(&string_arg("secret", &secret)?).map_err(error)?;
     let time = time_arg("time", &time)?;
     let params = options_arg::<ParamsJs>("options", &options)?.params()?;
@@ -120,12 +116,7 @@ struct VerificationJs {
 /// Checks `code` at `time` (default now) with a window of one step either side: `{valid, step}`.
 /// A malformed code is `{valid: false}` like a wrong one; only bad arguments throw.
 #[wasm_bindgen(js_name = verifyTotp, skip_typescript)]
-pub fn verify_totp(
-    secret: JsValue,
-    code: JsValue,
-    time: JsValue,
-    options: JsValue,
-) -> JsResult<JsValue> {
+pub fn verify_totp(secret: JsValue, code: JsValue, time: JsValue, options: JsValue) -> JsResult<JsValue> {
     let secret = TotpSecret::from_base32(&string_arg("secret", &secret)?).map_err(error)?;
     let code = string_arg("code", &code)?;
     let time = time_arg("time", &time)?;

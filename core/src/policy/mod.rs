@@ -182,7 +182,8 @@ impl UserAttributes {
         for attribute in UserAttribute::DJANGO_ORDER {
             if let Some(value) = self.get(attribute).filter(|v| !v.is_empty()) {
                 let lowered = value.to_lowercase();
-                inputs.extend(unicode::split_non_word(&lowered).into_iter().filter(|p| !p.is_empty()).map(str::to_owned));
+                inputs
+                    .extend(unicode::split_non_word(&lowered).into_iter().filter(|p| !p.is_empty()).map(str::to_owned));
                 inputs.push(lowered);
             }
         }

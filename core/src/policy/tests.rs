@@ -21,7 +21,13 @@ fn djangos_four_in_djangos_order_then_latchkeys() {
     let v = PasswordPolicy::default().validate("123123", &user);
     assert_eq!(
         codes(&v),
-        ["password_too_similar", "password_too_short", "password_too_common", "password_entirely_numeric", "password_too_weak"]
+        [
+            "password_too_similar",
+            "password_too_short",
+            "password_too_common",
+            "password_entirely_numeric",
+            "password_too_weak"
+        ]
     );
     assert_eq!(v.violations[0].message(), "The password is too similar to the username.");
     assert_eq!(v.violations[1].message(), "This password is too short. It must contain at least 12 characters.");

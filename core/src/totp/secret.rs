@@ -50,8 +50,7 @@ impl TotpSecret {
     /// [`TotpError::InvalidBase32Secret`] for characters outside `A-Z2-7`, `=` anywhere but at the
     /// end, or a length no byte string encodes to; [`TotpError::SecretTooShort`] below 80 bits.
     pub fn from_base32(text: &str) -> Result<Self, TotpError> {
-        let mut compact: Vec<u8> =
-            text.bytes().filter(|b| *b != b' ').map(|b| b.to_ascii_uppercase()).collect();
+        let mut compact: Vec<u8> = text.bytes().filter(|b| *b != b' ').map(|b| b.to_ascii_uppercase()).collect();
         while compact.last() == Some(&b'=') {
             compact.pop();
         }
