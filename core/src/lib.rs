@@ -10,6 +10,7 @@ pub mod dictionaries;
 mod encoding;
 #[cfg(feature = "hashing")]
 pub mod hash;
+pub mod json;
 pub mod policy;
 pub mod strength;
 pub mod token;

@@ -1,7 +1,8 @@
 //! The one place where Rust errors become JavaScript `Error`s, and where JavaScript values are
 //! checked before they reach the core: a wrong type is a readable `Error`, never a panic.
 
-use serde::de::DeserializeOwned;
+use latchkey_core::json::FieldError;
+use serde_json::Value;
 use wasm_bindgen::{JsCast, JsError, JsValue};
 
 /// What every exported function returns: a value, or a thrown `Error` with a readable message.
@@ -17,14 +18,12 @@ pub(crate) fn string_arg(name: &str, value: &JsValue) -> JsResult<String> {
     value.as_string().ok_or_else(|| error(format!("{name} must be a string, got {}", type_name(value))))
 }
 
-/// An optional object argument (`undefined` or `null` means the default), deserialized strictly so
-/// a misspelt field is an error rather than silently ignored.
-///
-/// The object goes through `JSON.stringify` and `serde_json`, the path the server's JSON takes, so
-/// the browser accepts and refuses exactly what the server does.
-pub(crate) fn options_arg<T: DeserializeOwned + Default>(name: &str, value: &JsValue) -> JsResult<T> {
+/// An optional object argument as JSON (`undefined` or `null` give `None`), read through
+/// `JSON.stringify` and `serde_json`: the path the server's JSON takes, so the browser accepts and
+/// refuses exactly what the server does.
+pub(crate) fn json_arg(name: &str, value: &JsValue) -> JsResult<Option<Value>> {
     if value.is_undefined() || value.is_null() {
-        return Ok(T::default());
+        return Ok(None);
     }
     if !value.is_object() || js_sys::Array::is_array(value) {
         return Err(error(format!("{name} must be an object, got {}", type_name(value))));
@@ -33,7 +32,12 @@ pub(crate) fn options_arg<T: DeserializeOwned + Default>(name: &str, value: &JsV
         .ok()
         .and_then(|s| s.as_string())
         .ok_or_else(|| error(format!("{name} cannot be read as JSON")))?;
-    serde_json::from_str(&json).map_err(|e| error(format!("invalid {name}: {e}")))
+    serde_json::from_str(&json).map(Some).map_err(|e| error(format!("invalid {name}: {e}")))
+}
+
+/// Wraps a field error of argument `name` as a thrown `Error`.
+pub(crate) fn invalid(name: &str) -> impl Fn(FieldError) -> JsError + '_ {
+    move |e| error(format!("invalid {name}: {e}"))
 }
 
 /// An optional array of strings (`undefined` or `null` means none).

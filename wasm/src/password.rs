@@ -5,7 +5,7 @@ use latchkey_core::strength;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use crate::error::{error, options_arg, string_arg, string_array_arg, to_js, JsResult};
+use crate::error::{error, invalid, json_arg, string_arg, string_array_arg, to_js, JsResult};
 
 /// Longest password `passwordStrength` accepts; the policy refuses longer ones anyway.
 const MAX_PASSWORD_BYTES: usize = 4096;
@@ -20,8 +20,14 @@ pub fn default_policy() -> JsResult<JsValue> {
 #[wasm_bindgen(js_name = validatePassword, skip_typescript)]
 pub fn validate_password(password: JsValue, user: JsValue, policy: JsValue) -> JsResult<JsValue> {
     let password = string_arg("password", &password)?;
-    let user: UserAttributes = options_arg("user", &user)?;
-    let policy: PasswordPolicy = options_arg("policy", &policy)?;
+    let user = match json_arg("user", &user)? {
+        Some(value) => UserAttributes::from_json(&value).map_err(invalid("user"))?,
+        None => UserAttributes::default(),
+    };
+    let policy = match json_arg("policy", &policy)? {
+        Some(value) => PasswordPolicy::from_json(&value).map_err(|e| error(format!("invalid policy: {e}")))?,
+        None => PasswordPolicy::default(),
+    };
     to_js(&policy.validate(&password, &user))
 }
 

@@ -2,36 +2,34 @@
 //! normalization, all computed by the core the server uses.
 
 use latchkey_core::backup;
+use latchkey_core::json::Object;
 use latchkey_core::totp::{self, Algorithm, OtpauthUri, TotpParams, TotpSecret};
 use rand_core::OsRng;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
-use crate::error::{error, options_arg, string_arg, time_arg, to_js, JsResult};
+use crate::error::{error, invalid, json_arg, string_arg, time_arg, to_js, JsResult};
 
-/// `{algorithm?, digits?, period?}`, shared by every TOTP function.
-#[derive(Deserialize, Default)]
-#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
-struct ParamsJs {
-    algorithm: Option<String>,
-    digits: Option<u8>,
-    period: Option<u64>,
-    /// Only for `verifyTotp`: steps accepted either side of now (default 1, at most 10).
-    window: Option<u8>,
-    /// Only for `verifyTotp`: the last step accepted for this device; it and older steps are refused.
-    last_step: Option<u64>,
+const PARAMS: [&str; 3] = ["algorithm", "digits", "period"];
+
+/// Reads `{algorithm?, digits?, period?}` (plus `extra` fields the caller reads) from `options`.
+fn options<'a>(value: &'a Option<Value>, extra: &[&str]) -> JsResult<Option<Object<'a>>> {
+    let known: Vec<&str> = PARAMS.iter().chain(extra).copied().collect();
+    value.as_ref().map(|v| Object::new(v, &known).map_err(invalid("options"))).transpose()
 }
 
-impl ParamsJs {
-    fn params(&self) -> JsResult<TotpParams> {
-        let defaults = TotpParams::default();
-        let algorithm = match &self.algorithm {
-            Some(name) => name.parse::<Algorithm>().map_err(error)?,
-            None => defaults.algorithm(),
-        };
-        TotpParams::new(algorithm, self.digits.unwrap_or(defaults.digits()), self.period.unwrap_or(defaults.period()))
-            .map_err(error)
-    }
+/// The TOTP parameters in `o`, defaults for what is absent.
+fn params(o: Option<&Object>) -> JsResult<TotpParams> {
+    let defaults = TotpParams::default();
+    let Some(o) = o else { return Ok(defaults) };
+    let algorithm = match o.string("algorithm").map_err(invalid("options"))? {
+        Some(name) => name.parse::<Algorithm>().map_err(error)?,
+        None => defaults.algorithm(),
+    };
+    let digits = o.integer("digits", 255, "6 or 8").map_err(invalid("options"))?.map_or(defaults.digits(), |d| d as u8);
+    let period = o.integer("period", u64::MAX, "a positive integer").map_err(invalid("options"))?;
+    TotpParams::new(algorithm, digits, period.unwrap_or(defaults.period())).map_err(error)
 }
 
 /// A new random TOTP secret: 160 bits, base32 without padding.
@@ -40,30 +38,19 @@ pub fn generate_totp_secret() -> String {
     TotpSecret::generate(&mut OsRng).to_base32()
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct UriJs {
-    secret: String,
-    issuer: Option<String>,
-    account: String,
-    algorithm: Option<String>,
-    digits: Option<u8>,
-    period: Option<u64>,
-}
-
 /// An `otpauth://totp/…` URI in the Key URI format (issuer as label prefix and as parameter).
 #[wasm_bindgen(js_name = totpUri, skip_typescript)]
 pub fn totp_uri(options: JsValue) -> JsResult<String> {
-    if !options.is_object() {
-        return Err(error("totpUri expects an object {secret, issuer, account}"));
-    }
-    let o: UriJs = options_arg("options", &options)?;
+    let value =
+        json_arg("options", &options)?.ok_or_else(|| error("totpUri expects an object {secret, issuer, account}"))?;
+    let o = Object::new(&value, &["secret", "issuer", "account", "algorithm", "digits", "period"])
+        .map_err(invalid("options"))?;
+    let secret = o.required_string("secret").map_err(invalid("options"))?;
     let uri = OtpauthUri {
-        secret: TotpSecret::from_base32(&o.secret).map_err(error)?,
-        issuer: o.issuer.filter(|i| !i.is_empty()),
-        account: o.account,
-        params: ParamsJs { algorithm: o.algorithm, digits: o.digits, period: o.period, ..Default::default() }
-            .params()?,
+        secret: TotpSecret::from_base32(&secret).map_err(error)?,
+        issuer: o.string("issuer").map_err(invalid("options"))?.filter(|i| !i.is_empty()),
+        account: o.required_string("account").map_err(invalid("options"))?,
+        params: params(Some(&o))?,
     };
     uri.to_uri().map_err(error)
 }
@@ -103,7 +90,8 @@ pub fn totp_qr_svg(uri: JsValue) -> JsResult<String> {
 pub fn totp_code(secret: JsValue, time: JsValue, options: JsValue) -> JsResult<String> {
     let secret = TotpSecret::from_base32(&string_arg("secret", &secret)?).map_err(error)?;
     let time = time_arg("time", &time)?;
-    let params = options_arg::<ParamsJs>("options", &options)?.params()?;
+    let options = json_arg("options", &options)?;
+    let params = params(self::options(&options, &[])?.as_ref())?;
     Ok(totp::code_at(&secret, &params, time))
 }
 
@@ -120,12 +108,18 @@ pub fn verify_totp(secret: JsValue, code: JsValue, time: JsValue, options: JsVal
     let secret = TotpSecret::from_base32(&string_arg("secret", &secret)?).map_err(error)?;
     let code = string_arg("code", &code)?;
     let time = time_arg("time", &time)?;
-    let options: ParamsJs = options_arg("options", &options)?;
-    let window = options.window.unwrap_or(1);
-    if window > 10 {
-        return Err(error("window must be between 0 and 10 steps"));
-    }
-    let step = totp::verify(&secret, &options.params()?, &code, time, window, options.last_step).ok();
+    let options = json_arg("options", &options)?;
+    let o = self::options(&options, &["window", "lastStep"])?;
+    let window = match &o {
+        Some(o) => o.integer("window", 10, "an integer between 0 and 10").map_err(invalid("options"))?,
+        None => None,
+    };
+    let last_step = match &o {
+        Some(o) => o.integer("lastStep", u64::MAX, "a non-negative integer").map_err(invalid("options"))?,
+        None => None,
+    };
+    let params = params(o.as_ref())?;
+    let step = totp::verify(&secret, &params, &code, time, window.map_or(1, |w| w as u8), last_step).ok();
     to_js(&VerificationJs { valid: step.is_some(), step })
 }
 

@@ -6,7 +6,6 @@
 //! password history is checked by the server, which holds the old hashes (see [`Violation::Reused`]).
 
 mod django;
-#[cfg(feature = "serde")]
 mod repr;
 mod rules;
 mod unicode;
@@ -21,8 +20,6 @@ use crate::strength;
 /// As JSON it carries its `fingerprint` too; on input the fingerprint is ignored (it is always
 /// recomputed), unknown fields are refused and out-of-range values are errors.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(try_from = "repr::PolicyRepr", into = "repr::PolicyRepr"))]
 pub struct PasswordPolicy {
     /// Minimum length in Unicode code points (Django's `MinimumLengthValidator`).
     pub min_length: usize,
@@ -76,6 +73,9 @@ pub enum PolicyError {
     /// `max_length_bytes` is 0 or below `min_length`.
     #[error("max_length_bytes must be at least min_length and above 0")]
     LengthBounds,
+    /// The JSON form has an unknown field or a field of the wrong type.
+    #[error(transparent)]
+    Field(#[from] crate::json::FieldError),
 }
 
 impl PasswordPolicy {
@@ -153,8 +153,7 @@ const DATA_VERSION: &str = "django-5.2.19+zxcvbn-4.4.2-heads";
 
 /// The user facts Django's similarity check compares the password with.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct UserAttributes {
     /// The e-mail address.
     pub email: Option<String>,

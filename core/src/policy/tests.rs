@@ -101,3 +101,22 @@ fn json_round_trip_carries_and_ignores_the_fingerprint() {
     assert!(serde_json::from_str::<PasswordPolicy>(r#"{"min_lenght": 8}"#).is_err());
     assert!(serde_json::from_str::<PasswordPolicy>(r#"{"min_score": 9}"#).is_err());
 }
+
+#[test]
+fn from_json_reads_nulls_defaults_and_refuses_mistakes() {
+    use serde_json::json;
+    let off = PasswordPolicy::from_json(&json!({"max_similarity": null, "min_length": 8})).unwrap();
+    assert_eq!(off.max_similarity, None);
+    assert_eq!(off.min_length, 8);
+    assert_eq!(PasswordPolicy::from_json(&json!({})).unwrap(), PasswordPolicy::default());
+    let err = PasswordPolicy::from_json(&json!({"min_lenght": 8})).unwrap_err().to_string();
+    assert!(err.starts_with("unknown field `min_lenght`, expected one of `min_length`"), "{err}");
+    let err = PasswordPolicy::from_json(&json!({"min_length": -1})).unwrap_err().to_string();
+    assert_eq!(err, "field `min_length` must be a non-negative integer");
+    let err = PasswordPolicy::from_json(&json!({"reject_common": "yes"})).unwrap_err().to_string();
+    assert_eq!(err, "field `reject_common` must be a boolean");
+    assert!(PasswordPolicy::from_json(&json!([])).is_err());
+    let user = UserAttributes::from_json(&json!({"email": "a@b.c", "username": null})).unwrap();
+    assert_eq!(user, UserAttributes { email: Some("a@b.c".into()), ..Default::default() });
+    assert!(UserAttributes::from_json(&json!({"email": 5})).is_err());
+}
