@@ -19,8 +19,9 @@ if ! has_version wasm-pack "$WASM_PACK_VERSION"; then
   cargo install wasm-pack --version "$WASM_PACK_VERSION" --locked
 fi
 
-if [ ! -x "$ROOT/tools/node_modules/.bin/wasm-opt" ] || [ ! -d "$ROOT/tools/node_modules/playwright-core" ]; then
-  say "npm tools: binaryen (wasm-opt), playwright-core"
+if [ ! -x "$ROOT/tools/node_modules/.bin/wasm-opt" ] || [ ! -x "$ROOT/tools/node_modules/.bin/tsc" ] ||
+   [ ! -d "$ROOT/tools/node_modules/playwright-core" ]; then
+  say "npm tools: binaryen (wasm-opt), playwright-core, typescript"
   (cd "$ROOT/tools" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 fi
 

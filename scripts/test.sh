@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the project, installing what is missing first (see setup.sh):
 # formatting and lints, the Rust tests (native), the Django oracle check, the core on wasm32 in Node
-# and in headless Chromium, the npm package build, and the JavaScript tests in Node and in Chromium.
+# and in headless Chromium, the npm package build and its TypeScript declarations, and the
+# JavaScript tests in Node and in Chromium.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
@@ -27,10 +28,15 @@ WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER=/usr/bin/chromedriver \
 say "npm package"
 "$ROOT/scripts/build-wasm.sh"
 
+say "TypeScript declarations (tsc --noEmit)"
+tsc -p tests/ts
+
 say "JavaScript tests in Node"
 node --test tests/js/
 
 say "JavaScript tests in headless Chromium"
 node tests/browser/run.mjs
+cargo build -p latchkey-server
+node tests/browser/demo.mjs
 
 say "All tests passed"

@@ -19,7 +19,8 @@ function showPassword() {
     li.dataset.code = v.code;
     return li;
   }));
-  $("warning").textContent = [strength.warning, ...strength.suggestions].filter(Boolean).join(" ");
+  const sentences = [strength.warning, ...strength.suggestions].filter(Boolean);
+  $("warning").textContent = sentences.map((s) => (/[.!?]$/.test(s) ? s : `${s}.`)).join(" ");
 }
 
 let secret = "";

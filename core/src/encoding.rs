@@ -47,6 +47,32 @@ pub(crate) fn base64url_decode(text: &[u8]) -> Result<Vec<u8>, DecodeError> {
     decode(text, BASE64URL)
 }
 
+/// Symbol value by byte, `INVALID` for bytes outside the alphabet: a table, because the decoders sit
+/// on the token-verification hot path.
+const INVALID: u8 = 0xff;
+
+const fn reverse(alphabet: &[u8]) -> [u8; 256] {
+    let mut table = [INVALID; 256];
+    let mut i = 0;
+    while i < alphabet.len() {
+        table[alphabet[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+}
+
+const BASE32_VALUES: [u8; 256] = reverse(BASE32);
+const BASE64URL_VALUES: [u8; 256] = reverse(BASE64URL);
+const HEX_VALUES: [u8; 256] = reverse(HEX);
+
+fn values_of(alphabet: &[u8]) -> &'static [u8; 256] {
+    match alphabet.len() {
+        16 => &HEX_VALUES,
+        32 => &BASE32_VALUES,
+        _ => &BASE64URL_VALUES,
+    }
+}
+
 /// Bits per symbol of an alphabet of 16, 32 or 64 symbols.
 fn bits_of(alphabet: &[u8]) -> u32 {
     alphabet.len().trailing_zeros()
@@ -74,10 +100,15 @@ fn encode(bytes: &[u8], alphabet: &[u8]) -> String {
 
 fn decode(text: &[u8], alphabet: &[u8]) -> Result<Vec<u8>, DecodeError> {
     let bits = bits_of(alphabet);
+    let values = values_of(alphabet);
     let mut out = Vec::with_capacity(text.len() * bits as usize / 8);
     let (mut buffer, mut held) = (0u32, 0u32);
     for &symbol in text {
-        let value = alphabet.iter().position(|&c| c == symbol).ok_or(DecodeError)? as u32;
+        let value = values[usize::from(symbol)];
+        if value == INVALID {
+            return Err(DecodeError);
+        }
+        let value = u32::from(value);
         buffer = (buffer << bits) | value;
         held += bits;
         if held >= 8 {

@@ -3,17 +3,10 @@
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { serveStatic } from "./serve.mjs";
+import { CHROMIUM } from "./chromium.mjs";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const { chromium } = createRequire(`${ROOT}tools/`)("playwright-core");
-
-/** Chromium as root on a machine without network: no sandbox, no background traffic. */
-export const CHROMIUM = {
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"],
-};
 
 const server = await serveStatic(ROOT);
 const browser = await chromium.launch(CHROMIUM);

@@ -148,6 +148,39 @@ impl PasswordPolicy {
     }
 }
 
+#[cfg(feature = "hashing")]
+impl PasswordPolicy {
+    /// [`validate`](Self::validate) plus the history rule: when `history` is above 0, the password
+    /// must not match any of the newest `history` entries of `previous_hashes` (newest first, in any
+    /// format [`crate::hash::verify_password`] reads); a match adds [`Violation::Reused`].
+    ///
+    /// Each comparison costs one password hash, so call it off the async executor. A password
+    /// already refused for its length is not hashed at all; an unreadable stored hash counts as no
+    /// match.
+    pub fn validate_with_history(
+        &self,
+        password: &str,
+        user: &UserAttributes,
+        previous_hashes: &[&str],
+        params: &crate::hash::HashParams,
+    ) -> Validation {
+        let mut validation = self.validate(password, user);
+        let too_long = validation.violations.iter().any(|v| matches!(v, Violation::TooLong { .. }));
+        if too_long || self.history == 0 {
+            return validation;
+        }
+        let reused = previous_hashes
+            .iter()
+            .take(usize::from(self.history))
+            .any(|hash| crate::hash::verify_password(password, hash, params).is_ok_and(|v| v.ok));
+        if reused {
+            validation.violations.push(Violation::Reused);
+            validation.valid = false;
+        }
+        validation
+    }
+}
+
 /// Identifies the word lists compiled into this build; part of every fingerprint.
 const DATA_VERSION: &str = "django-5.2.19+zxcvbn-4.4.2-heads";
 

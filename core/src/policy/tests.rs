@@ -120,3 +120,26 @@ fn from_json_reads_nulls_defaults_and_refuses_mistakes() {
     assert_eq!(user, UserAttributes { email: Some("a@b.c".into()), ..Default::default() });
     assert!(UserAttributes::from_json(&json!({"email": 5})).is_err());
 }
+
+#[cfg(feature = "hashing")]
+#[test]
+fn history_refuses_a_recent_password_only_when_enabled() {
+    use crate::hash::{hash_password, HashParams};
+    // Small argon2 parameters keep the test fast; the rule does not depend on them.
+    let params = HashParams { memory_kib: 64, iterations: 1, parallelism: 1 };
+    let old = hash_password("correct horse battery staple", &params, &[1; 16]).unwrap();
+    let older = hash_password("another fine passphrase here", &params, &[2; 16]).unwrap();
+    let history = [old.as_str(), older.as_str(), "!unusable", "pbkdf2_sha256$garbage"];
+    let user = UserAttributes::default();
+    let off = PasswordPolicy::default();
+    assert!(off.validate_with_history("correct horse battery staple", &user, &history, &params).valid);
+    let on = PasswordPolicy { history: 2, ..Default::default() };
+    let v = on.validate_with_history("correct horse battery staple", &user, &history, &params);
+    assert_eq!(codes(&v), ["password_reused"]);
+    assert!(!v.valid);
+    assert!(on.validate_with_history("a brand new passphrase today", &user, &history, &params).valid);
+    // Only the newest `history` hashes count.
+    let one = PasswordPolicy { history: 1, ..Default::default() };
+    assert!(one.validate_with_history("another fine passphrase here", &user, &history, &params).valid);
+    assert!(!on.validate_with_history("another fine passphrase here", &user, &history, &params).valid);
+}
