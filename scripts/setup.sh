@@ -16,7 +16,7 @@ if ! has_version wasm-bindgen "$WBG"; then
 fi
 if ! has_version wasm-pack "$WASM_PACK_VERSION"; then
   say "wasm-pack $WASM_PACK_VERSION (a few minutes, once)"
-  cargo install wasm-pack --version "$WASM_PACK_VERSION" --locked
+  cargo install wasm-pack --version "$WASM_PACK_VERSION"
 fi
 
 if [ ! -x "$ROOT/tools/node_modules/.bin/wasm-opt" ] || [ ! -x "$ROOT/tools/node_modules/.bin/tsc" ] ||
