@@ -12,7 +12,11 @@ say "cargo fmt and clippy"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 
-say "Rust tests (native)"
+say "PostgreSQL for the server tests"
+LATCHKEY_TEST_POSTGRES_URL="$("$ROOT/scripts/postgres.sh")"
+export LATCHKEY_TEST_POSTGRES_URL LATCHKEY_REQUIRE_POSTGRES=1
+
+say "Rust tests (native; the server's on SQLite and on PostgreSQL)"
 cargo test --workspace --all-features
 
 say "Django's own verdicts still match tests/vectors/policy_django.json"

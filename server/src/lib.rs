@@ -1,100 +1,145 @@
 //! `latchkey-server`: the Latchkey authentication service (binary `latchkey`).
 //!
-//! This first cut answers `GET /healthz` and serves the web demo at `/`; accounts, tokens and the rest
-//! of the API arrive with the server issue. [`app`] builds the router without a socket, so tests
-//! drive it with `tower::ServiceExt::oneshot`; [`serve`] binds and runs it.
+//! [`app`] builds the router without a socket, so tests drive it with `tower::ServiceExt::oneshot`;
+//! [`serve`] migrates, binds and runs it. One module per resource, each with its `router()`.
 //!
 //! ```no_run
-//! # async fn run() -> std::io::Result<()> {
-//! use clap::Parser;
-//! let config = latchkey_server::Config::parse_from(["latchkey"]);
-//! latchkey_server::serve(config).await
-//! # }
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = latchkey_server::Config::from_env()?;
+//! latchkey_server::serve(config).await?;
+//! # Ok(()) }
 //! ```
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::Arc;
+pub mod accounts;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod drf;
+pub mod error;
+mod ops;
+pub mod passwords;
+pub mod state;
+pub mod tokens;
+pub mod users;
 
-use axum::http::{header, HeaderValue};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{header, HeaderName, HeaderValue, Method};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tower::ServiceExt;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
 
-/// Server configuration, read from the environment (a flag of the same name overrides).
-#[derive(Debug, Clone, clap::Parser)]
-#[command(name = "latchkey", version, about = "The Latchkey authentication server")]
-pub struct Config {
-    /// Address to listen on.
-    #[arg(long, env = "LATCHKEY_BIND", default_value = "127.0.0.1:8000")]
-    pub bind: SocketAddr,
-    /// Directory of the web demo served at `/` (built by `scripts/run.sh`).
-    #[arg(long, env = "LATCHKEY_DEMO_DIR", default_value = "web-demo")]
-    pub demo_dir: PathBuf,
-}
+pub use config::Config;
+pub use error::ApiError;
+pub use state::AppState;
 
-/// Everything a request handler may need; shared by every route.
-#[derive(Debug, Clone)]
-pub struct AppState {
-    config: Arc<Config>,
-}
+/// Request bodies above this are refused with 413 (API.md §2).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-impl AppState {
-    /// State for `config`.
-    pub fn new(config: Config) -> Self {
-        Self { config: Arc::new(config) }
-    }
-}
+/// The demo page may run its own scripts and WebAssembly, and nothing else.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+     style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The application's routes, without a socket.
 pub fn app(state: AppState) -> Router {
     let demo = ServeDir::new(&state.config.demo_dir);
+    let cors = cors(&state.config.cors_origins);
     Router::new()
-        .route("/healthz", get(healthz))
-        .fallback_service(demo)
+        .merge(ops::router())
+        .merge(accounts::router())
+        .merge(tokens::router())
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(move |request: Request| not_found_or_demo(demo.clone(), request))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(cors)
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        // Method, path and status only: headers and bodies, which carry tokens and passwords, are not logged.
+        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), RandomRequestId))
         .with_state(state)
 }
 
-async fn healthz() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok" }))
+/// Unknown `/api/` paths get DRF's 404 body; everything else is the demo's static files.
+async fn not_found_or_demo(demo: ServeDir, request: Request) -> Response {
+    if request.uri().path().starts_with("/api/") {
+        return ApiError::NotFound.into_response();
+    }
+    match demo.oneshot(request).await {
+        Ok(response) => response.into_response(),
+        Err(never) => match never {},
+    }
 }
 
-/// Binds `config.bind`, prints `listening on http://…` once ready, and serves until Ctrl-C.
-pub async fn serve(config: Config) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(config.bind).await?;
+async fn method_not_allowed(method: Method) -> ApiError {
+    ApiError::MethodNotAllowed(method.to_string())
+}
+
+/// CORS for the configured origins only; none configured means no cross-origin access.
+fn cors(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o.trim()).ok()).collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, HeaderName::from_static("x-api-key")])
+        .allow_credentials(true)
+}
+
+/// A request id for every request that does not bring one: 16 random hex characters.
+#[derive(Debug, Clone, Copy)]
+struct RandomRequestId;
+
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        use rand_core::RngCore;
+        let mut bytes = [0u8; 8];
+        rand_core::OsRng.fill_bytes(&mut bytes);
+        let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        HeaderValue::from_str(&id).ok().map(RequestId::new)
+    }
+}
+
+/// Connects, migrates, binds `config.bind`, prints `listening on http://…` once ready, and serves
+/// until Ctrl-C.
+pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let state = AppState::new(config).await?;
+    state.db.migrate().await?;
+    let listener = tokio::net::TcpListener::bind(state.config.bind).await?;
     let addr = listener.local_addr()?;
-    let router = app(AppState::new(config));
+    let router = app(state);
     println!("listening on http://{addr}");
     tracing::info!(%addr, "listening");
-    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+/// Connects and applies the migrations (`latchkey migrate`).
+pub async fn migrate(config: &Config) -> Result<(), db::DbError> {
+    db::Db::connect(&config.database_url).await?.migrate().await
 }
 
 async fn shutdown_signal() {
-    // If the signal handler cannot be installed, the process is still stopped by SIGTERM/SIGKILL.
+    // If the handler cannot be installed, SIGTERM/SIGKILL still stop the process.
     let _ = tokio::signal::ctrl_c().await;
 }
 
-#[cfg(test)]
-mod tests {
-    use axum::body::Body;
-    use axum::http::{Request, StatusCode};
-    use clap::Parser;
-    use tower::ServiceExt;
-
-    use super::*;
-
-    #[tokio::test]
-    async fn healthz_answers_ok_with_security_headers() {
-        let state = AppState::new(Config::parse_from(["latchkey"]));
-        let response = app(state).oneshot(Request::get("/healthz").body(Body::empty()).unwrap()).await.unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(response.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
-        assert_eq!(response.headers()[header::X_FRAME_OPTIONS], "DENY");
-        let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
-        assert_eq!(&body[..], br#"{"status":"ok"}"#);
-    }
+/// The current time in Unix seconds: the server is where the clock is read.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }

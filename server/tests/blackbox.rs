@@ -14,10 +14,14 @@ impl Drop for Server {
     }
 }
 
-/// Starts the binary on port 0 and returns it with the address it printed.
+/// Starts the binary on port 0 with a fresh SQLite file and returns it with the address it printed.
 fn start() -> (Server, String) {
+    let dir = std::env::temp_dir().join(format!("latchkey-blackbox-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
     let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
         .env("LATCHKEY_BIND", "127.0.0.1:0")
+        .env("LATCHKEY_DATABASE_URL", format!("sqlite://{}/latchkey.db?mode=rwc", dir.display()))
+        .env("LATCHKEY_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()
         .expect("start latchkey");

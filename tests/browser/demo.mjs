@@ -20,7 +20,13 @@ cpSync(join(ROOT, "web-demo"), demo, { recursive: true });
 cpSync(join(ROOT, "wasm/pkg/web"), join(demo, "pkg"), { recursive: true });
 
 const server = spawn(join(ROOT, "target/debug/latchkey"), [], {
-  env: { ...process.env, LATCHKEY_BIND: "127.0.0.1:0", LATCHKEY_DEMO_DIR: demo, LATCHKEY_LOG: "warn" },
+  env: {
+    ...process.env,
+    LATCHKEY_BIND: "127.0.0.1:0",
+    LATCHKEY_DEMO_DIR: demo,
+    LATCHKEY_DATABASE_URL: `sqlite://${join(demo, "latchkey.db")}?mode=rwc`,
+    LATCHKEY_LOG: "warn",
+  },
   stdio: ["ignore", "pipe", "inherit"],
 });
 const firstLine = await new Promise((resolve) => createInterface({ input: server.stdout }).once("line", resolve));

@@ -1,0 +1,9 @@
+//! TODO: the accounts endpoints (in progress).
+
+use axum::Router;
+
+use crate::state::AppState;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+}

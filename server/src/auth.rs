@@ -1,0 +1,88 @@
+//! Authentication as an extractor: `AuthUser` reads `Authorization: Bearer <jwt>` exactly as
+//! simplejwt's `JWTAuthentication` does (compat-specs §1.5), verifies an access token, and loads an
+//! active user whose session is still open.
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use latchkey_core::token::{Claims, TokenType};
+use serde_json::json;
+use sqlx::Row;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::users::{User, USER_COLUMNS};
+
+/// The authenticated user of a request, with the claims of the token that authenticated it.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    /// The user (active).
+    pub user: User,
+    /// The access token's claims; `sid` in `extra` names the session.
+    pub claims: Claims,
+}
+
+impl AuthUser {
+    /// The session this access token belongs to.
+    pub fn session_id(&self) -> Option<&str> {
+        self.claims.extra.get("sid").and_then(|v| v.as_str())
+    }
+}
+
+/// The raw token of an `Authorization` header, as simplejwt reads it: `None` when there is no
+/// header or its scheme is not exactly `Bearer` (the request is then anonymous); an error when the
+/// header does not have exactly two whitespace-separated parts.
+pub fn bearer_token(parts: &Parts) -> Result<Option<String>, ApiError> {
+    let Some(value) = parts.headers.get(header::AUTHORIZATION) else { return Ok(None) };
+    let text = String::from_utf8_lossy(value.as_bytes());
+    let words: Vec<&str> = text.split_ascii_whitespace().collect();
+    match words.as_slice() {
+        [] => Ok(None),
+        [scheme, ..] if *scheme != "Bearer" => Ok(None),
+        [_, token] => Ok(Some((*token).to_owned())),
+        _ => Err(ApiError::Token {
+            detail: "Authorization header must contain two space-delimited values".into(),
+            code: "bad_authorization_header",
+            extra: None,
+        }),
+    }
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer_token(parts)?.ok_or(ApiError::NotAuthenticated)?;
+        let now = crate::now();
+        let claims = state.keys.verify(&token, Some(TokenType::Access), now, &state.expect).map_err(|e| {
+            let message = json!({ "token_class": "AccessToken", "token_type": "access", "message": e.to_string() });
+            ApiError::Token {
+                detail: "Given token not valid for any token type".into(),
+                code: "token_not_valid",
+                extra: Some(json!({ "messages": [message] })),
+            }
+        })?;
+        let user_id: i64 = claims.user_id.parse().map_err(|_| user_not_found())?;
+        let sid = claims.extra.get("sid").and_then(|v| v.as_str()).unwrap_or_default();
+        // One query: the user, and whether the token's session is still open (logout revokes
+        // access tokens at once, not only refresh tokens).
+        let sql = format!(
+            "SELECT {USER_COLUMNS}, (SELECT COUNT(*) FROM sessions s WHERE s.id = $1 AND s.user_id = users.id \
+             AND s.revoked_at IS NULL AND s.expires_at > $2) AS open FROM users WHERE id = $3"
+        );
+        let row = sqlx::query(&sql).bind(sid).bind(now).bind(user_id).fetch_optional(&state.db.pool).await?;
+        let Some(row) = row else { return Err(user_not_found()) };
+        let user = User::from_row(&row)?;
+        if !user.is_active {
+            return Err(ApiError::Token { detail: "User is inactive".into(), code: "user_inactive", extra: None });
+        }
+        if row.try_get::<i64, _>("open")? == 0 {
+            return Err(ApiError::token_not_valid("Token is blacklisted"));
+        }
+        Ok(AuthUser { user, claims })
+    }
+}
+
+fn user_not_found() -> ApiError {
+    ApiError::Token { detail: "User not found".into(), code: "user_not_found", extra: None }
+}

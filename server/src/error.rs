@@ -1,0 +1,130 @@
+//! The one HTTP error type: every failure becomes a DRF-shaped JSON body with the status DRF and
+//! simplejwt would use (API.md §2). Internal errors are logged and answer a generic 500.
+
+use std::collections::BTreeMap;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+/// Field errors in DRF's shape: `{"field": ["message", ...]}`.
+pub type FieldErrors = BTreeMap<String, Vec<String>>;
+
+/// Everything a handler can answer other than success.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// 400 with field errors.
+    #[error("validation failed")]
+    Validation(FieldErrors),
+    /// 400: the body is not JSON (`JSON parse error - …`).
+    #[error("JSON parse error - {0}")]
+    Parse(String),
+    /// 401: no credentials.
+    #[error("Authentication credentials were not provided.")]
+    NotAuthenticated,
+    /// 401 with DRF's plain `{"detail"}` (e.g. "No active account found with the given credentials").
+    #[error("{0}")]
+    AuthenticationFailed(&'static str),
+    /// 401 with simplejwt's `{"detail","code"}` and optional extra fields (e.g. `messages`).
+    #[error("{detail}")]
+    Token {
+        /// The message.
+        detail: String,
+        /// `token_not_valid`, `bad_authorization_header`, `user_not_found`, ...
+        code: &'static str,
+        /// Extra fields merged into the body.
+        extra: Option<Value>,
+    },
+    /// 403.
+    #[error("You do not have permission to perform this action.")]
+    PermissionDenied,
+    /// 404.
+    #[error("Not found.")]
+    NotFound,
+    /// 405.
+    #[error("Method \"{0}\" not allowed.")]
+    MethodNotAllowed(String),
+    /// 413.
+    #[error("Request body is too large.")]
+    PayloadTooLarge,
+    /// 415.
+    #[error("Unsupported media type \"{0}\" in request.")]
+    UnsupportedMediaType(String),
+    /// 503 with `Retry-After`: the server is at capacity for this kind of request.
+    #[error("Service temporarily unavailable, try again later.")]
+    Unavailable {
+        /// Seconds to wait.
+        retry_after: u64,
+    },
+    /// 500: logged with its cause, answered without it.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A 400 for one field.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        Self::Validation(BTreeMap::from([(field.to_owned(), vec![message.into()])]))
+    }
+
+    /// simplejwt's `token_not_valid` with `detail`.
+    pub fn token_not_valid(detail: impl Into<String>) -> Self {
+        Self::Token { detail: detail.into(), code: "token_not_valid", extra: None }
+    }
+
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Validation(_) | Self::Parse(_) => StatusCode::BAD_REQUEST,
+            Self::NotAuthenticated | Self::AuthenticationFailed(_) | Self::Token { .. } => StatusCode::UNAUTHORIZED,
+            Self::PermissionDenied => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn body(&self) -> Value {
+        match self {
+            Self::Validation(fields) => json!(fields),
+            Self::Token { detail, code, extra } => {
+                let mut body = json!({ "detail": detail, "code": code });
+                if let (Some(Value::Object(extra)), Value::Object(map)) = (extra, &mut body) {
+                    map.extend(extra.clone());
+                }
+                body
+            }
+            Self::Unavailable { .. } => json!({ "detail": self.to_string(), "code": "unavailable" }),
+            Self::Internal(_) => json!({ "detail": "A server error occurred." }),
+            _ => json!({ "detail": self.to_string() }),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(cause) = &self {
+            tracing::error!(%cause, "internal error");
+        }
+        let status = self.status_code();
+        let mut response = (status, Json(self.body())).into_response();
+        let headers = response.headers_mut();
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"api\""));
+        }
+        if let Self::Unavailable { retry_after } = self {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        response
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Internal(format!("database: {e}"))
+    }
+}

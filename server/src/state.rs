@@ -1,0 +1,109 @@
+//! The shared state every handler receives: configuration, database, signing keys, hashing gate.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use latchkey_core::hash::HashParams;
+use latchkey_core::policy::PasswordPolicy;
+use latchkey_core::token::{Expectations, Keys};
+use rand_core::{OsRng, RngCore};
+
+use crate::config::Config;
+use crate::db::{Db, DbError, Dialect};
+use crate::passwords::Hasher;
+
+/// Everything a request handler may need.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// The database.
+    pub db: Db,
+    /// The JWT signing and verifying keys.
+    pub keys: Arc<Keys>,
+    /// `iss`/`aud` required on verification.
+    pub expect: Arc<Expectations>,
+    /// The password policy.
+    pub policy: Arc<PasswordPolicy>,
+    /// argon2 behind its gate.
+    pub hasher: Hasher,
+}
+
+/// Why the server cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database is unusable.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// The secret key is missing or unusable.
+    #[error("secret key: {0}")]
+    Secret(String),
+}
+
+impl AppState {
+    /// Connects to the database and prepares keys; does not migrate.
+    pub async fn new(config: Config) -> Result<Self, StartError> {
+        let db = Db::connect(&config.database_url).await?;
+        Self::with_db(config, db)
+    }
+
+    /// State over an existing database connection.
+    pub fn with_db(config: Config, db: Db) -> Result<Self, StartError> {
+        let secret = secret_key(&config, db.dialect)?;
+        let keys = Keys::hs256(secret.as_bytes()).map_err(|e| StartError::Secret(e.to_string()))?;
+        let expect = Expectations { iss: config.jwt_issuer.clone(), aud: config.jwt_audience.clone() };
+        Ok(Self {
+            config: Arc::new(config),
+            db,
+            keys: Arc::new(keys),
+            expect: Arc::new(expect),
+            policy: Arc::new(PasswordPolicy::default()),
+            hasher: Hasher::new(HashParams::default()),
+        })
+    }
+}
+
+/// `LATCHKEY_SECRET_KEY`, or (SQLite only) a key generated once and kept in `latchkey.secret`
+/// beside the database file. Several PostgreSQL nodes must share one key, so there it is required.
+fn secret_key(config: &Config, dialect: Dialect) -> Result<String, StartError> {
+    if let Some(secret) = &config.secret_key {
+        return Ok(secret.clone());
+    }
+    if dialect == Dialect::Postgres {
+        return Err(StartError::Secret("LATCHKEY_SECRET_KEY is required with PostgreSQL".into()));
+    }
+    let path = secret_path(&config.database_url);
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        return Ok(existing.trim().to_owned());
+    }
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::write(&path, &secret).map_err(|e| StartError::Secret(format!("cannot write {}: {e}", path.display())))?;
+    tracing::warn!(
+        path = %path.display(),
+        "LATCHKEY_SECRET_KEY is not set: generated a signing key and stored it beside the database. \
+         Set LATCHKEY_SECRET_KEY in production, and keep it secret."
+    );
+    Ok(secret)
+}
+
+/// `latchkey.secret` in the directory of the SQLite file (the working directory for `:memory:`).
+fn secret_path(database_url: &str) -> PathBuf {
+    let path = database_url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let file = path.split('?').next().unwrap_or("");
+    let dir = Path::new(file).parent().filter(|p| !p.as_os_str().is_empty() && !file.contains(":memory:"));
+    dir.unwrap_or(Path::new(".")).join("latchkey.secret")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_secret_lives_beside_the_sqlite_file() {
+        assert_eq!(secret_path("sqlite://latchkey.db?mode=rwc"), Path::new("./latchkey.secret"));
+        assert_eq!(secret_path("sqlite:///var/lib/lk/app.db"), Path::new("/var/lib/lk/latchkey.secret"));
+        assert_eq!(secret_path("sqlite::memory:"), Path::new("./latchkey.secret"));
+    }
+}

@@ -1,0 +1,114 @@
+//! Test harness: a fresh database per test, on SQLite (a temporary file) and on PostgreSQL (a new
+//! database on the server named by `LATCHKEY_TEST_POSTGRES_URL`, which `scripts/test.sh` starts).
+//! Without that variable the PostgreSQL half is skipped with a message, unless
+//! `LATCHKEY_REQUIRE_POSTGRES=1` (set by the test script) makes that a failure.
+#![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::response::Response;
+use latchkey_core::hash::HashParams;
+use latchkey_server::db::Db;
+use latchkey_server::passwords::Hasher;
+use latchkey_server::{app, AppState, Config};
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh, migrated database and state; `None` when PostgreSQL is not available (and allowed not
+/// to be).
+pub async fn state(backend: Backend) -> Option<AppState> {
+    let url = match backend {
+        Backend::Sqlite => {
+            let dir = std::env::temp_dir().join(format!("latchkey-test-{}", random_suffix()));
+            std::fs::create_dir_all(&dir).unwrap();
+            format!("sqlite://{}/test.db?mode=rwc", dir.display())
+        }
+        Backend::Postgres => fresh_postgres_database().await?,
+    };
+    let mut config = Config::from_env().unwrap();
+    config.database_url = url.clone();
+    config.secret_key = Some("test-secret-key-test-secret-key-0123456789".into());
+    let db = Db::connect(&url).await.unwrap();
+    db.migrate().await.unwrap();
+    let mut state = AppState::with_db(config, db).unwrap();
+    // Cheap argon2 keeps the suites fast; the gate and the formats are the same.
+    state.hasher = Hasher::new(HashParams { memory_kib: 64, iterations: 1, parallelism: 1 });
+    Some(state)
+}
+
+async fn fresh_postgres_database() -> Option<String> {
+    let Ok(admin_url) = std::env::var("LATCHKEY_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var("LATCHKEY_REQUIRE_POSTGRES").is_err(),
+            "LATCHKEY_REQUIRE_POSTGRES is set but LATCHKEY_TEST_POSTGRES_URL is not"
+        );
+        eprintln!("skipping the PostgreSQL half: LATCHKEY_TEST_POSTGRES_URL is not set (scripts/test.sh sets it)");
+        return None;
+    };
+    let name = format!("latchkey_test_{}", random_suffix());
+    let admin = Db::connect(&admin_url).await.expect("connect to LATCHKEY_TEST_POSTGRES_URL");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin.pool).await.unwrap();
+    admin.pool.close().await;
+    let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base);
+    Some(format!("{base}/{name}"))
+}
+
+fn random_suffix() -> String {
+    use rand_core::RngCore;
+    let mut bytes = [0u8; 8];
+    rand_core::OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Runs `test` on a fresh SQLite database, then on a fresh PostgreSQL one.
+#[macro_export]
+macro_rules! on_both {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test]
+            async fn sqlite() {
+                if let Some(state) = common::state(common::Backend::Sqlite).await {
+                    ($body)(state).await;
+                }
+            }
+            #[tokio::test]
+            async fn postgres() {
+                if let Some(state) = common::state(common::Backend::Postgres).await {
+                    ($body)(state).await;
+                }
+            }
+        }
+    };
+}
+
+/// A request builder: JSON body, optional bearer token.
+pub fn request(method: &str, uri: &str, body: Option<Value>, token: Option<&str>) -> Request<Body> {
+    let mut builder = Request::builder().method(method).uri(uri);
+    if let Some(token) = token {
+        builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    match body {
+        Some(body) => builder
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(serde_json::to_vec(&body).unwrap()))
+            .unwrap(),
+        None => builder.body(Body::empty()).unwrap(),
+    }
+}
+
+/// Sends `request` through the router and returns the status and the JSON body (`Null` if empty).
+pub async fn send(state: &AppState, request: Request<Body>) -> (StatusCode, Value, Response<()>) {
+    let response = app(state.clone()).oneshot(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+    let json = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+    (parts.status, json, Response::from_parts(parts, ()))
+}

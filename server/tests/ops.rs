@@ -1,0 +1,58 @@
+//! Operations endpoints and request-level conventions, on both databases.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{request, send};
+use latchkey_server::AppState;
+use serde_json::json;
+
+on_both!(healthz_and_readyz, |state: AppState| async move {
+    let (status, body, response) = send(&state, request("GET", "/healthz", None, None)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({"status": "ok"}));
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(response.headers()["x-frame-options"], "DENY");
+    let (status, body, _) = send(&state, request("GET", "/readyz", None, None)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    state.db.pool.close().await;
+    let (status, _, _) = send(&state, request("GET", "/readyz", None, None)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+});
+
+on_both!(conventions, |state: AppState| async move {
+    let (status, body, response) = send(&state, request("GET", "/api/nothing/here/", None, None)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body, json!({"detail": "Not found."}));
+    assert_eq!(response.headers()["x-request-id"].len(), 16);
+    assert!(response.headers()["content-security-policy"].to_str().unwrap().contains("'wasm-unsafe-eval'"));
+    let (status, body, _) = send(&state, request("DELETE", "/healthz", None, None)).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(body, json!({"detail": "Method \"DELETE\" not allowed."}));
+    // A request id sent by a proxy is kept.
+    let mut with_id = request("GET", "/healthz", None, None);
+    with_id.headers_mut().insert("x-request-id", "abc-123".parse().unwrap());
+    let (_, _, response) = send(&state, with_id).await;
+    assert_eq!(response.headers()["x-request-id"], "abc-123");
+});
+
+on_both!(cors_only_for_configured_origins, |state: AppState| async move {
+    let preflight = |origin: &str| {
+        axum::http::Request::builder()
+            .method("OPTIONS")
+            .uri("/api/token/")
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let (_, _, response) = send(&state, preflight("https://app.example.com")).await;
+    assert!(response.headers().get("access-control-allow-origin").is_none());
+    let mut config = (*state.config).clone();
+    config.cors_origins = vec!["https://app.example.com".into()];
+    let state = AppState { config: std::sync::Arc::new(config), ..state };
+    let (_, _, response) = send(&state, preflight("https://app.example.com")).await;
+    assert_eq!(response.headers()["access-control-allow-origin"], "https://app.example.com");
+    let (_, _, response) = send(&state, preflight("https://evil.example.com")).await;
+    assert!(response.headers().get("access-control-allow-origin").is_none());
+});
