@@ -18,6 +18,12 @@ pub struct Config {
     /// one is generated once and kept in `latchkey.secret` beside the SQLite file, with a warning.
     #[arg(long, env = "LATCHKEY_SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<String>,
+    /// Key that encrypts TOTP secrets at rest (two-factor issue); derived from the secret key when unset.
+    #[arg(long, env = "LATCHKEY_ENCRYPTION_KEY", hide_env_values = true)]
+    pub encryption_key: Option<String>,
+    /// JWT signing algorithm. Only HS256 is wired in this version.
+    #[arg(long, env = "LATCHKEY_JWT_ALGORITHM", default_value = "HS256", value_parser = ["HS256"])]
+    pub jwt_algorithm: String,
     /// Access-token lifetime (humantime: `90s`, `15m`, `7d`).
     #[arg(long, env = "LATCHKEY_ACCESS_TOKEN_LIFETIME", default_value = "15m", value_parser = humantime::parse_duration)]
     pub access_token_lifetime: Duration,
@@ -34,9 +40,18 @@ pub struct Config {
     /// `aud` added to tokens and required on verification.
     #[arg(long, env = "LATCHKEY_JWT_AUDIENCE")]
     pub jwt_audience: Option<String>,
+    /// Base of links in e-mails; `http://<bind>` when unset.
+    #[arg(long, env = "LATCHKEY_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Comma-separated origins allowed to call the API from a browser (CORS); empty means none.
     #[arg(long, env = "LATCHKEY_CORS_ORIGINS", value_delimiter = ',', default_value = "")]
     pub cors_origins: Vec<String>,
+    /// Tracing filter (`info`, `latchkey_server=debug,warn`, ...).
+    #[arg(long, env = "LATCHKEY_LOG", default_value = "info")]
+    pub log: String,
+    /// `text` or `json` (one JSON object per line).
+    #[arg(long, env = "LATCHKEY_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
     /// Directory of the web demo served at `/` (`scripts/run.sh` prepares it).
     #[arg(long, env = "LATCHKEY_DEMO_DIR", default_value = "web-demo")]
     pub demo_dir: PathBuf,

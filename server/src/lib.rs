@@ -12,12 +12,15 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod drf;
 pub mod error;
+pub mod metrics;
 mod ops;
 pub mod passwords;
+mod sessions;
 pub mod state;
 pub mod tokens;
 pub mod users;
@@ -50,6 +53,7 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn app(state: AppState) -> Router {
     let demo = ServeDir::new(&state.config.demo_dir);
     let cors = cors(&state.config.cors_origins);
+    let metrics = state.metrics.clone();
     Router::new()
         .merge(ops::router())
         .merge(accounts::router())
@@ -57,6 +61,7 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(move |request: Request| not_found_or_demo(demo.clone(), request))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
         .layer(cors)
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))

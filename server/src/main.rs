@@ -18,18 +18,52 @@ enum Command {
     Serve,
     /// Apply the database migrations and exit.
     Migrate,
+    /// Create a staff superuser (the password from --password-stdin or a prompt).
+    CreateSuperuser {
+        /// The superuser's e-mail address.
+        #[arg(long)]
+        email: String,
+        /// Read the password from the first line of standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // Logs go to stderr; stdout carries only the `listening on` line that scripts wait for.
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("LATCHKEY_LOG").unwrap_or_else(|_| "info".into()))
-        .init();
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("latchkey: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let cli = Cli::parse();
+    // Logs go to stderr; stdout carries only the `listening on` line that scripts wait for.
+    let filter = tracing_subscriber::EnvFilter::try_new(&cli.config.log).unwrap_or_else(|_| "info".into());
+    let logs = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter);
+    if cli.config.log_format == "json" {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => latchkey_server::serve(cli.config).await,
         Command::Migrate => Ok(latchkey_server::migrate(&cli.config).await?),
+        Command::CreateSuperuser { email, password_stdin } => {
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                line.trim_end_matches(['\r', '\n']).to_owned()
+            } else {
+                rpassword::prompt_password("Password: ")?
+            };
+            let id = latchkey_server::cli::create_superuser(cli.config, &email, &password).await?;
+            println!("Superuser created (id {id}).");
+            Ok(())
+        }
     }
 }

@@ -27,6 +27,8 @@ pub struct AppState {
     pub policy: Arc<PasswordPolicy>,
     /// argon2 behind its gate.
     pub hasher: Hasher,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Why the server cannot start.
@@ -59,6 +61,7 @@ impl AppState {
             expect: Arc::new(expect),
             policy: Arc::new(PasswordPolicy::default()),
             hasher: Hasher::new(HashParams::default()),
+            metrics: Arc::default(),
         })
     }
 }

@@ -56,3 +56,15 @@ on_both!(cors_only_for_configured_origins, |state: AppState| async move {
     let (_, _, response) = send(&state, preflight("https://evil.example.com")).await;
     assert!(response.headers().get("access-control-allow-origin").is_none());
 });
+
+on_both!(metrics_count_requests, |state: AppState| async move {
+    send(&state, request("GET", "/healthz", None, None)).await;
+    send(&state, request("GET", "/api/missing/", None, None)).await;
+    let (status, _, response) = send(&state, request("GET", "/metrics", None, None)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let text = state.metrics.render();
+    assert!(text.contains("latchkey_http_requests_total{family=\"ops\",status=\"2xx\"} 2"), "{text}");
+    assert!(text.contains("latchkey_http_requests_total{family=\"other_api\",status=\"4xx\"} 1"), "{text}");
+    assert!(text.contains("latchkey_hash_rejections_total 0"), "{text}");
+});

@@ -1,0 +1,43 @@
+//! Administrative commands of the `latchkey` binary that are not the server itself.
+
+use latchkey_core::policy::UserAttributes;
+
+use crate::db::{flag, Db};
+use crate::users::normalize_email;
+use crate::{AppState, Config};
+
+/// Creates a staff superuser with a verified e-mail address (`latchkey create-superuser`), after
+/// migrating. The password must pass the policy, as Django's `createsuperuser` checks its validators.
+pub async fn create_superuser(config: Config, email: &str, password: &str) -> Result<i64, String> {
+    let email = normalize_email(email);
+    if !email.contains('@') {
+        return Err("Enter a valid email address.".into());
+    }
+    let db = Db::connect(&config.database_url).await.map_err(|e| e.to_string())?;
+    db.migrate().await.map_err(|e| e.to_string())?;
+    let state = AppState::with_db(config, db).map_err(|e| e.to_string())?;
+    let user = UserAttributes { email: Some(email.clone()), ..Default::default() };
+    let verdict = state.policy.validate(password, &user);
+    if !verdict.valid {
+        let messages: Vec<String> = verdict.violations.iter().map(|v| v.message()).collect();
+        return Err(messages.join(" "));
+    }
+    let hash = state.hasher.hash(password.to_owned()).await.map_err(|e| e.to_string())?;
+    let row: (i64,) = sqlx::query_as(
+        "INSERT INTO users (email, password, is_staff, is_superuser, is_verified, date_joined) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(&email)
+    .bind(&hash)
+    .bind(flag(true))
+    .bind(flag(true))
+    .bind(flag(true))
+    .bind(crate::now())
+    .fetch_one(&state.db.pool)
+    .await
+    .map_err(|e| match e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => "A user with this email already exists.".to_owned(),
+        other => other.to_string(),
+    })?;
+    Ok(row.0)
+}
