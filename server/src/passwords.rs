@@ -27,12 +27,20 @@ impl Hasher {
 
     /// A gate with explicit sizes (tests).
     pub fn with_capacity(params: HashParams, workers: usize, queue: usize) -> Self {
-        Self { params, admission: Arc::new(Semaphore::new(workers + queue)), workers: Arc::new(Semaphore::new(workers)) }
+        Self {
+            params,
+            admission: Arc::new(Semaphore::new(workers + queue)),
+            workers: Arc::new(Semaphore::new(workers)),
+        }
     }
 
     /// Runs `work` on the blocking pool once a worker is free; 503 at once when the queue is full.
-    async fn run<T: Send + 'static>(&self, work: impl FnOnce(&HashParams) -> T + Send + 'static) -> Result<T, ApiError> {
-        let _admitted = self.admission.clone().try_acquire_owned().map_err(|_| ApiError::Unavailable { retry_after: 1 })?;
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&HashParams) -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let _admitted =
+            self.admission.clone().try_acquire_owned().map_err(|_| ApiError::Unavailable { retry_after: 1 })?;
         let _worker = self.workers.clone().acquire_owned().await.map_err(|e| ApiError::Internal(e.to_string()))?;
         let params = self.params;
         tokio::task::spawn_blocking(move || work(&params)).await.map_err(|e| ApiError::Internal(e.to_string()))

@@ -1,9 +1,316 @@
-//! TODO: the tokens endpoints (in progress).
+//! simplejwt's token endpoints (API.md §3, compat-specs §1): obtain a pair, refresh, verify,
+//! blacklist. Every pair belongs to a session (`sessions`); refresh always rotates, and presenting
+//! a rotated refresh token again revokes the whole session unless it comes within the grace window.
 
-use axum::Router;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::Duration;
 
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::header::USER_AGENT;
+use axum::http::request::Parts;
+use axum::routing::post;
+use axum::{Json, Router};
+use latchkey_core::token::{new_jti, Claims, TokenType};
+use rand_core::OsRng;
+use serde_json::{json, Value};
+use subtle::ConstantTimeEq;
+
+use crate::drf::{CharField, Form, JsonBody};
+use crate::error::ApiError;
+use crate::sessions::{blacklisted, jti_hash, Session};
 use crate::state::AppState;
+use crate::users::{normalize_email, User};
+
+/// Passwords longer than this are refused before any hashing (API.md §2): argon2 and PBKDF2 over
+/// megabytes of input would be a cheap way to burn the server's CPU.
+const MAX_PASSWORD_BYTES: usize = 4096;
+
+/// DRF's `AuthenticationFailed` from `TokenObtainPairSerializer`: one body for every failure.
+const NO_ACTIVE_ACCOUNT: &str = "No active account found with the given credentials";
+
+/// `TokenRefreshSerializer`'s answer for a deleted or inactive user.
+const NO_ACTIVE_ACCOUNT_FOR_TOKEN: &str = "No active account found for the given token.";
+
+/// Stored user agents are cut to this many characters.
+const MAX_USER_AGENT_CHARS: usize = 256;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
+        .route("/api/token/", post(create_token_pair))
+        .route("/api/token/refresh/", post(refresh_token))
+        .route("/api/token/verify/", post(verify_token))
+        .route("/api/token/blacklist/", post(blacklist_token))
+        // The session endpoints share the session model; they are mounted with the token routes.
+        .merge(crate::sessions::router())
+}
+
+/// Who is calling, as a session records it: the socket's IP address (empty when the router runs
+/// without one, as in tests) and the `User-Agent`, cut to 256 characters.
+#[derive(Debug, Clone, Default)]
+pub struct Client {
+    /// The peer address; `X-Forwarded-For` is not trusted.
+    pub ip: String,
+    /// The `User-Agent` header.
+    pub user_agent: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_canonical().to_string())
+            .unwrap_or_default();
+        let user_agent = parts
+            .headers
+            .get(USER_AGENT)
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).chars().take(MAX_USER_AGENT_CHARS).collect())
+            .unwrap_or_default();
+        Ok(Self { ip, user_agent })
+    }
+}
+
+/// A token pair as simplejwt writes it: `refresh` first (a struct keeps the field order, where a
+/// `serde_json::Map` would sort the keys).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TokenPair {
+    /// The refresh token.
+    pub refresh: String,
+    /// The access token.
+    pub access: String,
+}
+
+/// Opens a session for `user` and returns its first pair. Also records the login in
+/// `users.last_login`. Used by login and by registration.
+pub async fn issue_session(state: &AppState, user: &User, ip: &str, user_agent: &str) -> Result<TokenPair, ApiError> {
+    let now = crate::now();
+    // 128 random bits as 32 hex characters: the same shape as a jti.
+    let sid = new_jti(&mut OsRng);
+    let (refresh, refresh_claims) = refresh_token_for(state, user.id, &sid, now)?;
+    let access = access_token_for(state, user, &sid, now)?;
+    let sql = "INSERT INTO sessions (id, user_id, current_hash, created_at, last_used_at, expires_at, ip, user_agent) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    sqlx::query(sql)
+        .bind(&sid)
+        .bind(user.id)
+        .bind(jti_hash(&refresh_claims.jti))
+        .bind(now)
+        .bind(now)
+        .bind(refresh_claims.exp)
+        .bind(ip)
+        .bind(user_agent)
+        .execute(&state.db.pool)
+        .await?;
+    sqlx::query("UPDATE users SET last_login = $1 WHERE id = $2")
+        .bind(now)
+        .bind(user.id)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(TokenPair { refresh, access })
+}
+
+/// `POST /api/token/`: `{"email" or "username", "password"}` → `{"refresh", "access"}`.
+async fn create_token_pair(
+    State(state): State<AppState>,
+    client: Client,
+    JsonBody(body): JsonBody,
+) -> Result<Json<TokenPair>, ApiError> {
+    let (login, password) = read_credentials(&body)?;
+    let user = match login {
+        Login::Email(email) => User::by_email(&state.db, &normalize_email(&email)).await?,
+        Login::Username(username) => User::by_username(&state.db, &username).await?,
+    };
+    // An unknown user burns the time of a real check, so timing does not reveal who exists; an
+    // inactive one is checked like anyone else (Django checks the password before `is_active`).
+    let verified = state.hasher.verify(password.clone(), user.as_ref().map(|u| u.password.clone())).await?;
+    let Some(user) = user.filter(|_| verified.ok) else {
+        return Err(ApiError::AuthenticationFailed(NO_ACTIVE_ACCOUNT));
+    };
+    if verified.needs_rehash {
+        // Django upgrades old hashes on a successful check; so does Latchkey, to argon2id.
+        let hash = state.hasher.hash(password).await?;
+        sqlx::query("UPDATE users SET password = $1 WHERE id = $2")
+            .bind(hash)
+            .bind(user.id)
+            .execute(&state.db.pool)
+            .await?;
+    }
+    if !user.is_active {
+        return Err(ApiError::AuthenticationFailed(NO_ACTIVE_ACCOUNT));
+    }
+    Ok(Json(issue_session(&state, &user, &client.ip, &client.user_agent).await?))
+}
+
+/// How the caller names the account.
+enum Login {
+    Email(String),
+    Username(String),
+}
+
+/// The login form: `email` (or `username` when only that is given) trimmed like a DRF
+/// `CharField`, `password` kept as typed and at most 4096 bytes.
+fn read_credentials(body: &Value) -> Result<(Login, String), ApiError> {
+    let mut form = Form::new(body);
+    let login = if form.has("username") && !form.has("email") {
+        form.string("username", CharField::REQUIRED).map(Login::Username)
+    } else {
+        form.string("email", CharField::REQUIRED).map(Login::Email)
+    };
+    let password = form.string("password", CharField::PASSWORD);
+    if password.as_ref().is_some_and(|p| p.len() > MAX_PASSWORD_BYTES) {
+        form.error(
+            "password",
+            format!("This password is too long. It must contain at most {MAX_PASSWORD_BYTES} bytes."),
+        );
+    }
+    form.finish()?;
+    match (login, password) {
+        (Some(login), Some(password)) => Ok((login, password)),
+        _ => Err(ApiError::Internal("the login form passed without its fields".into())),
+    }
+}
+
+/// `POST /api/token/refresh/`: `{"refresh"}` → `{"access", "refresh"}`, rotating the session.
+async fn refresh_token(State(state): State<AppState>, JsonBody(body): JsonBody) -> Result<Json<Value>, ApiError> {
+    let token = read_token(&body, "refresh")?;
+    let now = crate::now();
+    let claims = verify(&state, &token, Some(TokenType::Refresh), now)?;
+    let user = match claims.user_id.parse::<i64>() {
+        Ok(id) => User::by_id(&state.db, id).await?,
+        Err(_) => None,
+    };
+    let Some(user) = user.filter(|u| u.is_active) else {
+        return Err(ApiError::AuthenticationFailed(NO_ACTIVE_ACCOUNT_FOR_TOKEN));
+    };
+    let session = current_session(&state, &claims, now).await?;
+    let (refresh, new_claims) = refresh_token_for(&state, user.id, &session.id, now)?;
+    // Compare-and-swap: of concurrent refreshes of one token exactly one matches `current_hash`;
+    // the others change nothing and are told the token is used up, without revoking the session.
+    let sql = "UPDATE sessions SET previous_hash = current_hash, current_hash = $1, rotated_at = $2, \
+               last_used_at = $3, expires_at = $4 WHERE id = $5 AND current_hash = $6 AND revoked_at IS NULL";
+    let done = sqlx::query(sql)
+        .bind(jti_hash(&new_claims.jti))
+        .bind(now)
+        .bind(now)
+        .bind(new_claims.exp)
+        .bind(&session.id)
+        .bind(&session.current_hash)
+        .execute(&state.db.pool)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(blacklisted());
+    }
+    let access = access_token_for(&state, &user, &session.id, now)?;
+    Ok(Json(json!({ "access": access, "refresh": refresh })))
+}
+
+/// `POST /api/token/verify/`: `{"token"}` of either type → `{}`. A token whose session is closed,
+/// or a refresh token that has been rotated, is blacklisted. Nothing is revoked here.
+async fn verify_token(State(state): State<AppState>, JsonBody(body): JsonBody) -> Result<Json<Value>, ApiError> {
+    let token = read_token(&body, "token")?;
+    let now = crate::now();
+    let claims = verify(&state, &token, None, now)?;
+    let session = Session::load(&state, session_id(&claims)).await?;
+    let usable = session.is_some_and(|s| {
+        s.is_open(now)
+            && s.user_id.to_string() == claims.user_id
+            && (claims.token_type == TokenType::Access || same_hash(&jti_hash(&claims.jti), &s.current_hash))
+    });
+    if !usable {
+        return Err(blacklisted());
+    }
+    Ok(Json(json!({})))
+}
+
+/// `POST /api/token/blacklist/`: `{"refresh"}` → `{}`, revoking its session.
+async fn blacklist_token(State(state): State<AppState>, JsonBody(body): JsonBody) -> Result<Json<Value>, ApiError> {
+    let token = read_token(&body, "refresh")?;
+    let now = crate::now();
+    let claims = verify(&state, &token, Some(TokenType::Refresh), now)?;
+    let session = current_session(&state, &claims, now).await?;
+    if !crate::sessions::revoke(&state, &session.id, session.user_id, now).await? {
+        return Err(blacklisted());
+    }
+    Ok(Json(json!({})))
+}
+
+/// The one required, trimmed string field of the refresh, verify and blacklist bodies.
+fn read_token(body: &Value, field: &str) -> Result<String, ApiError> {
+    let mut form = Form::new(body);
+    let token = form.string(field, CharField::REQUIRED);
+    form.finish()?;
+    token.ok_or_else(|| ApiError::Internal("the token form passed without its field".into()))
+}
+
+/// The core's verification, with simplejwt's `token_not_valid` messages.
+fn verify(state: &AppState, token: &str, expected: Option<TokenType>, now: i64) -> Result<Claims, ApiError> {
+    state.keys.verify(token, expected, now, &state.expect).map_err(|e| ApiError::token_not_valid(e.to_string()))
+}
+
+/// The session of a verified refresh token, if that token is the session's current one.
+///
+/// Anything else is `Token is blacklisted`: an unknown, revoked or expired session, or a token that
+/// was already rotated. The latter is reuse, and revokes the whole session, unless it is the token
+/// rotated last and comes within the grace window (two tabs refreshing at once).
+async fn current_session(state: &AppState, claims: &Claims, now: i64) -> Result<Session, ApiError> {
+    let session = Session::load(state, session_id(claims)).await?;
+    let Some(session) = session.filter(|s| s.is_open(now) && s.user_id.to_string() == claims.user_id) else {
+        return Err(blacklisted());
+    };
+    let presented = jti_hash(&claims.jti);
+    if same_hash(&presented, &session.current_hash) {
+        return Ok(session);
+    }
+    let grace = seconds(state.config.refresh_reuse_grace);
+    let is_previous = session.previous_hash.as_deref().is_some_and(|previous| same_hash(&presented, previous));
+    let in_grace = is_previous && session.rotated_at.is_some_and(|at| now < at.saturating_add(grace));
+    if !in_grace {
+        crate::sessions::revoke(state, &session.id, session.user_id, now).await?;
+        tracing::warn!(session = %session.id, user_id = session.user_id, "refresh token reused: session revoked");
+    }
+    Err(blacklisted())
+}
+
+/// The `sid` claim, or "" (which names no session) when a token has none.
+fn session_id(claims: &Claims) -> &str {
+    claims.extra.get("sid").and_then(Value::as_str).unwrap_or_default()
+}
+
+fn same_hash(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}
+
+/// A signed refresh token of session `sid`, and its claims (for `jti` and `exp`).
+fn refresh_token_for(state: &AppState, user_id: i64, sid: &str, now: i64) -> Result<(String, Claims), ApiError> {
+    let lifetime = seconds(state.config.refresh_token_lifetime);
+    let mut claims = Claims::new(TokenType::Refresh, user_id.to_string(), now, lifetime, &mut OsRng);
+    claims.extra.insert("sid".into(), json!(sid));
+    Ok((sign(state, &mut claims)?, claims))
+}
+
+/// A signed access token with the user's current claims (API.md §3).
+fn access_token_for(state: &AppState, user: &User, sid: &str, now: i64) -> Result<String, ApiError> {
+    let lifetime = seconds(state.config.access_token_lifetime);
+    let mut claims = Claims::new(TokenType::Access, user.id.to_string(), now, lifetime, &mut OsRng);
+    claims.extra.insert("email".into(), json!(user.email));
+    claims.extra.insert("is_staff".into(), json!(user.is_staff));
+    claims.extra.insert("is_verified".into(), json!(user.is_verified));
+    // No second factor exists yet; the MFA work sets this from the session.
+    claims.extra.insert("mfa".into(), json!(false));
+    claims.extra.insert("sid".into(), json!(sid));
+    sign(state, &mut claims)
+}
+
+/// Adds `iss`/`aud` when configured and signs.
+fn sign(state: &AppState, claims: &mut Claims) -> Result<String, ApiError> {
+    claims.iss.clone_from(&state.config.jwt_issuer);
+    claims.aud.clone_from(&state.config.jwt_audience);
+    state.keys.encode(claims).map_err(|e| ApiError::Internal(format!("signing a token: {e}")))
+}
+
+fn seconds(duration: Duration) -> i64 {
+    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
 }

@@ -239,6 +239,29 @@ pub fn is_valid_username(username: &str) -> bool {
     !username.is_empty() && username.chars().all(|c| c.is_alphanumeric() || "@.+-_".contains(c))
 }
 
+/// Django's `parse_date`: `YYYY-M-D` with one- or two-digit month and day, a real calendar date;
+/// answered in the canonical `YYYY-MM-DD`.
+pub fn parse_date(text: &str) -> Option<String> {
+    let mut parts = text.split('-');
+    let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
+    let digits = |s: &str, range: std::ops::RangeInclusive<usize>| {
+        range.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+    };
+    if parts.next().is_some() || !digits(year, 4..=4) || !digits(month, 1..=2) || !digits(day, 1..=2) {
+        return None;
+    }
+    let (year, month, day): (u32, u32, u32) = (year.parse().ok()?, month.parse().ok()?, day.parse().ok()?);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    (year >= 1 && (1..=days).contains(&day)).then(|| format!("{year:04}-{month:02}-{day:02}"))
+}
+
 /// Unix seconds as an RFC 3339 UTC timestamp (`2026-11-22T01:02:03Z`), as DRF renders datetimes.
 pub fn iso8601(seconds: i64) -> String {
     let days = seconds.div_euclid(86_400);
@@ -268,10 +291,32 @@ mod tests {
 
     #[test]
     fn emails_validate_like_django() {
-        for good in ["a@example.com", "first.last+tag@sub.example.co", "x@localhost", "\"a\\ b\"@example.com", "a@[::1]", "a@bücher.de"] {
+        for good in [
+            "a@example.com",
+            "first.last+tag@sub.example.co",
+            "x@localhost",
+            "\"a\\ b\"@example.com",
+            "a@[::1]",
+            "a@bücher.de",
+        ] {
             assert!(is_valid_email(good), "{good}");
         }
-        for bad in ["", "plain", "@example.com", "a@", "a@b", "a..b@example.com", ".a@example.com", "a@-x.com", "a@x.c", "a b@example.com", "\"a b\"@example.com", "a@exa mple.com", "a@[1.2.3]", "ü@example.com"] {
+        for bad in [
+            "",
+            "plain",
+            "@example.com",
+            "a@",
+            "a@b",
+            "a..b@example.com",
+            ".a@example.com",
+            "a@-x.com",
+            "a@x.c",
+            "a b@example.com",
+            "\"a b\"@example.com",
+            "a@exa mple.com",
+            "a@[1.2.3]",
+            "ü@example.com",
+        ] {
             assert!(!is_valid_email(bad), "{bad}");
         }
     }
@@ -283,6 +328,25 @@ mod tests {
         assert!(!is_valid_username("two words"));
         assert!(!is_valid_username("semi;colon"));
         assert!(!is_valid_username(""));
+    }
+
+    #[test]
+    fn dates_parse_like_django() {
+        assert_eq!(parse_date("1990-01-31").as_deref(), Some("1990-01-31"));
+        assert_eq!(parse_date("2000-2-29").as_deref(), Some("2000-02-29"));
+        for bad in [
+            "1900-02-29",
+            "2024-13-01",
+            "2024-04-31",
+            "0000-01-01",
+            "24-01-01",
+            "2024/01/01",
+            "2024-01-01T00:00",
+            "",
+            "２０２４-01-01",
+        ] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
     }
 
     #[test]

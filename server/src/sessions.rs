@@ -1,0 +1,168 @@
+//! Sessions: one row per login, the family of refresh tokens rotated from it (API.md §3, §4).
+//! This module owns the row and the endpoints a signed-in user manages them with: logout,
+//! logout-all, and the list of open sessions. Issuing and rotating tokens lives in `tokens`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use latchkey_core::token::TokenType;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use crate::auth::AuthUser;
+use crate::drf::{CharField, Form, JsonBody};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::users::iso8601;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/logout/", post(logout))
+        .route("/api/auth/logout-all/", post(logout_all))
+        .route("/api/auth/sessions/", get(list_sessions))
+        .route("/api/auth/sessions/{id}/", delete(delete_session))
+}
+
+/// A session row, as token refresh and verification read it.
+#[derive(Debug, Clone)]
+pub(crate) struct Session {
+    pub id: String,
+    pub user_id: i64,
+    /// SHA-256 hex of the `jti` of the one refresh token that may be used now.
+    pub current_hash: String,
+    /// SHA-256 hex of the `jti` it replaced, for the reuse grace window.
+    pub previous_hash: Option<String>,
+    pub rotated_at: Option<i64>,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+impl Session {
+    /// The session with this id, whatever its state.
+    pub async fn load(state: &AppState, id: &str) -> Result<Option<Self>, ApiError> {
+        let sql = "SELECT id, user_id, current_hash, previous_hash, rotated_at, expires_at, revoked_at \
+                   FROM sessions WHERE id = $1";
+        let Some(row) = sqlx::query(sql).bind(id).fetch_optional(&state.db.pool).await? else { return Ok(None) };
+        Ok(Some(Self {
+            id: row.try_get("id")?,
+            user_id: row.try_get("user_id")?,
+            current_hash: row.try_get("current_hash")?,
+            previous_hash: row.try_get("previous_hash")?,
+            rotated_at: row.try_get("rotated_at")?,
+            expires_at: row.try_get("expires_at")?,
+            revoked_at: row.try_get("revoked_at")?,
+        }))
+    }
+
+    /// Not revoked and not expired at `now`.
+    pub fn is_open(&self, now: i64) -> bool {
+        self.revoked_at.is_none() && self.expires_at > now
+    }
+}
+
+/// What the database keeps of a refresh token: the SHA-256 hex of its `jti`, never the token.
+pub(crate) fn jti_hash(jti: &str) -> String {
+    Sha256::digest(jti.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Revokes one session of `user_id`; false when it is unknown, someone else's, or already closed.
+pub(crate) async fn revoke(state: &AppState, id: &str, user_id: i64, now: i64) -> Result<bool, ApiError> {
+    let sql = "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL \
+               AND expires_at > $4";
+    let done = sqlx::query(sql).bind(now).bind(id).bind(user_id).bind(now).execute(&state.db.pool).await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// simplejwt's answer for a refresh token that may no longer be used.
+pub(crate) fn blacklisted() -> ApiError {
+    ApiError::token_not_valid("Token is blacklisted")
+}
+
+/// `POST /api/auth/logout/`: revokes the session of the given refresh token, or without one the
+/// session of the access token. Idempotent: an already closed session of the caller is fine.
+async fn logout(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let mut form = Form::new(&body);
+    let refresh = form.string("refresh", CharField { required: false, trim: true, allow_blank: false });
+    form.finish()?;
+    let now = crate::now();
+    let sid = match refresh {
+        Some(token) => {
+            // Any signed, unexpired refresh token of the caller names the session to close, even
+            // an already rotated one: the caller is authenticated, and logging out must not fail
+            // because a tab held a stale token.
+            let claims = state
+                .keys
+                .verify(&token, Some(TokenType::Refresh), now, &state.expect)
+                .map_err(|e| ApiError::token_not_valid(e.to_string()))?;
+            if claims.user_id != auth.user.id.to_string() {
+                return Err(ApiError::token_not_valid("Token is invalid"));
+            }
+            claims.extra.get("sid").and_then(Value::as_str).unwrap_or_default().to_owned()
+        }
+        None => auth.session_id().unwrap_or_default().to_owned(),
+    };
+    revoke(&state, &sid, auth.user.id, now).await?;
+    Ok(Json(json!({})))
+}
+
+/// `POST /api/auth/logout-all/`: revokes every session of the caller, this one included.
+async fn logout_all(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Value>, ApiError> {
+    let sql = "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL";
+    sqlx::query(sql).bind(crate::now()).bind(auth.user.id).execute(&state.db.pool).await?;
+    Ok(Json(json!({})))
+}
+
+/// `GET /api/auth/sessions/`: the caller's open sessions, newest first; `current` marks the one
+/// the access token belongs to.
+async fn list_sessions(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Value>, ApiError> {
+    let sql = "SELECT id, created_at, last_used_at, ip, user_agent FROM sessions \
+               WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC, id";
+    let rows = sqlx::query(sql).bind(auth.user.id).bind(crate::now()).fetch_all(&state.db.pool).await?;
+    let current = auth.session_id().unwrap_or_default();
+    let sessions = rows
+        .iter()
+        .map(|row| {
+            let id: String = row.try_get("id")?;
+            Ok(json!({
+                "id": id,
+                "current": id == current,
+                "created_at": iso8601(row.try_get("created_at")?),
+                "last_used_at": iso8601(row.try_get("last_used_at")?),
+                "ip": row.try_get::<String, _>("ip")?,
+                "user_agent": row.try_get::<String, _>("user_agent")?,
+            }))
+        })
+        .collect::<Result<Vec<Value>, sqlx::Error>>()?;
+    Ok(Json(Value::Array(sessions)))
+}
+
+/// `DELETE /api/auth/sessions/{id}/`: revokes one open session of the caller; anyone else's, or an
+/// unknown or closed one, is DRF's 404.
+async fn delete_session(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if revoke(&state, &id, auth.user.id, crate::now()).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jti_hashes_are_sha256_hex() {
+        // echo -n abc | sha256sum
+        assert_eq!(jti_hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+}

@@ -1,0 +1,186 @@
+//! Sessions a signed-in user manages (API.md §4): logout, logout-all, the list, and revoking one,
+//! on both databases.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use common::{request, send};
+use latchkey_server::{now, AppState};
+use serde_json::{json, Value};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+struct Pair {
+    refresh: String,
+    access: String,
+}
+
+async fn create_user(state: &AppState, email: &str) {
+    let hash = state.hasher.hash(PASSWORD.into()).await.unwrap();
+    sqlx::query("INSERT INTO users (email, password, date_joined) VALUES ($1, $2, $3)")
+        .bind(email)
+        .bind(hash)
+        .bind(now())
+        .execute(&state.db.pool)
+        .await
+        .unwrap();
+}
+
+async fn login(state: &AppState, email: &str, user_agent: &str) -> Pair {
+    let login = Request::post("/api/token/")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::USER_AGENT, user_agent)
+        .body(Body::from(json!({"email": email, "password": PASSWORD}).to_string()))
+        .unwrap();
+    let (status, body, _) = send(state, login).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    Pair { refresh: body["refresh"].as_str().unwrap().to_owned(), access: body["access"].as_str().unwrap().to_owned() }
+}
+
+async fn call(state: &AppState, method: &str, uri: &str, body: Option<Value>, token: &str) -> (StatusCode, Value) {
+    let (status, body, _) = send(state, request(method, uri, body, Some(token))).await;
+    (status, body)
+}
+
+async fn list(state: &AppState, pair: &Pair) -> (StatusCode, Value) {
+    call(state, "GET", "/api/auth/sessions/", None, &pair.access).await
+}
+
+async fn refresh_status(state: &AppState, pair: &Pair) -> StatusCode {
+    send(state, request("POST", "/api/token/refresh/", Some(json!({"refresh": pair.refresh})), None)).await.0
+}
+
+async fn logout(state: &AppState, token: &str, refresh: &str) -> (StatusCode, Value) {
+    call(state, "POST", "/api/auth/logout/", Some(json!({ "refresh": refresh })), token).await
+}
+
+fn blacklisted() -> Value {
+    json!({"detail": "Token is blacklisted", "code": "token_not_valid"})
+}
+
+on_both!(sessions_are_listed_newest_first, |state: AppState| async move {
+    create_user(&state, "alice@example.com").await;
+    let laptop = login(&state, "alice@example.com", "laptop").await;
+    let phone = login(&state, "alice@example.com", "phone").await;
+    // Both logins happen within a second; age the first one so the order is observable.
+    sqlx::query(
+        "UPDATE sessions SET created_at = created_at - 100, last_used_at = last_used_at - 100 WHERE user_agent = $1",
+    )
+    .bind("laptop")
+    .execute(&state.db.pool)
+    .await
+    .unwrap();
+    let (status, body) = list(&state, &phone).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let sessions = body.as_array().unwrap();
+    assert_eq!(sessions.len(), 2);
+    assert_eq!(
+        sessions
+            .iter()
+            .map(|s| (s["user_agent"].as_str().unwrap(), s["current"].as_bool().unwrap()))
+            .collect::<Vec<_>>(),
+        [("phone", true), ("laptop", false)]
+    );
+    let keys: Vec<&str> = sessions[0].as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys.len(), 6);
+    for key in ["id", "created_at", "last_used_at", "ip", "user_agent", "current"] {
+        assert!(keys.contains(&key), "{key} in {keys:?}");
+    }
+    assert_eq!(sessions[0]["ip"], "", "no socket address through oneshot");
+    let created = sessions[0]["created_at"].as_str().unwrap();
+    assert!(created.len() == 20 && created.ends_with('Z') && created.as_bytes()[10] == b'T', "{created}");
+    assert_ne!(sessions[1]["created_at"], sessions[0]["created_at"]);
+    let (_, body) = list(&state, &laptop).await;
+    assert_eq!(body[1]["current"], true, "current follows the token's session");
+});
+
+on_both!(deleting_a_session_revokes_it, |state: AppState| async move {
+    create_user(&state, "alice@example.com").await;
+    create_user(&state, "mallory@example.com").await;
+    let laptop = login(&state, "alice@example.com", "laptop").await;
+    let phone = login(&state, "alice@example.com", "phone").await;
+    let mallory = login(&state, "mallory@example.com", "evil").await;
+    let (_, body) = list(&state, &laptop).await;
+    let phone_id = body.as_array().unwrap().iter().find(|s| s["user_agent"] == "phone").unwrap()["id"].clone();
+    let phone_uri = format!("/api/auth/sessions/{}/", phone_id.as_str().unwrap());
+
+    let not_found = (StatusCode::NOT_FOUND, json!({"detail": "Not found."}));
+    assert_eq!(call(&state, "DELETE", &phone_uri, None, &mallory.access).await, not_found, "someone else's session");
+    assert_eq!(list(&state, &phone).await.0, StatusCode::OK, "…which survives");
+
+    let (status, body) = call(&state, "DELETE", &phone_uri, None, &laptop.access).await;
+    assert_eq!((status, body), (StatusCode::NO_CONTENT, Value::Null));
+    assert_eq!(call(&state, "DELETE", &phone_uri, None, &laptop.access).await, not_found, "already revoked");
+    let unknown = "/api/auth/sessions/00000000000000000000000000000000/";
+    assert_eq!(call(&state, "DELETE", unknown, None, &laptop.access).await, not_found);
+    assert_eq!(list(&state, &phone).await, (StatusCode::UNAUTHORIZED, blacklisted()));
+    assert_eq!(refresh_status(&state, &phone).await, StatusCode::UNAUTHORIZED);
+    let (_, body) = list(&state, &laptop).await;
+    assert!(body.as_array().unwrap().iter().all(|s| s["id"] != phone_id), "{body}");
+    assert_eq!(list(&state, &mallory).await.0, StatusCode::OK);
+});
+
+on_both!(logout_revokes_the_current_session, |state: AppState| async move {
+    create_user(&state, "alice@example.com").await;
+    let laptop = login(&state, "alice@example.com", "laptop").await;
+    let phone = login(&state, "alice@example.com", "phone").await;
+    assert_eq!(call(&state, "POST", "/api/auth/logout/", None, &laptop.access).await, (StatusCode::OK, json!({})));
+    assert_eq!(list(&state, &laptop).await, (StatusCode::UNAUTHORIZED, blacklisted()));
+    assert_eq!(refresh_status(&state, &laptop).await, StatusCode::UNAUTHORIZED);
+    let (status, body) = list(&state, &phone).await;
+    assert_eq!((status, body.as_array().unwrap().len()), (StatusCode::OK, 1));
+});
+
+on_both!(logout_with_a_refresh_token_revokes_its_session, |state: AppState| async move {
+    create_user(&state, "alice@example.com").await;
+    create_user(&state, "mallory@example.com").await;
+    let laptop = login(&state, "alice@example.com", "laptop").await;
+    let phone = login(&state, "alice@example.com", "phone").await;
+    let mallory = login(&state, "mallory@example.com", "evil").await;
+    let invalid = json!({"detail": "Token is invalid", "code": "token_not_valid"});
+    assert_eq!(logout(&state, &laptop.access, "garbage").await, (StatusCode::UNAUTHORIZED, invalid.clone()));
+    assert_eq!(logout(&state, &laptop.access, &mallory.refresh).await, (StatusCode::UNAUTHORIZED, invalid));
+    assert_eq!(refresh_status(&state, &mallory).await, StatusCode::OK, "someone else's session is untouched");
+    let wrong_type = json!({"detail": "Token has wrong type", "code": "token_not_valid"});
+    assert_eq!(logout(&state, &laptop.access, &phone.access).await, (StatusCode::UNAUTHORIZED, wrong_type));
+    let (status, body) = call(&state, "POST", "/api/auth/logout/", Some(json!({"refresh": ""})), &laptop.access).await;
+    assert_eq!((status, body), (StatusCode::BAD_REQUEST, json!({"refresh": ["This field may not be blank."]})));
+
+    assert_eq!(logout(&state, &laptop.access, &phone.refresh).await, (StatusCode::OK, json!({})));
+    assert_eq!(refresh_status(&state, &phone).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(list(&state, &phone).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(list(&state, &laptop).await.0, StatusCode::OK, "the caller's own session stays open");
+    assert_eq!(logout(&state, &laptop.access, &phone.refresh).await, (StatusCode::OK, json!({})), "idempotent");
+});
+
+on_both!(logout_all_revokes_every_session, |state: AppState| async move {
+    create_user(&state, "alice@example.com").await;
+    create_user(&state, "bob@example.com").await;
+    let laptop = login(&state, "alice@example.com", "laptop").await;
+    let phone = login(&state, "alice@example.com", "phone").await;
+    let bob = login(&state, "bob@example.com", "bob").await;
+    assert_eq!(call(&state, "POST", "/api/auth/logout-all/", None, &phone.access).await, (StatusCode::OK, json!({})));
+    for pair in [&laptop, &phone] {
+        assert_eq!(list(&state, pair).await, (StatusCode::UNAUTHORIZED, blacklisted()));
+        assert_eq!(refresh_status(&state, pair).await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(list(&state, &bob).await.0, StatusCode::OK, "other users keep their sessions");
+    let again = login(&state, "alice@example.com", "laptop").await;
+    let (status, body) = list(&state, &again).await;
+    assert_eq!((status, body.as_array().unwrap().len()), (StatusCode::OK, 1));
+});
+
+on_both!(session_endpoints_need_authentication, |state: AppState| async move {
+    let anonymous = json!({"detail": "Authentication credentials were not provided."});
+    for (method, uri) in [
+        ("POST", "/api/auth/logout/"),
+        ("POST", "/api/auth/logout-all/"),
+        ("GET", "/api/auth/sessions/"),
+        ("DELETE", "/api/auth/sessions/abc/"),
+    ] {
+        let (status, body, _) = send(&state, request(method, uri, None, None)).await;
+        assert_eq!((status, body), (StatusCode::UNAUTHORIZED, anonymous.clone()), "{method} {uri}");
+    }
+});
