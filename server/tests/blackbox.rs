@@ -1,9 +1,12 @@
-//! Starts the real `latchkey` binary on a free port and talks to it over HTTP, as a client would.
+//! Starts the real `latchkey` binary and plays a DRF + simplejwt client against it over HTTP:
+//! register → login → me → refresh → verify → blacklist, as a front-end written for Django would.
 #![allow(clippy::expect_used)] // Test helpers: a failure should stop the test with its message.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
 
 struct Server(Child);
 
@@ -14,13 +17,14 @@ impl Drop for Server {
     }
 }
 
-/// Starts the binary on port 0 with a fresh SQLite file and returns it with the address it printed.
+/// Starts the binary on port 0 with a fresh SQLite file and returns it with its base URL.
 fn start() -> (Server, String) {
     let dir = std::env::temp_dir().join(format!("latchkey-blackbox-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
         .env("LATCHKEY_BIND", "127.0.0.1:0")
         .env("LATCHKEY_DATABASE_URL", format!("sqlite://{}/latchkey.db?mode=rwc", dir.display()))
+        .env("LATCHKEY_SECRET_KEY", "blackbox-secret-blackbox-secret-blackbox")
         .env("LATCHKEY_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()
@@ -29,23 +33,63 @@ fn start() -> (Server, String) {
     let server = Server(child);
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).expect("read the first line");
-    let addr = line.trim().strip_prefix("listening on http://").unwrap_or_else(|| panic!("unexpected: {line:?}"));
-    (server, addr.to_owned())
+    let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected: {line:?}")).to_owned();
+    (server, base)
 }
 
-fn get(addr: &str, path: &str) -> String {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").expect("write");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    response
+async fn post(client: &reqwest::Client, url: String, body: Value, token: Option<&str>) -> (StatusCode, Value) {
+    let mut request = client.post(url).json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
 }
 
-#[test]
-fn the_binary_prints_its_address_and_answers_healthz() {
-    let (_server, addr) = start();
-    let response = get(&addr, "/healthz");
-    assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
-    assert!(response.contains("x-content-type-options: nosniff"), "{response}");
-    assert!(response.ends_with(r#"{"status":"ok"}"#), "{response}");
+fn text(value: &Value, key: &str) -> String {
+    value[key].as_str().unwrap_or_else(|| panic!("no {key} in {value}")).to_owned()
+}
+
+#[tokio::test]
+async fn a_drf_simplejwt_client_works_unchanged() {
+    let (_server, base) = start();
+    let client = reqwest::Client::new();
+    let health = client.get(format!("{base}/healthz")).send().await.expect("healthz");
+    assert_eq!(health.status(), StatusCode::OK);
+    assert_eq!(health.headers()["x-content-type-options"], "nosniff");
+
+    let password = "correct horse battery staple";
+    let register = json!({"email": "Ada@Example.com", "password": password, "password_confirm": password});
+    let (status, body) = post(&client, format!("{base}/api/auth/register/"), register, None).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["user"]["email"], "ada@example.com");
+
+    let (status, pair) = post(&client, format!("{base}/api/token/"), json!({"email": "ada@example.com", "password": password}), None).await;
+    assert_eq!(status, StatusCode::OK, "{pair}");
+    let (access, refresh) = (text(&pair, "access"), text(&pair, "refresh"));
+
+    let me = client.get(format!("{base}/api/auth/me/")).bearer_auth(&access).send().await.expect("me");
+    assert_eq!(me.status(), StatusCode::OK);
+    assert_eq!(me.json::<Value>().await.expect("json")["email"], "ada@example.com");
+    let anonymous = client.get(format!("{base}/api/auth/me/")).send().await.expect("me");
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(anonymous.headers()["www-authenticate"], "Bearer realm=\"api\"");
+
+    let (status, rotated) = post(&client, format!("{base}/api/token/refresh/"), json!({"refresh": refresh}), None).await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let (new_access, new_refresh) = (text(&rotated, "access"), text(&rotated, "refresh"));
+    assert_ne!(new_refresh, refresh);
+
+    let (status, body) = post(&client, format!("{base}/api/token/verify/"), json!({"token": new_access}), None).await;
+    assert_eq!((status, body), (StatusCode::OK, json!({})));
+
+    let (status, body) = post(&client, format!("{base}/api/token/blacklist/"), json!({"refresh": new_refresh}), None).await;
+    assert_eq!((status, body), (StatusCode::OK, json!({})));
+    let (status, body) = post(&client, format!("{base}/api/token/refresh/"), json!({"refresh": new_refresh}), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body, json!({"detail": "Token is blacklisted", "code": "token_not_valid"}));
+    // Blacklisting ended the session: its access token no longer authenticates.
+    let me = client.get(format!("{base}/api/auth/me/")).bearer_auth(&new_access).send().await.expect("me");
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
 }
