@@ -32,7 +32,7 @@ run() {
 
 # scenarios BASE: every scenario against one server (the user must exist).
 scenarios() {
-  local base=$1 access login
+  local base=$1 access login flood
   login=$(printf '{"email":"%s","password":"%s"}' "$EMAIL" "$PASSWORD")
   access=$(post "$base" "$login" /api/token/ | field access)
   run me "$base" 16 /api/auth/me/ LK_AUTH="Bearer $access"
@@ -40,9 +40,10 @@ scenarios() {
   run login "$base" $((2 * CORES)) /api/token/ LK_METHOD=POST LK_BODY="$login"
   # The flood: logins at 4x capacity (4 x cores connections, each one login at a time) beside `me`.
   run flood_login "$base" $((4 * CORES)) /api/token/ LK_METHOD=POST LK_BODY="$login" > "$WORK/flood" &
+  flood=$!
   sleep 1
   run flood_me "$base" 16 /api/auth/me/ LK_AUTH="Bearer $access"
-  wait
+  wait "$flood"
   cat "$WORK/flood"
 }
 
@@ -55,11 +56,24 @@ cargo run -q --release -p latchkey-core --features hashing --example hash_time
 say "Latchkey (release, SQLite)"
 cargo build -q --release -p latchkey-server
 export LATCHKEY_DATABASE_URL="sqlite://$WORK/bench.db?mode=rwc" LATCHKEY_SECRET_KEY=bench-secret-bench-secret-bench-secret LATCHKEY_LOG=warn
-LATCHKEY_BIND=127.0.0.1:18000 target/release/latchkey > "$WORK/latchkey.out" &
-until grep -q "listening on" "$WORK/latchkey.out" 2>/dev/null; do sleep 0.1; done
+
+# start_latchkey: runs the server in the background and prints how long it took to print `listening on`.
+start_latchkey() {
+  local started=$(date +%s%N)
+  LATCHKEY_BIND=127.0.0.1:18000 target/release/latchkey > "$WORK/latchkey.out" &
+  LATCHKEY_PID=$!
+  until grep -q "listening on" "$WORK/latchkey.out" 2>/dev/null; do sleep 0.005; done
+  echo "ready in $(( ($(date +%s%N) - started) / 1000000 )) ms"
+}
+start_latchkey > /dev/null                      # creates and migrates the database
+kill "$LATCHKEY_PID"; wait "$LATCHKEY_PID" 2>/dev/null || true
+start_latchkey > "$WORK/ready"
+echo "startup on an existing SQLite file: $(cat "$WORK/ready")"
+sleep 1
+echo "idle resident memory: $(awk '/VmRSS/ { print $2 " " $3 }' /proc/"$LATCHKEY_PID"/status)"
 post http://127.0.0.1:18000 "{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\",\"password_confirm\":\"$PASSWORD\"}" /api/auth/register/ >/dev/null
 scenarios http://127.0.0.1:18000 | tee "$WORK/latchkey.txt"
-kill %2 2>/dev/null || true
+kill "$LATCHKEY_PID" 2>/dev/null || true
 
 if [ -x "$PEER_DIR/django/setup.sh" ]; then
   say "Django peer ($PEER_DIR)"
