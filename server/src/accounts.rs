@@ -50,6 +50,15 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 /// `POST /api/auth/register/`: a new account, logged in.
+#[utoipa::path(
+    post, path = "/api/auth/register/", tag = "accounts",
+    request_body = crate::openapi::RegisterRequest,
+    responses(
+        (status = 201, description = "The account, and a session opened for it.", body = crate::openapi::Registered),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 503, response = crate::openapi::Unavailable),
+    )
+)]
 async fn create_user(
     State(state): State<AppState>,
     client: Client,
@@ -115,12 +124,28 @@ async fn create_user(
 }
 
 /// `GET /api/auth/me/`.
+#[utoipa::path(
+    get, path = "/api/auth/me/", tag = "accounts", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller.", body = crate::openapi::User),
+        (status = 401, response = crate::openapi::Unauthenticated),
+    )
+)]
 async fn get_me(auth: AuthUser) -> Json<Value> {
     Json(auth.user.to_json())
 }
 
 /// `PATCH /api/auth/me/`: changes the profile fields present in the body. Other fields (e-mail,
 /// flags, ids) are read-only here and ignored, as a DRF serializer ignores them.
+#[utoipa::path(
+    patch, path = "/api/auth/me/", tag = "accounts", security(("bearer" = [])),
+    request_body = crate::openapi::ProfileUpdate,
+    responses(
+        (status = 200, description = "The caller, changed.", body = crate::openapi::User),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+    )
+)]
 async fn update_me(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -158,6 +183,16 @@ async fn update_me(
 }
 
 /// `DELETE /api/auth/me/`: the account goes, and with it (by foreign-key cascade) everything it owns.
+#[utoipa::path(
+    delete, path = "/api/auth/me/", tag = "accounts", security(("bearer" = [])),
+    request_body = crate::openapi::PasswordConfirmation,
+    responses(
+        (status = 204, description = "The account and everything it owned are gone."),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 503, response = crate::openapi::Unavailable),
+    )
+)]
 async fn delete_me(
     State(state): State<AppState>,
     auth: AuthUser,

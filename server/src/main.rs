@@ -27,6 +27,8 @@ enum Command {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Print the OpenAPI document (the one `GET /api/schema/` serves) and exit.
+    Openapi,
 }
 
 #[tokio::main]
@@ -53,6 +55,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => latchkey_server::serve(cli.config).await,
         Command::Migrate => Ok(latchkey_server::migrate(&cli.config).await?),
+        Command::Openapi => {
+            println!("{}", latchkey_server::openapi::document().to_pretty_json()?);
+            Ok(())
+        }
         Command::CreateSuperuser { email, password_stdin } => {
             let password = if password_stdin {
                 let mut line = String::new();

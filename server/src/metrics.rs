@@ -87,6 +87,13 @@ pub(crate) async fn track(State(metrics): State<Arc<Metrics>>, request: Request,
 }
 
 /// `GET /metrics`.
+#[utoipa::path(
+    get, path = "/metrics", tag = "ops",
+    responses(
+        (status = 200, description = "The Prometheus text exposition (format 0.0.4).", body = String,
+            content_type = "text/plain; version=0.0.4"),
+    )
+)]
 pub(crate) async fn get_metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
 }

@@ -4,6 +4,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use latchkey_core::token::TokenType;
@@ -12,7 +13,8 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use crate::auth::AuthUser;
-use crate::drf::{CharField, Form, JsonBody};
+use crate::cookies::{without_refresh_cookie, BodyOrCookie};
+use crate::drf::{CharField, Form};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::users::iso8601;
@@ -80,18 +82,27 @@ pub(crate) fn blacklisted() -> ApiError {
     ApiError::token_not_valid("Token is blacklisted")
 }
 
-/// `POST /api/auth/logout/`: revokes the session of the given refresh token, or without one the
-/// session of the access token. Idempotent: an already closed session of the caller is fine.
-async fn logout(
-    State(state): State<AppState>,
-    auth: AuthUser,
-    JsonBody(body): JsonBody,
-) -> Result<Json<Value>, ApiError> {
-    let mut form = Form::new(&body);
+/// `POST /api/auth/logout/`: revokes the session of the given refresh token (body, else cookie), or
+/// without one the session of the access token. Idempotent: an already closed session of the
+/// caller is fine. Closing the cookie's session or the caller's own deletes the refresh cookie.
+#[utoipa::path(
+    post, path = "/api/auth/logout/", tag = "sessions", security(("bearer" = [])),
+    request_body = crate::openapi::LogoutRequest,
+    responses(
+        (status = 200, description = "The session is revoked.", body = crate::openapi::Empty,
+            headers(("Set-Cookie" = String, description = "Deletes the refresh cookie, when it named this session."))),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::CsrfFailed),
+    )
+)]
+async fn logout(State(state): State<AppState>, auth: AuthUser, request: BodyOrCookie) -> Result<Response, ApiError> {
+    let mut form = Form::new(&request.body);
     let refresh = form.string("refresh", CharField { required: false, trim: true, allow_blank: false });
     form.finish()?;
+    let from_cookie = request.cookie.is_some();
     let now = crate::now();
-    let sid = match refresh {
+    let sid = match refresh.or(request.cookie) {
         Some(token) => {
             // Any signed, unexpired refresh token of the caller names the session to close, even
             // an already rotated one: the caller is authenticated, and logging out must not fail
@@ -108,18 +119,40 @@ async fn logout(
         None => auth.session_id().unwrap_or_default().to_owned(),
     };
     revoke(&state, &sid, auth.user.id, now).await?;
-    Ok(Json(json!({})))
+    // The browser sends the cookie to `/api/token/` only, never here, so the cookie of a front-end
+    // that logs out with its access token is deleted too: its session is the one being closed.
+    if from_cookie || auth.session_id() == Some(sid.as_str()) {
+        return without_refresh_cookie(&state.config, json!({}));
+    }
+    Ok(Json(json!({})).into_response())
 }
 
-/// `POST /api/auth/logout-all/`: revokes every session of the caller, this one included.
-async fn logout_all(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Value>, ApiError> {
+/// `POST /api/auth/logout-all/`: revokes every session of the caller, this one included, and
+/// deletes the refresh cookie.
+#[utoipa::path(
+    post, path = "/api/auth/logout-all/", tag = "sessions", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every session of the caller is revoked.", body = crate::openapi::Empty,
+            headers(("Set-Cookie" = String, description = "Deletes the refresh cookie."))),
+        (status = 401, response = crate::openapi::Unauthenticated),
+    )
+)]
+async fn logout_all(State(state): State<AppState>, auth: AuthUser) -> Result<Response, ApiError> {
     let sql = "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL";
     sqlx::query(sql).bind(crate::now()).bind(auth.user.id).execute(&state.db.pool).await?;
-    Ok(Json(json!({})))
+    // Every session is closed, the browser's too: its refresh cookie is dead.
+    without_refresh_cookie(&state.config, json!({}))
 }
 
 /// `GET /api/auth/sessions/`: the caller's open sessions, newest first; `current` marks the one
 /// the access token belongs to.
+#[utoipa::path(
+    get, path = "/api/auth/sessions/", tag = "sessions", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's open sessions, newest first.", body = [crate::openapi::Session]),
+        (status = 401, response = crate::openapi::Unauthenticated),
+    )
+)]
 async fn list_sessions(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Value>, ApiError> {
     let sql = "SELECT id, created_at, last_used_at, ip, user_agent FROM sessions \
                WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC, id";
@@ -144,6 +177,15 @@ async fn list_sessions(State(state): State<AppState>, auth: AuthUser) -> Result<
 
 /// `DELETE /api/auth/sessions/{id}/`: revokes one open session of the caller; anyone else's, or an
 /// unknown or closed one, is DRF's 404.
+#[utoipa::path(
+    delete, path = "/api/auth/sessions/{id}/", tag = "sessions", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The session's id.")),
+    responses(
+        (status = 204, description = "The session is revoked."),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
 async fn delete_session(
     State(state): State<AppState>,
     auth: AuthUser,

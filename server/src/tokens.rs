@@ -9,6 +9,7 @@ use std::time::Duration;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::header::USER_AGENT;
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use latchkey_core::token::{new_jti, Claims, TokenType};
@@ -16,6 +17,7 @@ use rand_core::OsRng;
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
+use crate::cookies::{with_refresh_cookie, without_refresh_cookie, BodyOrCookie};
 use crate::drf::{CharField, Form, JsonBody};
 use crate::error::ApiError;
 use crate::sessions::{blacklisted, jti_hash, Session};
@@ -45,24 +47,34 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(crate::sessions::router())
 }
 
-/// Who is calling, as a session records it: the socket's IP address (empty when the router runs
-/// without one, as in tests) and the `User-Agent`, cut to 256 characters.
+/// Who is calling, as a session records it: the client's IP address (empty when the router runs
+/// without a socket, as in tests) and the `User-Agent`, cut to 256 characters.
 #[derive(Debug, Clone, Default)]
 pub struct Client {
-    /// The peer address; `X-Forwarded-For` is not trusted.
+    /// The socket's peer address or, when that is a trusted proxy (`LATCHKEY_TRUSTED_PROXIES`),
+    /// the address its `X-Forwarded-For` names.
     pub ip: String,
     /// The `User-Agent` header.
     pub user_agent: String,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Client {
+impl FromRequestParts<AppState> for Client {
     type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
+        // A value that is not text still counts, as an entry that stops the walk: skipping it would
+        // let the part of the header the client wrote decide.
+        let forwarded: Vec<String> = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+            .collect();
+        let forwarded: Vec<&str> = forwarded.iter().map(String::as_str).collect();
         let ip = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_canonical().to_string())
+            .map(|ConnectInfo(addr)| state.config.trusted_proxies.client_ip(addr.ip(), &forwarded).to_string())
             .unwrap_or_default();
         let user_agent = parts
             .headers
@@ -112,13 +124,25 @@ pub async fn issue_session(state: &AppState, user: &User, ip: &str, user_agent: 
     Ok(TokenPair { refresh, access })
 }
 
-/// `POST /api/token/`: `{"email" or "username", "password"}` → `{"refresh", "access"}`.
+/// `POST /api/token/`: `{"email" or "username", "password"}` → `{"refresh", "access"}`; with
+/// `"cookie": true`, `{"access"}` and the refresh token in the `HttpOnly` cookie.
+#[utoipa::path(
+    post, path = "/api/token/", tag = "tokens",
+    request_body = crate::openapi::TokenObtainRequest,
+    responses(
+        (status = 200, description = "A new session's tokens.", body = crate::openapi::IssuedTokens,
+            headers(("Set-Cookie" = String, description = "Cookie mode: the refresh token, `latchkey_refresh`."))),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::LoginFailed),
+        (status = 503, response = crate::openapi::Unavailable),
+    )
+)]
 async fn create_token_pair(
     State(state): State<AppState>,
     client: Client,
     JsonBody(body): JsonBody,
-) -> Result<Json<TokenPair>, ApiError> {
-    let (login, password) = read_credentials(&body)?;
+) -> Result<Response, ApiError> {
+    let Credentials { login, password, cookie } = read_credentials(&body)?;
     let user = match login {
         Login::Email(email) => User::by_email(&state.db, &normalize_email(&email)).await?,
         Login::Username(username) => User::by_username(&state.db, &username).await?,
@@ -141,7 +165,11 @@ async fn create_token_pair(
     if !user.is_active {
         return Err(ApiError::AuthenticationFailed(NO_ACTIVE_ACCOUNT));
     }
-    Ok(Json(issue_session(&state, &user, &client.ip, &client.user_agent).await?))
+    let pair = issue_session(&state, &user, &client.ip, &client.user_agent).await?;
+    if cookie {
+        return with_refresh_cookie(&state.config, &pair.refresh, json!({ "access": pair.access }));
+    }
+    Ok(Json(pair).into_response())
 }
 
 /// How the caller names the account.
@@ -150,9 +178,17 @@ enum Login {
     Username(String),
 }
 
+/// A valid login form.
+struct Credentials {
+    login: Login,
+    password: String,
+    /// The refresh token goes in the cookie, not the body.
+    cookie: bool,
+}
+
 /// The login form: `email` (or `username` when only that is given) trimmed like a DRF
-/// `CharField`, `password` kept as typed and at most 4096 bytes.
-fn read_credentials(body: &Value) -> Result<(Login, String), ApiError> {
+/// `CharField`, `password` kept as typed and at most 4096 bytes, optional boolean `cookie`.
+fn read_credentials(body: &Value) -> Result<Credentials, ApiError> {
     let mut form = Form::new(body);
     let login = if form.has("username") && !form.has("email") {
         form.string("username", CharField::REQUIRED).map(Login::Username)
@@ -166,16 +202,30 @@ fn read_credentials(body: &Value) -> Result<(Login, String), ApiError> {
             format!("This password is too long. It must contain at most {MAX_PASSWORD_BYTES} bytes."),
         );
     }
+    let cookie = form.boolean("cookie").unwrap_or(false);
     form.finish()?;
     match (login, password) {
-        (Some(login), Some(password)) => Ok((login, password)),
+        (Some(login), Some(password)) => Ok(Credentials { login, password, cookie }),
         _ => Err(ApiError::Internal("the login form passed without its fields".into())),
     }
 }
 
-/// `POST /api/token/refresh/`: `{"refresh"}` → `{"access", "refresh"}`, rotating the session.
-async fn refresh_token(State(state): State<AppState>, JsonBody(body): JsonBody) -> Result<Json<Value>, ApiError> {
-    let token = read_token(&body, "refresh")?;
+/// `POST /api/token/refresh/`: `{"refresh"}` → `{"access", "refresh"}`, rotating the session. With
+/// the refresh cookie instead, `{"access"}` and the rotated cookie.
+#[utoipa::path(
+    post, path = "/api/token/refresh/", tag = "tokens",
+    request_body = crate::openapi::RefreshRequest,
+    responses(
+        (status = 200, description = "The next tokens; the old refresh token is spent.",
+            body = crate::openapi::IssuedTokens,
+            headers(("Set-Cookie" = String, description = "Cookie mode: the next refresh token."))),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::TokenNotValid),
+        (status = 403, response = crate::openapi::CsrfFailed),
+    )
+)]
+async fn refresh_token(State(state): State<AppState>, request: BodyOrCookie) -> Result<Response, ApiError> {
+    let token = refresh_of(&request)?;
     let now = crate::now();
     let claims = verify(&state, &token, Some(TokenType::Refresh), now)?;
     let user = match claims.user_id.parse::<i64>() {
@@ -204,11 +254,23 @@ async fn refresh_token(State(state): State<AppState>, JsonBody(body): JsonBody) 
         return Err(blacklisted());
     }
     let access = access_token_for(&state, &user, &session.id, now)?;
-    Ok(Json(json!({ "access": access, "refresh": refresh })))
+    if request.cookie.is_some() {
+        return with_refresh_cookie(&state.config, &refresh, json!({ "access": access }));
+    }
+    Ok(Json(json!({ "access": access, "refresh": refresh })).into_response())
 }
 
 /// `POST /api/token/verify/`: `{"token"}` of either type → `{}`. A token whose session is closed,
 /// or a refresh token that has been rotated, is blacklisted. Nothing is revoked here.
+#[utoipa::path(
+    post, path = "/api/token/verify/", tag = "tokens",
+    request_body = crate::openapi::VerifyRequest,
+    responses(
+        (status = 200, description = "The token is valid.", body = crate::openapi::Empty),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::TokenNotValid),
+    )
+)]
 async fn verify_token(State(state): State<AppState>, JsonBody(body): JsonBody) -> Result<Json<Value>, ApiError> {
     let token = read_token(&body, "token")?;
     let now = crate::now();
@@ -225,16 +287,39 @@ async fn verify_token(State(state): State<AppState>, JsonBody(body): JsonBody) -
     Ok(Json(json!({})))
 }
 
-/// `POST /api/token/blacklist/`: `{"refresh"}` → `{}`, revoking its session.
-async fn blacklist_token(State(state): State<AppState>, JsonBody(body): JsonBody) -> Result<Json<Value>, ApiError> {
-    let token = read_token(&body, "refresh")?;
+/// `POST /api/token/blacklist/`: `{"refresh"}` or the refresh cookie → `{}`, revoking its session;
+/// the cookie, when used, is deleted.
+#[utoipa::path(
+    post, path = "/api/token/blacklist/", tag = "tokens",
+    request_body = crate::openapi::RefreshRequest,
+    responses(
+        (status = 200, description = "The token's session is revoked.", body = crate::openapi::Empty,
+            headers(("Set-Cookie" = String, description = "Cookie mode: deletes the refresh cookie."))),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::TokenNotValid),
+        (status = 403, response = crate::openapi::CsrfFailed),
+    )
+)]
+async fn blacklist_token(State(state): State<AppState>, request: BodyOrCookie) -> Result<Response, ApiError> {
+    let token = refresh_of(&request)?;
     let now = crate::now();
     let claims = verify(&state, &token, Some(TokenType::Refresh), now)?;
     let session = current_session(&state, &claims, now).await?;
     if !crate::sessions::revoke(&state, &session.id, session.user_id, now).await? {
         return Err(blacklisted());
     }
-    Ok(Json(json!({})))
+    if request.cookie.is_some() {
+        return without_refresh_cookie(&state.config, json!({}));
+    }
+    Ok(Json(json!({})).into_response())
+}
+
+/// The refresh token of a refresh or blacklist request: the cookie's, or the body's `refresh`.
+fn refresh_of(request: &BodyOrCookie) -> Result<String, ApiError> {
+    match &request.cookie {
+        Some(token) => Ok(token.clone()),
+        None => read_token(&request.body, "refresh"),
+    }
 }
 
 /// The one required, trimmed string field of the refresh, verify and blacklist bodies.

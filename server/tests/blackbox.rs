@@ -65,7 +65,9 @@ async fn a_drf_simplejwt_client_works_unchanged() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["user"]["email"], "ada@example.com");
 
-    let (status, pair) = post(&client, format!("{base}/api/token/"), json!({"email": "ada@example.com", "password": password}), None).await;
+    let (status, pair) =
+        post(&client, format!("{base}/api/token/"), json!({"email": "ada@example.com", "password": password}), None)
+            .await;
     assert_eq!(status, StatusCode::OK, "{pair}");
     let (access, refresh) = (text(&pair, "access"), text(&pair, "refresh"));
 
@@ -76,7 +78,8 @@ async fn a_drf_simplejwt_client_works_unchanged() {
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(anonymous.headers()["www-authenticate"], "Bearer realm=\"api\"");
 
-    let (status, rotated) = post(&client, format!("{base}/api/token/refresh/"), json!({"refresh": refresh}), None).await;
+    let (status, rotated) =
+        post(&client, format!("{base}/api/token/refresh/"), json!({"refresh": refresh}), None).await;
     assert_eq!(status, StatusCode::OK, "{rotated}");
     let (new_access, new_refresh) = (text(&rotated, "access"), text(&rotated, "refresh"));
     assert_ne!(new_refresh, refresh);
@@ -84,9 +87,11 @@ async fn a_drf_simplejwt_client_works_unchanged() {
     let (status, body) = post(&client, format!("{base}/api/token/verify/"), json!({"token": new_access}), None).await;
     assert_eq!((status, body), (StatusCode::OK, json!({})));
 
-    let (status, body) = post(&client, format!("{base}/api/token/blacklist/"), json!({"refresh": new_refresh}), None).await;
+    let (status, body) =
+        post(&client, format!("{base}/api/token/blacklist/"), json!({"refresh": new_refresh}), None).await;
     assert_eq!((status, body), (StatusCode::OK, json!({})));
-    let (status, body) = post(&client, format!("{base}/api/token/refresh/"), json!({"refresh": new_refresh}), None).await;
+    let (status, body) =
+        post(&client, format!("{base}/api/token/refresh/"), json!({"refresh": new_refresh}), None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body, json!({"detail": "Token is blacklisted", "code": "token_not_valid"}));
     // Blacklisting ended the session: its access token no longer authenticates.
