@@ -76,9 +76,10 @@ scenarios http://127.0.0.1:18000 | tee "$WORK/latchkey.txt"
 kill "$LATCHKEY_PID" 2>/dev/null || true
 
 if [ -x "$PEER_DIR/django/setup.sh" ]; then
-  say "Django peer ($PEER_DIR)"
-  "$PEER_DIR/django/setup.sh" >/dev/null
-  "$PEER_DIR/django/run.sh" > "$WORK/peer.log" 2>&1 &
+  say "Django peer ($PEER_DIR, run from a copy)"
+  cp -r "$PEER_DIR/django" "$WORK/peer" && chmod -R u+w "$WORK/peer"
+  "$WORK/peer/setup.sh" >/dev/null
+  "$WORK/peer/run.sh" > "$WORK/peer.log" 2>&1 &
   until curl -s -o /dev/null http://127.0.0.1:8001/api/token/ 2>/dev/null; do sleep 0.5; done
   scenarios http://127.0.0.1:8001 | tee "$WORK/peer.txt"
   say "Latchkey / Django"
