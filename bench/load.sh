@@ -5,7 +5,7 @@
 #
 #   bench/load.sh                 # DURATION=10s by default
 #
-# Scenarios: `me` (GET /api/auth/me/ with a Bearer token, 16 connections), `verify`
+# Each server first gets 3 s of unreported warm-up. Scenarios: `me` (GET /api/auth/me/ with a Bearer token, 16 connections), `verify`
 # (POST /api/token/verify/, 16), `login` (POST /api/token/, 2 x cores connections), and `flood`:
 # logins at four times the hashing capacity while `me` runs, reporting me's p99.
 source "$(dirname "$0")/../scripts/lib.sh"
@@ -35,6 +35,8 @@ scenarios() {
   local base=$1 access login flood
   login=$(printf '{"email":"%s","password":"%s"}' "$EMAIL" "$PASSWORD")
   access=$(post "$base" "$login" /api/token/ | field access)
+  # Warm-up, not reported: connection pools, caches and the allocator settle first.
+  DURATION=3s run warmup "$base" 16 /api/auth/me/ LK_AUTH="Bearer $access" > /dev/null
   run me "$base" 16 /api/auth/me/ LK_AUTH="Bearer $access"
   run verify "$base" 16 /api/token/verify/ LK_METHOD=POST LK_BODY="{\"token\":\"$access\"}"
   run login "$base" $((2 * CORES)) /api/token/ LK_METHOD=POST LK_BODY="$login"
