@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use latchkey_core::token::Algorithm;
+
 /// How the server is configured. Every field reads `LATCHKEY_<NAME>` from the environment; unset
 /// means the default shown. `.env.sample` lists them all.
 #[derive(Debug, Clone, clap::Args)]
@@ -22,9 +24,14 @@ pub struct Config {
     /// Key that encrypts TOTP secrets at rest (two-factor issue); derived from the secret key when unset.
     #[arg(long, env = "LATCHKEY_ENCRYPTION_KEY", hide_env_values = true)]
     pub encryption_key: Option<String>,
-    /// JWT signing algorithm. Only HS256 is wired in this version.
-    #[arg(long, env = "LATCHKEY_JWT_ALGORITHM", default_value = "HS256", value_parser = ["HS256"])]
-    pub jwt_algorithm: String,
+    /// JWT signing algorithm: `HS256` (with the secret key), or `EdDSA`, `RS256` or `ES256` with
+    /// `LATCHKEY_JWT_PRIVATE_KEY_FILE`, whose public key `GET /.well-known/jwks.json` then serves.
+    #[arg(long, env = "LATCHKEY_JWT_ALGORITHM", default_value = "HS256", value_parser = parse_algorithm)]
+    pub jwt_algorithm: Algorithm,
+    /// PKCS#8 PEM private key (`BEGIN PRIVATE KEY`) for EdDSA, RS256 or ES256; required by them,
+    /// unused by HS256. The public key is derived from it.
+    #[arg(long, env = "LATCHKEY_JWT_PRIVATE_KEY_FILE")]
+    pub jwt_private_key_file: Option<PathBuf>,
     /// Access-token lifetime (humantime: `90s`, `15m`, `7d`).
     #[arg(long, env = "LATCHKEY_ACCESS_TOKEN_LIFETIME", default_value = "15m", value_parser = humantime::parse_duration)]
     pub access_token_lifetime: Duration,
@@ -74,6 +81,11 @@ impl Config {
         }
         <Only as clap::Parser>::try_parse_from(["latchkey"]).map(|o| o.config)
     }
+}
+
+/// A JOSE algorithm name Latchkey signs with.
+fn parse_algorithm(name: &str) -> Result<Algorithm, String> {
+    Algorithm::from_name(name).ok_or_else(|| format!("`{name}` is not one of HS256, EdDSA, RS256, ES256"))
 }
 
 /// The reverse proxies whose `X-Forwarded-For` is believed (`LATCHKEY_TRUSTED_PROXIES`).

@@ -35,6 +35,7 @@ const BEARER: &str = "bearer";
         crate::ops::readyz,
         crate::metrics::get_metrics,
         get_schema,
+        crate::ops::get_jwks,
         crate::accounts::create_user,
         crate::accounts::get_me,
         crate::accounts::update_me,
@@ -67,7 +68,7 @@ const BEARER: &str = "bearer";
         (name = "tokens", description = "simplejwt-compatible tokens: obtain, refresh (rotating), verify, blacklist."),
         (name = "accounts", description = "Registration and the caller's own account."),
         (name = "sessions", description = "The caller's login sessions: logout, logout everywhere, list, revoke one."),
-        (name = "ops", description = "Liveness, readiness, metrics and this document."),
+        (name = "ops", description = "Liveness, readiness, metrics, the JWKS and this document."),
     )
 )]
 pub struct ApiDoc;
@@ -234,6 +235,19 @@ pub struct Unavailable(pub ErrorDetail);
 pub struct Status {
     /// `ok`, or `database unavailable` from `/readyz`.
     pub status: String,
+}
+
+/// A JSON Web Key Set (RFC 7517) holding the one public key that verifies access tokens.
+#[derive(Debug, ToSchema)]
+#[schema(example = json!({"keys": [{
+    "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig",
+    "kid": "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"
+}]}))]
+pub struct Jwks {
+    /// The public JWK: `kty`, `alg`, `use: "sig"`, `kid` (its RFC 7638 thumbprint) and the key's
+    /// members (`n`/`e`, `crv`/`x`/`y` or `crv`/`x`).
+    #[schema(value_type = Vec<Object>)]
+    pub keys: Vec<serde_json::Value>,
 }
 
 /// An empty object, `{}`.

@@ -1,4 +1,4 @@
-//! Operations endpoints: liveness and readiness.
+//! Operations endpoints: liveness, readiness, and the public signing key (JWKS).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -6,6 +6,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use crate::error::ApiError;
 use crate::state::AppState;
 
 pub(crate) fn router() -> Router<AppState> {
@@ -14,6 +15,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/readyz", get(readyz))
         .route("/metrics", get(crate::metrics::get_metrics))
         .route("/api/schema/", get(crate::openapi::get_schema))
+        .route("/.well-known/jwks.json", get(get_jwks))
 }
 
 /// The process is up.
@@ -39,4 +41,18 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "database unavailable" })))
     }
+}
+
+/// The public key that verifies access tokens, as a JSON Web Key Set (RFC 7517). Only asymmetric
+/// algorithms publish one: with HS256 the key is the server's secret, so there is nothing to serve.
+#[utoipa::path(
+    get, path = "/.well-known/jwks.json", tag = "ops",
+    responses(
+        (status = 200, description = "`{\"keys\": [jwk]}` for EdDSA, RS256 and ES256.", body = crate::openapi::Jwks),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
+async fn get_jwks(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let jwk = state.keys.jwk().ok_or(ApiError::NotFound)?;
+    Ok(Json(json!({ "keys": [jwk] })))
 }

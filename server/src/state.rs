@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use latchkey_core::hash::HashParams;
 use latchkey_core::policy::PasswordPolicy;
-use latchkey_core::token::{Expectations, Keys};
+use latchkey_core::token::{Algorithm, Expectations, Keys};
 use rand_core::{OsRng, RngCore};
 
 use crate::config::Config;
@@ -40,6 +40,9 @@ pub enum StartError {
     /// The secret key is missing or unusable.
     #[error("secret key: {0}")]
     Secret(String),
+    /// The JWT private key is missing or unusable for the configured algorithm.
+    #[error("JWT signing key: {0}")]
+    SigningKey(String),
 }
 
 impl AppState {
@@ -52,7 +55,7 @@ impl AppState {
     /// State over an existing database connection.
     pub fn with_db(config: Config, db: Db) -> Result<Self, StartError> {
         let secret = secret_key(&config, db.dialect)?;
-        let keys = Keys::hs256(secret.as_bytes()).map_err(|e| StartError::Secret(e.to_string()))?;
+        let keys = signing_keys(&config, &secret)?;
         let expect = Expectations { iss: config.jwt_issuer.clone(), aud: config.jwt_audience.clone() };
         Ok(Self {
             config: Arc::new(config),
@@ -64,6 +67,23 @@ impl AppState {
             metrics: Arc::default(),
         })
     }
+}
+
+/// The JWT keys: HS256 with the secret key, or the asymmetric algorithm's key pair derived from
+/// `LATCHKEY_JWT_PRIVATE_KEY_FILE`. The secret key stays in use for signed links either way.
+fn signing_keys(config: &Config, secret: &str) -> Result<Keys, StartError> {
+    let algorithm = config.jwt_algorithm;
+    if algorithm == Algorithm::HS256 {
+        return Keys::hs256(secret.as_bytes()).map_err(|e| StartError::Secret(e.to_string()));
+    }
+    let Some(path) = &config.jwt_private_key_file else {
+        return Err(StartError::SigningKey(format!(
+            "LATCHKEY_JWT_ALGORITHM={algorithm} needs LATCHKEY_JWT_PRIVATE_KEY_FILE (a PKCS#8 PEM private key)"
+        )));
+    };
+    let pem =
+        std::fs::read(path).map_err(|e| StartError::SigningKey(format!("cannot read {}: {e}", path.display())))?;
+    Keys::from_private_pem(algorithm, &pem).map_err(|e| StartError::SigningKey(format!("{}: {e}", path.display())))
 }
 
 /// `LATCHKEY_SECRET_KEY`, or (SQLite only) a key generated once and kept in `latchkey.secret`

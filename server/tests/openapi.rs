@@ -21,6 +21,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/readyz", &["get"]),
     ("/metrics", &["get"]),
     ("/api/schema/", &["get"]),
+    ("/.well-known/jwks.json", &["get"]),
     ("/api/auth/register/", &["post"]),
     ("/api/auth/me/", &["get", "patch", "delete"]),
     ("/api/token/", &["post"]),

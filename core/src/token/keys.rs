@@ -5,6 +5,7 @@
 
 use jsonwebtoken::{DecodingKey, EncodingKey};
 
+use super::jwk::PublicKey;
 use super::unverified::Parsed;
 use super::{validate, Claims, Expectations, TokenError, TokenType};
 use crate::encoding::base64url;
@@ -50,7 +51,7 @@ impl Algorithm {
         }
     }
 
-    fn invalid_key(self) -> TokenError {
+    pub(super) fn invalid_key(self) -> TokenError {
         TokenError::InvalidKey { algorithm: self.as_str() }
     }
 }
@@ -69,6 +70,8 @@ pub struct Keys {
     algorithm: Algorithm,
     signing: Option<EncodingKey>,
     verifying: DecodingKey,
+    /// The public JWK; `None` for HS256, whose key must never be published.
+    jwk: Option<serde_json::Value>,
 }
 
 impl std::fmt::Debug for Keys {
@@ -97,6 +100,7 @@ impl Keys {
             algorithm: Algorithm::HS256,
             signing: Some(EncodingKey::from_secret(secret)),
             verifying: DecodingKey::from_secret(secret),
+            jwk: None,
         })
     }
 
@@ -110,6 +114,21 @@ impl Keys {
             algorithm,
             signing: Some(encoding_key(algorithm, private_pem)?),
             verifying: decoding_key(algorithm, public_pem)?,
+            jwk: Some(PublicKey::from_public_pem(algorithm, public_pem)?.jwk(algorithm)),
+        };
+        keys.check_pair()?;
+        Ok(keys)
+    }
+
+    /// RS256, ES256 or EdDSA from a PKCS#8 PEM private key (`BEGIN PRIVATE KEY`) alone: the public
+    /// key is derived from it, so a deployment configures one file and cannot pair the wrong halves.
+    pub fn from_private_pem(algorithm: Algorithm, private_pem: &[u8]) -> Result<Keys, TokenError> {
+        let public = PublicKey::from_private_pem(algorithm, private_pem)?;
+        let keys = Keys {
+            algorithm,
+            signing: Some(encoding_key(algorithm, private_pem)?),
+            verifying: public.decoding_key(algorithm)?,
+            jwk: Some(public.jwk(algorithm)),
         };
         keys.check_pair()?;
         Ok(keys)
@@ -121,7 +140,17 @@ impl Keys {
         let verifying = decoding_key(algorithm, public_pem)?;
         // Building the verifier once makes a bad key fail now; the empty signature then just fails.
         jsonwebtoken::crypto::verify("", b"", &verifying, algorithm.jwt()).map_err(|_| algorithm.invalid_key())?;
-        Ok(Keys { algorithm, signing: None, verifying })
+        let jwk = Some(PublicKey::from_public_pem(algorithm, public_pem)?.jwk(algorithm));
+        Ok(Keys { algorithm, signing: None, verifying, jwk })
+    }
+
+    /// The public key as a JSON Web Key for a JWKS (`kty`, `alg`, `use: "sig"`, `kid` and the
+    /// key's members), with the RFC 7638 thumbprint as `kid`. `None` for HS256: its key is secret.
+    ///
+    /// Issued tokens do not carry the `kid` in their header, so that they stay byte for byte what
+    /// PyJWT writes; with one key per server a verifier needs no hint.
+    pub fn jwk(&self) -> Option<&serde_json::Value> {
+        self.jwk.as_ref()
     }
 
     /// The one algorithm these keys sign and accept.

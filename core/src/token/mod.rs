@@ -22,6 +22,8 @@
 
 mod claims;
 #[cfg(feature = "jwt")]
+mod jwk;
+#[cfg(feature = "jwt")]
 mod keys;
 mod unverified;
 #[cfg(feature = "jwt")]
