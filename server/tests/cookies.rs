@@ -67,17 +67,6 @@ fn json_with_cookie(uri: &str, cookie: &str) -> Request<Body> {
     with_cookie(uri, cookie, Some("application/json"), "{}")
 }
 
-async fn create_user(state: &AppState, email: &str) {
-    let hash = state.hasher.hash(PASSWORD.into()).await.unwrap();
-    sqlx::query("INSERT INTO users (email, password, date_joined) VALUES ($1, $2, $3)")
-        .bind(email)
-        .bind(hash)
-        .bind(now())
-        .execute(&state.db.pool)
-        .await
-        .unwrap();
-}
-
 /// Logs alice in with `"cookie": true`: the access token and the cookie's refresh token.
 async fn cookie_login(state: &AppState) -> (String, String) {
     let body = json!({"email": "alice@example.com", "password": PASSWORD, "cookie": true});
@@ -102,7 +91,7 @@ fn blacklisted() -> Value {
 }
 
 on_both!(login_with_cookie_keeps_refresh_out_of_the_body, |state: AppState| async move {
-    create_user(&state, "alice@example.com").await;
+    common::create_user(&state, "alice@example.com", PASSWORD).await;
     // Unset public URL: http://<bind>, here 127.0.0.1, so no `Secure`.
     for state in [with_public_url(&state, None), with_public_url(&state, Some("http://127.0.0.1:8000"))] {
         let body = json!({"email": "alice@example.com", "password": PASSWORD, "cookie": true});
@@ -141,7 +130,7 @@ on_both!(login_with_cookie_keeps_refresh_out_of_the_body, |state: AppState| asyn
 });
 
 on_both!(refresh_by_cookie_rotates_it, |state: AppState| async move {
-    create_user(&state, "alice@example.com").await;
+    common::create_user(&state, "alice@example.com", PASSWORD).await;
     let (access, first) = cookie_login(&state).await;
     let refreshed = answer(&state, json_with_cookie("/api/token/refresh/", &first)).await;
     assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
@@ -178,7 +167,7 @@ on_both!(refresh_by_cookie_rotates_it, |state: AppState| async move {
 });
 
 on_both!(cookie_requests_must_be_json, |state: AppState| async move {
-    create_user(&state, "alice@example.com").await;
+    common::create_user(&state, "alice@example.com", PASSWORD).await;
     let (access, token) = cookie_login(&state).await;
     let cases = [
         ("/api/token/refresh/", Some("text/plain"), r#"{"x":1}"#),
@@ -215,7 +204,7 @@ on_both!(cookie_requests_must_be_json, |state: AppState| async move {
 });
 
 on_both!(blacklist_by_cookie_clears_it, |state: AppState| async move {
-    create_user(&state, "alice@example.com").await;
+    common::create_user(&state, "alice@example.com", PASSWORD).await;
     let (access, token) = cookie_login(&state).await;
     let done = answer(&state, json_with_cookie("/api/token/blacklist/", &token)).await;
     assert_eq!((done.status, done.json()), (StatusCode::OK, json!({})));
@@ -229,7 +218,7 @@ on_both!(blacklist_by_cookie_clears_it, |state: AppState| async move {
 });
 
 on_both!(logout_by_cookie_clears_it, |state: AppState| async move {
-    create_user(&state, "alice@example.com").await;
+    common::create_user(&state, "alice@example.com", PASSWORD).await;
     let logout = |access: &str, cookie: Option<&str>, body: Value| {
         let mut builder = Request::post("/api/auth/logout/")
             .header(header::AUTHORIZATION, format!("Bearer {access}"))
@@ -290,7 +279,7 @@ async fn recorded_ip(state: &AppState, access: &str) -> String {
 }
 
 on_both!(trusted_proxies_name_the_client, |state: AppState| async move {
-    create_user(&state, "alice@example.com").await;
+    common::create_user(&state, "alice@example.com", PASSWORD).await;
     // No proxy is trusted by default: the header is the client's to forge.
     let access = login_from(&state, "10.0.0.2:4000", &["203.0.113.9"]).await;
     assert_eq!(recorded_ip(&state, &access).await, "10.0.0.2");

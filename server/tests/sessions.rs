@@ -7,7 +7,7 @@ mod common;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use common::{request, send};
-use latchkey_server::{now, AppState};
+use latchkey_server::AppState;
 use serde_json::{json, Value};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -15,17 +15,6 @@ const PASSWORD: &str = "correct horse battery staple";
 struct Pair {
     refresh: String,
     access: String,
-}
-
-async fn create_user(state: &AppState, email: &str) {
-    let hash = state.hasher.hash(PASSWORD.into()).await.unwrap();
-    sqlx::query("INSERT INTO users (email, password, date_joined) VALUES ($1, $2, $3)")
-        .bind(email)
-        .bind(hash)
-        .bind(now())
-        .execute(&state.db.pool)
-        .await
-        .unwrap();
 }
 
 async fn login(state: &AppState, email: &str, user_agent: &str) -> Pair {
@@ -61,7 +50,7 @@ fn blacklisted() -> Value {
 }
 
 on_both!(sessions_are_listed_newest_first, |state: AppState| async move {
-    create_user(&state, "alice@example.com").await;
+    common::create_user(&state, "alice@example.com", PASSWORD).await;
     let laptop = login(&state, "alice@example.com", "laptop").await;
     let phone = login(&state, "alice@example.com", "phone").await;
     // Both logins happen within a second; age the first one so the order is observable.
@@ -97,8 +86,8 @@ on_both!(sessions_are_listed_newest_first, |state: AppState| async move {
 });
 
 on_both!(deleting_a_session_revokes_it, |state: AppState| async move {
-    create_user(&state, "alice@example.com").await;
-    create_user(&state, "mallory@example.com").await;
+    common::create_user(&state, "alice@example.com", PASSWORD).await;
+    common::create_user(&state, "mallory@example.com", PASSWORD).await;
     let laptop = login(&state, "alice@example.com", "laptop").await;
     let phone = login(&state, "alice@example.com", "phone").await;
     let mallory = login(&state, "mallory@example.com", "evil").await;
@@ -123,7 +112,7 @@ on_both!(deleting_a_session_revokes_it, |state: AppState| async move {
 });
 
 on_both!(logout_revokes_the_current_session, |state: AppState| async move {
-    create_user(&state, "alice@example.com").await;
+    common::create_user(&state, "alice@example.com", PASSWORD).await;
     let laptop = login(&state, "alice@example.com", "laptop").await;
     let phone = login(&state, "alice@example.com", "phone").await;
     assert_eq!(call(&state, "POST", "/api/auth/logout/", None, &laptop.access).await, (StatusCode::OK, json!({})));
@@ -134,8 +123,8 @@ on_both!(logout_revokes_the_current_session, |state: AppState| async move {
 });
 
 on_both!(logout_with_a_refresh_token_revokes_its_session, |state: AppState| async move {
-    create_user(&state, "alice@example.com").await;
-    create_user(&state, "mallory@example.com").await;
+    common::create_user(&state, "alice@example.com", PASSWORD).await;
+    common::create_user(&state, "mallory@example.com", PASSWORD).await;
     let laptop = login(&state, "alice@example.com", "laptop").await;
     let phone = login(&state, "alice@example.com", "phone").await;
     let mallory = login(&state, "mallory@example.com", "evil").await;
@@ -156,8 +145,8 @@ on_both!(logout_with_a_refresh_token_revokes_its_session, |state: AppState| asyn
 });
 
 on_both!(logout_all_revokes_every_session, |state: AppState| async move {
-    create_user(&state, "alice@example.com").await;
-    create_user(&state, "bob@example.com").await;
+    common::create_user(&state, "alice@example.com", PASSWORD).await;
+    common::create_user(&state, "bob@example.com", PASSWORD).await;
     let laptop = login(&state, "alice@example.com", "laptop").await;
     let phone = login(&state, "alice@example.com", "phone").await;
     let bob = login(&state, "bob@example.com", "bob").await;

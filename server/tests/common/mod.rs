@@ -89,6 +89,20 @@ macro_rules! on_both {
     };
 }
 
+/// Inserts an active user with `password` hashed by the state's hasher; returns its id.
+pub async fn create_user(state: &AppState, email: &str, password: &str) -> i64 {
+    let hash = state.hasher.hash(password.into()).await.unwrap();
+    let row: (i64,) =
+        sqlx::query_as("INSERT INTO users (email, password, date_joined) VALUES ($1, $2, $3) RETURNING id")
+            .bind(email)
+            .bind(hash)
+            .bind(latchkey_server::now())
+            .fetch_one(&state.db.pool)
+            .await
+            .unwrap();
+    row.0
+}
+
 /// A request builder: JSON body, optional bearer token.
 pub fn request(method: &str, uri: &str, body: Option<Value>, token: Option<&str>) -> Request<Body> {
     let mut builder = Request::builder().method(method).uri(uri);
