@@ -25,6 +25,7 @@ const server = spawn(join(ROOT, "target/debug/latchkey"), [], {
     LATCHKEY_BIND: "127.0.0.1:0",
     LATCHKEY_DEMO_DIR: demo,
     LATCHKEY_DATABASE_URL: `sqlite://${join(demo, "latchkey.db")}?mode=rwc`,
+    LATCHKEY_SECRET_KEY: "demo-test-secret-demo-test-secret-demo",
     LATCHKEY_LOG: "warn",
   },
   stdio: ["ignore", "pipe", "inherit"],
