@@ -25,11 +25,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
                 ApiError::Parse(e.body_text())
             }
         })?;
-        let is_json = content_type.as_deref().is_some_and(|ct| {
-            let essence = ct.split(';').next().unwrap_or("").trim();
-            essence.eq_ignore_ascii_case("application/json")
-        });
-        if !is_json {
+        if !content_type.as_deref().is_some_and(is_json) {
             if bytes.is_empty() {
                 return Ok(Self(Value::Object(Map::new())));
             }
@@ -40,6 +36,12 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         }
         serde_json::from_slice(&bytes).map(Self).map_err(|e| ApiError::Parse(e.to_string()))
     }
+}
+
+/// Whether a `Content-Type` value is `application/json`, parameters (`; charset=utf-8`) allowed.
+pub fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json")
 }
 
 /// How a DRF `CharField` treats one field.
@@ -177,6 +179,15 @@ mod tests {
         assert_eq!(errors["e"], ["This field may not be null."]);
         assert_eq!(errors["f"], ["This field is required."]);
         assert!(!errors.contains_key("g"));
+    }
+
+    #[test]
+    fn json_is_the_essence_of_the_content_type() {
+        assert!(is_json("application/json"));
+        assert!(is_json("Application/JSON; charset=utf-8"));
+        assert!(!is_json("text/plain"));
+        assert!(!is_json("application/x-www-form-urlencoded"));
+        assert!(!is_json(""));
     }
 
     #[test]

@@ -40,6 +40,10 @@ pub enum ApiError {
     /// 403.
     #[error("You do not have permission to perform this action.")]
     PermissionDenied,
+    /// 403: a request authenticated by the refresh cookie is not `application/json` (DRF reports
+    /// CSRF failures as a `PermissionDenied` with their own detail).
+    #[error("CSRF Failed: cookie-authenticated requests must be application/json.")]
+    CsrfFailed,
     /// 404.
     #[error("Not found.")]
     NotFound,
@@ -78,7 +82,7 @@ impl ApiError {
         match self {
             Self::Validation(_) | Self::Parse(_) => StatusCode::BAD_REQUEST,
             Self::NotAuthenticated | Self::AuthenticationFailed(_) | Self::Token { .. } => StatusCode::UNAUTHORIZED,
-            Self::PermissionDenied => StatusCode::FORBIDDEN,
+            Self::PermissionDenied | Self::CsrfFailed => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
