@@ -5,6 +5,21 @@ source "$(dirname "$0")/lib.sh"
 
 WASM_PACK_VERSION=0.15.1
 
+# The toolchain rust-toolchain.toml pins. When rustup lacks it under that name but the installed
+# stable toolchain is that very version (a machine that may not download toolchains), link it.
+PINNED=$(awk -F'"' '/^channel/ { print $2 }' "$ROOT/rust-toolchain.toml")
+if ! rustup toolchain list | grep -q "^$PINNED"; then
+  if rustc +stable --version 2>/dev/null | grep -qF "rustc $PINNED "; then
+    # `rustup toolchain link` refuses names that look like releases, so link the directory itself.
+    say "using the installed stable toolchain as $PINNED"
+    host=$(rustc +stable -vV | awk '/^host:/ { print $2 }')
+    toolchains="${RUSTUP_HOME:-$HOME/.rustup}/toolchains"
+    ln -s "$toolchains/stable-$host" "$toolchains/$PINNED-$host"
+  else
+    rustup toolchain install "$PINNED" --profile minimal --component rustfmt,clippy --target wasm32-unknown-unknown
+  fi
+fi
+
 say "Rust target wasm32-unknown-unknown"
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 
