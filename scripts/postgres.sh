@@ -16,4 +16,7 @@ pg_lsclusters --no-header | awk 'NR == 1 { exit ($4 == "online") ? 0 : 1 }' || a
 port=$(pg_lsclusters --no-header | awk 'NR == 1 { print $3 }')
 as_root su postgres -c "psql -p $port -qtAc \"SELECT 1 FROM pg_roles WHERE rolname = 'latchkey'\"" | grep -q 1 ||
   as_root su postgres -c "psql -p $port -qc \"CREATE ROLE latchkey LOGIN SUPERUSER PASSWORD 'latchkey'\"" >&2
+# Each server test creates its own database; drop those an earlier run left behind.
+as_root su postgres -c "psql -p $port -qtAc \"SELECT datname FROM pg_database WHERE datname LIKE 'latchkey_test_%'\"" |
+  while read -r db; do as_root su postgres -c "psql -p $port -qc 'DROP DATABASE IF EXISTS $db'" >&2; done
 echo "postgres://latchkey:latchkey@127.0.0.1:$port/postgres"
