@@ -12,8 +12,8 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct DecodeError;
 
-/// Lowercase hexadecimal.
-pub(crate) fn hex(bytes: &[u8]) -> String {
+/// Lowercase hexadecimal (public: the server writes ids and digests with it too).
+pub fn hex(bytes: &[u8]) -> String {
     encode(bytes, HEX)
 }
 

@@ -23,7 +23,7 @@
 
 pub mod backup;
 pub mod dictionaries;
-mod encoding;
+pub mod encoding;
 #[cfg(feature = "hashing")]
 pub mod hash;
 pub mod json;

@@ -113,7 +113,7 @@ impl MakeRequestId for RandomRequestId {
         use rand_core::RngCore;
         let mut bytes = [0u8; 8];
         rand_core::OsRng.fill_bytes(&mut bytes);
-        let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let id = latchkey_core::encoding::hex(&bytes);
         HeaderValue::from_str(&id).ok().map(RequestId::new)
     }
 }

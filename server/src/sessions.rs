@@ -66,7 +66,7 @@ impl Session {
 
 /// What the database keeps of a refresh token: the SHA-256 hex of its `jti`, never the token.
 pub(crate) fn jti_hash(jti: &str) -> String {
-    Sha256::digest(jti.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    latchkey_core::encoding::hex(&Sha256::digest(jti.as_bytes()))
 }
 
 /// Revokes one session of `user_id`; false when it is unknown, someone else's, or already closed.

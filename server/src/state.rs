@@ -101,7 +101,7 @@ fn secret_key(config: &Config, dialect: Dialect) -> Result<String, StartError> {
     }
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);
-    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let secret = latchkey_core::encoding::hex(&bytes);
     std::fs::write(&path, &secret).map_err(|e| StartError::Secret(format!("cannot write {}: {e}", path.display())))?;
     tracing::warn!(
         path = %path.display(),

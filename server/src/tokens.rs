@@ -12,6 +12,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
+use latchkey_core::policy::{PasswordPolicy, Violation};
 use latchkey_core::token::{new_jti, Claims, TokenType};
 use rand_core::OsRng;
 use serde_json::{json, Value};
@@ -23,10 +24,6 @@ use crate::error::ApiError;
 use crate::sessions::{blacklisted, jti_hash, Session};
 use crate::state::AppState;
 use crate::users::{normalize_email, User};
-
-/// Passwords longer than this are refused before any hashing (API.md §2): argon2 and PBKDF2 over
-/// megabytes of input would be a cheap way to burn the server's CPU.
-const MAX_PASSWORD_BYTES: usize = 4096;
 
 /// DRF's `AuthenticationFailed` from `TokenObtainPairSerializer`: one body for every failure.
 const NO_ACTIVE_ACCOUNT: &str = "No active account found with the given credentials";
@@ -142,7 +139,7 @@ async fn create_token_pair(
     client: Client,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let Credentials { login, password, cookie } = read_credentials(&body)?;
+    let Credentials { login, password, cookie } = read_credentials(&body, &state.policy)?;
     let user = match login {
         Login::Email(email) => User::by_email(&state.db, &normalize_email(&email)).await?,
         Login::Username(username) => User::by_username(&state.db, &username).await?,
@@ -187,8 +184,10 @@ struct Credentials {
 }
 
 /// The login form: `email` (or `username` when only that is given) trimmed like a DRF
-/// `CharField`, `password` kept as typed and at most 4096 bytes, optional boolean `cookie`.
-fn read_credentials(body: &Value) -> Result<Credentials, ApiError> {
+/// `CharField`, `password` kept as typed, optional boolean `cookie`. A password over the policy's
+/// `max_length_bytes` gets the policy's own `password_too_long` message, before any hashing:
+/// argon2 or PBKDF2 over megabytes of input would be a cheap way to burn the server's CPU.
+fn read_credentials(body: &Value, policy: &PasswordPolicy) -> Result<Credentials, ApiError> {
     let mut form = Form::new(body);
     let login = if form.has("username") && !form.has("email") {
         form.string("username", CharField::REQUIRED).map(Login::Username)
@@ -196,11 +195,9 @@ fn read_credentials(body: &Value) -> Result<Credentials, ApiError> {
         form.string("email", CharField::REQUIRED).map(Login::Email)
     };
     let password = form.string("password", CharField::PASSWORD);
-    if password.as_ref().is_some_and(|p| p.len() > MAX_PASSWORD_BYTES) {
-        form.error(
-            "password",
-            format!("This password is too long. It must contain at most {MAX_PASSWORD_BYTES} bytes."),
-        );
+    let max_bytes = policy.max_length_bytes;
+    if password.as_ref().is_some_and(|p| p.len() > max_bytes) {
+        form.error("password", Violation::TooLong { max_bytes }.message());
     }
     let cookie = form.boolean("cookie").unwrap_or(false);
     form.finish()?;

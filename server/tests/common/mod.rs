@@ -64,7 +64,7 @@ fn random_suffix() -> String {
     use rand_core::RngCore;
     let mut bytes = [0u8; 8];
     rand_core::OsRng.fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    latchkey_core::encoding::hex(&bytes)
 }
 
 /// Runs `test` on a fresh SQLite database, then on a fresh PostgreSQL one.
