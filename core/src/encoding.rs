@@ -17,6 +17,11 @@ pub fn hex(bytes: &[u8]) -> String {
     encode(bytes, HEX)
 }
 
+/// The bytes of hexadecimal text in either case, or `None` if it is not hexadecimal.
+pub fn unhex(text: &str) -> Option<Vec<u8>> {
+    hex_decode(text.as_bytes()).ok()
+}
+
 /// Hexadecimal in either case.
 pub(crate) fn hex_decode(text: &[u8]) -> Result<Vec<u8>, DecodeError> {
     if text.len() % 2 != 0 {

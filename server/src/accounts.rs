@@ -119,7 +119,7 @@ async fn create_user(
         Err(e) if users::is_unique_violation(&e) => return Err(lost_race(&state, &email, username.as_deref()).await?),
         Err(e) => return Err(e.into()),
     };
-    let tokens = issue_session(&state, &user, &client.ip, &client.user_agent).await?;
+    let tokens = issue_session(&state, &user, &client.ip, &client.user_agent, false).await?;
     Ok((StatusCode::CREATED, Json(Registered { user: user.to_json(), tokens })))
 }
 
@@ -198,18 +198,26 @@ async fn delete_me(
     auth: AuthUser,
     JsonBody(body): JsonBody,
 ) -> Result<StatusCode, ApiError> {
+    confirm_password(&state, &auth.user, &body).await?;
+    sqlx::query("DELETE FROM users WHERE id = $1").bind(auth.user.id).execute(&state.db.pool).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Checks the `password` field of `body` against `user`'s password, for actions that ask for it
+/// again (deleting the account, removing a second factor): `{"password": ["Incorrect password."]}`
+/// unless it matches.
+pub(crate) async fn confirm_password(state: &AppState, user: &User, body: &Value) -> Result<(), ApiError> {
     // An over-long password cannot be the right one: refuse it without hashing it.
     let password = body
         .get("password")
         .and_then(Value::as_str)
         .filter(|p| !p.is_empty() && p.len() <= state.policy.max_length_bytes)
         .ok_or_else(|| ApiError::field("password", WRONG_PASSWORD))?;
-    let verified = state.hasher.verify(password.to_owned(), Some(auth.user.password.clone())).await?;
+    let verified = state.hasher.verify(password.to_owned(), Some(user.password.clone())).await?;
     if !verified.ok {
         return Err(ApiError::field("password", WRONG_PASSWORD));
     }
-    sqlx::query("DELETE FROM users WHERE id = $1").bind(auth.user.id).execute(&state.db.pool).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// The answer to a registration: the user, then the first token pair (a struct keeps the order).

@@ -41,3 +41,13 @@ pub async fn create_superuser(config: Config, email: &str, password: &str) -> Re
     })?;
     Ok(row.0)
 }
+
+/// Seals every TOTP secret still under an old encryption key again under `LATCHKEY_ENCRYPTION_KEY`
+/// (`latchkey rekey`), after migrating; returns how many. Once it has run, the old keys can be
+/// dropped from `LATCHKEY_OLD_ENCRYPTION_KEYS`.
+pub async fn rekey(config: Config) -> Result<usize, String> {
+    let db = Db::connect(&config.database_url).await.map_err(|e| e.to_string())?;
+    db.migrate().await.map_err(|e| e.to_string())?;
+    let state = AppState::with_db(config, db).map_err(|e| e.to_string())?;
+    crate::mfa::rekey(&state).await.map_err(|e| e.to_string())
+}

@@ -21,9 +21,26 @@ pub struct Config {
     /// one is generated once and kept in `latchkey.secret` beside the SQLite file, with a warning.
     #[arg(long, env = "LATCHKEY_SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<String>,
-    /// Key that encrypts TOTP secrets at rest (two-factor issue); derived from the secret key when unset.
+    /// Key that encrypts TOTP secrets and keys backup-code hashes at rest (any text; 32 random
+    /// bytes as hex is a good one). Derived from the secret key, with a warning, when unset.
     #[arg(long, env = "LATCHKEY_ENCRYPTION_KEY", hide_env_values = true)]
     pub encryption_key: Option<String>,
+    /// Comma-separated former encryption keys: what they sealed still opens, and is sealed again
+    /// under the current key on use or by `latchkey rekey`.
+    #[arg(
+        long,
+        env = "LATCHKEY_OLD_ENCRYPTION_KEYS",
+        hide_env_values = true,
+        value_delimiter = ',',
+        default_value = ""
+    )]
+    pub old_encryption_keys: Vec<String>,
+    /// The issuer authenticator apps show above the account in new TOTP enrollments.
+    #[arg(long, env = "LATCHKEY_TOTP_ISSUER", default_value = "Latchkey")]
+    pub totp_issuer: String,
+    /// Longest wait imposed after failed second-factor codes (the waits double: 1 s, 2 s, 4 s, ...).
+    #[arg(long, env = "LATCHKEY_MFA_BACKOFF_CAP", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub mfa_backoff_cap: Duration,
     /// JWT signing algorithm: `HS256` (with the secret key), or `EdDSA`, `RS256` or `ES256` with
     /// `LATCHKEY_JWT_PRIVATE_KEY_FILE`, whose public key `GET /.well-known/jwks.json` then serves.
     #[arg(long, env = "LATCHKEY_JWT_ALGORITHM", default_value = "HS256", value_parser = parse_algorithm)]

@@ -44,6 +44,12 @@ pub enum ApiError {
     /// CSRF failures as a `PermissionDenied` with their own detail).
     #[error("CSRF Failed: cookie-authenticated requests must be application/json.")]
     CsrfFailed,
+    /// 403: the password was right, and the account needs its second factor (API.md §3).
+    #[error("Two-factor authentication required.")]
+    MfaRequired {
+        /// The single-use token that `POST /api/token/mfa/` takes with the code.
+        mfa_token: String,
+    },
     /// 404.
     #[error("Not found.")]
     NotFound,
@@ -61,6 +67,12 @@ pub enum ApiError {
     Unavailable {
         /// Seconds to wait.
         retry_after: u64,
+    },
+    /// 429 with `Retry-After`, in DRF's words.
+    #[error("Request was throttled. Expected available in {wait} second{}.", if *wait == 1 { "" } else { "s" })]
+    Throttled {
+        /// Seconds until the next attempt is allowed.
+        wait: u64,
     },
     /// 500: logged with its cause, answered without it.
     #[error("internal error: {0}")]
@@ -82,12 +94,13 @@ impl ApiError {
         match self {
             Self::Validation(_) | Self::Parse(_) => StatusCode::BAD_REQUEST,
             Self::NotAuthenticated | Self::AuthenticationFailed(_) | Self::Token { .. } => StatusCode::UNAUTHORIZED,
-            Self::PermissionDenied | Self::CsrfFailed => StatusCode::FORBIDDEN,
+            Self::PermissionDenied | Self::CsrfFailed | Self::MfaRequired { .. } => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -103,6 +116,13 @@ impl ApiError {
                 body
             }
             Self::Unavailable { .. } => json!({ "detail": self.to_string(), "code": "unavailable" }),
+            Self::Throttled { .. } => json!({ "detail": self.to_string(), "code": "throttled" }),
+            Self::MfaRequired { mfa_token } => json!({
+                "detail": self.to_string(),
+                "code": "mfa_required",
+                "mfa_token": mfa_token,
+                "methods": ["totp", "backup_code"],
+            }),
             Self::Internal(_) => json!({ "detail": "A server error occurred." }),
             _ => json!({ "detail": self.to_string() }),
         }
@@ -120,8 +140,8 @@ impl IntoResponse for ApiError {
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"api\""));
         }
-        if let Self::Unavailable { retry_after } = self {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        if let Self::Unavailable { retry_after: wait } | Self::Throttled { wait } = self {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(wait));
         }
         response
     }

@@ -11,6 +11,7 @@
 //! ```
 
 pub mod accounts;
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -19,6 +20,7 @@ pub mod db;
 pub mod drf;
 pub mod error;
 pub mod metrics;
+pub mod mfa;
 pub mod openapi;
 mod ops;
 pub mod passwords;
@@ -26,6 +28,7 @@ mod sessions;
 pub mod state;
 pub mod tokens;
 pub mod users;
+pub mod vault;
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, HeaderName, HeaderValue, Method};
@@ -60,6 +63,7 @@ pub fn app(state: AppState) -> Router {
         .merge(ops::router())
         .merge(accounts::router())
         .merge(tokens::router())
+        .merge(mfa::router())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(move |request: Request| not_found_or_demo(demo.clone(), request))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

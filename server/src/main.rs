@@ -27,6 +27,9 @@ enum Command {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Encrypt every TOTP secret still under an old key (LATCHKEY_OLD_ENCRYPTION_KEYS) with
+    /// LATCHKEY_ENCRYPTION_KEY, and exit.
+    Rekey,
     /// Print the OpenAPI document (the one `GET /api/schema/` serves) and exit.
     Openapi,
 }
@@ -57,6 +60,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         Command::Migrate => Ok(latchkey_server::migrate(&cli.config).await?),
         Command::Openapi => {
             println!("{}", latchkey_server::openapi::document().to_pretty_json()?);
+            Ok(())
+        }
+        Command::Rekey => {
+            let count = latchkey_server::cli::rekey(cli.config).await?;
+            println!("{count} TOTP secret(s) re-encrypted with the current key.");
             Ok(())
         }
         Command::CreateSuperuser { email, password_stdin } => {

@@ -39,12 +39,14 @@ pub(crate) struct Session {
     pub rotated_at: Option<i64>,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
+    /// A second factor was verified for this session.
+    pub mfa: bool,
 }
 
 impl Session {
     /// The session with this id, whatever its state.
     pub async fn load(state: &AppState, id: &str) -> Result<Option<Self>, ApiError> {
-        let sql = "SELECT id, user_id, current_hash, previous_hash, rotated_at, expires_at, revoked_at \
+        let sql = "SELECT id, user_id, current_hash, previous_hash, rotated_at, expires_at, revoked_at, mfa \
                    FROM sessions WHERE id = $1";
         let Some(row) = sqlx::query(sql).bind(id).fetch_optional(&state.db.pool).await? else { return Ok(None) };
         Ok(Some(Self {
@@ -55,6 +57,7 @@ impl Session {
             rotated_at: row.try_get("rotated_at")?,
             expires_at: row.try_get("expires_at")?,
             revoked_at: row.try_get("revoked_at")?,
+            mfa: row.try_get::<i64, _>("mfa")? != 0,
         }))
     }
 

@@ -11,6 +11,7 @@ use rand_core::{OsRng, RngCore};
 use crate::config::Config;
 use crate::db::{Db, DbError, Dialect};
 use crate::passwords::Hasher;
+use crate::vault::Vault;
 
 /// Everything a request handler may need.
 #[derive(Debug, Clone)]
@@ -29,6 +30,8 @@ pub struct AppState {
     pub hasher: Hasher,
     /// Counters for `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The keys of TOTP secrets and backup codes at rest.
+    pub vault: Arc<Vault>,
 }
 
 /// Why the server cannot start.
@@ -56,6 +59,7 @@ impl AppState {
     pub fn with_db(config: Config, db: Db) -> Result<Self, StartError> {
         let secret = secret_key(&config, db.dialect)?;
         let keys = signing_keys(&config, &secret)?;
+        let vault = encryption_vault(&config, &secret);
         let expect = Expectations { iss: config.jwt_issuer.clone(), aud: config.jwt_audience.clone() };
         Ok(Self {
             config: Arc::new(config),
@@ -65,6 +69,7 @@ impl AppState {
             policy: Arc::new(PasswordPolicy::default()),
             hasher: Hasher::new(HashParams::default()),
             metrics: Arc::default(),
+            vault: Arc::new(vault),
         })
     }
 }
@@ -84,6 +89,19 @@ fn signing_keys(config: &Config, secret: &str) -> Result<Keys, StartError> {
     let pem =
         std::fs::read(path).map_err(|e| StartError::SigningKey(format!("cannot read {}: {e}", path.display())))?;
     Keys::from_private_pem(algorithm, &pem).map_err(|e| StartError::SigningKey(format!("{}: {e}", path.display())))
+}
+
+/// The vault over `LATCHKEY_ENCRYPTION_KEY`, or over the secret key when that is unset (the vault
+/// derives its own keys from it, distinct from the signing key).
+fn encryption_vault(config: &Config, secret: &str) -> Vault {
+    let key = config.encryption_key.as_deref().unwrap_or_else(|| {
+        tracing::warn!(
+            "LATCHKEY_ENCRYPTION_KEY is not set: TOTP secrets are encrypted with a key derived from the secret key. \
+             Set LATCHKEY_ENCRYPTION_KEY in production, so that the two can be rotated apart."
+        );
+        secret
+    });
+    Vault::new(key, &config.old_encryption_keys)
 }
 
 /// `LATCHKEY_SECRET_KEY`, or (SQLite only) a key generated once and kept in `latchkey.secret`

@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
 use crate::cookies::{with_refresh_cookie, without_refresh_cookie, BodyOrCookie};
+use crate::db::flag;
 use crate::drf::{CharField, Form, JsonBody};
 use crate::error::ApiError;
 use crate::sessions::{blacklisted, jti_hash, Session};
@@ -26,7 +27,7 @@ use crate::state::AppState;
 use crate::users::{normalize_email, User};
 
 /// DRF's `AuthenticationFailed` from `TokenObtainPairSerializer`: one body for every failure.
-const NO_ACTIVE_ACCOUNT: &str = "No active account found with the given credentials";
+pub(crate) const NO_ACTIVE_ACCOUNT: &str = "No active account found with the given credentials";
 
 /// `TokenRefreshSerializer`'s answer for a deleted or inactive user.
 const NO_ACTIVE_ACCOUNT_FOR_TOKEN: &str = "No active account found for the given token.";
@@ -92,16 +93,23 @@ pub struct TokenPair {
     pub access: String,
 }
 
-/// Opens a session for `user` and returns its first pair. Also records the login in
-/// `users.last_login`. Used by login and by registration.
-pub async fn issue_session(state: &AppState, user: &User, ip: &str, user_agent: &str) -> Result<TokenPair, ApiError> {
+/// Opens a session for `user` and returns its first pair. `mfa`: a second factor was verified for
+/// this login (the access tokens' `mfa` claim). Also records the login in `users.last_login`. Used by
+/// login, its second step, and registration.
+pub async fn issue_session(
+    state: &AppState,
+    user: &User,
+    ip: &str,
+    user_agent: &str,
+    mfa: bool,
+) -> Result<TokenPair, ApiError> {
     let now = crate::now();
     // 128 random bits as 32 hex characters: the same shape as a jti.
     let sid = new_jti(&mut OsRng);
     let (refresh, refresh_claims) = refresh_token_for(state, user.id, &sid, now)?;
-    let access = access_token_for(state, user, &sid, now)?;
-    let sql = "INSERT INTO sessions (id, user_id, current_hash, created_at, last_used_at, expires_at, ip, user_agent) \
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    let access = access_token_for(state, user, &sid, mfa, now)?;
+    let sql = "INSERT INTO sessions (id, user_id, current_hash, created_at, last_used_at, expires_at, ip, user_agent, \
+               mfa) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
     sqlx::query(sql)
         .bind(&sid)
         .bind(user.id)
@@ -111,6 +119,7 @@ pub async fn issue_session(state: &AppState, user: &User, ip: &str, user_agent: 
         .bind(refresh_claims.exp)
         .bind(ip)
         .bind(user_agent)
+        .bind(flag(mfa))
         .execute(&state.db.pool)
         .await?;
     sqlx::query("UPDATE users SET last_login = $1 WHERE id = $2")
@@ -121,8 +130,18 @@ pub async fn issue_session(state: &AppState, user: &User, ip: &str, user_agent: 
     Ok(TokenPair { refresh, access })
 }
 
+/// The answer carrying a new pair: the pair as JSON, or in cookie mode `{"access"}` with the
+/// refresh token in the `HttpOnly` cookie.
+pub(crate) fn pair_response(state: &AppState, pair: TokenPair, cookie: bool) -> Result<Response, ApiError> {
+    if cookie {
+        return with_refresh_cookie(&state.config, &pair.refresh, json!({ "access": pair.access }));
+    }
+    Ok(Json(pair).into_response())
+}
+
 /// `POST /api/token/`: `{"email" or "username", "password"}` → `{"refresh", "access"}`; with
-/// `"cookie": true`, `{"access"}` and the refresh token in the `HttpOnly` cookie.
+/// `"cookie": true`, `{"access"}` and the refresh token in the `HttpOnly` cookie. An account with
+/// 2FA needs its code too: in `otp`, or in a second step after `403 mfa_required` (`crate::mfa::login`).
 #[utoipa::path(
     post, path = "/api/token/", tag = "tokens",
     request_body = crate::openapi::TokenObtainRequest,
@@ -131,6 +150,8 @@ pub async fn issue_session(state: &AppState, user: &User, ip: &str, user_agent: 
             headers(("Set-Cookie" = String, description = "Cookie mode: the refresh token, `latchkey_refresh`."))),
         (status = 400, response = crate::openapi::BadRequest),
         (status = 401, response = crate::openapi::LoginFailed),
+        (status = 403, response = crate::openapi::MfaRequired),
+        (status = 429, response = crate::openapi::Throttled),
         (status = 503, response = crate::openapi::Unavailable),
     )
 )]
@@ -139,7 +160,7 @@ async fn create_token_pair(
     client: Client,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let Credentials { login, password, cookie } = read_credentials(&body, &state.policy)?;
+    let Credentials { login, password, otp, cookie } = read_credentials(&body, &state.policy)?;
     let user = match login {
         Login::Email(email) => User::by_email(&state.db, &normalize_email(&email)).await?,
         Login::Username(username) => User::by_username(&state.db, &username).await?,
@@ -162,11 +183,15 @@ async fn create_token_pair(
     if !user.is_active {
         return Err(ApiError::AuthenticationFailed(NO_ACTIVE_ACCOUNT));
     }
-    let pair = issue_session(&state, &user, &client.ip, &client.user_agent).await?;
-    if cookie {
-        return with_refresh_cookie(&state.config, &pair.refresh, json!({ "access": pair.access }));
+    // The second factor comes last, so its answers only ever go to someone who knows the password.
+    if user.mfa_enabled {
+        let Some(otp) = otp else {
+            return Err(crate::mfa::login::require_second_factor(&state, user.id, cookie).await?);
+        };
+        crate::mfa::login::check_login_code(&state, &user, &otp, &client).await?;
     }
-    Ok(Json(pair).into_response())
+    let pair = issue_session(&state, &user, &client.ip, &client.user_agent, user.mfa_enabled).await?;
+    pair_response(&state, pair, cookie)
 }
 
 /// How the caller names the account.
@@ -179,12 +204,14 @@ enum Login {
 struct Credentials {
     login: Login,
     password: String,
+    /// A TOTP or backup code, for one-step login to an account with 2FA.
+    otp: Option<String>,
     /// The refresh token goes in the cookie, not the body.
     cookie: bool,
 }
 
 /// The login form: `email` (or `username` when only that is given) trimmed like a DRF
-/// `CharField`, `password` kept as typed, optional boolean `cookie`. A password over the policy's
+/// `CharField`, `password` kept as typed, optional `otp` and boolean `cookie`. A password over the policy's
 /// `max_length_bytes` gets the policy's own `password_too_long` message, before any hashing:
 /// argon2 or PBKDF2 over megabytes of input would be a cheap way to burn the server's CPU.
 fn read_credentials(body: &Value, policy: &PasswordPolicy) -> Result<Credentials, ApiError> {
@@ -199,10 +226,11 @@ fn read_credentials(body: &Value, policy: &PasswordPolicy) -> Result<Credentials
     if password.as_ref().is_some_and(|p| p.len() > max_bytes) {
         form.error("password", Violation::TooLong { max_bytes }.message());
     }
+    let otp = form.string("otp", CharField { required: false, trim: true, allow_blank: false });
     let cookie = form.boolean("cookie").unwrap_or(false);
     form.finish()?;
     match (login, password) {
-        (Some(login), Some(password)) => Ok(Credentials { login, password, cookie }),
+        (Some(login), Some(password)) => Ok(Credentials { login, password, otp, cookie }),
         _ => Err(ApiError::Internal("the login form passed without its fields".into())),
     }
 }
@@ -250,7 +278,7 @@ async fn refresh_token(State(state): State<AppState>, request: BodyOrCookie) -> 
     if done.rows_affected() == 0 {
         return Err(blacklisted());
     }
-    let access = access_token_for(&state, &user, &session.id, now)?;
+    let access = access_token_for(&state, &user, &session.id, session.mfa, now)?;
     if request.cookie.is_some() {
         return with_refresh_cookie(&state.config, &refresh, json!({ "access": access }));
     }
@@ -374,14 +402,13 @@ fn refresh_token_for(state: &AppState, user_id: i64, sid: &str, now: i64) -> Res
 }
 
 /// A signed access token with the user's current claims (API.md §3).
-fn access_token_for(state: &AppState, user: &User, sid: &str, now: i64) -> Result<String, ApiError> {
+fn access_token_for(state: &AppState, user: &User, sid: &str, mfa: bool, now: i64) -> Result<String, ApiError> {
     let lifetime = seconds(state.config.access_token_lifetime);
     let mut claims = Claims::new(TokenType::Access, user.id.to_string(), now, lifetime, &mut OsRng);
     claims.extra.insert("email".into(), json!(user.email));
     claims.extra.insert("is_staff".into(), json!(user.is_staff));
     claims.extra.insert("is_verified".into(), json!(user.is_verified));
-    // No second factor exists yet; the MFA work sets this from the session.
-    claims.extra.insert("mfa".into(), json!(false));
+    claims.extra.insert("mfa".into(), json!(mfa));
     claims.extra.insert("sid".into(), json!(sid));
     sign(state, &mut claims)
 }

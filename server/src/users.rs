@@ -47,11 +47,13 @@ pub struct User {
     pub date_joined: i64,
     /// Unix seconds of the last successful login.
     pub last_login: Option<i64>,
+    /// A confirmed TOTP device exists: login needs a second factor.
+    pub mfa_enabled: bool,
 }
 
 /// The columns [`User::from_row`] reads, in a `SELECT`.
 pub const USER_COLUMNS: &str = "id, email, username, password, first_name, last_name, bio, phone_number, birth_date, \
-     timezone, language, website, is_active, is_staff, is_superuser, is_verified, date_joined, last_login";
+     timezone, language, website, is_active, is_staff, is_superuser, is_verified, date_joined, last_login, mfa_enabled";
 
 impl User {
     /// Reads a row selected with [`USER_COLUMNS`].
@@ -76,6 +78,7 @@ impl User {
             is_verified: flag("is_verified")?,
             date_joined: row.try_get("date_joined")?,
             last_login: row.try_get("last_login")?,
+            mfa_enabled: flag("mfa_enabled")?,
         })
     }
 
@@ -130,7 +133,7 @@ impl User {
         Ok(row.try_get::<i64, _>("n")? > 0)
     }
 
-    /// The JSON form of API.md §4. `mfa_enabled` is false until two-factor devices exist.
+    /// The JSON form of API.md §4.
     pub fn to_json(&self) -> Value {
         json!({
             "id": self.id,
@@ -146,7 +149,7 @@ impl User {
             "website": self.website,
             "is_verified": self.is_verified,
             "is_staff": self.is_staff,
-            "mfa_enabled": false,
+            "mfa_enabled": self.mfa_enabled,
             "date_joined": iso8601(self.date_joined),
             "last_login": self.last_login.map(iso8601),
         })

@@ -32,6 +32,12 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/auth/logout-all/", &["post"]),
     ("/api/auth/sessions/", &["get"]),
     ("/api/auth/sessions/{id}/", &["delete"]),
+    ("/api/token/mfa/", &["post"]),
+    ("/api/auth/2fa/", &["get"]),
+    ("/api/auth/2fa/totp/", &["post"]),
+    ("/api/auth/2fa/totp/{id}/confirm/", &["post"]),
+    ("/api/auth/2fa/totp/{id}/", &["delete"]),
+    ("/api/auth/2fa/backup-codes/", &["post"]),
 ];
 
 /// The methods an OpenAPI path item can hold, and the ones the router is probed with.
@@ -302,6 +308,25 @@ async fn success_schemas_match_real_answers() {
     let obtained = response(&doc, &doc["paths"]["/api/token/"]["post"], "200").unwrap();
     assert!(has_header(obtained, "Set-Cookie"));
     assert!(fields(&doc, "TokenObtainRequest").0.contains("cookie"));
+
+    // Two-factor: a new device, the status, the backup codes, and the login's 403.
+    let (status, device, _) = send(&state, request("POST", "/api/auth/2fa/totp/", Some(json!({})), Some(&token))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    conforms(&doc, "NewDevice", &device);
+    let secret = device["secret"].as_str().unwrap();
+    let confirm = format!("/api/auth/2fa/totp/{}/confirm/", device["id"]);
+    let code = json!({"code": common::totp(secret, latchkey_server::now())});
+    let (status, codes, _) = send(&state, request("POST", &confirm, Some(code), Some(&token))).await;
+    assert_eq!(status, StatusCode::OK);
+    conforms(&doc, "BackupCodes", &codes);
+    let (status, two_factor, _) = send(&state, request("GET", "/api/auth/2fa/", None, Some(&token))).await;
+    assert_eq!(status, StatusCode::OK);
+    conforms(&doc, "TwoFactorStatus", &two_factor);
+    conforms(&doc, "TotpDevice", &two_factor["devices"][0]);
+    let credentials = json!({"email": "ada@example.com", "password": PASSWORD});
+    let (status, challenge, _) = send(&state, request("POST", "/api/token/", Some(credentials), None)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    conforms(&doc, "MfaChallenge", &challenge);
 
     let (status, health, _) = send(&state, request("GET", "/healthz", None, None)).await;
     assert_eq!(status, StatusCode::OK);

@@ -49,9 +49,15 @@ const BEARER: &str = "bearer";
         crate::sessions::logout_all,
         crate::sessions::list_sessions,
         crate::sessions::delete_session,
+        crate::mfa::login::complete_login,
+        crate::mfa::status,
+        crate::mfa::add_device,
+        crate::mfa::confirm_device,
+        crate::mfa::remove_device,
+        crate::mfa::regenerate_backup_codes,
     ),
     components(
-        schemas(ErrorDetail, TokenMessage, FieldErrors, BadRequestBody),
+        schemas(ErrorDetail, TokenMessage, FieldErrors, BadRequestBody, MfaChallenge),
         responses(
             BadRequest,
             Unauthenticated,
@@ -61,7 +67,11 @@ const BEARER: &str = "bearer";
             CsrfFailed,
             PayloadTooLarge,
             UnsupportedMediaType,
-            Unavailable
+            Unavailable,
+            MfaRequired,
+            MfaInvalid,
+            Throttled,
+            Forbidden
         )
     ),
     modifiers(&Conventions),
@@ -69,6 +79,7 @@ const BEARER: &str = "bearer";
         (name = "tokens", description = "simplejwt-compatible tokens: obtain, refresh (rotating), verify, blacklist."),
         (name = "accounts", description = "Registration and the caller's own account."),
         (name = "sessions", description = "The caller's login sessions: logout, logout everywhere, list, revoke one."),
+        (name = "two-factor", description = "TOTP authenticators and backup codes: enroll, confirm, remove, regenerate."),
         (name = "ops", description = "Liveness, readiness, metrics, the JWKS and this document."),
     )
 )]

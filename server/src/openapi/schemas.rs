@@ -115,7 +115,104 @@ pub struct UnsupportedMediaType(pub ErrorDetail);
 )]
 pub struct Unavailable(pub ErrorDetail);
 
+/// The account needs its second factor: send the code with `mfa_token` to `POST /api/token/mfa/`
+/// within 5 minutes, or log in again with `otp`.
+#[derive(Debug, ToResponse)]
+#[response(example = json!({"detail": "Two-factor authentication required.", "code": "mfa_required",
+    "mfa_token": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "methods": ["totp", "backup_code"]}))]
+pub struct MfaRequired(pub MfaChallenge);
+
+/// The body of `403 mfa_required`.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct MfaChallenge {
+    /// `Two-factor authentication required.`
+    pub detail: String,
+    /// `mfa_required`.
+    pub code: String,
+    /// Single-use, valid 5 minutes.
+    pub mfa_token: String,
+    /// `["totp", "backup_code"]`.
+    pub methods: Vec<String>,
+}
+
+/// A wrong or already used code (`mfa_invalid`), or an `mfa_token` that is unknown, used or expired
+/// (`mfa_token_invalid`: log in again).
+#[derive(Debug, ToResponse)]
+#[response(
+    headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"api\"`")),
+    example = json!({"detail": "Invalid two-factor code.", "code": "mfa_invalid"})
+)]
+pub struct MfaInvalid(pub ErrorDetail);
+
+/// Too many wrong second-factor codes in a row: wait `Retry-After` seconds (1, 2, 4 ... after each
+/// failure, up to `LATCHKEY_MFA_BACKOFF_CAP`). A right code is refused too while the wait lasts.
+#[derive(Debug, ToResponse)]
+#[response(
+    headers(("Retry-After" = u64, description = "Seconds to wait before the next try.")),
+    example = json!({"detail": "Request was throttled. Expected available in 4 seconds.", "code": "throttled"})
+)]
+pub struct Throttled(pub ErrorDetail);
+
+/// Authenticated but not allowed: e.g. adding an authenticator from a session that did not verify
+/// the second factor of an account with 2FA.
+#[derive(Debug, ToResponse)]
+#[response(example = json!({"detail": "You do not have permission to perform this action."}))]
+pub struct Forbidden(pub ErrorDetail);
+
 // Bodies of successful answers.
+
+/// The caller's second factors.
+#[derive(Debug, ToSchema)]
+#[schema(example = json!({"enabled": true, "devices": [{"id": 1, "name": "Phone", "confirmed": true,
+    "created_at": "2026-01-02T03:04:05Z", "last_used_at": "2026-01-02T03:05:00Z"}], "backup_codes_remaining": 10}))]
+pub struct TwoFactorStatus {
+    /// A confirmed device exists: login needs a second factor.
+    pub enabled: bool,
+    /// Every device, confirmed or not, oldest first.
+    pub devices: Vec<TotpDevice>,
+    /// Unused backup codes.
+    pub backup_codes_remaining: i64,
+}
+
+/// A TOTP device.
+#[derive(Debug, ToSchema)]
+pub struct TotpDevice {
+    /// The device's id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// A code from it was confirmed.
+    pub confirmed: bool,
+    /// When it was added.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// When a code from it was last accepted, or null.
+    #[schema(required = true, format = DateTime)]
+    pub last_used_at: Option<String>,
+}
+
+/// A new, unconfirmed authenticator. The secret is shown this once; confirm it with a code.
+#[derive(Debug, ToSchema)]
+pub struct NewDevice {
+    /// The device's id, for the confirm and delete paths.
+    pub id: i64,
+    /// The shared secret, base32 without padding (160 bits).
+    pub secret: String,
+    /// `otpauth://totp/ISSUER:EMAIL?secret=...&algorithm=SHA1&digits=6&period=30&issuer=ISSUER`.
+    pub otpauth_uri: String,
+    /// The URI as a QR code, an SVG document.
+    pub qr_svg: String,
+}
+
+/// Backup codes, shown this once: each works once, in place of a TOTP code. Absent (`{}`) when a
+/// device other than the first is confirmed.
+#[derive(Debug, ToSchema)]
+#[schema(example = json!({"backup_codes": ["abcd-efgh-ijkl", "mnop-qrst-uvwx"]}))]
+pub struct BackupCodes {
+    /// Ten codes `xxxx-xxxx-xxxx`; case, spaces and dashes do not matter when typed.
+    #[schema(required = false)]
+    pub backup_codes: Vec<String>,
+}
 
 /// Liveness or readiness.
 #[derive(Debug, ToSchema)]
@@ -319,10 +416,56 @@ pub struct TokenObtainRequest {
     /// The password.
     #[schema(format = Password)]
     pub password: String,
+    /// A TOTP or backup code, for an account with 2FA to log in in one step; without it such an
+    /// account gets `403 mfa_required`.
+    #[schema(required = false, example = "123456")]
+    pub otp: String,
     /// Cookie mode: the refresh token goes into the `HttpOnly` `latchkey_refresh` cookie (path
     /// `/api/token/`) instead of the body.
     #[schema(required = false, default = false)]
     pub cookie: bool,
+}
+
+/// The second step of a login to an account with 2FA.
+#[derive(Debug, ToSchema)]
+#[schema(example = json!({"mfa_token": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "code": "123456"}))]
+pub struct MfaLoginRequest {
+    /// From the `403 mfa_required` answer: single-use, valid 5 minutes.
+    pub mfa_token: String,
+    /// A current TOTP code, or an unused backup code (`xxxx-xxxx-xxxx`).
+    pub code: String,
+    /// Cookie mode, as at login (a login that asked for it keeps it).
+    #[schema(required = false, default = false)]
+    pub cookie: bool,
+}
+
+/// An optional name for a new authenticator.
+#[derive(Debug, ToSchema)]
+#[schema(example = json!({"name": "Phone"}))]
+pub struct NewDeviceRequest {
+    /// Shown in the device list; `Authenticator` when absent or blank.
+    #[schema(required = false, max_length = 64)]
+    pub name: String,
+}
+
+/// A code from the authenticator being confirmed.
+#[derive(Debug, ToSchema)]
+#[schema(example = json!({"code": "123456"}))]
+pub struct CodeRequest {
+    /// The app's current 6-digit code (spaces ignored).
+    pub code: String,
+}
+
+/// Proof of the account holder for a sensitive change: the password, or a current second-factor code.
+#[derive(Debug, ToSchema)]
+#[schema(example = json!({"password": "correct horse battery staple"}))]
+pub struct Reauthentication {
+    /// The current password (checked when present).
+    #[schema(required = false, format = Password)]
+    pub password: String,
+    /// Otherwise a current TOTP code or an unused backup code.
+    #[schema(required = false)]
+    pub code: String,
 }
 
 /// A refresh token, in the body or (cookie mode) in the `latchkey_refresh` cookie. A request that

@@ -126,3 +126,18 @@ pub async fn send(state: &AppState, request: Request<Body>) -> (StatusCode, Valu
     let json = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
     (parts.status, json, Response::from_parts(parts, ()))
 }
+
+/// RFC 6238 TOTP (HMAC-SHA1, 6 digits, 30 s) for `time`, written here from the RFC with the hmac
+/// and sha1 crates, independent of `latchkey-core`: the server's codes are checked against it.
+pub fn totp(secret_base32: &str, time: i64) -> String {
+    use hmac::{Hmac, Mac};
+    let key = data_encoding::BASE32_NOPAD.decode(secret_base32.as_bytes()).expect("base32 secret");
+    let counter = u64::try_from(time / 30).unwrap();
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(&key).unwrap();
+    mac.update(&counter.to_be_bytes());
+    let digest = mac.finalize().into_bytes();
+    let offset = usize::from(digest[19] & 0x0f);
+    let binary =
+        u32::from_be_bytes([digest[offset] & 0x7f, digest[offset + 1], digest[offset + 2], digest[offset + 3]]);
+    format!("{:06}", binary % 1_000_000)
+}

@@ -1,0 +1,146 @@
+//! The second step of login (API.md §3). After the right password, an account with 2FA gets
+//! `403 mfa_required` and a single-use `mfa_token` valid 5 minutes; `POST /api/token/mfa/` trades it
+//! with a TOTP or backup code for the session's tokens, whose access tokens say `"mfa": true`. The
+//! login may instead carry the code in `otp` and finish in one step.
+
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::post;
+use axum::Router;
+use rand_core::{OsRng, RngCore};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use super::{verify_code, Accept, Purpose};
+use crate::audit::Actor;
+use crate::db::flag;
+use crate::drf::{CharField, Form, JsonBody};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::tokens::{issue_session, pair_response, Client};
+use crate::users::User;
+
+/// How long an `mfa_token` lives.
+const CHALLENGE_LIFETIME: i64 = 5 * 60;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new().route("/api/token/mfa/", post(complete_login))
+}
+
+/// The answer to a wrong second factor at login.
+pub(crate) fn invalid_code() -> ApiError {
+    ApiError::Token { detail: super::INVALID_CODE.into(), code: "mfa_invalid", extra: None }
+}
+
+/// An `mfa_token` that is unknown, used or expired.
+fn challenge_gone() -> ApiError {
+    ApiError::Token {
+        detail: "The two-factor login has expired or was already used. Log in again.".into(),
+        code: "mfa_token_invalid",
+        extra: None,
+    }
+}
+
+/// The `403 mfa_required` answer for `user`, whose password was right: a new challenge, stored as
+/// the SHA-256 of its token. `cookie` (the login asked for cookie mode) carries over to the second step.
+pub(crate) async fn require_second_factor(state: &AppState, user_id: i64, cookie: bool) -> Result<ApiError, ApiError> {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    let token = latchkey_core::encoding::hex(&bytes);
+    let now = crate::now();
+    // Expired challenges are swept as new ones are made; the table stays as small as the logins in flight.
+    sqlx::query("DELETE FROM mfa_challenges WHERE expires_at <= $1").bind(now).execute(&state.db.pool).await?;
+    sqlx::query("INSERT INTO mfa_challenges (token_hash, user_id, cookie, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(token_hash(&token))
+        .bind(user_id)
+        .bind(flag(cookie))
+        .bind(now + CHALLENGE_LIFETIME)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(ApiError::MfaRequired { mfa_token: token })
+}
+
+/// The one-step login's `otp`: a TOTP or backup code of `user`, or `401 mfa_invalid`.
+pub(crate) async fn check_login_code(
+    state: &AppState,
+    user: &User,
+    code: &str,
+    client: &Client,
+) -> Result<(), ApiError> {
+    let actor = Actor { user_id: Some(user.id), client, session_id: None };
+    match verify_code(state, actor, code, Accept::AnyFactor, Purpose::Login).await? {
+        Some(_) => Ok(()),
+        None => Err(invalid_code()),
+    }
+}
+
+/// `POST /api/token/mfa/`: `{"mfa_token", "code"}` → the tokens of a new session with `"mfa": true`
+/// (the refresh token in the cookie when the login asked for cookie mode, or `"cookie": true` here).
+#[utoipa::path(
+    post, path = "/api/token/mfa/", tag = "tokens",
+    request_body = crate::openapi::MfaLoginRequest,
+    responses(
+        (status = 200, description = "A new session's tokens.", body = crate::openapi::IssuedTokens,
+            headers(("Set-Cookie" = String, description = "Cookie mode: the refresh token, `latchkey_refresh`."))),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::MfaInvalid),
+        (status = 429, response = crate::openapi::Throttled),
+    )
+)]
+async fn complete_login(
+    State(state): State<AppState>,
+    client: Client,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let mut form = Form::new(&body);
+    let token = form.string("mfa_token", CharField::REQUIRED);
+    let code = form.string("code", CharField::REQUIRED);
+    let cookie = form.boolean("cookie").unwrap_or(false);
+    form.finish()?;
+    let (token, code) = (token.unwrap_or_default(), code.unwrap_or_default());
+    let hash = token_hash(&token);
+    let now = crate::now();
+    let row = sqlx::query("SELECT user_id, cookie FROM mfa_challenges WHERE token_hash = $1 AND expires_at > $2")
+        .bind(&hash)
+        .bind(now)
+        .fetch_optional(&state.db.pool)
+        .await?;
+    let Some(row) = row else { return Err(challenge_gone()) };
+    let user_id: i64 = row.try_get("user_id")?;
+    let cookie = cookie || row.try_get::<i64, _>("cookie")? != 0;
+    // Deactivated since the password step: the same answer as a failed login.
+    let Some(user) = User::by_id(&state.db, user_id).await?.filter(|u| u.is_active) else {
+        return Err(ApiError::AuthenticationFailed(crate::tokens::NO_ACTIVE_ACCOUNT));
+    };
+    check_login_code(&state, &user, &code, &client).await?;
+    // Single use: of two requests racing with one token, only the one that deletes it goes on.
+    let spent = sqlx::query("DELETE FROM mfa_challenges WHERE token_hash = $1 AND expires_at > $2")
+        .bind(&hash)
+        .bind(now)
+        .execute(&state.db.pool)
+        .await?;
+    if spent.rows_affected() == 0 {
+        return Err(challenge_gone());
+    }
+    let pair = issue_session(&state, &user, &client.ip, &client.user_agent, true).await?;
+    pair_response(&state, pair, cookie)
+}
+
+fn token_hash(token: &str) -> String {
+    latchkey_core::encoding::hex(&Sha256::digest(token.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrong_codes_and_spent_tokens_have_distinct_codes() {
+        let body = |e: ApiError| match e {
+            ApiError::Token { code, .. } => code,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(body(invalid_code()), "mfa_invalid");
+        assert_eq!(body(challenge_gone()), "mfa_token_invalid");
+    }
+}
