@@ -341,6 +341,12 @@ on_both!(login_takes_the_second_factor_in_two_steps_or_one, |state: AppState| as
         .map(|(event, detail)| if event == "mfa_verified" { detail["method"].as_str().unwrap() } else { "failed" })
         .collect();
     assert_eq!(logins, ["failed", "totp", "backup_code", "failed", "backup_code"]);
+    // What the audit log says never includes what was typed.
+    let stored = sqlx::query("SELECT detail, user_agent FROM audit_events").fetch_all(&state.db.pool).await.unwrap();
+    let text: String = stored.iter().map(|row| row.get::<String, _>("detail").to_lowercase()).collect();
+    for secret in ada.backup_codes.iter().map(|c| c.replace('-', "")).chain([ada.secret.to_lowercase(), code]) {
+        assert!(!text.contains(&secret), "{secret} in the audit log: {text}");
+    }
 });
 
 on_both!(an_inactive_user_cannot_finish_the_second_step, |state: AppState| async move {

@@ -359,6 +359,15 @@ pub(crate) async fn refresh_enabled(state: &AppState, user_id: i64) -> Result<bo
     Ok(enabled)
 }
 
+/// Turns 2FA on for `user_id` once a device is confirmed; true if it was off until now.
+pub(crate) async fn turn_on(state: &AppState, user_id: i64) -> Result<bool, ApiError> {
+    let done = sqlx::query("UPDATE users SET mfa_enabled = 1 WHERE id = $1 AND mfa_enabled = 0")
+        .bind(user_id)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
 /// Marks session `sid` as having verified a second factor.
 pub(crate) async fn mark_session(state: &AppState, sid: &str) -> Result<(), ApiError> {
     sqlx::query("UPDATE sessions SET mfa = $1 WHERE id = $2")

@@ -160,8 +160,8 @@ async fn confirm_device(
     if accepted.is_none() {
         return Err(ApiError::field("code", INVALID_CODE));
     }
-    let first = !auth.user.mfa_enabled;
-    factors::refresh_enabled(&state, auth.user.id).await?;
+    // Whichever confirmation turns 2FA on, even among concurrent ones, is the first.
+    let first = factors::turn_on(&state, auth.user.id).await?;
     audit::record(&state, "totp_device_added", actor, json!({ "device_id": device.id, "name": device.name })).await?;
     if !first {
         return Ok(Json(json!({})));
