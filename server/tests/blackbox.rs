@@ -1,6 +1,9 @@
 //! Starts the real `latchkey` binary and plays a DRF + simplejwt client against it over HTTP:
-//! register → login → me → refresh → verify → blacklist, as a front-end written for Django would.
+//! register → login → me → refresh → verify → blacklist, as a front-end written for Django would; then
+//! two-factor enrollment and the MFA login, with codes from the test harness's own RFC 6238.
 #![allow(clippy::expect_used)] // Test helpers: a failure should stop the test with its message.
+
+mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -18,13 +21,14 @@ impl Drop for Server {
 }
 
 /// Starts the binary on port 0 with a fresh SQLite file and returns it with its base URL.
-fn start() -> (Server, String) {
-    let dir = std::env::temp_dir().join(format!("latchkey-blackbox-{}", std::process::id()));
+fn start(name: &str) -> (Server, String) {
+    let dir = std::env::temp_dir().join(format!("latchkey-blackbox-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
         .env("LATCHKEY_BIND", "127.0.0.1:0")
         .env("LATCHKEY_DATABASE_URL", format!("sqlite://{}/latchkey.db?mode=rwc", dir.display()))
         .env("LATCHKEY_SECRET_KEY", "blackbox-secret-blackbox-secret-blackbox")
+        .env("LATCHKEY_ENCRYPTION_KEY", "blackbox-encryption-key")
         .env("LATCHKEY_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()
@@ -53,7 +57,7 @@ fn text(value: &Value, key: &str) -> String {
 
 #[tokio::test]
 async fn a_drf_simplejwt_client_works_unchanged() {
-    let (_server, base) = start();
+    let (_server, base) = start("drf");
     let client = reqwest::Client::new();
     let health = client.get(format!("{base}/healthz")).send().await.expect("healthz");
     assert_eq!(health.status(), StatusCode::OK);
@@ -97,4 +101,47 @@ async fn a_drf_simplejwt_client_works_unchanged() {
     // Blacklisting ended the session: its access token no longer authenticates.
     let me = client.get(format!("{base}/api/auth/me/")).bearer_auth(&new_access).send().await.expect("me");
     assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn two_factor_enrollment_and_login_over_http() {
+    let (_server, base) = start("2fa");
+    let client = reqwest::Client::new();
+    let password = "correct horse battery staple";
+    let register = json!({"email": "ada@example.com", "password": password, "password_confirm": password});
+    let (status, body) = post(&client, format!("{base}/api/auth/register/"), register, None).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let access = text(&body["tokens"], "access");
+
+    let response = client
+        .post(format!("{base}/api/auth/2fa/totp/"))
+        .bearer_auth(&access)
+        .json(&json!({"name": "Phone"}))
+        .send()
+        .await
+        .expect("add a device");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    // The browser compares its clock with this header before previewing codes.
+    assert!(response.headers().contains_key("date"));
+    let device: Value = response.json().await.expect("json");
+    let secret = text(&device, "secret");
+    let confirm = format!("{base}/api/auth/2fa/totp/{}/confirm/", device["id"]);
+    let code = common::totp(&secret, latchkey_server::now());
+    let (status, body) = post(&client, confirm, json!({"code": code}), Some(&access)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["backup_codes"].as_array().map(Vec::len), Some(10));
+
+    let credentials = json!({"email": "ada@example.com", "password": password});
+    let (status, challenge) = post(&client, format!("{base}/api/token/"), credentials, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{challenge}");
+    assert_eq!(challenge["code"], "mfa_required");
+    let next = common::totp(&secret, latchkey_server::now() + 30);
+    let second = json!({"mfa_token": challenge["mfa_token"], "code": next});
+    let (status, pair) = post(&client, format!("{base}/api/token/mfa/"), second.clone(), None).await;
+    assert_eq!(status, StatusCode::OK, "{pair}");
+    let me = client.get(format!("{base}/api/auth/me/")).bearer_auth(text(&pair, "access")).send().await.expect("me");
+    assert_eq!(me.json::<Value>().await.expect("json")["mfa_enabled"], true);
+    // The token is spent.
+    let (status, body) = post(&client, format!("{base}/api/token/mfa/"), second, None).await;
+    assert_eq!((status, body["code"].clone()), (StatusCode::UNAUTHORIZED, json!("mfa_token_invalid")));
 }
