@@ -65,6 +65,39 @@ async function expectShown(page, selector, status) {
   }
 }
 
+/** Clicks `button` and resolves to the API's answer to the POST it sends. */
+async function post(page, button) {
+  const answer = page.waitForResponse((r) => r.request().method() === "POST" && new URL(r.url()).pathname.startsWith("/api/"));
+  await page.click(button);
+  return answer;
+}
+
+/** Waits until `selector`'s text matches `pattern`, so assertions see the page's answer, not its previous one. */
+async function textMatching(page, selector, pattern) {
+  try {
+    await page.waitForFunction(([s, p]) => new RegExp(p).test(document.querySelector(s).textContent), [selector, pattern.source]);
+  } catch {
+    assert.fail(`${selector} says ${JSON.stringify(await page.textContent(selector))}, expected ${pattern}`);
+  }
+}
+
+const THROTTLED = /^Request was throttled\. Expected available in \d+ seconds?\.$/;
+
+/**
+ * Sends a code as a user told to wait would: after each failure the server refuses any code for
+ * 2^(n-1) s with 429 + Retry-After, and the page keeps the button disabled until then.
+ */
+async function postPatiently(page, input, button, status, code) {
+  for (let tries = 0; tries < 3; tries += 1) {
+    await page.fill(input, code);
+    const response = await post(page, button);
+    if (response.status() !== 429) return response;
+    await textMatching(page, status, THROTTLED);
+    assert.ok(await page.isDisabled(button), "the button is usable during the wait the server asked for");
+  }
+  return assert.fail("still throttled after three waits");
+}
+
 async function register(page, email) {
   await page.fill("#email", email);
   await page.fill("#password", PASSWORD);
@@ -153,14 +186,13 @@ async function signInWithSecondFactor(page, email, secret, usedStep) {
   await expectShown(page, "#mfa-form", "#account-status");
   assert.ok(await page.isHidden("#signed-in"));
 
-  await page.fill("#mfa-code", totpAtStep(secret, usedStep));
-  await page.click("#mfa-submit");
-  await page.waitForFunction(() => document.getElementById("account-status").textContent !== "Enter the code your authenticator app shows now.");
-  assert.equal(await page.textContent("#account-status"), "Invalid two-factor code.");
-  assert.ok(await page.isHidden("#signed-in"), "a replayed code signed in");
+  const replay = await postPatiently(page, "#mfa-code", "#mfa-submit", "#account-status", totpAtStep(secret, usedStep));
+  assert.equal(replay.status(), 401, "a replayed code was not refused");
+  await textMatching(page, "#account-status", /^Invalid two-factor code\.$/);
+  assert.ok(await page.isHidden("#signed-in"));
 
-  await page.fill("#mfa-code", totpAtStep(secret, usedStep + 1));
-  await page.click("#mfa-submit");
+  const accepted = await postPatiently(page, "#mfa-code", "#mfa-submit", "#account-status", totpAtStep(secret, usedStep + 1));
+  assert.equal(accepted.status(), 200);
   await expectShown(page, "#signed-in", "#account-status");
   assert.equal(await page.textContent("#who"), email);
   await page.waitForFunction(() => document.getElementById("mfa-enabled").textContent === "On");
@@ -183,9 +215,20 @@ async function checkClockWarning(page) {
   const step = stepAt(nowSeconds());
   const wrong = ["000000", "111111", "222222"].find((c) => ![-1, 0, 1].some((d) => totpAtStep(secret, step + d) === c));
   await page.fill("#confirm-code", wrong);
-  await page.click("#confirm");
-  await page.waitForFunction(() => document.getElementById("confirm-status").textContent !== "");
-  assert.equal(await page.textContent("#confirm-status"), "Code: Invalid two-factor code.");
+  assert.equal((await post(page, "#confirm")).status(), 400);
+  await textMatching(page, "#confirm-status", /^Code: Invalid two-factor code\.$/);
+
+  // Wrong codes in a row meet the back-off: a 429 within at most three more quick tries.
+  let response;
+  for (let tries = 0; tries < 3 && response?.status() !== 429; tries += 1) {
+    await page.fill("#confirm-code", wrong);
+    response = await post(page, "#confirm");
+  }
+  assert.equal(response.status(), 429);
+  assert.match(response.headers()["retry-after"] ?? "", /^\d+$/);
+  await textMatching(page, "#confirm-status", THROTTLED);
+  assert.ok(await page.isDisabled("#confirm"), "Confirm is usable during the wait");
+  await page.waitForSelector("#confirm:enabled", { timeout: 10_000 });
   assert.ok(await page.isHidden("#backup"));
 }
 
