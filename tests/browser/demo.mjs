@@ -35,6 +35,7 @@ const server = spawn(join(ROOT, "target/debug/latchkey"), [], {
     LATCHKEY_DEMO_DIR: demo,
     LATCHKEY_DATABASE_URL: `sqlite://${join(demo, "latchkey.db")}?mode=rwc`,
     LATCHKEY_SECRET_KEY: "demo-test-secret-demo-test-secret-demo",
+    LATCHKEY_ENCRYPTION_KEY: "demo-test-encryption-key",
     LATCHKEY_LOG: "warn",
   },
   stdio: ["ignore", "pipe", "inherit"],
