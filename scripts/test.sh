@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the project, installing what is missing first (see setup.sh):
-# formatting and lints, the Rust tests (native), the Django oracle check, the core on wasm32 in Node
+# formatting and lints, the Rust tests (native; the server's on SQLite, PostgreSQL and a real SMTP
+# server), the Django oracle check, the core on wasm32 in Node
 # and in headless Chromium, the npm package build and its TypeScript declarations, and the
 # JavaScript tests in Node and in Chromium.
 source "$(dirname "$0")/lib.sh"
@@ -15,6 +16,10 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 say "PostgreSQL for the server tests"
 LATCHKEY_TEST_POSTGRES_URL="$("$ROOT/scripts/postgres.sh")"
 export LATCHKEY_TEST_POSTGRES_URL LATCHKEY_REQUIRE_POSTGRES=1
+
+say "aiosmtpd for the SMTP round trip"
+LATCHKEY_TEST_SMTP_PYTHON="$("$ROOT/scripts/smtp.sh")"
+export LATCHKEY_TEST_SMTP_PYTHON LATCHKEY_REQUIRE_SMTP=1
 
 say "Rust tests (native; the server's on SQLite and on PostgreSQL)"
 cargo test --workspace --all-features
@@ -35,12 +40,12 @@ say "npm package"
 say "TypeScript declarations (tsc --noEmit)"
 tsc -p tests/ts
 
-say "JavaScript tests in Node"
+say "JavaScript tests in Node (the server's verdicts against the package's among them)"
+cargo build -p latchkey-server --all-features  # the binary the test run built: nothing to recompile
 node --test tests/js/
 
 say "JavaScript tests in headless Chromium"
 node tests/browser/run.mjs
-cargo build -p latchkey-server --all-features  # the binary the test run built: nothing to recompile
 node tests/browser/demo.mjs
 
 say "All tests passed"

@@ -22,6 +22,11 @@ pub fn unhex(text: &str) -> Option<Vec<u8>> {
     hex_decode(text.as_bytes()).ok()
 }
 
+/// The bytes of unpadded base64url text, or `None` if it is not canonical base64url.
+pub fn unbase64url(text: &str) -> Option<Vec<u8>> {
+    base64url_decode(text.as_bytes()).ok()
+}
+
 /// Hexadecimal in either case.
 pub(crate) fn hex_decode(text: &[u8]) -> Result<Vec<u8>, DecodeError> {
     if text.len() % 2 != 0 {
@@ -41,9 +46,10 @@ pub(crate) fn base32_decode(text: &[u8]) -> Result<Vec<u8>, DecodeError> {
     decode(text, BASE32)
 }
 
-/// base64url without padding (JWS segments). Only signing needs it.
+/// base64url without padding (JWS segments, and the `uid` of links the server e-mails). The browser
+/// build only decodes, so it leaves this out.
 #[cfg(any(feature = "jwt", test))]
-pub(crate) fn base64url(bytes: &[u8]) -> String {
+pub fn base64url(bytes: &[u8]) -> String {
     encode(bytes, BASE64URL)
 }
 

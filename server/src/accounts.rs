@@ -119,7 +119,13 @@ async fn create_user(
         Err(e) if users::is_unique_violation(&e) => return Err(lost_race(&state, &email, username.as_deref()).await?),
         Err(e) => return Err(e.into()),
     };
-    let tokens = issue_session(&state, &user, &client.ip, &client.user_agent, false).await?;
+    crate::lifecycle::send_verification(&state, &user);
+    // With mandatory verification the account cannot be used before the link is followed.
+    let tokens = if state.config.verification_mandatory() {
+        None
+    } else {
+        Some(issue_session(&state, &user, &client.ip, &client.user_agent, false).await?)
+    };
     Ok((StatusCode::CREATED, Json(Registered { user: user.to_json(), tokens })))
 }
 
@@ -224,7 +230,9 @@ pub(crate) async fn confirm_password(state: &AppState, user: &User, body: &Value
 #[derive(serde::Serialize)]
 struct Registered {
     user: Value,
-    tokens: TokenPair,
+    /// Absent with mandatory e-mail verification.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tokens: Option<TokenPair>,
 }
 
 /// Writes `changes` (column, value) to the user's row; `None` when there is nothing to change.

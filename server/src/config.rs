@@ -69,6 +69,39 @@ pub struct Config {
     /// this is plain `http://` on localhost, 127.0.0.1 or [::1].
     #[arg(long, env = "LATCHKEY_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Where e-mail goes: `console` (standard output), `file:<dir>` (one RFC 5322 `.eml` file per
+    /// message) or an SMTP URL: `smtp://host:port` (plain, for a relay on loopback),
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS) or `smtps://user:pass@host:465` (TLS).
+    #[arg(long, env = "LATCHKEY_EMAIL_BACKEND", default_value = "console", hide_env_values = true)]
+    pub email_backend: EmailBackend,
+    /// The `From` address of every message.
+    #[arg(long, env = "LATCHKEY_EMAIL_FROM", default_value = "latchkey@localhost")]
+    pub email_from: String,
+    /// Seconds between delivery attempts of a message the mail server refused or did not answer;
+    /// after the last, the message is dropped and an error logged.
+    #[arg(long, env = "LATCHKEY_EMAIL_RETRY_DELAYS", value_delimiter = ',', default_value = "2s,10s,60s,300s",
+          value_parser = humantime::parse_duration)]
+    pub email_retry_delays: Vec<Duration>,
+    /// `optional`: accounts work at once and a verification link is sent; `mandatory`: login is refused
+    /// until the address is verified.
+    #[arg(long, env = "LATCHKEY_EMAIL_VERIFICATION", default_value = "optional", value_parser = ["optional", "mandatory"])]
+    pub email_verification: String,
+    /// How long a password-reset link works.
+    #[arg(long, env = "LATCHKEY_PASSWORD_RESET_TIMEOUT", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub password_reset_timeout: Duration,
+    /// How long an e-mail verification link works.
+    #[arg(long, env = "LATCHKEY_EMAIL_VERIFICATION_TIMEOUT", default_value = "3d", value_parser = humantime::parse_duration)]
+    pub email_verification_timeout: Duration,
+    /// A JSON or TOML file with the password policy (the form `GET /api/auth/password/policy/`
+    /// shows); unset means the default policy.
+    #[arg(long, env = "LATCHKEY_PASSWORD_POLICY")]
+    pub password_policy: Option<PathBuf>,
+    /// Passwords older than this must be changed at the next login; unset means they never expire.
+    #[arg(long, env = "LATCHKEY_PASSWORD_MAX_AGE", value_parser = humantime::parse_duration)]
+    pub password_max_age: Option<Duration>,
+    /// E-mail the user when they log in from a device (IP and user agent) none of their open sessions has.
+    #[arg(long, env = "LATCHKEY_NOTIFY_NEW_LOGIN", default_value = "false")]
+    pub notify_new_login: bool,
     /// Comma-separated CIDRs (`10.0.0.0/8,fd00::/8`; a bare address is one host) of the reverse
     /// proxies whose `X-Forwarded-For` is believed. Empty means none: the socket address is the
     /// client's IP.
@@ -97,6 +130,60 @@ impl Config {
             config: Config,
         }
         <Only as clap::Parser>::try_parse_from(["latchkey"]).map(|o| o.config)
+    }
+
+    /// Login is refused until the e-mail address is verified.
+    pub fn verification_mandatory(&self) -> bool {
+        self.email_verification == "mandatory"
+    }
+
+    /// The base of links in e-mails, without a trailing slash: `LATCHKEY_PUBLIC_URL` or `http://<bind>`.
+    pub fn public_base(&self) -> String {
+        let base = self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.bind));
+        base.trim_end_matches('/').to_owned()
+    }
+}
+
+/// Where e-mail goes (`LATCHKEY_EMAIL_BACKEND`).
+#[derive(Clone, PartialEq, Eq)]
+pub enum EmailBackend {
+    /// Printed on standard output.
+    Console,
+    /// One `.eml` file per message in this directory.
+    File(PathBuf),
+    /// An SMTP server: `smtp://` or `smtps://` URL, credentials and TLS mode included.
+    Smtp(String),
+}
+
+impl std::fmt::Debug for EmailBackend {
+    /// The SMTP URL may hold a password: only its scheme is shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Console => f.write_str("Console"),
+            Self::File(dir) => f.debug_tuple("File").field(dir).finish(),
+            Self::Smtp(url) => write!(f, "Smtp({}://…)", url.split("://").next().unwrap_or("smtp")),
+        }
+    }
+}
+
+impl FromStr for EmailBackend {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if text == "console" {
+            return Ok(Self::Console);
+        }
+        if let Some(dir) = text.strip_prefix("file:") {
+            if dir.is_empty() {
+                return Err("`file:` needs a directory, as in `file:/var/spool/latchkey`".into());
+            }
+            return Ok(Self::File(PathBuf::from(dir)));
+        }
+        if text.starts_with("smtp://") || text.starts_with("smtps://") {
+            return Ok(Self::Smtp(text.to_owned()));
+        }
+        Err("expected `console`, `file:<dir>`, `smtp://host:port` or `smtps://host:port`".into())
     }
 }
 

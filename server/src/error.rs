@@ -50,6 +50,12 @@ pub enum ApiError {
         /// The single-use token that `POST /api/token/mfa/` takes with the code.
         mfa_token: String,
     },
+    /// 403: the credentials were right, and the password has expired (`LATCHKEY_PASSWORD_MAX_AGE`).
+    #[error("Your password has expired. Choose a new one to continue.")]
+    PasswordExpired {
+        /// The single-use token that `POST /api/auth/password/change/` takes instead of a login.
+        password_change_token: String,
+    },
     /// 404.
     #[error("Not found.")]
     NotFound,
@@ -94,7 +100,9 @@ impl ApiError {
         match self {
             Self::Validation(_) | Self::Parse(_) => StatusCode::BAD_REQUEST,
             Self::NotAuthenticated | Self::AuthenticationFailed(_) | Self::Token { .. } => StatusCode::UNAUTHORIZED,
-            Self::PermissionDenied | Self::CsrfFailed | Self::MfaRequired { .. } => StatusCode::FORBIDDEN,
+            Self::PermissionDenied | Self::CsrfFailed | Self::MfaRequired { .. } | Self::PasswordExpired { .. } => {
+                StatusCode::FORBIDDEN
+            }
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -122,6 +130,11 @@ impl ApiError {
                 "code": "mfa_required",
                 "mfa_token": mfa_token,
                 "methods": ["totp", "backup_code"],
+            }),
+            Self::PasswordExpired { password_change_token } => json!({
+                "detail": self.to_string(),
+                "code": "password_expired",
+                "password_change_token": password_change_token,
             }),
             Self::Internal(_) => json!({ "detail": "A server error occurred." }),
             _ => json!({ "detail": self.to_string() }),

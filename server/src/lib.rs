@@ -13,12 +13,16 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod challenges;
 pub mod cli;
 pub mod config;
 mod cookies;
 pub mod db;
 pub mod drf;
 pub mod error;
+pub mod lifecycle;
+pub mod links;
+pub mod mail;
 pub mod metrics;
 pub mod mfa;
 pub mod openapi;
@@ -64,6 +68,7 @@ pub fn app(state: AppState) -> Router {
         .merge(accounts::router())
         .merge(tokens::router())
         .merge(mfa::router())
+        .merge(lifecycle::router())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(move |request: Request| not_found_or_demo(demo.clone(), request))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use latchkey_core::hash::{self, HashParams, Verified};
+use latchkey_core::policy::{PasswordPolicy, UserAttributes, Validation};
 use rand_core::{OsRng, RngCore};
 use tokio::sync::Semaphore;
 
@@ -64,5 +65,21 @@ impl Hasher {
         })
         .await?
         .map_err(|e| ApiError::Internal(e.to_string()))
+    }
+
+    /// `policy`'s verdict on a new `password` including the history rule against `previous` hashes
+    /// (newest first): one hash per comparison, so it runs behind the gate like any hash.
+    pub async fn validate_with_history(
+        &self,
+        policy: Arc<PasswordPolicy>,
+        password: String,
+        user: UserAttributes,
+        previous: Vec<String>,
+    ) -> Result<Validation, ApiError> {
+        self.run(move |params| {
+            let previous: Vec<&str> = previous.iter().map(String::as_str).collect();
+            policy.validate_with_history(&password, &user, &previous, params)
+        })
+        .await
     }
 }

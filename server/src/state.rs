@@ -10,6 +10,8 @@ use rand_core::{OsRng, RngCore};
 
 use crate::config::Config;
 use crate::db::{Db, DbError, Dialect};
+use crate::links::LinkSigner;
+use crate::mail::{MailError, Mailer};
 use crate::passwords::Hasher;
 use crate::vault::Vault;
 
@@ -32,6 +34,10 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The keys of TOTP secrets and backup codes at rest.
     pub vault: Arc<Vault>,
+    /// Signs the tokens of e-mailed links.
+    pub links: Arc<LinkSigner>,
+    /// Sends e-mail in the background.
+    pub mailer: Mailer,
 }
 
 /// Why the server cannot start.
@@ -46,6 +52,12 @@ pub enum StartError {
     /// The JWT private key is missing or unusable for the configured algorithm.
     #[error("JWT signing key: {0}")]
     SigningKey(String),
+    /// The password policy file is unreadable or invalid.
+    #[error("LATCHKEY_PASSWORD_POLICY: {0}")]
+    Policy(String),
+    /// The e-mail settings are unusable.
+    #[error(transparent)]
+    Mail(#[from] MailError),
 }
 
 impl AppState {
@@ -60,16 +72,20 @@ impl AppState {
         let secret = secret_key(&config, db.dialect)?;
         let keys = signing_keys(&config, &secret)?;
         let vault = encryption_vault(&config, &secret);
+        let policy = password_policy(&config)?;
+        let mailer = Mailer::new(&config)?;
         let expect = Expectations { iss: config.jwt_issuer.clone(), aud: config.jwt_audience.clone() };
         Ok(Self {
             config: Arc::new(config),
             db,
             keys: Arc::new(keys),
             expect: Arc::new(expect),
-            policy: Arc::new(PasswordPolicy::default()),
+            policy: Arc::new(policy),
             hasher: Hasher::new(HashParams::default()),
             metrics: Arc::default(),
             vault: Arc::new(vault),
+            links: Arc::new(LinkSigner::new(&secret)),
+            mailer,
         })
     }
 }
@@ -89,6 +105,22 @@ fn signing_keys(config: &Config, secret: &str) -> Result<Keys, StartError> {
     let pem =
         std::fs::read(path).map_err(|e| StartError::SigningKey(format!("cannot read {}: {e}", path.display())))?;
     Keys::from_private_pem(algorithm, &pem).map_err(|e| StartError::SigningKey(format!("{}: {e}", path.display())))
+}
+
+/// The policy of `LATCHKEY_PASSWORD_POLICY` (JSON, or TOML when the file name ends in `.toml`), or
+/// the default. The file holds the fields of `GET /api/auth/password/policy/`; absent fields keep
+/// their defaults, unknown ones are errors.
+fn password_policy(config: &Config) -> Result<PasswordPolicy, StartError> {
+    let Some(path) = &config.password_policy else { return Ok(PasswordPolicy::default()) };
+    let error = |e: String| StartError::Policy(format!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
+    let value: serde_json::Value = if path.extension().is_some_and(|e| e == "toml") {
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| error(e.to_string()))?;
+        serde_json::to_value(table).map_err(|e| error(e.to_string()))?
+    } else {
+        serde_json::from_str(&text).map_err(|e| error(e.to_string()))?
+    };
+    PasswordPolicy::from_json(&value).map_err(|e| error(e.to_string()))
 }
 
 /// The vault over `LATCHKEY_ENCRYPTION_KEY`, or over the secret key when that is unset (the vault

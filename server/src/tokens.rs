@@ -183,6 +183,13 @@ async fn create_token_pair(
     if !user.is_active {
         return Err(ApiError::AuthenticationFailed(NO_ACTIVE_ACCOUNT));
     }
+    if state.config.verification_mandatory() && !user.is_verified {
+        return Err(ApiError::Token {
+            detail: "E-mail address is not verified.".into(),
+            code: "email_not_verified",
+            extra: None,
+        });
+    }
     // The second factor comes last, so its answers only ever go to someone who knows the password.
     if user.mfa_enabled {
         let Some(otp) = otp else {
@@ -190,8 +197,29 @@ async fn create_token_pair(
         };
         crate::mfa::login::check_login_code(&state, &user, &otp, &client).await?;
     }
-    let pair = issue_session(&state, &user, &client.ip, &client.user_agent, user.mfa_enabled).await?;
-    pair_response(&state, pair, cookie)
+    finish_login(&state, &user, &client, user.mfa_enabled, cookie).await
+}
+
+/// The end of every login, once the password (and the second factor, `mfa`) are verified: an
+/// expired password gets `403 password_expired` and a token to change it with; otherwise a new
+/// session, a notice e-mail for a device not seen before (`LATCHKEY_NOTIFY_NEW_LOGIN`), and its tokens.
+pub(crate) async fn finish_login(
+    state: &AppState,
+    user: &User,
+    client: &Client,
+    mfa: bool,
+    cookie: bool,
+) -> Result<Response, ApiError> {
+    if crate::lifecycle::password_expired(state, user) {
+        let purpose = crate::challenges::Purpose::PasswordChange;
+        let token = crate::challenges::create(state, purpose, user.id, cookie, mfa).await?;
+        return Err(ApiError::PasswordExpired { password_change_token: token });
+    }
+    if state.config.notify_new_login {
+        crate::lifecycle::notify_if_new_device(state, user, client).await?;
+    }
+    let pair = issue_session(state, user, &client.ip, &client.user_agent, mfa).await?;
+    pair_response(state, pair, cookie)
 }
 
 /// How the caller names the account.

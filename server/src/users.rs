@@ -49,11 +49,14 @@ pub struct User {
     pub last_login: Option<i64>,
     /// A confirmed TOTP device exists: login needs a second factor.
     pub mfa_enabled: bool,
+    /// Unix seconds of the last password change; `None` if unchanged since `date_joined`.
+    pub password_changed_at: Option<i64>,
 }
 
 /// The columns [`User::from_row`] reads, in a `SELECT`.
 pub const USER_COLUMNS: &str = "id, email, username, password, first_name, last_name, bio, phone_number, birth_date, \
-     timezone, language, website, is_active, is_staff, is_superuser, is_verified, date_joined, last_login, mfa_enabled";
+     timezone, language, website, is_active, is_staff, is_superuser, is_verified, date_joined, last_login, mfa_enabled, \
+     password_changed_at";
 
 impl User {
     /// Reads a row selected with [`USER_COLUMNS`].
@@ -79,6 +82,7 @@ impl User {
             date_joined: row.try_get("date_joined")?,
             last_login: row.try_get("last_login")?,
             mfa_enabled: flag("mfa_enabled")?,
+            password_changed_at: row.try_get("password_changed_at")?,
         })
     }
 

@@ -29,6 +29,7 @@ fn start(name: &str) -> (Server, String) {
         .env("LATCHKEY_DATABASE_URL", format!("sqlite://{}/latchkey.db?mode=rwc", dir.display()))
         .env("LATCHKEY_SECRET_KEY", "blackbox-secret-blackbox-secret-blackbox")
         .env("LATCHKEY_ENCRYPTION_KEY", "blackbox-encryption-key")
+        .env("LATCHKEY_EMAIL_BACKEND", format!("file:{}", dir.display()))
         .env("LATCHKEY_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()

@@ -7,21 +7,15 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
-use rand_core::{OsRng, RngCore};
-use sha2::{Digest, Sha256};
-use sqlx::Row;
 
 use super::{verify_code, Accept, Purpose};
 use crate::audit::Actor;
-use crate::db::flag;
+use crate::challenges::{self, Purpose as ChallengePurpose};
 use crate::drf::{CharField, Form, JsonBody};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::tokens::{issue_session, pair_response, Client};
+use crate::tokens::{finish_login, Client};
 use crate::users::User;
-
-/// How long an `mfa_token` lives.
-const CHALLENGE_LIFETIME: i64 = 5 * 60;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/api/token/mfa/", post(complete_login))
@@ -41,22 +35,10 @@ fn challenge_gone() -> ApiError {
     }
 }
 
-/// The `403 mfa_required` answer for `user`, whose password was right: a new challenge, stored as
-/// the SHA-256 of its token. `cookie` (the login asked for cookie mode) carries over to the second step.
+/// The `403 mfa_required` answer for `user_id`, whose password was right: a new challenge.
+/// `cookie` (the login asked for cookie mode) carries over to the second step.
 pub(crate) async fn require_second_factor(state: &AppState, user_id: i64, cookie: bool) -> Result<ApiError, ApiError> {
-    let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
-    let token = latchkey_core::encoding::hex(&bytes);
-    let now = crate::now();
-    // Expired challenges are swept as new ones are made; the table stays as small as the logins in flight.
-    sqlx::query("DELETE FROM mfa_challenges WHERE expires_at <= $1").bind(now).execute(&state.db.pool).await?;
-    sqlx::query("INSERT INTO mfa_challenges (token_hash, user_id, cookie, expires_at) VALUES ($1, $2, $3, $4)")
-        .bind(token_hash(&token))
-        .bind(user_id)
-        .bind(flag(cookie))
-        .bind(now + CHALLENGE_LIFETIME)
-        .execute(&state.db.pool)
-        .await?;
+    let token = challenges::create(state, ChallengePurpose::Mfa, user_id, cookie, false).await?;
     Ok(ApiError::MfaRequired { mfa_token: token })
 }
 
@@ -84,6 +66,7 @@ pub(crate) async fn check_login_code(
             headers(("Set-Cookie" = String, description = "Cookie mode: the refresh token, `latchkey_refresh`."))),
         (status = 400, response = crate::openapi::BadRequest),
         (status = 401, response = crate::openapi::MfaInvalid),
+        (status = 403, response = crate::openapi::PasswordExpired),
         (status = 429, response = crate::openapi::Throttled),
     )
 )]
@@ -98,36 +81,19 @@ async fn complete_login(
     let cookie = form.boolean("cookie").unwrap_or(false);
     form.finish()?;
     let (token, code) = (token.unwrap_or_default(), code.unwrap_or_default());
-    let hash = token_hash(&token);
-    let now = crate::now();
-    let row = sqlx::query("SELECT user_id, cookie FROM mfa_challenges WHERE token_hash = $1 AND expires_at > $2")
-        .bind(&hash)
-        .bind(now)
-        .fetch_optional(&state.db.pool)
-        .await?;
-    let Some(row) = row else { return Err(challenge_gone()) };
-    let user_id: i64 = row.try_get("user_id")?;
-    let cookie = cookie || row.try_get::<i64, _>("cookie")? != 0;
+    let Some(challenge) = challenges::find(&state, ChallengePurpose::Mfa, &token).await? else {
+        return Err(challenge_gone());
+    };
     // Deactivated since the password step: the same answer as a failed login.
-    let Some(user) = User::by_id(&state.db, user_id).await?.filter(|u| u.is_active) else {
+    let Some(user) = User::by_id(&state.db, challenge.user_id).await?.filter(|u| u.is_active) else {
         return Err(ApiError::AuthenticationFailed(crate::tokens::NO_ACTIVE_ACCOUNT));
     };
     check_login_code(&state, &user, &code, &client).await?;
-    // Single use: of two requests racing with one token, only the one that deletes it goes on.
-    let spent = sqlx::query("DELETE FROM mfa_challenges WHERE token_hash = $1 AND expires_at > $2")
-        .bind(&hash)
-        .bind(now)
-        .execute(&state.db.pool)
-        .await?;
-    if spent.rows_affected() == 0 {
+    // Single use: of two requests racing with one token, only the one that spends it goes on.
+    if !challenge.spend(&state).await? {
         return Err(challenge_gone());
     }
-    let pair = issue_session(&state, &user, &client.ip, &client.user_agent, true).await?;
-    pair_response(&state, pair, cookie)
-}
-
-fn token_hash(token: &str) -> String {
-    latchkey_core::encoding::hex(&Sha256::digest(token.as_bytes()))
+    finish_login(&state, &user, &client, true, cookie || challenge.cookie).await
 }
 
 #[cfg(test)]

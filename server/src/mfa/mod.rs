@@ -163,6 +163,8 @@ async fn confirm_device(
     // Whichever confirmation turns 2FA on, even among concurrent ones, is the first.
     let first = factors::turn_on(&state, auth.user.id).await?;
     audit::record(&state, "totp_device_added", actor, json!({ "device_id": device.id, "name": device.name })).await?;
+    let vars = vec![("device", device.name.clone())];
+    crate::lifecycle::notify(&state, &auth.user, crate::mail::Kind::MfaDeviceAdded, &client, vars);
     if !first {
         return Ok(Json(json!({})));
     }

@@ -55,9 +55,16 @@ const BEARER: &str = "bearer";
         crate::mfa::confirm_device,
         crate::mfa::remove_device,
         crate::mfa::regenerate_backup_codes,
+        crate::lifecycle::get_policy,
+        crate::lifecycle::validate_password,
+        crate::lifecycle::change::change_password,
+        crate::lifecycle::recovery::request_reset,
+        crate::lifecycle::recovery::confirm_reset,
+        crate::lifecycle::recovery::verify_email,
+        crate::lifecycle::recovery::resend_verification,
     ),
     components(
-        schemas(ErrorDetail, TokenMessage, FieldErrors, BadRequestBody, MfaChallenge),
+        schemas(ErrorDetail, TokenMessage, FieldErrors, BadRequestBody, MfaChallenge, PasswordExpiredBody),
         responses(
             BadRequest,
             Unauthenticated,
@@ -71,7 +78,8 @@ const BEARER: &str = "bearer";
             MfaRequired,
             MfaInvalid,
             Throttled,
-            Forbidden
+            Forbidden,
+            PasswordExpired
         )
     ),
     modifiers(&Conventions),
@@ -80,6 +88,7 @@ const BEARER: &str = "bearer";
         (name = "accounts", description = "Registration and the caller's own account."),
         (name = "sessions", description = "The caller's login sessions: logout, logout everywhere, list, revoke one."),
         (name = "two-factor", description = "TOTP authenticators and backup codes: enroll, confirm, remove, regenerate."),
+        (name = "passwords", description = "The password policy, change, reset by e-mail, and e-mail verification."),
         (name = "ops", description = "Liveness, readiness, metrics, the JWKS and this document."),
     )
 )]

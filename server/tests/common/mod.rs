@@ -8,6 +8,7 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::response::Response;
 use latchkey_core::hash::HashParams;
+use latchkey_server::config::EmailBackend;
 use latchkey_server::db::Db;
 use latchkey_server::passwords::Hasher;
 use latchkey_server::{app, AppState, Config};
@@ -24,16 +25,16 @@ pub enum Backend {
 /// A fresh, migrated database and state; `None` when PostgreSQL is not available (and allowed not
 /// to be).
 pub async fn state(backend: Backend) -> Option<AppState> {
+    let dir = std::env::temp_dir().join(format!("latchkey-test-{}", random_suffix()));
+    std::fs::create_dir_all(dir.join("mail")).unwrap();
     let url = match backend {
-        Backend::Sqlite => {
-            let dir = std::env::temp_dir().join(format!("latchkey-test-{}", random_suffix()));
-            std::fs::create_dir_all(&dir).unwrap();
-            format!("sqlite://{}/test.db?mode=rwc", dir.display())
-        }
+        Backend::Sqlite => format!("sqlite://{}/test.db?mode=rwc", dir.display()),
         Backend::Postgres => fresh_postgres_database().await?,
     };
     let mut config = Config::from_env().unwrap();
     config.database_url = url.clone();
+    // Every message lands as an `.eml` file in the test's own directory (see `mails`).
+    config.email_backend = EmailBackend::File(dir.join("mail"));
     config.secret_key = Some("test-secret-key-test-secret-key-0123456789".into());
     let db = Db::connect(&url).await.unwrap();
     db.migrate().await.unwrap();
@@ -140,4 +141,57 @@ pub fn totp(secret_base32: &str, time: i64) -> String {
     let binary =
         u32::from_be_bytes([digest[offset] & 0x7f, digest[offset + 1], digest[offset + 2], digest[offset + 3]]);
     format!("{:06}", binary % 1_000_000)
+}
+
+/// The messages the state's file mailer has written, oldest first, once there are at least `count`
+/// (delivery runs after the answer; this waits up to 10 s for it).
+pub async fn mails(state: &AppState, count: usize) -> Vec<String> {
+    let EmailBackend::File(dir) = &state.config.email_backend else { panic!("the test state mails to files") };
+    for _ in 0..200 {
+        if read_all(dir).len() >= count {
+            // A file may still be being written: read them all again once they have settled.
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            return read_all(dir);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("fewer than {count} e-mails arrived in {}", dir.display());
+}
+
+/// Every `.eml` file in `dir`, oldest first (by modification time, then name).
+fn read_all(dir: &std::path::Path) -> Vec<String> {
+    let mut files: Vec<(std::time::SystemTime, std::path::PathBuf)> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.path().extension().is_some_and(|e| e == "eml"))
+        .map(|entry| (entry.metadata().unwrap().modified().unwrap(), entry.path()))
+        .collect();
+    files.sort();
+    files.into_iter().map(|(_, path)| std::fs::read_to_string(path).unwrap()).collect()
+}
+
+/// The one message in `sent` with this subject.
+pub fn mail_with<'a>(sent: &'a [String], subject: &str) -> &'a str {
+    let line = format!("Subject: {subject}\r\n");
+    let matching: Vec<&String> = sent.iter().filter(|mail| mail.contains(&line)).collect();
+    assert_eq!(matching.len(), 1, "{} messages with subject {subject:?} among {sent:?}", matching.len());
+    matching[0]
+}
+
+/// The `uid` and `token` of the first link to `page` in a message (quoted-printable soft breaks undone).
+pub fn link_params(mail: &str, page: &str) -> (String, String) {
+    let text = mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+    let start = text.find(&format!("/{page}?uid=")).unwrap_or_else(|| panic!("no {page} link in {mail}"));
+    let query = &text[start + page.len() + 2..];
+    let end = query.find(|c: char| c.is_whitespace() || c == '"' || c == '<').unwrap_or(query.len());
+    let mut uid = String::new();
+    let mut token = String::new();
+    for pair in query[..end].split('&') {
+        match pair.split_once('=') {
+            Some(("uid", value)) => uid = value.to_owned(),
+            Some(("token", value)) => token = value.to_owned(),
+            _ => {}
+        }
+    }
+    (uid, token)
 }

@@ -1,0 +1,235 @@
+//! Links by e-mail: the password reset (request, then confirm with the link's `uid` and `token`) and
+//! the verification of the address (sent at registration, resent on request).
+//!
+//! A request that names an address answers the same whether or not it is registered, after the same
+//! work: the lookup and the message happen in a task of their own, after the answer is sent.
+
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::{check_new_password, in_words, replace_password, Change};
+use crate::auth::AuthUser;
+use crate::drf::{CharField, Form, JsonBody};
+use crate::error::ApiError;
+use crate::links::{parse_uid, uid, Purpose};
+use crate::mail::{Email, Kind};
+use crate::state::AppState;
+use crate::tokens::Client;
+use crate::users::{is_valid_email, normalize_email, User};
+
+const RESET_SENT: &str = "If the address is registered, a reset link has been sent.";
+const RESET_DONE: &str = "Password has been reset with the new password.";
+const BAD_LINK: &str = "The link is invalid or has expired.";
+const VERIFIED: &str = "E-mail address verified.";
+const VERIFICATION_SENT: &str = "If the address is registered and not yet verified, a verification link has been sent.";
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/password/reset/", post(request_reset))
+        .route("/api/auth/password/reset/confirm/", post(confirm_reset))
+        .route("/api/auth/email/verify/", post(verify_email))
+        .route("/api/auth/email/verify/resend/", post(resend_verification))
+}
+
+/// What a reset link's token is bound to: the password hash (so the link dies when the password
+/// changes, its own use included), the last login and the address, as in Django.
+fn reset_state(user: &User) -> String {
+    format!("{}|{}|{}", user.password, user.last_login.unwrap_or(0), user.email)
+}
+
+/// What a verification link's token is bound to: the address it verifies.
+fn verify_state(user: &User) -> String {
+    user.email.clone()
+}
+
+fn seconds(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// `{public URL}/<page>?uid=…&token=…`.
+fn link(state: &AppState, page: &str, user: &User, token: &str) -> String {
+    format!("{}/{page}?uid={}&token={token}", state.config.public_base(), uid(user.id))
+}
+
+/// Reads a required, valid e-mail address and normalizes it.
+fn read_email(body: &Value) -> Result<String, ApiError> {
+    let mut form = Form::new(body);
+    let email = form.string("email", CharField::REQUIRED);
+    if email.as_deref().is_some_and(|e| !is_valid_email(e)) {
+        form.error("email", "Enter a valid email address.");
+    }
+    form.finish()?;
+    Ok(normalize_email(&email.unwrap_or_default()))
+}
+
+/// Runs `work` after the answer, so the answer's timing says nothing about the address.
+fn in_background(work: impl std::future::Future<Output = Result<(), ApiError>> + Send + 'static) {
+    tokio::spawn(async move {
+        if let Err(error) = work.await {
+            tracing::error!(%error, "background e-mail work failed");
+        }
+    });
+}
+
+/// `POST /api/auth/password/reset/`: `{"email"}` → always the same 200. An active account with that
+/// address gets a link that works once, for `LATCHKEY_PASSWORD_RESET_TIMEOUT`.
+#[utoipa::path(
+    post, path = "/api/auth/password/reset/", tag = "passwords",
+    request_body = crate::openapi::EmailRequest,
+    responses(
+        (status = 200, description = "The same answer for every address.", body = crate::openapi::Detail),
+        (status = 400, response = crate::openapi::BadRequest),
+    )
+)]
+async fn request_reset(State(state): State<AppState>, JsonBody(body): JsonBody) -> Result<Json<Value>, ApiError> {
+    let email = read_email(&body)?;
+    let task_state = state.clone();
+    in_background(async move {
+        let state = task_state;
+        let Some(user) = User::by_email(&state.db, &email).await?.filter(|u| u.is_active) else { return Ok(()) };
+        let token = state.links.token(Purpose::PasswordReset, user.id, &reset_state(&user), crate::now());
+        let vars = vec![
+            ("email", user.email.clone()),
+            ("link", link(&state, "password-reset", &user, &token)),
+            ("valid_for", in_words(state.config.password_reset_timeout.as_secs())),
+        ];
+        state.mailer.send(Email { to: user.email.clone(), kind: Kind::PasswordReset, vars });
+        Ok(())
+    });
+    Ok(Json(json!({ "detail": RESET_SENT })))
+}
+
+/// `POST /api/auth/password/reset/confirm/`: `{"uid", "token", "new_password"}` from the link. The
+/// new password must pass the policy; on success every session is revoked and the address counts
+/// as verified.
+#[utoipa::path(
+    post, path = "/api/auth/password/reset/confirm/", tag = "passwords",
+    request_body = crate::openapi::ResetConfirmRequest,
+    responses(
+        (status = 200, description = "The password is replaced.", body = crate::openapi::Detail),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 503, response = crate::openapi::Unavailable),
+    )
+)]
+async fn confirm_reset(
+    State(state): State<AppState>,
+    client: Client,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let mut form = Form::new(&body);
+    let uid = form.string("uid", CharField::REQUIRED);
+    let token = form.string("token", CharField::REQUIRED);
+    let password = form.string("new_password", CharField::PASSWORD);
+    form.finish()?;
+    let (uid, token, password) = (uid.unwrap_or_default(), token.unwrap_or_default(), password.unwrap_or_default());
+    let user = match parse_uid(&uid) {
+        Some(id) => User::by_id(&state.db, id).await?.filter(|u| u.is_active),
+        None => None,
+    };
+    let max_age = seconds(state.config.password_reset_timeout);
+    let Some(user) = user
+        .filter(|u| state.links.check(Purpose::PasswordReset, u.id, &reset_state(u), &token, crate::now(), max_age))
+    else {
+        return Err(ApiError::field("token", BAD_LINK));
+    };
+    check_new_password(&state, &user, &password, "new_password").await?;
+    let hash = state.hasher.hash(password).await?;
+    // The compare-and-set on the old hash makes the link single-use even against itself.
+    if !replace_password(&state, &user, &hash, None, Change::Reset, &client).await? {
+        return Err(ApiError::field("token", BAD_LINK));
+    }
+    Ok(Json(json!({ "detail": RESET_DONE })))
+}
+
+/// E-mails `user` a link that verifies their address, valid `LATCHKEY_EMAIL_VERIFICATION_TIMEOUT`.
+pub(crate) fn send_verification(state: &AppState, user: &User) {
+    let token = state.links.token(Purpose::VerifyEmail, user.id, &verify_state(user), crate::now());
+    let vars = vec![
+        ("email", user.email.clone()),
+        ("link", link(state, "verify-email", user, &token)),
+        ("valid_for", in_words(state.config.email_verification_timeout.as_secs())),
+    ];
+    state.mailer.send(Email { to: user.email.clone(), kind: Kind::VerifyEmail, vars });
+}
+
+/// `POST /api/auth/email/verify/`: `{"uid", "token"}` from the link → the address is verified.
+/// Following the link again is harmless and answers the same.
+#[utoipa::path(
+    post, path = "/api/auth/email/verify/", tag = "passwords",
+    request_body = crate::openapi::VerifyEmailRequest,
+    responses(
+        (status = 200, description = "The address is verified.", body = crate::openapi::Detail),
+        (status = 400, response = crate::openapi::BadRequest),
+    )
+)]
+async fn verify_email(
+    State(state): State<AppState>,
+    client: Client,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let mut form = Form::new(&body);
+    let uid = form.string("uid", CharField::REQUIRED);
+    let token = form.string("token", CharField::REQUIRED);
+    form.finish()?;
+    let user = match parse_uid(&uid.unwrap_or_default()) {
+        Some(id) => User::by_id(&state.db, id).await?,
+        None => None,
+    };
+    let token = token.unwrap_or_default();
+    let max_age = seconds(state.config.email_verification_timeout);
+    let Some(user) =
+        user.filter(|u| state.links.check(Purpose::VerifyEmail, u.id, &verify_state(u), &token, crate::now(), max_age))
+    else {
+        return Err(ApiError::field("token", BAD_LINK));
+    };
+    let done = sqlx::query("UPDATE users SET is_verified = 1 WHERE id = $1 AND email = $2 AND is_verified = 0")
+        .bind(user.id)
+        .bind(&user.email)
+        .execute(&state.db.pool)
+        .await?;
+    if done.rows_affected() > 0 {
+        let actor = crate::audit::Actor { user_id: Some(user.id), client: &client, session_id: None };
+        crate::audit::record(&state, "email_verified", actor, json!({})).await?;
+    }
+    Ok(Json(json!({ "detail": VERIFIED })))
+}
+
+/// `POST /api/auth/email/verify/resend/`: signed in, a new link to the caller's address; or, for
+/// someone who cannot sign in yet (mandatory verification), `{"email"}` and always the same answer.
+#[utoipa::path(
+    post, path = "/api/auth/email/verify/resend/", tag = "passwords", security(("bearer" = []), ()),
+    request_body = crate::openapi::ResendRequest,
+    responses(
+        (status = 200, description = "Sent, unless the address is already verified.", body = crate::openapi::Detail),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+    )
+)]
+async fn resend_verification(
+    State(state): State<AppState>,
+    auth: Result<AuthUser, ApiError>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    match auth {
+        Ok(auth) if auth.user.is_verified => Ok(Json(json!({ "detail": "Your e-mail address is already verified." }))),
+        Ok(auth) => {
+            send_verification(&state, &auth.user);
+            Ok(Json(json!({ "detail": "Verification e-mail sent." })))
+        }
+        Err(ApiError::NotAuthenticated) => {
+            let email = read_email(&body)?;
+            let state = state.clone();
+            in_background(async move {
+                let user = User::by_email(&state.db, &email).await?;
+                if let Some(user) = user.filter(|u| u.is_active && !u.is_verified) {
+                    send_verification(&state, &user);
+                }
+                Ok(())
+            });
+            Ok(Json(json!({ "detail": VERIFICATION_SENT })))
+        }
+        Err(error) => Err(error),
+    }
+}
