@@ -64,6 +64,7 @@ async fn create_user(
     client: Client,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Registered>), ApiError> {
+    crate::limits::hit(&state, "register", "ip", &client.ip).await?;
     let mut form = Form::new(&body);
     let email = read_email(&mut form);
     let username = read_username(&mut form, &body).flatten();

@@ -102,6 +102,34 @@ pub struct Config {
     /// E-mail the user when they log in from a device (IP and user agent) none of their open sessions has.
     #[arg(long, env = "LATCHKEY_NOTIFY_NEW_LOGIN", default_value = "false")]
     pub notify_new_login: bool,
+    /// Request limits, comma-separated `scope:subject=count/window` (`off` for none): scopes `login`,
+    /// `mfa`, `register`, `reset`, `verify`, `resend`; subjects `ip` (the client's address) and
+    /// `email` (the address a reset or resend names).
+    #[arg(long, env = "LATCHKEY_RATE_LIMITS", default_value = DEFAULT_RATE_LIMITS)]
+    pub rate_limits: RateLimits,
+    /// Failed logins of one account (by the e-mail address or username given, registered or not)
+    /// within `LATCHKEY_LOCKOUT_WINDOW` before it is locked out.
+    #[arg(long, env = "LATCHKEY_LOCKOUT_ATTEMPTS", default_value = "5")]
+    pub lockout_attempts: u32,
+    /// Failed logins from one IP address within the window before the address is locked out.
+    #[arg(long, env = "LATCHKEY_LOCKOUT_IP_ATTEMPTS", default_value = "30")]
+    pub lockout_ip_attempts: u32,
+    /// The window failures are counted in.
+    #[arg(long, env = "LATCHKEY_LOCKOUT_WINDOW", default_value = "15m", value_parser = humantime::parse_duration)]
+    pub lockout_window: Duration,
+    /// The first lockout's length; each further one (without a quiet day between) is
+    /// `LATCHKEY_LOCKOUT_GROWTH` times longer, up to `LATCHKEY_LOCKOUT_CAP`.
+    #[arg(long, env = "LATCHKEY_LOCKOUT_COOLOFF", default_value = "1m", value_parser = humantime::parse_duration)]
+    pub lockout_cooloff: Duration,
+    /// How much longer each further lockout is.
+    #[arg(long, env = "LATCHKEY_LOCKOUT_GROWTH", default_value = "2")]
+    pub lockout_growth: u32,
+    /// The longest lockout: the most an attacker can keep the real user out at a time.
+    #[arg(long, env = "LATCHKEY_LOCKOUT_CAP", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub lockout_cap: Duration,
+    /// How long audit events are kept; older ones are deleted hourly.
+    #[arg(long, env = "LATCHKEY_AUDIT_RETENTION", default_value = "90d", value_parser = humantime::parse_duration)]
+    pub audit_retention: Duration,
     /// Comma-separated CIDRs (`10.0.0.0/8,fd00::/8`; a bare address is one host) of the reverse
     /// proxies whose `X-Forwarded-For` is believed. Empty means none: the socket address is the
     /// client's IP.
@@ -141,6 +169,54 @@ impl Config {
     pub fn public_base(&self) -> String {
         let base = self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.bind));
         base.trim_end_matches('/').to_owned()
+    }
+}
+
+/// The request limits when `LATCHKEY_RATE_LIMITS` is unset.
+pub const DEFAULT_RATE_LIMITS: &str = "login:ip=60/1m,mfa:ip=60/1m,register:ip=20/1h,reset:ip=20/1h,reset:email=5/1h,\
+     verify:ip=60/1h,resend:ip=20/1h,resend:email=5/1h";
+
+/// One request limit: at most `count` requests per `window` (a fixed window aligned to the epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    /// Requests allowed per window.
+    pub count: u32,
+    /// The window.
+    pub window: Duration,
+}
+
+/// The request limits by scope and subject (`LATCHKEY_RATE_LIMITS`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RateLimits(Vec<(String, String, Rate)>);
+
+impl RateLimits {
+    /// The limit of `scope` for `subject`, if any.
+    pub fn get(&self, scope: &str, subject: &str) -> Option<Rate> {
+        self.0.iter().find(|(s, t, _)| s == scope && t == subject).map(|(_, _, rate)| *rate)
+    }
+}
+
+impl FromStr for RateLimits {
+    type Err = String;
+
+    /// `login:ip=60/1m, reset:email=5/1h`; `off` (or an empty string) for no limits at all.
+    fn from_str(text: &str) -> Result<Self, String> {
+        if text.trim() == "off" {
+            return Ok(Self::default());
+        }
+        let parse = |part: &str| -> Result<(String, String, Rate), String> {
+            let error = || format!("`{part}`: expected scope:subject=count/window, as in login:ip=60/1m");
+            let (name, rate) = part.split_once('=').ok_or_else(error)?;
+            let (scope, subject) = name.trim().split_once(':').ok_or_else(error)?;
+            let (count, window) = rate.trim().split_once('/').ok_or_else(error)?;
+            let count: u32 = count.trim().parse().map_err(|_| error())?;
+            let window = humantime::parse_duration(window.trim()).map_err(|e| format!("`{part}`: {e}"))?;
+            if window.as_secs() == 0 {
+                return Err(format!("`{part}`: the window must be at least a second"));
+            }
+            Ok((scope.to_owned(), subject.to_owned(), Rate { count, window }))
+        };
+        text.split(',').map(str::trim).filter(|p| !p.is_empty()).map(parse).collect::<Result<_, _>>().map(Self)
     }
 }
 

@@ -79,6 +79,8 @@ pub enum ApiError {
     Throttled {
         /// Seconds until the next attempt is allowed.
         wait: u64,
+        /// The request limit that was reached, for the `RateLimit-*` headers; none for lockouts.
+        limit: Option<u32>,
     },
     /// 500: logged with its cause, answered without it.
     #[error("internal error: {0}")]
@@ -153,8 +155,15 @@ impl IntoResponse for ApiError {
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"api\""));
         }
-        if let Self::Unavailable { retry_after: wait } | Self::Throttled { wait } = self {
+        if let Self::Unavailable { retry_after: wait } | Self::Throttled { wait, .. } = self {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        }
+        // The IETF draft's fields (draft-ietf-httpapi-ratelimit-headers): what the limit is, that
+        // nothing is left, and when the window resets.
+        if let Self::Throttled { wait, limit: Some(limit) } = self {
+            headers.insert("ratelimit-limit", HeaderValue::from(limit));
+            headers.insert("ratelimit-remaining", HeaderValue::from(0));
+            headers.insert("ratelimit-reset", HeaderValue::from(wait));
         }
         response
     }

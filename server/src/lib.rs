@@ -21,6 +21,7 @@ pub mod db;
 pub mod drf;
 pub mod error;
 pub mod lifecycle;
+pub mod limits;
 pub mod links;
 pub mod mail;
 pub mod metrics;
@@ -69,6 +70,7 @@ pub fn app(state: AppState) -> Router {
         .merge(tokens::router())
         .merge(mfa::router())
         .merge(lifecycle::router())
+        .merge(audit::router())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(move |request: Request| not_found_or_demo(demo.clone(), request))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -134,6 +136,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     state.db.migrate().await?;
     let listener = tokio::net::TcpListener::bind(state.config.bind).await?;
     let addr = listener.local_addr()?;
+    audit::spawn_sweeper(state.clone());
     let router = app(state);
     println!("listening on http://{addr}");
     tracing::info!(%addr, "listening");

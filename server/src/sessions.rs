@@ -12,11 +12,13 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
+use crate::audit::{self, Actor};
 use crate::auth::AuthUser;
 use crate::cookies::{without_refresh_cookie, BodyOrCookie};
 use crate::drf::{CharField, Form};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::tokens::Client;
 use crate::users::iso8601;
 
 pub(crate) fn router() -> Router<AppState> {
@@ -80,6 +82,12 @@ pub(crate) async fn revoke(state: &AppState, id: &str, user_id: i64, now: i64) -
     Ok(done.rows_affected() > 0)
 }
 
+/// Audits the revocation of session `sid` by its owner.
+async fn revoked(state: &AppState, auth: &AuthUser, client: &Client, sid: &str, by: &str) -> Result<(), ApiError> {
+    let actor = Actor { user_id: Some(auth.user.id), client, session_id: Some(sid) };
+    audit::record(state, "session_revoked", actor, json!({ "by": by })).await
+}
+
 /// simplejwt's answer for a refresh token that may no longer be used.
 pub(crate) fn blacklisted() -> ApiError {
     ApiError::token_not_valid("Token is blacklisted")
@@ -99,7 +107,12 @@ pub(crate) fn blacklisted() -> ApiError {
         (status = 403, response = crate::openapi::CsrfFailed),
     )
 )]
-async fn logout(State(state): State<AppState>, auth: AuthUser, request: BodyOrCookie) -> Result<Response, ApiError> {
+async fn logout(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    client: Client,
+    request: BodyOrCookie,
+) -> Result<Response, ApiError> {
     let mut form = Form::new(&request.body);
     let refresh = form.string("refresh", CharField { required: false, trim: true, allow_blank: false });
     form.finish()?;
@@ -121,7 +134,9 @@ async fn logout(State(state): State<AppState>, auth: AuthUser, request: BodyOrCo
         }
         None => auth.session_id().unwrap_or_default().to_owned(),
     };
-    revoke(&state, &sid, auth.user.id, now).await?;
+    if revoke(&state, &sid, auth.user.id, now).await? {
+        revoked(&state, &auth, &client, &sid, "logout").await?;
+    }
     // The browser sends the cookie to `/api/token/` only, never here, so the cookie of a front-end
     // that logs out with its access token is deleted too: its session is the one being closed.
     if from_cookie || auth.session_id() == Some(sid.as_str()) {
@@ -140,9 +155,12 @@ async fn logout(State(state): State<AppState>, auth: AuthUser, request: BodyOrCo
         (status = 401, response = crate::openapi::Unauthenticated),
     )
 )]
-async fn logout_all(State(state): State<AppState>, auth: AuthUser) -> Result<Response, ApiError> {
+async fn logout_all(State(state): State<AppState>, auth: AuthUser, client: Client) -> Result<Response, ApiError> {
     let sql = "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL";
-    sqlx::query(sql).bind(crate::now()).bind(auth.user.id).execute(&state.db.pool).await?;
+    let done = sqlx::query(sql).bind(crate::now()).bind(auth.user.id).execute(&state.db.pool).await?;
+    let actor = Actor { user_id: Some(auth.user.id), client: &client, session_id: auth.session_id() };
+    audit::record(&state, "session_revoked", actor, json!({ "by": "logout_all", "count": done.rows_affected() }))
+        .await?;
     // Every session is closed, the browser's too: its refresh cookie is dead.
     without_refresh_cookie(&state.config, json!({}))
 }
@@ -192,9 +210,11 @@ async fn list_sessions(State(state): State<AppState>, auth: AuthUser) -> Result<
 async fn delete_session(
     State(state): State<AppState>,
     auth: AuthUser,
+    client: Client,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     if revoke(&state, &id, auth.user.id, crate::now()).await? {
+        revoked(&state, &auth, &client, &id, "sessions_endpoint").await?;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound)

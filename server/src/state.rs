@@ -38,6 +38,8 @@ pub struct AppState {
     pub links: Arc<LinkSigner>,
     /// Sends e-mail in the background.
     pub mailer: Mailer,
+    /// Lockouts this node already knows of (`crate::limits`).
+    pub locks: Arc<crate::limits::LockCache>,
 }
 
 /// Why the server cannot start.
@@ -86,6 +88,7 @@ impl AppState {
             vault: Arc::new(vault),
             links: Arc::new(LinkSigner::new(&secret)),
             mailer,
+            locks: Arc::default(),
         })
     }
 }

@@ -22,6 +22,7 @@ use crate::cookies::{with_refresh_cookie, without_refresh_cookie, BodyOrCookie};
 use crate::db::flag;
 use crate::drf::{CharField, Form, JsonBody};
 use crate::error::ApiError;
+use crate::limits::Lock;
 use crate::sessions::{blacklisted, jti_hash, Session};
 use crate::state::AppState;
 use crate::users::{normalize_email, User};
@@ -91,6 +92,9 @@ pub struct TokenPair {
     pub refresh: String,
     /// The access token.
     pub access: String,
+    /// The session the pair belongs to (not part of the body).
+    #[serde(skip)]
+    pub session_id: String,
 }
 
 /// Opens a session for `user` and returns its first pair. `mfa`: a second factor was verified for
@@ -127,7 +131,7 @@ pub async fn issue_session(
         .bind(user.id)
         .execute(&state.db.pool)
         .await?;
-    Ok(TokenPair { refresh, access })
+    Ok(TokenPair { refresh, access, session_id: sid })
 }
 
 /// The answer carrying a new pair: the pair as JSON, or in cookie mode `{"access"}` with the
@@ -161,16 +165,37 @@ async fn create_token_pair(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let Credentials { login, password, otp, cookie } = read_credentials(&body, &state.policy)?;
+    crate::limits::hit(&state, "login", "ip", &client.ip).await?;
+    let name = match &login {
+        Login::Email(email) => normalize_email(email),
+        Login::Username(username) => username.clone(),
+    };
+    // Locked out, known account or not: refused before any hashing, with the same answer.
+    let locks: Vec<Lock> = std::iter::once(Lock::account(&state, &name)).chain(Lock::ip(&state, &client.ip)).collect();
+    for lock in &locks {
+        if let Err(refusal) = lock.check(&state).await {
+            login_failed(&state, None, &client, &name, "locked_out").await?;
+            return Err(refusal);
+        }
+    }
     let user = match login {
-        Login::Email(email) => User::by_email(&state.db, &normalize_email(&email)).await?,
-        Login::Username(username) => User::by_username(&state.db, &username).await?,
+        Login::Email(_) => User::by_email(&state.db, &name).await?,
+        Login::Username(_) => User::by_username(&state.db, &name).await?,
     };
     // An unknown user burns the time of a real check, so timing does not reveal who exists; an
     // inactive one is checked like anyone else (Django checks the password before `is_active`).
     let verified = state.hasher.verify(password.clone(), user.as_ref().map(|u| u.password.clone())).await?;
-    let Some(user) = user.filter(|_| verified.ok) else {
+    let user_id = user.as_ref().map(|u| u.id);
+    let Some(user) = user.filter(|u| verified.ok && u.is_active) else {
+        // Unknown user, wrong password, inactive user: one answer, one failure counted.
+        for lock in &locks {
+            lock.failed(&state).await?;
+        }
+        let reason = if verified.ok { "inactive" } else { "bad_credentials" };
+        login_failed(&state, user_id, &client, &name, reason).await?;
         return Err(ApiError::AuthenticationFailed(NO_ACTIVE_ACCOUNT));
     };
+    locks[0].succeeded(&state).await?;
     if verified.needs_rehash {
         // Django upgrades old hashes on a successful check; so does Latchkey, to argon2id.
         let hash = state.hasher.hash(password).await?;
@@ -180,10 +205,8 @@ async fn create_token_pair(
             .execute(&state.db.pool)
             .await?;
     }
-    if !user.is_active {
-        return Err(ApiError::AuthenticationFailed(NO_ACTIVE_ACCOUNT));
-    }
     if state.config.verification_mandatory() && !user.is_verified {
+        login_failed(&state, Some(user.id), &client, &name, "email_not_verified").await?;
         return Err(ApiError::Token {
             detail: "E-mail address is not verified.".into(),
             code: "email_not_verified",
@@ -219,7 +242,22 @@ pub(crate) async fn finish_login(
         crate::lifecycle::notify_if_new_device(state, user, client).await?;
     }
     let pair = issue_session(state, user, &client.ip, &client.user_agent, mfa).await?;
+    let actor = crate::audit::Actor { user_id: Some(user.id), client, session_id: Some(&pair.session_id) };
+    crate::audit::record(state, "login_succeeded", actor, json!({ "mfa": mfa })).await?;
     pair_response(state, pair, cookie)
+}
+
+/// Audits a refused login: `reason` is `bad_credentials`, `inactive`, `locked_out` or
+/// `email_not_verified`; `login` is the name given (never the password).
+async fn login_failed(
+    state: &AppState,
+    user_id: Option<i64>,
+    client: &Client,
+    login: &str,
+    reason: &str,
+) -> Result<(), ApiError> {
+    let actor = crate::audit::Actor { user_id, client, session_id: None };
+    crate::audit::record(state, "login_failed", actor, json!({ "reason": reason, "login": login })).await
 }
 
 /// How the caller names the account.
@@ -277,7 +315,11 @@ fn read_credentials(body: &Value, policy: &PasswordPolicy) -> Result<Credentials
         (status = 403, response = crate::openapi::CsrfFailed),
     )
 )]
-async fn refresh_token(State(state): State<AppState>, request: BodyOrCookie) -> Result<Response, ApiError> {
+async fn refresh_token(
+    State(state): State<AppState>,
+    client: Client,
+    request: BodyOrCookie,
+) -> Result<Response, ApiError> {
     let token = refresh_of(&request)?;
     let now = crate::now();
     let claims = verify(&state, &token, Some(TokenType::Refresh), now)?;
@@ -288,7 +330,7 @@ async fn refresh_token(State(state): State<AppState>, request: BodyOrCookie) -> 
     let Some(user) = user.filter(|u| u.is_active) else {
         return Err(ApiError::AuthenticationFailed(NO_ACTIVE_ACCOUNT_FOR_TOKEN));
     };
-    let session = current_session(&state, &claims, now).await?;
+    let session = current_session(&state, &claims, now, &client).await?;
     let (refresh, new_claims) = refresh_token_for(&state, user.id, &session.id, now)?;
     // Compare-and-swap: of concurrent refreshes of one token exactly one matches `current_hash`;
     // the others change nothing and are told the token is used up, without revoking the session.
@@ -353,14 +395,20 @@ async fn verify_token(State(state): State<AppState>, JsonBody(body): JsonBody) -
         (status = 403, response = crate::openapi::CsrfFailed),
     )
 )]
-async fn blacklist_token(State(state): State<AppState>, request: BodyOrCookie) -> Result<Response, ApiError> {
+async fn blacklist_token(
+    State(state): State<AppState>,
+    client: Client,
+    request: BodyOrCookie,
+) -> Result<Response, ApiError> {
     let token = refresh_of(&request)?;
     let now = crate::now();
     let claims = verify(&state, &token, Some(TokenType::Refresh), now)?;
-    let session = current_session(&state, &claims, now).await?;
+    let session = current_session(&state, &claims, now, &client).await?;
     if !crate::sessions::revoke(&state, &session.id, session.user_id, now).await? {
         return Err(blacklisted());
     }
+    let actor = crate::audit::Actor { user_id: Some(session.user_id), client: &client, session_id: Some(&session.id) };
+    crate::audit::record(&state, "session_revoked", actor, json!({ "by": "blacklist" })).await?;
     if request.cookie.is_some() {
         return without_refresh_cookie(&state.config, json!({}));
     }
@@ -393,7 +441,7 @@ fn verify(state: &AppState, token: &str, expected: Option<TokenType>, now: i64) 
 /// Anything else is `Token is blacklisted`: an unknown, revoked or expired session, or a token that
 /// was already rotated. The latter is reuse, and revokes the whole session, unless it is the token
 /// rotated last and comes within the grace window (two tabs refreshing at once).
-async fn current_session(state: &AppState, claims: &Claims, now: i64) -> Result<Session, ApiError> {
+async fn current_session(state: &AppState, claims: &Claims, now: i64, client: &Client) -> Result<Session, ApiError> {
     let session = Session::load(state, session_id(claims)).await?;
     let Some(session) = session.filter(|s| s.is_open(now) && s.user_id.to_string() == claims.user_id) else {
         return Err(blacklisted());
@@ -407,7 +455,8 @@ async fn current_session(state: &AppState, claims: &Claims, now: i64) -> Result<
     let in_grace = is_previous && session.rotated_at.is_some_and(|at| now < at.saturating_add(grace));
     if !in_grace {
         crate::sessions::revoke(state, &session.id, session.user_id, now).await?;
-        tracing::warn!(session = %session.id, user_id = session.user_id, "refresh token reused: session revoked");
+        let actor = crate::audit::Actor { user_id: Some(session.user_id), client, session_id: Some(&session.id) };
+        crate::audit::record(state, "refresh_reuse_detected", actor, json!({ "session_revoked": true })).await?;
     }
     Err(blacklisted())
 }

@@ -45,6 +45,8 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/auth/password/reset/confirm/", &["post"]),
     ("/api/auth/email/verify/", &["post"]),
     ("/api/auth/email/verify/resend/", &["post"]),
+    ("/api/auth/audit/", &["get"]),
+    ("/api/admin/audit/", &["get"]),
 ];
 
 /// The methods an OpenAPI path item can hold, and the ones the router is probed with.

@@ -206,6 +206,7 @@ on_both!(enrollment_creates_confirms_and_reports_devices, |state: AppState| asyn
     assert_eq!(
         events,
         [
+            "login_succeeded",
             "mfa_failed",
             "mfa_verified",
             "totp_device_added",

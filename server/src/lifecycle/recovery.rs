@@ -83,8 +83,14 @@ fn in_background(work: impl std::future::Future<Output = Result<(), ApiError>> +
         (status = 400, response = crate::openapi::BadRequest),
     )
 )]
-async fn request_reset(State(state): State<AppState>, JsonBody(body): JsonBody) -> Result<Json<Value>, ApiError> {
+async fn request_reset(
+    State(state): State<AppState>,
+    client: Client,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    crate::limits::hit(&state, "reset", "ip", &client.ip).await?;
     let email = read_email(&body)?;
+    crate::limits::hit(&state, "reset", "email", &email).await?;
     let task_state = state.clone();
     in_background(async move {
         let state = task_state;
@@ -169,6 +175,7 @@ async fn verify_email(
     client: Client,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
+    crate::limits::hit(&state, "verify", "ip", &client.ip).await?;
     let mut form = Form::new(&body);
     let uid = form.string("uid", CharField::REQUIRED);
     let token = form.string("token", CharField::REQUIRED);
@@ -210,8 +217,13 @@ async fn verify_email(
 async fn resend_verification(
     State(state): State<AppState>,
     auth: Result<AuthUser, ApiError>,
+    client: Client,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
+    crate::limits::hit(&state, "resend", "ip", &client.ip).await?;
+    if let Ok(auth) = &auth {
+        crate::limits::hit(&state, "resend", "email", &auth.user.email).await?;
+    }
     match auth {
         Ok(auth) if auth.user.is_verified => Ok(Json(json!({ "detail": "Your e-mail address is already verified." }))),
         Ok(auth) => {
@@ -220,6 +232,7 @@ async fn resend_verification(
         }
         Err(ApiError::NotAuthenticated) => {
             let email = read_email(&body)?;
+            crate::limits::hit(&state, "resend", "email", &email).await?;
             let state = state.clone();
             in_background(async move {
                 let user = User::by_email(&state.db, &email).await?;

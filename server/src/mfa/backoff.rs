@@ -44,7 +44,7 @@ impl Attempt {
         let failures: i64 = row.try_get("mfa_failures")?;
         let locked_until: i64 = row.try_get("mfa_locked_until")?;
         if locked_until > now {
-            return Err(ApiError::Throttled { wait: wait(locked_until - now) });
+            return Err(ApiError::Throttled { wait: wait(locked_until - now), limit: None });
         }
         let hold = now.saturating_add(delay(failures + 1, state.config.mfa_backoff_cap));
         let sql =
@@ -53,7 +53,7 @@ impl Attempt {
             sqlx::query(sql).bind(hold).bind(user_id).bind(failures).bind(locked_until).execute(&state.db.pool).await?;
         if done.rows_affected() == 0 {
             // Another try took the lock between the read and the write.
-            return Err(ApiError::Throttled { wait: wait(hold - now) });
+            return Err(ApiError::Throttled { wait: wait(hold - now), limit: None });
         }
         Ok(Self { user_id, failures })
     }

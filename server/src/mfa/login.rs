@@ -75,6 +75,7 @@ async fn complete_login(
     client: Client,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
+    crate::limits::hit(&state, "mfa", "ip", &client.ip).await?;
     let mut form = Form::new(&body);
     let token = form.string("mfa_token", CharField::REQUIRED);
     let code = form.string("code", CharField::REQUIRED);

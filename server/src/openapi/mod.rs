@@ -62,6 +62,8 @@ const BEARER: &str = "bearer";
         crate::lifecycle::recovery::confirm_reset,
         crate::lifecycle::recovery::verify_email,
         crate::lifecycle::recovery::resend_verification,
+        crate::audit::own_events,
+        crate::audit::all_events,
     ),
     components(
         schemas(ErrorDetail, TokenMessage, FieldErrors, BadRequestBody, MfaChallenge, PasswordExpiredBody),
@@ -89,6 +91,7 @@ const BEARER: &str = "bearer";
         (name = "sessions", description = "The caller's login sessions: logout, logout everywhere, list, revoke one."),
         (name = "two-factor", description = "TOTP authenticators and backup codes: enroll, confirm, remove, regenerate."),
         (name = "passwords", description = "The password policy, change, reset by e-mail, and e-mail verification."),
+        (name = "audit", description = "Security events: the caller's own, and everyone's for staff."),
         (name = "ops", description = "Liveness, readiness, metrics, the JWKS and this document."),
     )
 )]

@@ -664,3 +664,42 @@ pub struct PasswordExpiredBody {
 /// Login refused: the password has expired (`LATCHKEY_PASSWORD_MAX_AGE`).
 #[derive(Debug, ToResponse)]
 pub struct PasswordExpired(pub PasswordExpiredBody);
+
+/// A page of security events, newest first.
+#[derive(Debug, ToSchema)]
+pub struct AuditPage {
+    /// The events.
+    pub results: Vec<AuditEvent>,
+    /// The next (older) page's path and query, or null on the last page.
+    #[schema(required = true)]
+    pub next: Option<String>,
+}
+
+/// A security event.
+#[derive(Debug, ToSchema)]
+#[schema(example = json!({"id": 42, "created_at": "2026-01-02T03:04:05Z", "event": "login_failed", "ip": "203.0.113.9",
+    "user_agent": "Mozilla/5.0", "session_id": null, "detail": {"reason": "bad_credentials", "login": "ada@example.com"}}))]
+pub struct AuditEvent {
+    /// Increasing; the cursor of `before`.
+    pub id: i64,
+    /// When it happened.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// `login_succeeded`, `login_failed`, `mfa_verified`, `mfa_failed`, `refresh_reuse_detected`,
+    /// `session_revoked`, `password_changed`, `password_reset`, `email_verified`, `totp_device_added`,
+    /// `totp_device_removed`, `backup_codes_generated`.
+    pub event: String,
+    /// The client's address.
+    pub ip: String,
+    /// The client's `User-Agent`.
+    pub user_agent: String,
+    /// The session concerned, if any.
+    #[schema(required = true)]
+    pub session_id: Option<String>,
+    /// What happened: a reason, a method, a purpose; never a password, token, code or secret.
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+    /// The user (admin API only; null for a login attempt on no account).
+    #[schema(required = false)]
+    pub user_id: Option<i64>,
+}

@@ -1,0 +1,254 @@
+//! Rate limits and lockouts that hold across every node sharing the database, and across restarts:
+//! the counters live in the `rate_limits` table and change only by single atomic statements
+//! (upserts that count and compare-and-set updates that lock), so two nodes cannot both let an
+//! attempt through that one node alone would refuse.
+//!
+//! - **Request limits** (`LATCHKEY_RATE_LIMITS`): at most `count` requests per fixed window, per
+//!   scope (`login`, `register`, ...) and subject (the client's IP, or the e-mail address a request names).
+//! - **Lockouts**, in the spirit of django-axes: `LATCHKEY_LOCKOUT_ATTEMPTS` failed logins of one
+//!   account (keyed by the name given, so unknown accounts lock the same way and nothing reveals
+//!   which exist), or `LATCHKEY_LOCKOUT_IP_ATTEMPTS` from one address, within `LATCHKEY_LOCKOUT_WINDOW`
+//!   lock it out for `LATCHKEY_LOCKOUT_COOLOFF`, each further lockout `LATCHKEY_LOCKOUT_GROWTH` times
+//!   longer, never longer than `LATCHKEY_LOCKOUT_CAP`. A successful login clears the account's count.
+//!
+//! The one in-process shortcut is a cache of lockouts already decided in the database: it can only
+//! refuse sooner, never let anyone through.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use sqlx::Row;
+
+use crate::config::Rate;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A lockout's count resets after this long without a failure.
+const LOCKOUTS_FORGOTTEN_AFTER: i64 = 86_400;
+
+/// Lockouts this node has seen in the database, by key: refuse without asking again until then.
+#[derive(Debug, Default)]
+pub struct LockCache(Mutex<HashMap<String, i64>>);
+
+impl LockCache {
+    fn locked_until(&self, key: &str, now: i64) -> Option<i64> {
+        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match map.get(key).copied() {
+            Some(until) if until > now => Some(until),
+            Some(_) => {
+                map.remove(key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn remember(&self, key: &str, until: i64) {
+        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() > 10_000 {
+            let now = crate::now();
+            map.retain(|_, until| *until > now);
+        }
+        map.insert(key.to_owned(), until);
+    }
+
+    fn forget(&self, key: &str) {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(key);
+    }
+}
+
+fn seconds(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX).max(1)
+}
+
+fn wait(until: i64, now: i64) -> u64 {
+    u64::try_from((until - now).max(1)).unwrap_or(1)
+}
+
+/// Counts one request of `scope` from `subject` against its configured limit (none configured, or
+/// an empty subject such as a request without a socket address: nothing to count).
+///
+/// # Errors
+/// 429 with `Retry-After` and `RateLimit-*` once the window's requests are used up.
+pub async fn hit(state: &AppState, scope: &str, subject_kind: &str, subject: &str) -> Result<(), ApiError> {
+    let Some(Rate { count, window }) = state.config.rate_limits.get(scope, subject_kind) else { return Ok(()) };
+    if subject.is_empty() {
+        return Ok(());
+    }
+    let now = crate::now();
+    let window = seconds(window);
+    let start = now - now.rem_euclid(window);
+    let sql = "INSERT INTO rate_limits (key, hits, window_start, updated_at) VALUES ($1, 1, $2, $3) \
+               ON CONFLICT (key) DO UPDATE SET \
+               hits = CASE WHEN rate_limits.window_start = $4 THEN rate_limits.hits + 1 ELSE 1 END, \
+               window_start = $5, updated_at = $6 RETURNING hits";
+    let key = format!("rate:{scope}:{subject_kind}:{subject}");
+    let row = sqlx::query(sql)
+        .bind(&key)
+        .bind(start)
+        .bind(now)
+        .bind(start)
+        .bind(start)
+        .bind(now)
+        .fetch_one(&state.db.pool)
+        .await?;
+    let hits: i64 = row.try_get("hits")?;
+    if hits > i64::from(count) {
+        return Err(ApiError::Throttled { wait: wait(start + window, now), limit: Some(count) });
+    }
+    Ok(())
+}
+
+/// A lockout: failed logins of one account or from one address.
+#[derive(Debug, Clone)]
+pub struct Lock {
+    key: String,
+    attempts: u32,
+}
+
+impl Lock {
+    /// The lockout of the account named `login` (normalized e-mail address or username).
+    pub fn account(state: &AppState, login: &str) -> Self {
+        Self { key: format!("lock:login:account:{login}"), attempts: state.config.lockout_attempts }
+    }
+
+    /// The lockout of the client address `ip`; `None` without one.
+    pub fn ip(state: &AppState, ip: &str) -> Option<Self> {
+        (!ip.is_empty())
+            .then(|| Self { key: format!("lock:login:ip:{ip}"), attempts: state.config.lockout_ip_attempts })
+    }
+
+    /// Refuses while locked out.
+    ///
+    /// # Errors
+    /// 429 with `Retry-After` until the lockout ends.
+    pub async fn check(&self, state: &AppState) -> Result<(), ApiError> {
+        let now = crate::now();
+        if let Some(until) = state.locks.locked_until(&self.key, now) {
+            return Err(ApiError::Throttled { wait: wait(until, now), limit: None });
+        }
+        let row = sqlx::query("SELECT locked_until FROM rate_limits WHERE key = $1")
+            .bind(&self.key)
+            .fetch_optional(&state.db.pool)
+            .await?;
+        let until: i64 = match row {
+            Some(row) => row.try_get("locked_until")?,
+            None => 0,
+        };
+        if until > now {
+            state.locks.remember(&self.key, until);
+            return Err(ApiError::Throttled { wait: wait(until, now), limit: None });
+        }
+        Ok(())
+    }
+
+    /// Counts a failure; the one that reaches the limit locks, for a time that grows with each
+    /// lockout. Returns whether this failure locked.
+    pub async fn failed(&self, state: &AppState) -> Result<bool, ApiError> {
+        let config = &state.config;
+        let now = crate::now();
+        let sql = "INSERT INTO rate_limits (key, failures, window_start, updated_at) VALUES ($1, 1, $2, $3) \
+                   ON CONFLICT (key) DO UPDATE SET \
+                   failures = CASE WHEN rate_limits.window_start > $4 THEN rate_limits.failures + 1 ELSE 1 END, \
+                   window_start = CASE WHEN rate_limits.window_start > $5 THEN rate_limits.window_start ELSE $6 END, \
+                   lockouts = CASE WHEN rate_limits.updated_at > $7 THEN rate_limits.lockouts ELSE 0 END, \
+                   updated_at = $8 RETURNING failures, lockouts";
+        let since = now - seconds(config.lockout_window);
+        let row = sqlx::query(sql)
+            .bind(&self.key)
+            .bind(now)
+            .bind(now)
+            .bind(since)
+            .bind(since)
+            .bind(now)
+            .bind(now - LOCKOUTS_FORGOTTEN_AFTER)
+            .bind(now)
+            .fetch_one(&state.db.pool)
+            .await?;
+        let (failures, lockouts): (i64, i64) = (row.try_get("failures")?, row.try_get("lockouts")?);
+        if failures < i64::from(self.attempts.max(1)) {
+            return Ok(false);
+        }
+        let until = now.saturating_add(lockout_length(config, lockouts + 1));
+        // Of concurrent failures that reach the limit, the one that still sees the count it read locks.
+        let sql = "UPDATE rate_limits SET failures = 0, lockouts = lockouts + 1, locked_until = $1 \
+                   WHERE key = $2 AND failures = $3 AND lockouts = $4";
+        let done =
+            sqlx::query(sql).bind(until).bind(&self.key).bind(failures).bind(lockouts).execute(&state.db.pool).await?;
+        if done.rows_affected() > 0 {
+            state.locks.remember(&self.key, until);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Clears the failure count after a successful login (the lockout history stays for the day).
+    pub async fn succeeded(&self, state: &AppState) -> Result<(), ApiError> {
+        sqlx::query("UPDATE rate_limits SET failures = 0 WHERE key = $1")
+            .bind(&self.key)
+            .execute(&state.db.pool)
+            .await?;
+        state.locks.forget(&self.key);
+        Ok(())
+    }
+}
+
+/// The length of the `n`-th lockout in a row: the cool-off times growth^(n-1), capped.
+pub fn lockout_length(config: &crate::Config, n: i64) -> i64 {
+    let cap = seconds(config.lockout_cap);
+    let mut length = seconds(config.lockout_cooloff);
+    for _ in 1..n.min(64) {
+        length = length.saturating_mul(i64::from(config.lockout_growth.max(1)));
+        if length >= cap {
+            break;
+        }
+    }
+    length.min(cap)
+}
+
+/// Deletes rate-limit rows nobody has touched for a day past their longest use.
+pub async fn sweep(state: &AppState) -> Result<u64, ApiError> {
+    let config = &state.config;
+    let longest =
+        seconds(config.lockout_cap).max(seconds(config.lockout_window)).max(86_400) + LOCKOUTS_FORGOTTEN_AFTER;
+    let done = sqlx::query("DELETE FROM rate_limits WHERE updated_at < $1 AND locked_until < $2")
+        .bind(crate::now() - longest)
+        .bind(crate::now())
+        .execute(&state.db.pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn lockouts_grow_up_to_the_cap() {
+        let mut config = crate::Config::from_env().unwrap();
+        config.lockout_cooloff = Duration::from_secs(60);
+        config.lockout_growth = 2;
+        config.lockout_cap = Duration::from_secs(600);
+        let lengths: Vec<i64> = (1..=6).map(|n| lockout_length(&config, n)).collect();
+        assert_eq!(lengths, [60, 120, 240, 480, 600, 600]);
+        assert_eq!(lockout_length(&config, i64::MAX), 600);
+        config.lockout_growth = 1;
+        assert_eq!(lockout_length(&config, 9), 60);
+    }
+
+    #[test]
+    fn rate_limits_parse() {
+        let limits: crate::config::RateLimits = " login:ip=5/1m , reset:email=3/1h".parse().unwrap();
+        assert_eq!(limits.get("login", "ip"), Some(Rate { count: 5, window: Duration::from_secs(60) }));
+        assert_eq!(limits.get("reset", "email"), Some(Rate { count: 3, window: Duration::from_secs(3600) }));
+        assert_eq!(limits.get("login", "email"), None);
+        assert_eq!("off".parse::<crate::config::RateLimits>().unwrap(), crate::config::RateLimits::default());
+        for bad in ["login=5/1m", "login:ip=5", "login:ip=x/1m", "login:ip=5/0s", "login:ip=5/soon"] {
+            assert!(bad.parse::<crate::config::RateLimits>().is_err(), "{bad}");
+        }
+        assert!(crate::config::DEFAULT_RATE_LIMITS.parse::<crate::config::RateLimits>().is_ok());
+    }
+}
