@@ -44,7 +44,7 @@ pub async fn state(backend: Backend) -> Option<AppState> {
     Some(state)
 }
 
-async fn fresh_postgres_database() -> Option<String> {
+pub async fn fresh_postgres_database() -> Option<String> {
     let Ok(admin_url) = std::env::var("LATCHKEY_TEST_POSTGRES_URL") else {
         assert!(
             std::env::var("LATCHKEY_REQUIRE_POSTGRES").is_err(),
