@@ -90,10 +90,20 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The pages e-mailed links open (`crate::lifecycle`): the demo's `index.html` answers them.
+const LINK_PAGES: [&str; 2] = ["/password-reset", "/verify-email"];
+
 /// Unknown `/api/` paths get DRF's 404 body; everything else is the demo's static files.
-async fn not_found_or_demo(demo: ServeDir, request: Request) -> Response {
+async fn not_found_or_demo(demo: ServeDir, mut request: Request) -> Response {
     if request.uri().path().starts_with("/api/") {
         return ApiError::NotFound.into_response();
+    }
+    if LINK_PAGES.contains(&request.uri().path().trim_end_matches('/')) {
+        // The page reads `uid` and `token` from its own address; the file is the demo's front page.
+        let query = request.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
+        if let Ok(uri) = format!("/index.html{query}").parse() {
+            *request.uri_mut() = uri;
+        }
     }
     match demo.oneshot(request).await {
         Ok(response) => response.into_response(),

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use common::{request, send};
 use latchkey_server::AppState;
 use serde_json::json;
+use tower::ServiceExt;
 
 on_both!(healthz_and_readyz, |state: AppState| async move {
     let (status, body, response) = send(&state, request("GET", "/healthz", None, None)).await;
@@ -68,3 +69,32 @@ on_both!(metrics_count_requests, |state: AppState| async move {
     assert!(text.contains("latchkey_http_requests_total{family=\"other_api\",status=\"4xx\"} 1"), "{text}");
     assert!(text.contains("latchkey_hash_rejections_total 0"), "{text}");
 });
+
+/// The demo's files are served at `/`, and the pages e-mailed links open are its front page.
+#[tokio::test]
+#[allow(clippy::unwrap_used)]
+async fn the_demo_and_the_link_pages_are_served() {
+    let mut state = common::state(common::Backend::Sqlite).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("latchkey-demo-dir-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("index.html"), "<!doctype html><title>demo</title>").unwrap();
+    let mut config = (*state.config).clone();
+    config.demo_dir = dir;
+    state.config = std::sync::Arc::new(config);
+    let get = |uri: &str| {
+        let state = state.clone();
+        let uri = uri.to_owned();
+        async move {
+            let response = latchkey_server::app(state).oneshot(common::request("GET", &uri, None, None)).await.unwrap();
+            let status = response.status();
+            let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+            (status, String::from_utf8_lossy(&body).into_owned())
+        }
+    };
+    for page in ["/", "/password-reset?uid=MQ&token=abc-123", "/verify-email?uid=MQ&token=abc-123", "/verify-email/"] {
+        let (status, body) = get(page).await;
+        assert_eq!((status, body.contains("<title>demo</title>")), (StatusCode::OK, true), "{page}");
+    }
+    assert_eq!(get("/elsewhere").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(get("/api/password-reset").await, (StatusCode::NOT_FOUND, r#"{"detail":"Not found."}"#.to_owned()));
+}
