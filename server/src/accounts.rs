@@ -125,7 +125,7 @@ async fn create_user(
     let tokens = if state.config.verification_mandatory() {
         None
     } else {
-        Some(issue_session(&state, &user, &client.ip, &client.user_agent, false).await?)
+        Some(issue_session(&state, &user, &client.ip, &client.user_agent, false, None).await?)
     };
     Ok((StatusCode::CREATED, Json(Registered { user: user.to_json(), tokens })))
 }

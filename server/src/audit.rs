@@ -228,7 +228,7 @@ async fn page(state: &AppState, path: &str, filter: &Filter, with_user: bool) ->
 }
 
 /// Percent-encodes a query value (everything but unreserved characters).
-fn encode(value: &str) -> String {
+pub(crate) fn encode(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {

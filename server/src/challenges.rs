@@ -46,6 +46,8 @@ pub struct Challenge {
     pub cookie: bool,
     /// The login verified a second factor.
     pub mfa: bool,
+    /// The organization the login asked for.
+    pub org_id: Option<i64>,
     hash: String,
 }
 
@@ -56,6 +58,7 @@ pub async fn create(
     user_id: i64,
     cookie: bool,
     mfa: bool,
+    org: Option<&str>,
 ) -> Result<String, ApiError> {
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);
@@ -63,8 +66,8 @@ pub async fn create(
     let now = crate::now();
     // Expired challenges are swept as new ones are made; the table stays as small as the logins in flight.
     sqlx::query("DELETE FROM mfa_challenges WHERE expires_at <= $1").bind(now).execute(&state.db.pool).await?;
-    let sql = "INSERT INTO mfa_challenges (token_hash, user_id, cookie, expires_at, purpose, mfa) \
-               VALUES ($1, $2, $3, $4, $5, $6)";
+    let sql = "INSERT INTO mfa_challenges (token_hash, user_id, cookie, expires_at, purpose, mfa, org) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7)";
     sqlx::query(sql)
         .bind(token_hash(&token))
         .bind(user_id)
@@ -72,6 +75,7 @@ pub async fn create(
         .bind(now + purpose.lifetime())
         .bind(purpose.as_str())
         .bind(flag(mfa))
+        .bind(org)
         .execute(&state.db.pool)
         .await?;
     Ok(token)
@@ -80,8 +84,8 @@ pub async fn create(
 /// The live challenge of `token` for `purpose`, without spending it.
 pub async fn find(state: &AppState, purpose: Purpose, token: &str) -> Result<Option<Challenge>, ApiError> {
     let hash = token_hash(token);
-    let sql =
-        "SELECT user_id, cookie, mfa FROM mfa_challenges WHERE token_hash = $1 AND purpose = $2 AND expires_at > $3";
+    let sql = "SELECT c.user_id, c.cookie, c.mfa, o.id AS org_id FROM mfa_challenges c \
+               LEFT JOIN organizations o ON o.slug = c.org WHERE c.token_hash = $1 AND c.purpose = $2 AND c.expires_at > $3";
     let row =
         sqlx::query(sql).bind(&hash).bind(purpose.as_str()).bind(crate::now()).fetch_optional(&state.db.pool).await?;
     let Some(row) = row else { return Ok(None) };
@@ -89,6 +93,7 @@ pub async fn find(state: &AppState, purpose: Purpose, token: &str) -> Result<Opt
         user_id: row.try_get("user_id")?,
         cookie: row.try_get::<i64, _>("cookie")? != 0,
         mfa: row.try_get::<i64, _>("mfa")? != 0,
+        org_id: row.try_get("org_id")?,
         hash,
     }))
 }

@@ -44,6 +44,9 @@ pub enum ApiError {
     /// CSRF failures as a `PermissionDenied` with their own detail).
     #[error("CSRF Failed: cookie-authenticated requests must be application/json.")]
     CsrfFailed,
+    /// 403 with a specific reason (a permission class's own message, in DRF's terms).
+    #[error("{0}")]
+    Forbidden(String),
     /// 403: the password was right, and the account needs its second factor (API.md §3).
     #[error("Two-factor authentication required.")]
     MfaRequired {
@@ -102,9 +105,11 @@ impl ApiError {
         match self {
             Self::Validation(_) | Self::Parse(_) => StatusCode::BAD_REQUEST,
             Self::NotAuthenticated | Self::AuthenticationFailed(_) | Self::Token { .. } => StatusCode::UNAUTHORIZED,
-            Self::PermissionDenied | Self::CsrfFailed | Self::MfaRequired { .. } | Self::PasswordExpired { .. } => {
-                StatusCode::FORBIDDEN
-            }
+            Self::PermissionDenied
+            | Self::Forbidden(_)
+            | Self::CsrfFailed
+            | Self::MfaRequired { .. }
+            | Self::PasswordExpired { .. } => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

@@ -11,8 +11,10 @@
 //! ```
 
 pub mod accounts;
+mod admin;
 pub mod audit;
 pub mod auth;
+pub mod authz;
 pub mod challenges;
 pub mod cli;
 pub mod config;
@@ -20,6 +22,7 @@ mod cookies;
 pub mod db;
 pub mod drf;
 pub mod error;
+pub mod keys;
 pub mod lifecycle;
 pub mod limits;
 pub mod links;
@@ -28,6 +31,7 @@ pub mod metrics;
 pub mod mfa;
 pub mod openapi;
 mod ops;
+mod orgs;
 pub mod passwords;
 mod sessions;
 pub mod state;
@@ -71,6 +75,9 @@ pub fn app(state: AppState) -> Router {
         .merge(mfa::router())
         .merge(lifecycle::router())
         .merge(audit::router())
+        .merge(keys::router())
+        .merge(orgs::router())
+        .merge(admin::router())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(move |request: Request| not_found_or_demo(demo.clone(), request))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -43,13 +43,15 @@ pub(crate) struct Session {
     pub revoked_at: Option<i64>,
     /// A second factor was verified for this session.
     pub mfa: bool,
+    /// The organization its access tokens speak for.
+    pub org_id: Option<i64>,
 }
 
 impl Session {
     /// The session with this id, whatever its state.
     pub async fn load(state: &AppState, id: &str) -> Result<Option<Self>, ApiError> {
-        let sql = "SELECT id, user_id, current_hash, previous_hash, rotated_at, expires_at, revoked_at, mfa \
-                   FROM sessions WHERE id = $1";
+        let sql = "SELECT id, user_id, current_hash, previous_hash, rotated_at, expires_at, revoked_at, mfa, \
+                   org_id FROM sessions WHERE id = $1";
         let Some(row) = sqlx::query(sql).bind(id).fetch_optional(&state.db.pool).await? else { return Ok(None) };
         Ok(Some(Self {
             id: row.try_get("id")?,
@@ -60,6 +62,7 @@ impl Session {
             expires_at: row.try_get("expires_at")?,
             revoked_at: row.try_get("revoked_at")?,
             mfa: row.try_get::<i64, _>("mfa")? != 0,
+            org_id: row.try_get("org_id")?,
         }))
     }
 

@@ -26,6 +26,7 @@ use crate::limits::Lock;
 use crate::sessions::{blacklisted, jti_hash, Session};
 use crate::state::AppState;
 use crate::users::{normalize_email, User};
+use sqlx::Row;
 
 /// DRF's `AuthenticationFailed` from `TokenObtainPairSerializer`: one body for every failure.
 pub(crate) const NO_ACTIVE_ACCOUNT: &str = "No active account found with the given credentials";
@@ -106,14 +107,16 @@ pub async fn issue_session(
     ip: &str,
     user_agent: &str,
     mfa: bool,
+    org_id: Option<i64>,
 ) -> Result<TokenPair, ApiError> {
     let now = crate::now();
     // 128 random bits as 32 hex characters: the same shape as a jti.
     let sid = new_jti(&mut OsRng);
     let (refresh, refresh_claims) = refresh_token_for(state, user.id, &sid, now)?;
-    let access = access_token_for(state, user, &sid, mfa, now)?;
+    let org = org_claims(state, user.id, org_id).await?;
+    let access = access_token_for(state, user, &sid, mfa, org.as_ref(), now)?;
     let sql = "INSERT INTO sessions (id, user_id, current_hash, created_at, last_used_at, expires_at, ip, user_agent, \
-               mfa) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+               mfa, org_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
     sqlx::query(sql)
         .bind(&sid)
         .bind(user.id)
@@ -124,6 +127,7 @@ pub async fn issue_session(
         .bind(ip)
         .bind(user_agent)
         .bind(flag(mfa))
+        .bind(org.as_ref().map(|o| o.id))
         .execute(&state.db.pool)
         .await?;
     sqlx::query("UPDATE users SET last_login = $1 WHERE id = $2")
@@ -164,7 +168,7 @@ async fn create_token_pair(
     client: Client,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let Credentials { login, password, otp, cookie } = read_credentials(&body, &state.policy)?;
+    let Credentials { login, password, otp, org, cookie } = read_credentials(&body, &state.policy)?;
     crate::limits::hit(&state, "login", "ip", &client.ip).await?;
     let name = match &login {
         Login::Email(email) => normalize_email(email),
@@ -213,14 +217,18 @@ async fn create_token_pair(
             extra: None,
         });
     }
+    let org_id = match &org {
+        Some(slug) => Some(member_of(&state, slug, user.id).await?),
+        None => None,
+    };
     // The second factor comes last, so its answers only ever go to someone who knows the password.
     if user.mfa_enabled {
         let Some(otp) = otp else {
-            return Err(crate::mfa::login::require_second_factor(&state, user.id, cookie).await?);
+            return Err(crate::mfa::login::require_second_factor(&state, user.id, cookie, org.as_deref()).await?);
         };
         crate::mfa::login::check_login_code(&state, &user, &otp, &client).await?;
     }
-    finish_login(&state, &user, &client, user.mfa_enabled, cookie).await
+    finish_login(&state, &user, &client, user.mfa_enabled, cookie, org_id).await
 }
 
 /// The end of every login, once the password (and the second factor, `mfa`) are verified: an
@@ -232,16 +240,18 @@ pub(crate) async fn finish_login(
     client: &Client,
     mfa: bool,
     cookie: bool,
+    org_id: Option<i64>,
 ) -> Result<Response, ApiError> {
     if crate::lifecycle::password_expired(state, user) {
         let purpose = crate::challenges::Purpose::PasswordChange;
-        let token = crate::challenges::create(state, purpose, user.id, cookie, mfa).await?;
+        let slug = org_claims(state, user.id, org_id).await?.map(|org| org.slug);
+        let token = crate::challenges::create(state, purpose, user.id, cookie, mfa, slug.as_deref()).await?;
         return Err(ApiError::PasswordExpired { password_change_token: token });
     }
     if state.config.notify_new_login {
         crate::lifecycle::notify_if_new_device(state, user, client).await?;
     }
-    let pair = issue_session(state, user, &client.ip, &client.user_agent, mfa).await?;
+    let pair = issue_session(state, user, &client.ip, &client.user_agent, mfa, org_id).await?;
     let actor = crate::audit::Actor { user_id: Some(user.id), client, session_id: Some(&pair.session_id) };
     crate::audit::record(state, "login_succeeded", actor, json!({ "mfa": mfa })).await?;
     pair_response(state, pair, cookie)
@@ -272,6 +282,8 @@ struct Credentials {
     password: String,
     /// A TOTP or backup code, for one-step login to an account with 2FA.
     otp: Option<String>,
+    /// The slug of an organization the access tokens should speak for.
+    org: Option<String>,
     /// The refresh token goes in the cookie, not the body.
     cookie: bool,
 }
@@ -293,10 +305,11 @@ fn read_credentials(body: &Value, policy: &PasswordPolicy) -> Result<Credentials
         form.error("password", Violation::TooLong { max_bytes }.message());
     }
     let otp = form.string("otp", CharField { required: false, trim: true, allow_blank: false });
+    let org = form.string("org", CharField { required: false, trim: true, allow_blank: false });
     let cookie = form.boolean("cookie").unwrap_or(false);
     form.finish()?;
     match (login, password) {
-        (Some(login), Some(password)) => Ok(Credentials { login, password, otp, cookie }),
+        (Some(login), Some(password)) => Ok(Credentials { login, password, otp, org, cookie }),
         _ => Err(ApiError::Internal("the login form passed without its fields".into())),
     }
 }
@@ -331,16 +344,25 @@ async fn refresh_token(
         return Err(ApiError::AuthenticationFailed(NO_ACTIVE_ACCOUNT_FOR_TOKEN));
     };
     let session = current_session(&state, &claims, now, &client).await?;
+    // `org` switches the organization the session's access tokens speak for.
+    let mut form = Form::new(&request.body);
+    let org = form.string("org", CharField { required: false, trim: true, allow_blank: false });
+    let org_id = match &org {
+        Some(slug) => Some(member_of(&state, slug, user.id).await?),
+        None => session.org_id,
+    };
     let (refresh, new_claims) = refresh_token_for(&state, user.id, &session.id, now)?;
     // Compare-and-swap: of concurrent refreshes of one token exactly one matches `current_hash`;
     // the others change nothing and are told the token is used up, without revoking the session.
+    let org = org_claims(&state, user.id, org_id).await?;
     let sql = "UPDATE sessions SET previous_hash = current_hash, current_hash = $1, rotated_at = $2, \
-               last_used_at = $3, expires_at = $4 WHERE id = $5 AND current_hash = $6 AND revoked_at IS NULL";
+               last_used_at = $3, expires_at = $4, org_id = $5 WHERE id = $6 AND current_hash = $7 AND revoked_at IS NULL";
     let done = sqlx::query(sql)
         .bind(jti_hash(&new_claims.jti))
         .bind(now)
         .bind(now)
         .bind(new_claims.exp)
+        .bind(org.as_ref().map(|o| o.id))
         .bind(&session.id)
         .bind(&session.current_hash)
         .execute(&state.db.pool)
@@ -348,7 +370,7 @@ async fn refresh_token(
     if done.rows_affected() == 0 {
         return Err(blacklisted());
     }
-    let access = access_token_for(&state, &user, &session.id, session.mfa, now)?;
+    let access = access_token_for(&state, &user, &session.id, session.mfa, org.as_ref(), now)?;
     if request.cookie.is_some() {
         return with_refresh_cookie(&state.config, &refresh, json!({ "access": access }));
     }
@@ -479,15 +501,52 @@ fn refresh_token_for(state: &AppState, user_id: i64, sid: &str, now: i64) -> Res
 }
 
 /// A signed access token with the user's current claims (API.md §3).
-fn access_token_for(state: &AppState, user: &User, sid: &str, mfa: bool, now: i64) -> Result<String, ApiError> {
+fn access_token_for(
+    state: &AppState,
+    user: &User,
+    sid: &str,
+    mfa: bool,
+    org: Option<&OrgClaims>,
+    now: i64,
+) -> Result<String, ApiError> {
     let lifetime = seconds(state.config.access_token_lifetime);
     let mut claims = Claims::new(TokenType::Access, user.id.to_string(), now, lifetime, &mut OsRng);
     claims.extra.insert("email".into(), json!(user.email));
     claims.extra.insert("is_staff".into(), json!(user.is_staff));
     claims.extra.insert("is_verified".into(), json!(user.is_verified));
     claims.extra.insert("mfa".into(), json!(mfa));
+    if let Some(org) = org {
+        claims.extra.insert("org".into(), json!(org.slug));
+        claims.extra.insert("roles".into(), json!([org.role]));
+    }
     claims.extra.insert("sid".into(), json!(sid));
     sign(state, &mut claims)
+}
+
+/// The organization an access token speaks for, and the caller's role there.
+struct OrgClaims {
+    id: i64,
+    slug: String,
+    role: String,
+}
+
+/// The claims of organization `org_id` for `user_id`, if they are still a member (a member removed
+/// since the session chose it gets tokens without an organization).
+async fn org_claims(state: &AppState, user_id: i64, org_id: Option<i64>) -> Result<Option<OrgClaims>, ApiError> {
+    let Some(org_id) = org_id else { return Ok(None) };
+    let sql = "SELECT o.slug, m.role FROM organizations o JOIN memberships m ON m.org_id = o.id \
+               WHERE o.id = $1 AND m.user_id = $2";
+    let row = sqlx::query(sql).bind(org_id).bind(user_id).fetch_optional(&state.db.pool).await?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(OrgClaims { id: org_id, slug: row.try_get("slug")?, role: row.try_get("role")? }))
+}
+
+/// The id of organization `slug` if `user_id` is a member; DRF's 403 otherwise (API.md §7).
+pub(crate) async fn member_of(state: &AppState, slug: &str, user_id: i64) -> Result<i64, ApiError> {
+    match crate::authz::membership(state, slug, user_id).await? {
+        Some((org_id, _)) => Ok(org_id),
+        None => Err(ApiError::PermissionDenied),
+    }
 }
 
 /// Adds `iss`/`aud` when configured and signs.

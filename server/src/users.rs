@@ -286,9 +286,63 @@ pub fn iso8601(seconds: i64) -> String {
     format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
 }
 
+/// Unix seconds of an RFC 3339 date-time as DRF's `DateTimeField` accepts it
+/// (`2026-01-02T03:04:05Z`, fractional seconds and a `±HH:MM` offset allowed), or `None`.
+pub fn parse_iso8601(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let (date, rest) = text.split_once(['T', ' '])?;
+    let date = parse_date(date)?;
+    let (year, month, day): (i64, i64, i64) =
+        (date.get(..4)?.parse().ok()?, date.get(5..7)?.parse().ok()?, date.get(8..10)?.parse().ok()?);
+    let (time, offset) = match rest.find(['Z', 'z', '+', '-']) {
+        Some(at) => rest.split_at(at),
+        None => return None,
+    };
+    let offset = match offset {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = if offset.starts_with('-') { -1 } else { 1 };
+            let (hours, minutes) = offset.get(1..)?.split_once(':')?;
+            let (hours, minutes): (i64, i64) = (hours.parse().ok()?, minutes.parse().ok()?);
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
+            sign * (hours * 3600 + minutes * 60)
+        }
+    };
+    let time = time.split('.').next()?;
+    let parts: Vec<i64> = time.split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
+    let [hour, minute, second] = parts.as_slice() else { return None };
+    if *hour > 23 || *minute > 59 || *second > 59 {
+        return None;
+    }
+    // Days-from-civil (Howard Hinnant's algorithm), the inverse of `iso8601`.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn datetimes_parse_as_drf_reads_them() {
+        for seconds in [0, 951_782_400, 1_700_000_000, 4_102_444_799] {
+            assert_eq!(parse_iso8601(&iso8601(seconds)), Some(seconds));
+        }
+        assert_eq!(parse_iso8601("2023-11-14T22:13:20.123Z"), Some(1_700_000_000));
+        assert_eq!(parse_iso8601("2023-11-15T00:13:20+02:00"), Some(1_700_000_000));
+        assert_eq!(parse_iso8601("2023-11-14T20:13:20-02:00"), Some(1_700_000_000));
+        for bad in ["", "2023-11-14", "2023-11-14T22:13:20", "2023-02-30T00:00:00Z", "2023-11-14T24:00:00Z", "soon"] {
+            assert_eq!(parse_iso8601(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn emails_normalize_with_nfkc_and_lowercase() {

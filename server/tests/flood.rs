@@ -91,7 +91,7 @@ on_both!(a_login_flood_is_refused_quickly_and_spares_other_requests, |mut state:
         .await
         .unwrap();
     let alice = User::by_email(&state.db, "alice@example.com").await.unwrap().unwrap();
-    let access = issue_session(&state, &alice, "", "", false).await.unwrap().access;
+    let access = issue_session(&state, &alice, "", "", false, None).await.unwrap().access;
     warm_pool(&state).await;
 
     let flood: Vec<_> = (0..LOGINS).map(|_| tokio::spawn(login(state.clone()))).collect();

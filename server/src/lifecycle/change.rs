@@ -88,7 +88,7 @@ async fn change_password(
         ));
     }
     let user = User::by_id(&state.db, user.id).await?.ok_or(ApiError::NotFound)?;
-    let pair = issue_session(&state, &user, &client.ip, &client.user_agent, challenge.mfa).await?;
+    let pair = issue_session(&state, &user, &client.ip, &client.user_agent, challenge.mfa, challenge.org_id).await?;
     if challenge.cookie {
         return with_refresh_cookie(&state.config, &pair.refresh, json!({ "detail": SAVED, "access": pair.access }));
     }

@@ -37,8 +37,13 @@ fn challenge_gone() -> ApiError {
 
 /// The `403 mfa_required` answer for `user_id`, whose password was right: a new challenge.
 /// `cookie` (the login asked for cookie mode) carries over to the second step.
-pub(crate) async fn require_second_factor(state: &AppState, user_id: i64, cookie: bool) -> Result<ApiError, ApiError> {
-    let token = challenges::create(state, ChallengePurpose::Mfa, user_id, cookie, false).await?;
+pub(crate) async fn require_second_factor(
+    state: &AppState,
+    user_id: i64,
+    cookie: bool,
+    org: Option<&str>,
+) -> Result<ApiError, ApiError> {
+    let token = challenges::create(state, ChallengePurpose::Mfa, user_id, cookie, false, org).await?;
     Ok(ApiError::MfaRequired { mfa_token: token })
 }
 
@@ -94,7 +99,8 @@ async fn complete_login(
     if !challenge.spend(&state).await? {
         return Err(challenge_gone());
     }
-    finish_login(&state, &user, &client, true, cookie || challenge.cookie).await
+    // The organization was checked at the first step; a member removed since gets no `org`.
+    finish_login(&state, &user, &client, true, cookie || challenge.cookie, challenge.org_id).await
 }
 
 #[cfg(test)]
