@@ -1,0 +1,502 @@
+//! Organizations, roles, API keys and the admin API (API.md §7) on both databases, with every
+//! permission boundary: each endpoint called anonymously, by a normal user, by a member with each
+//! role, by a non-member, by staff, and with an API key; and the authorization extractors as an
+//! embedding application uses them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::routing::get;
+use axum::Router;
+use common::{request, send};
+use latchkey_core::token::Claims;
+use latchkey_server::authz::{Editor, RequireMfa, RequireRole, RequireStaff, RequireVerified};
+use latchkey_server::{app, now, AppState};
+use serde_json::{json, Value};
+use sqlx::Row;
+use tower::ServiceExt;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn call(
+    state: &AppState,
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+    token: Option<&str>,
+) -> (StatusCode, Value) {
+    let (status, body, _) = send(state, request(method, uri, body, token)).await;
+    (status, body)
+}
+
+async fn with_key(state: &AppState, method: &str, uri: &str, body: Option<Value>, key: &str) -> (StatusCode, Value) {
+    let mut request = request(method, uri, body, None);
+    request.headers_mut().insert("x-api-key", key.parse().unwrap());
+    let (status, body, _) = send(state, request).await;
+    (status, body)
+}
+
+async fn user(state: &AppState, email: &str) -> (i64, String) {
+    let id = common::create_user(state, email, PASSWORD).await;
+    (id, login(state, email, None).await)
+}
+
+async fn login(state: &AppState, email: &str, org: Option<&str>) -> String {
+    let mut body = json!({"email": email, "password": PASSWORD});
+    if let Some(org) = org {
+        body["org"] = json!(org);
+    }
+    let (status, body) = call(state, "POST", "/api/token/", Some(body), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["access"].as_str().unwrap().to_owned()
+}
+
+fn claims(state: &AppState, token: &str) -> Claims {
+    state.keys.verify(token, None, now(), &state.expect).unwrap()
+}
+
+/// An organization `acme` whose admin is ada, with bob as editor, carol as author, dan as viewer;
+/// erin belongs to no organization and frank is staff. Returns everyone's (id, token).
+async fn acme(state: &AppState) -> Vec<(&'static str, i64, String)> {
+    let names = ["ada", "bob", "carol", "dan", "erin", "frank"];
+    let mut people = Vec::new();
+    for name in names {
+        let (id, token) = user(state, &format!("{name}@example.com")).await;
+        people.push((name, id, token));
+    }
+    sqlx::query("UPDATE users SET is_staff = 1 WHERE email = 'frank@example.com'")
+        .execute(&state.db.pool)
+        .await
+        .unwrap();
+    let ada = &people[0].2;
+    let (status, org) =
+        call(state, "POST", "/api/orgs/", Some(json!({"name": "Acme", "slug": "acme"})), Some(ada)).await;
+    assert_eq!(status, StatusCode::CREATED, "{org}");
+    assert_eq!((org["slug"].as_str(), org["role"].as_str()), (Some("acme"), Some("admin")));
+    for (name, role) in [("bob", "editor"), ("carol", "author"), ("dan", "viewer")] {
+        let body = json!({"email": format!("{name}@example.com"), "role": role});
+        let (status, member) = call(state, "POST", "/api/orgs/acme/members/", Some(body), Some(ada)).await;
+        assert_eq!(status, StatusCode::CREATED, "{member}");
+        assert_eq!(member["role"], role);
+    }
+    people
+}
+
+on_both!(organizations_and_members_have_every_boundary, |state: AppState| async move {
+    let people = acme(&state).await;
+    let token = |name: &str| people.iter().find(|p| p.0 == name).unwrap().2.clone();
+    let id = |name: &str| people.iter().find(|p| p.0 == name).unwrap().1;
+
+    // Reading the member list: every member; to anyone else the organization does not exist.
+    for (name, expected) in [("ada", 200), ("bob", 200), ("carol", 200), ("dan", 200), ("erin", 404), ("frank", 404)] {
+        let (status, _) = call(&state, "GET", "/api/orgs/acme/members/", None, Some(&token(name))).await;
+        assert_eq!(status.as_u16(), expected, "{name}");
+    }
+    assert_eq!(call(&state, "GET", "/api/orgs/acme/members/", None, None).await.0, StatusCode::UNAUTHORIZED);
+    let (_, members) = call(&state, "GET", "/api/orgs/acme/members/", None, Some(&token("dan"))).await;
+    assert_eq!(members.as_array().unwrap().len(), 4);
+
+    // Adding a member: admins only.
+    let add = json!({"email": "erin@example.com", "role": "viewer"});
+    for (name, expected) in [("bob", 403), ("carol", 403), ("dan", 403), ("erin", 404), ("frank", 404)] {
+        let (status, _) = call(&state, "POST", "/api/orgs/acme/members/", Some(add.clone()), Some(&token(name))).await;
+        assert_eq!(status.as_u16(), expected, "{name}");
+    }
+    let bad = [
+        (json!({"email": "nobody@example.com", "role": "viewer"}), "email"),
+        (json!({"email": "bob@example.com", "role": "viewer"}), "email"),
+        (json!({"email": "erin@example.com", "role": "owner"}), "role"),
+    ];
+    for (body, field) in bad {
+        let (status, errors) = call(&state, "POST", "/api/orgs/acme/members/", Some(body), Some(&token("ada"))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(errors[field].is_array(), "{errors}");
+    }
+
+    // Changing a role: admins only; the last admin cannot step down or leave.
+    let dan = format!("/api/orgs/acme/members/{}/", id("dan"));
+    for name in ["bob", "carol", "dan"] {
+        let (status, _) = call(&state, "PATCH", &dan, Some(json!({"role": "editor"})), Some(&token(name))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{name}");
+    }
+    let (status, body) = call(&state, "PATCH", &dan, Some(json!({"role": "author"})), Some(&token("ada"))).await;
+    assert_eq!((status, body["role"].as_str()), (StatusCode::OK, Some("author")));
+    let ada_path = format!("/api/orgs/acme/members/{}/", id("ada"));
+    let last_admin = json!({"non_field_errors": ["An organization needs at least one admin."]});
+    assert_eq!(
+        call(&state, "PATCH", &ada_path, Some(json!({"role": "viewer"})), Some(&token("ada"))).await,
+        (StatusCode::BAD_REQUEST, last_admin.clone())
+    );
+    assert_eq!(
+        call(&state, "DELETE", &ada_path, None, Some(&token("ada"))).await,
+        (StatusCode::BAD_REQUEST, last_admin)
+    );
+    // With a second admin, the first may leave; a member may leave; only admins remove others.
+    let (status, _) = call(
+        &state,
+        "PATCH",
+        &format!("/api/orgs/acme/members/{}/", id("bob")),
+        Some(json!({"role": "admin"})),
+        Some(&token("ada")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(call(&state, "DELETE", &dan, None, Some(&token("carol"))).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(call(&state, "DELETE", &dan, None, Some(&token("dan"))).await.0, StatusCode::NO_CONTENT, "dan leaves");
+    assert_eq!(
+        call(&state, "DELETE", &ada_path, None, Some(&token("ada"))).await.0,
+        StatusCode::NO_CONTENT,
+        "ada leaves"
+    );
+    assert_eq!(
+        call(&state, "GET", "/api/orgs/acme/members/", None, Some(&token("ada"))).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(&state, "DELETE", "/api/orgs/acme/members/999/", None, Some(&token("bob"))).await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    // Creating: slugs are unique and slug-shaped; each user lists their own organizations.
+    let (status, errors) =
+        call(&state, "POST", "/api/orgs/", Some(json!({"name": "Again", "slug": "acme"})), Some(&token("erin"))).await;
+    assert_eq!(
+        (status, errors),
+        (StatusCode::BAD_REQUEST, json!({"slug": ["organization with this slug already exists."]}))
+    );
+    let (status, _) =
+        call(&state, "POST", "/api/orgs/", Some(json!({"name": "Bad", "slug": "a b"})), Some(&token("erin"))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (_, orgs) = call(&state, "GET", "/api/orgs/", None, Some(&token("bob"))).await;
+    assert_eq!(
+        orgs,
+        json!([{"id": orgs[0]["id"], "name": "Acme", "slug": "acme", "role": "admin", "created_at": orgs[0]["created_at"]}])
+    );
+    let (_, orgs) = call(&state, "GET", "/api/orgs/", None, Some(&token("erin"))).await;
+    assert_eq!(orgs, json!([]));
+    let events: Vec<String> = sqlx::query("SELECT event FROM audit_events WHERE event LIKE 'org_%'")
+        .fetch_all(&state.db.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get("event"))
+        .collect();
+    assert!(events.contains(&"org_role_changed".to_owned()) && events.contains(&"org_member_removed".to_owned()));
+});
+
+on_both!(tokens_speak_for_one_organization, |state: AppState| async move {
+    let people = acme(&state).await;
+    let access = login(&state, "bob@example.com", Some("acme")).await;
+    let bob = claims(&state, &access);
+    assert_eq!((bob.extra["org"].clone(), bob.extra["roles"].clone()), (json!("acme"), json!(["editor"])));
+    // A non-member, or an unknown organization: 403 after a correct password.
+    for org in ["acme", "nowhere"] {
+        let body = json!({"email": "erin@example.com", "password": PASSWORD, "org": org});
+        let (status, body) = call(&state, "POST", "/api/token/", Some(body), None).await;
+        assert_eq!(
+            (status, body),
+            (StatusCode::FORBIDDEN, json!({"detail": "You do not have permission to perform this action."}))
+        );
+    }
+    // Refresh keeps the session's organization, follows role changes, and may switch.
+    let body = json!({"email": "dan@example.com", "password": PASSWORD, "org": "acme"});
+    let (_, pair) = call(&state, "POST", "/api/token/", Some(body), None).await;
+    let ada = &people[0].2;
+    let dan_id = people[3].1;
+    call(&state, "PATCH", &format!("/api/orgs/acme/members/{dan_id}/"), Some(json!({"role": "author"})), Some(ada))
+        .await;
+    let (status, refreshed) =
+        call(&state, "POST", "/api/token/refresh/", Some(json!({"refresh": pair["refresh"]})), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(claims(&state, refreshed["access"].as_str().unwrap()).extra["roles"], json!(["author"]));
+    let switch = json!({"refresh": refreshed["refresh"], "org": "elsewhere"});
+    assert_eq!(call(&state, "POST", "/api/token/refresh/", Some(switch), None).await.0, StatusCode::FORBIDDEN);
+    // A member removed since gets tokens without the organization.
+    call(&state, "DELETE", &format!("/api/orgs/acme/members/{dan_id}/"), None, Some(ada)).await;
+    let (status, later) =
+        call(&state, "POST", "/api/token/refresh/", Some(json!({"refresh": refreshed["refresh"]})), None).await;
+    assert_eq!(status, StatusCode::OK, "{later}");
+    assert!(claims(&state, later["access"].as_str().unwrap()).extra.get("org").is_none());
+});
+
+/// An application's own routes, protected by the extractors (the README's example).
+fn application(state: AppState) -> Router {
+    async fn publish(RequireRole(auth, ..): RequireRole<Editor>) -> String {
+        format!("{} publishes in {}", auth.user.email, auth.org().map_or("", |(org, _)| org))
+    }
+    async fn payouts(RequireMfa(auth): RequireMfa) -> String {
+        auth.user.email
+    }
+    async fn dashboard(RequireStaff(_): RequireStaff) -> &'static str {
+        "staff"
+    }
+    async fn newsletter(RequireVerified(_): RequireVerified) -> &'static str {
+        "verified"
+    }
+    let routes = Router::new()
+        .route("/articles/publish", get(publish))
+        .route("/payouts", get(payouts))
+        .route("/dashboard", get(dashboard))
+        .route("/newsletter", get(newsletter))
+        .with_state(state.clone());
+    app(state).merge(routes)
+}
+
+async fn get_status(state: &AppState, uri: &str, token: Option<&str>) -> StatusCode {
+    let request: Request<Body> = request("GET", uri, None, token);
+    application(state.clone()).oneshot(request).await.unwrap().status()
+}
+
+on_both!(extractors_protect_an_applications_routes, |state: AppState| async move {
+    let people = acme(&state).await;
+    for (name, expected) in [("ada", 200), ("bob", 200), ("carol", 403), ("dan", 403)] {
+        let token = login(&state, &format!("{name}@example.com"), Some("acme")).await;
+        assert_eq!(get_status(&state, "/articles/publish", Some(&token)).await.as_u16(), expected, "{name}");
+    }
+    let no_org = &people[0].2;
+    assert_eq!(
+        get_status(&state, "/articles/publish", Some(no_org)).await,
+        StatusCode::FORBIDDEN,
+        "a token without org"
+    );
+    assert_eq!(get_status(&state, "/articles/publish", None).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(get_status(&state, "/dashboard", Some(&people[5].2)).await, StatusCode::OK);
+    assert_eq!(get_status(&state, "/dashboard", Some(no_org)).await, StatusCode::FORBIDDEN);
+    assert_eq!(get_status(&state, "/newsletter", Some(no_org)).await, StatusCode::FORBIDDEN);
+    sqlx::query("UPDATE users SET is_verified = 1 WHERE email = 'ada@example.com'")
+        .execute(&state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(get_status(&state, "/newsletter", Some(no_org)).await, StatusCode::OK);
+    // RequireMfa: only a session that verified a second factor.
+    assert_eq!(get_status(&state, "/payouts", Some(no_org)).await, StatusCode::FORBIDDEN);
+    let (_, device) = call(&state, "POST", "/api/auth/2fa/totp/", Some(json!({})), Some(no_org)).await;
+    let confirm = format!("/api/auth/2fa/totp/{}/confirm/", device["id"]);
+    let secret = device["secret"].as_str().unwrap().to_owned();
+    call(&state, "POST", &confirm, Some(json!({"code": common::totp(&secret, now())})), Some(no_org)).await;
+    let body = json!({"email": "ada@example.com", "password": PASSWORD, "otp": common::totp(&secret, now() + 30), "org": "acme"});
+    let (status, pair) = call(&state, "POST", "/api/token/", Some(body), None).await;
+    assert_eq!(status, StatusCode::OK, "{pair}");
+    let access = pair["access"].as_str().unwrap();
+    assert_eq!(claims(&state, access).extra["org"], "acme", "one-step MFA login keeps the organization");
+    assert_eq!(get_status(&state, "/payouts", Some(access)).await, StatusCode::OK);
+});
+
+on_both!(api_keys_act_as_their_owner_and_never_more, |state: AppState| async move {
+    let people = acme(&state).await;
+    let (ada, frank) = (&people[0].2, &people[5].2);
+    let (status, created) = call(&state, "POST", "/api/auth/api-keys/", Some(json!({"name": "CI"})), Some(ada)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let key = created["key"].as_str().unwrap().to_owned();
+    let prefix = created["prefix"].as_str().unwrap();
+    assert!(key.starts_with(&format!("lk_{prefix}_")) && key.len() > 40, "{key}");
+    assert_eq!(created["scopes"], json!(["read", "write"]));
+    let (_, listed) = call(&state, "GET", "/api/auth/api-keys/", None, Some(ada)).await;
+    assert_eq!(listed[0]["prefix"], prefix);
+    assert!(listed[0].get("key").is_none() && listed[0]["last_used_at"].is_null());
+    // The database keeps no key.
+    let row = sqlx::query("SELECT key_hash FROM api_keys").fetch_one(&state.db.pool).await.unwrap();
+    assert_ne!(row.get::<String, _>("key_hash"), key);
+
+    let (status, me) = with_key(&state, "GET", "/api/auth/me/", None, &key).await;
+    assert_eq!((status, me["email"].as_str()), (StatusCode::OK, Some("ada@example.com")));
+    let (_, listed) = call(&state, "GET", "/api/auth/api-keys/", None, Some(ada)).await;
+    assert!(listed[0]["last_used_at"].is_string(), "the use is recorded");
+    // As the owner: an admin of acme may add members with it.
+    let add = json!({"email": "erin@example.com", "role": "viewer"});
+    assert_eq!(with_key(&state, "POST", "/api/orgs/acme/members/", Some(add), &key).await.0, StatusCode::CREATED);
+    // Never the account's security: keys, password, second factors, sessions.
+    for (method, uri) in [
+        ("GET", "/api/auth/api-keys/"),
+        ("POST", "/api/auth/2fa/totp/"),
+        ("GET", "/api/auth/sessions/"),
+        ("DELETE", "/api/auth/me/"),
+    ] {
+        let (status, body) = with_key(&state, method, uri, Some(json!({})), &key).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{method} {uri}: {body}");
+    }
+    // Scopes narrow: a read key cannot write; `admin` is for staff owners only, and then needed.
+    let (_, read) =
+        call(&state, "POST", "/api/auth/api-keys/", Some(json!({"name": "ro", "scopes": ["read"]})), Some(ada)).await;
+    let read = read["key"].as_str().unwrap();
+    assert_eq!(with_key(&state, "GET", "/api/orgs/", None, read).await.0, StatusCode::OK);
+    let (status, body) = with_key(&state, "POST", "/api/orgs/", Some(json!({"name": "X", "slug": "x"})), read).await;
+    assert_eq!((status, body), (StatusCode::FORBIDDEN, json!({"detail": "This API key lacks the `write` scope."})));
+    let (status, body) =
+        call(&state, "POST", "/api/auth/api-keys/", Some(json!({"name": "root", "scopes": ["admin"]})), Some(ada))
+            .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(with_key(&state, "GET", "/api/admin/users/", None, &key).await.0, StatusCode::FORBIDDEN);
+    let (_, staff_plain) = call(&state, "POST", "/api/auth/api-keys/", Some(json!({"name": "s"})), Some(frank)).await;
+    assert_eq!(
+        with_key(&state, "GET", "/api/admin/users/", None, staff_plain["key"].as_str().unwrap()).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (_, staff_admin) = call(
+        &state,
+        "POST",
+        "/api/auth/api-keys/",
+        Some(json!({"name": "a", "scopes": ["read", "admin"]})),
+        Some(frank),
+    )
+    .await;
+    assert_eq!(
+        with_key(&state, "GET", "/api/admin/users/", None, staff_admin["key"].as_str().unwrap()).await.0,
+        StatusCode::OK
+    );
+    // Validation of the form.
+    for body in [
+        json!({}),
+        json!({"name": "x", "scopes": ["root"]}),
+        json!({"name": "x", "expires_at": "2001-01-01T00:00:00Z"}),
+        json!({"name": "x", "expires_at": "tomorrow"}),
+    ] {
+        assert_eq!(
+            call(&state, "POST", "/api/auth/api-keys/", Some(body.clone()), Some(ada)).await.0,
+            StatusCode::BAD_REQUEST,
+            "{body}"
+        );
+    }
+
+    // A key stops working when it expires, is revoked, or its owner is deactivated.
+    let invalid = (StatusCode::UNAUTHORIZED, json!({"detail": "Invalid API key.", "code": "authentication_failed"}));
+    for bad in ["nope", "lk_00000000_00", &format!("{key}x")] {
+        assert_eq!(with_key(&state, "GET", "/api/auth/me/", None, bad).await, invalid, "{bad}");
+    }
+    sqlx::query("UPDATE api_keys SET expires_at = $1 WHERE prefix = $2")
+        .bind(now() - 1)
+        .bind(prefix)
+        .execute(&state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(with_key(&state, "GET", "/api/auth/me/", None, &key).await, invalid);
+    let delete = format!("/api/auth/api-keys/{}/", created["id"]);
+    assert_eq!(call(&state, "DELETE", &delete, None, Some(frank)).await.0, StatusCode::NOT_FOUND, "someone else's key");
+    assert_eq!(call(&state, "DELETE", &delete, None, Some(ada)).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(call(&state, "DELETE", &delete, None, Some(ada)).await.0, StatusCode::NOT_FOUND);
+    sqlx::query("UPDATE users SET is_active = 0 WHERE email = 'ada@example.com'")
+        .execute(&state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(with_key(&state, "GET", "/api/orgs/", None, read).await, invalid);
+    let events: Vec<String> = sqlx::query("SELECT event FROM audit_events WHERE event LIKE 'api_key_%'")
+        .fetch_all(&state.db.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get("event"))
+        .collect();
+    for event in ["api_key_created", "api_key_used", "api_key_revoked"] {
+        assert!(events.contains(&event.to_owned()), "{event}: {events:?}");
+    }
+});
+
+on_both!(staff_manage_users_through_the_admin_api, |state: AppState| async move {
+    let people = acme(&state).await;
+    let (ada_id, ada) = (people[0].1, &people[0].2);
+    let frank = &people[5].2;
+    // Staff only.
+    for (token, expected) in [(None, 401), (Some(ada.as_str()), 403)] {
+        for (method, uri) in [
+            ("GET", "/api/admin/users/".to_owned()),
+            ("GET", format!("/api/admin/users/{ada_id}/")),
+            ("POST", format!("/api/admin/users/{ada_id}/logout/")),
+        ] {
+            assert_eq!(call(&state, method, &uri, None, token).await.0.as_u16(), expected, "{method} {uri}");
+        }
+    }
+    let (status, page) = call(&state, "GET", "/api/admin/users/?search=CAR", None, Some(frank)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (page["count"].clone(), page["next"].clone(), page["previous"].clone()),
+        (json!(1), Value::Null, Value::Null)
+    );
+    assert_eq!(
+        (page["results"][0]["email"].as_str(), page["results"][0]["is_active"].as_bool()),
+        (Some("carol@example.com"), Some(true))
+    );
+    let (_, all) = call(&state, "GET", "/api/admin/users/", None, Some(frank)).await;
+    assert_eq!(all["count"], 6);
+    assert_eq!(call(&state, "GET", "/api/admin/users/?page=2", None, Some(frank)).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        call(&state, "GET", "/api/admin/users/?search=%25", None, Some(frank)).await.1["count"],
+        0,
+        "wildcards are literal"
+    );
+
+    // Deactivation revokes sessions at once; staff and verified flags; staff cannot demote themselves.
+    let path = format!("/api/admin/users/{ada_id}/");
+    let (status, body) =
+        call(&state, "PATCH", &path, Some(json!({"is_active": false, "is_verified": true})), Some(frank)).await;
+    assert_eq!(
+        (status, body["is_active"].clone(), body["is_verified"].clone()),
+        (StatusCode::OK, json!(false), json!(true))
+    );
+    assert_eq!(call(&state, "GET", "/api/auth/me/", None, Some(ada)).await.0, StatusCode::UNAUTHORIZED);
+    let (status, _) =
+        call(&state, "POST", "/api/token/", Some(json!({"email": "ada@example.com", "password": PASSWORD})), None)
+            .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    call(&state, "PATCH", &path, Some(json!({"is_active": true, "is_staff": true})), Some(frank)).await;
+    let ada = login(&state, "ada@example.com", None).await;
+    assert_eq!(call(&state, "GET", "/api/admin/users/", None, Some(&ada)).await.0, StatusCode::OK, "ada is staff now");
+    let frank_path = format!("/api/admin/users/{}/", people[5].1);
+    assert_eq!(
+        call(&state, "PATCH", &frank_path, Some(json!({"is_staff": false})), Some(frank)).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        call(&state, "PATCH", &path, Some(json!({"is_active": "maybe"})), Some(frank)).await.0,
+        StatusCode::BAD_REQUEST
+    );
+
+    // Force logout.
+    assert_eq!(call(&state, "POST", &format!("{path}logout/"), None, Some(frank)).await.0, StatusCode::OK);
+    assert_eq!(call(&state, "GET", "/api/auth/me/", None, Some(&ada)).await.0, StatusCode::UNAUTHORIZED);
+
+    // The emergency 2FA reset: a reason is required, the devices go, and it is audited.
+    let ada = login(&state, "ada@example.com", None).await;
+    let (_, device) = call(&state, "POST", "/api/auth/2fa/totp/", Some(json!({})), Some(&ada)).await;
+    let confirm = format!("/api/auth/2fa/totp/{}/confirm/", device["id"]);
+    call(
+        &state,
+        "POST",
+        &confirm,
+        Some(json!({"code": common::totp(device["secret"].as_str().unwrap(), now())})),
+        Some(&ada),
+    )
+    .await;
+    let (status, _) =
+        call(&state, "POST", "/api/token/", Some(json!({"email": "ada@example.com", "password": PASSWORD})), None)
+            .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "2FA is on");
+    let reset = format!("{path}2fa/reset/");
+    assert_eq!(call(&state, "POST", &reset, Some(json!({})), Some(frank)).await.0, StatusCode::BAD_REQUEST);
+    let reason = "Lost phone; identity checked by video call";
+    assert_eq!(
+        call(&state, "POST", &reset, Some(json!({"reason": reason})), Some(&people[3].2)).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(call(&state, "POST", &reset, Some(json!({"reason": reason})), Some(frank)).await.0, StatusCode::OK);
+    let (status, _) =
+        call(&state, "POST", "/api/token/", Some(json!({"email": "ada@example.com", "password": PASSWORD})), None)
+            .await;
+    assert_eq!(status, StatusCode::OK, "2FA is off");
+    let row = sqlx::query("SELECT detail FROM audit_events WHERE event = 'admin_2fa_reset' AND user_id = $1")
+        .bind(ada_id)
+        .fetch_one(&state.db.pool)
+        .await
+        .unwrap();
+    let detail: Value = serde_json::from_str(&row.get::<String, _>("detail")).unwrap();
+    assert_eq!(
+        (detail["reason"].as_str(), detail["by"].as_i64(), detail["devices_removed"].as_i64()),
+        (Some(reason), Some(people[5].1), Some(1))
+    );
+    let updates = sqlx::query("SELECT COUNT(*) AS n FROM audit_events WHERE event = 'admin_user_updated'")
+        .fetch_one(&state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(updates.get::<i64, _>("n"), 2);
+});
