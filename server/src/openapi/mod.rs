@@ -11,7 +11,7 @@
 //! ```
 
 use axum::Json;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, Ref};
 use utoipa::{Modify, OpenApi};
 
@@ -147,6 +147,14 @@ impl Modify for Conventions {
             .build();
         let components = openapi.components.get_or_insert_with(Default::default);
         components.security_schemes.insert(BEARER.into(), SecurityScheme::Http(bearer));
+        // Every operation that takes a bearer token takes an API key instead, within the key's scopes
+        // and except the account-security endpoints (`crate::auth`).
+        let key = ApiKeyValue::with_description(
+            "X-API-Key",
+            "An API key from `POST /api/auth/api-keys/`: acts as its owner within its scopes (`read`, `write`, \
+             `admin`); refused by the endpoints that manage keys, passwords, second factors and sessions.",
+        );
+        components.security_schemes.insert("api_key".into(), SecurityScheme::ApiKey(ApiKey::Header(key)));
         for item in openapi.paths.paths.values_mut() {
             let operations = [&mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
             for operation in operations.into_iter().flatten().filter(|o| o.request_body.is_some()) {
