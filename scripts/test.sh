@@ -17,6 +17,10 @@ say "PostgreSQL for the server tests"
 LATCHKEY_TEST_POSTGRES_URL="$("$ROOT/scripts/postgres.sh")"
 export LATCHKEY_TEST_POSTGRES_URL LATCHKEY_REQUIRE_POSTGRES=1
 
+say "Django, django-otp, DRF and simplejwt for the migration tests"
+LATCHKEY_TEST_DJANGO_PYTHON="$("$ROOT/scripts/django.sh")"
+export LATCHKEY_TEST_DJANGO_PYTHON LATCHKEY_REQUIRE_DJANGO=1
+
 say "aiosmtpd for the SMTP round trip"
 LATCHKEY_TEST_SMTP_PYTHON="$("$ROOT/scripts/smtp.sh")"
 export LATCHKEY_TEST_SMTP_PYTHON LATCHKEY_REQUIRE_SMTP=1

@@ -51,3 +51,17 @@ pub async fn rekey(config: Config) -> Result<usize, String> {
     let state = AppState::with_db(config, db).map_err(|e| e.to_string())?;
     crate::mfa::rekey(&state).await.map_err(|e| e.to_string())
 }
+
+/// `latchkey import-django`: migrates Latchkey's database, then imports from the Django database at
+/// `source_url` (see `crate::django_import`) and returns the summary.
+pub async fn import_django(
+    config: Config,
+    source_url: &str,
+    user_table: &str,
+    dry_run: bool,
+) -> Result<crate::django_import::Summary, String> {
+    let db = Db::connect(&config.database_url).await.map_err(|e| e.to_string())?;
+    db.migrate().await.map_err(|e| e.to_string())?;
+    let state = AppState::with_db(config, db).map_err(|e| e.to_string())?;
+    crate::django_import::import(&state, source_url, user_table, dry_run).await.map_err(|e| e.to_string())
+}

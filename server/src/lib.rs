@@ -20,6 +20,7 @@ pub mod cli;
 pub mod config;
 mod cookies;
 pub mod db;
+pub mod django_import;
 pub mod drf;
 pub mod error;
 pub mod keys;

@@ -30,6 +30,19 @@ enum Command {
     /// Encrypt every TOTP secret still under an old key (LATCHKEY_OLD_ENCRYPTION_KEYS) with
     /// LATCHKEY_ENCRYPTION_KEY, and exit.
     Rekey,
+    /// Import users, password hashes and django-otp devices from a Django database, then print a
+    /// summary. Running it again changes nothing.
+    ImportDjango {
+        /// The Django database: sqlite:///path/to/db.sqlite3 or postgres://user:pass@host/name.
+        #[arg(long = "database-url")]
+        source_url: String,
+        /// The user table, when not `auth_user` (a custom user model with AbstractUser's columns).
+        #[arg(long, default_value = "auth_user")]
+        user_table: String,
+        /// Report what would be imported, and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Print the OpenAPI document (the one `GET /api/schema/` serves) and exit.
     Openapi,
 }
@@ -60,6 +73,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         Command::Migrate => Ok(latchkey_server::migrate(&cli.config).await?),
         Command::Openapi => {
             println!("{}", latchkey_server::openapi::document().to_pretty_json()?);
+            Ok(())
+        }
+        Command::ImportDjango { source_url, user_table, dry_run } => {
+            let summary = latchkey_server::cli::import_django(cli.config, &source_url, &user_table, dry_run).await?;
+            print!("{summary}");
             Ok(())
         }
         Command::Rekey => {
