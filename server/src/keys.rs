@@ -82,7 +82,7 @@ fn key_hash(key: &str) -> String {
 ///
 /// # Errors
 /// 401 `Invalid API key.` for anything else, the same whatever was wrong.
-pub async fn authenticate(state: &AppState, key: &str) -> Result<(User, ApiKey), ApiError> {
+pub async fn authenticate(state: &AppState, key: &str, client: &Client) -> Result<(User, ApiKey), ApiError> {
     let prefix = key.strip_prefix("lk_").and_then(|rest| rest.split_once('_')).map(|(prefix, _)| prefix);
     let Some(prefix) = prefix.filter(|p| p.len() == 8 && key.len() < 128) else { return Err(invalid_key()) };
     let sql = format!(
@@ -110,8 +110,7 @@ pub async fn authenticate(state: &AppState, key: &str) -> Result<(User, ApiKey),
             "UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)";
         let done = sqlx::query(sql).bind(now).bind(id).bind(now - USE_RECORDED_EVERY).execute(&state.db.pool).await?;
         if done.rows_affected() > 0 {
-            let client = Client::default();
-            let actor = Actor { user_id: Some(user.id), client: &client, session_id: None };
+            let actor = Actor { user_id: Some(user.id), client, session_id: None };
             audit::record(state, "api_key_used", actor, json!({ "key_id": id, "prefix": prefix })).await?;
         }
     }
