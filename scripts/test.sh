@@ -41,6 +41,9 @@ WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER=/usr/bin/chromedriver \
 say "npm package"
 "$ROOT/scripts/build-wasm.sh"
 
+say "A Vite app that imports the package builds and runs (tests/vite)"
+node tests/vite/smoke.mjs
+
 say "TypeScript declarations (tsc --noEmit)"
 tsc -p tests/ts
 
@@ -50,6 +53,7 @@ node --test tests/js/
 
 say "JavaScript tests in headless Chromium"
 node tests/browser/run.mjs
+node tests/browser/client.mjs
 node tests/browser/demo.mjs
 
 say "All tests passed"

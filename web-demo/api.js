@@ -4,6 +4,12 @@
 let access = "";
 let refresh = "";
 let skew = 0;
+let onSessionEnded = () => {};
+
+/** Runs `handler` when the server stops accepting a sign-in (revoked elsewhere, or expired). */
+export function whenSessionEnds(handler) {
+  onSessionEnded = handler;
+}
 
 /** Keeps the tokens of a sign-in (`{access, refresh}`), or forgets them (`null`). */
 export function setTokens(tokens) {
@@ -21,9 +27,15 @@ export const clockSkew = () => skew;
  * is status 0. An expired access token is renewed once with the refresh token, then retried.
  */
 export async function api(method, path, body) {
+  const signedIn = isSignedIn();
   let result = await send(method, path, body);
   if (result.status === 401 && result.data.code === "token_not_valid" && refresh && (await renew())) {
     result = await send(method, path, body);
+  }
+  // Still refused: the session was revoked (from another device, or by a password change there).
+  if (result.status === 401 && signedIn && isSignedIn()) {
+    setTokens(null);
+    onSessionEnded(result);
   }
   return result;
 }
@@ -64,19 +76,65 @@ function noteServerTime(header) {
 
 const FIELD_LABELS = {
   email: "E-mail", password: "Password", password_confirm: "Confirm password", code: "Code", name: "Name",
-  mfa_token: "Sign-in attempt",
+  mfa_token: "Sign-in attempt", old_password: "Current password", new_password: "New password",
+  uid: "Link", token: "Link",
 };
 
 /** What went wrong, as sentences: `detail` when the server gave one, else each field's messages. */
 export function problems({ status, data, retryAfter }) {
   if (status === 0) return ["The server could not be reached. Check your connection and try again."];
+  if (status === 429) return [`Too many attempts. ${retryAfter ? `Try again in ${duration(retryAfter)}.` : "Try again later."}`];
   if (typeof data.detail === "string") return [data.detail];
   const sentences = Object.entries(data).flatMap(([field, messages]) =>
     [messages].flat().filter((m) => typeof m === "string").map((message) =>
       field === "non_field_errors" ? message : `${FIELD_LABELS[field] ?? field.replaceAll("_", " ")}: ${message}`));
   if (sentences.length > 0) return sentences;
-  if (status === 429) return [`Too many attempts. Try again in ${retryAfter ?? "a few"} seconds.`];
   return [`The server answered with an unexpected error (HTTP ${status}).`];
+}
+
+/** `Retry-After` seconds in words: "20 seconds", "15 minutes", "2 hours" (rounded up). */
+export function duration(seconds) {
+  const [count, unit] = seconds < 90 ? [seconds, "second"]
+    : seconds < 90 * 60 ? [Math.ceil(seconds / 60), "minute"] : [Math.ceil(seconds / 3600), "hour"];
+  return `${count} ${unit}${count === 1 ? "" : "s"}`;
+}
+
+/**
+ * Shows each field's messages from a DRF error body under its control (`#<id>-error`, created on
+ * first use and tied to the control with aria-describedby) and marks it invalid; clears the
+ * others. Returns the sentences no control of `form` shows (non-field errors, `detail`, unknown fields).
+ */
+export function showFieldErrors(form, result) {
+  const data = result?.ok === false ? result.data : {};
+  const shown = new Set();
+  for (const control of form.querySelectorAll("input[name][id], textarea[name][id], select[name][id]")) {
+    const messages = [data[control.name] ?? []].flat().filter((m) => typeof m === "string");
+    const error = errorElement(control);
+    error.textContent = messages.join(" ");
+    error.hidden = messages.length === 0;
+    if (messages.length > 0) {
+      control.setAttribute("aria-invalid", "true");
+      shown.add(control.name);
+    } else {
+      control.removeAttribute("aria-invalid");
+    }
+  }
+  if (result?.ok !== false) return [];
+  const rest = Object.fromEntries(Object.entries(data).filter(([field]) => !shown.has(field)));
+  if (shown.size > 0 && Object.keys(rest).length === 0) return ["Please correct the fields marked above."];
+  return problems({ ...result, data: rest });
+}
+
+function errorElement(control) {
+  const id = `${control.id}-error`;
+  let error = document.getElementById(id);
+  if (!error) {
+    error = Object.assign(document.createElement("p"), { id, className: "field-error", hidden: true });
+    control.after(error);
+    const described = (control.getAttribute("aria-describedby") ?? "").split(" ").filter(Boolean);
+    control.setAttribute("aria-describedby", [...described, id].join(" "));
+  }
+  return error;
 }
 
 /** Marks the inputs of `form` named in a DRF error body, so assistive technology announces them. */

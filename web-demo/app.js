@@ -1,27 +1,23 @@
 // The demo page: uses the web build of the npm package exactly as any front-end would, and the
-// server's API for the account. Live password verdicts here; two-factor enrollment in twofa.js.
-import init, { defaultPolicy, validatePassword, passwordStrength } from "./pkg/latchkey.js";
-import { api, holdOffIfThrottled, isSignedIn, markInvalid, problems, say, setTokens, whileBusy } from "./api.js";
+// server's API for the account. Sign-in and the account box here; live password verdicts in
+// feedback.js; the signed-in cards in profile.js, password.js, sessions.js and twofa.js; the pages
+// e-mailed links open (reset, verification) in recovery.js.
+import init, { defaultPolicy } from "./pkg/latchkey.js";
+import { api, holdOffIfThrottled, isSignedIn, markInvalid, problems, say, setTokens, whenSessionEnds, whileBusy } from "./api.js";
+import { showFeedback } from "./feedback.js";
+import * as password from "./password.js";
+import * as profile from "./profile.js";
+import * as recovery from "./recovery.js";
+import * as sessions from "./sessions.js";
 import * as twofa from "./twofa.js";
 
 const $ = (id) => document.getElementById(id);
 
+/** The account box's states: one of these is shown at a time. */
+const PANELS = ["auth-form", "forgot-form", "reset-form", "mfa-form", "signed-in"];
+
 function showPassword() {
-  const password = $("password").value;
-  const user = { email: $("email").value };
-  const verdict = validatePassword(password, user);
-  const strength = passwordStrength(password, [user.email]);
-  $("score").value = verdict.score;
-  $("verdict").textContent = verdict.valid ? "The server will accept this password." : "The server will refuse this password:";
-  $("verdict").className = verdict.valid ? "ok" : "bad";
-  $("violations").replaceChildren(...verdict.violations.map((v) => {
-    const li = document.createElement("li");
-    li.textContent = v.message;
-    li.dataset.code = v.code;
-    return li;
-  }));
-  const sentences = [strength.warning, ...strength.suggestions].filter(Boolean);
-  $("warning").textContent = sentences.map((s) => (/[.!?]$/.test(s) ? s : `${s}.`)).join(" ");
+  showFeedback($("password-feedback"), $("password").value, { email: $("email").value });
 }
 
 // The sign-in attempt waiting for its second factor (`POST /api/token/` answered `mfa_required`).
@@ -70,40 +66,63 @@ async function signedIn(tokens) {
   setTokens(tokens);
   for (const id of ["password", "password-confirm", "mfa-code"]) $(id).value = "";
   showPassword();
-  if (await showUser()) {
+  if (await showUser({ fill: true })) {
     say($("account-status"), "");
-    await twofa.open();
+    for (const card of document.querySelectorAll("[data-signed-in]")) card.hidden = false;
+    await Promise.all([twofa.open(), sessions.open()]);
   }
 }
 
-/** Shows who is signed in; false (and signed out) when the server no longer knows the token. */
-async function showUser() {
+/**
+ * Shows who is signed in (and, with `fill`, their profile in its form); false, and signed out,
+ * when that fails. A 401 has already signed the page out (`whenSessionEnds`).
+ */
+async function showUser({ fill = false } = {}) {
   const result = await api("GET", "/api/auth/me/");
   if (!result.ok) {
-    forget();
-    say($("account-status"), problems(result), "bad");
+    if (result.status !== 401) signedOut(problems(result), "bad");
     return false;
   }
-  const on = result.data.mfa_enabled === true;
-  $("who").textContent = result.data.email ?? "";
-  $("mfa-enabled").textContent = on ? "On" : "Off";
-  $("mfa-enabled").dataset.enabled = String(on);
-  $("mfa-enabled").className = on ? "badge on" : "badge";
+  showAccount(result.data);
+  if (fill) profile.fill(result.data);
   show("signed-in");
   return true;
+}
+
+/** The account box's facts, and the names the password rules compare new passwords with. */
+function showAccount(user) {
+  $("who").textContent = user.email ?? "";
+  badge($("verified"), user.is_verified === true, "Verified", "Not verified", "badge warn");
+  $("verified").dataset.verified = String(user.is_verified === true);
+  $("resend-verification").hidden = user.is_verified === true;
+  badge($("mfa-enabled"), user.mfa_enabled === true, "On", "Off");
+  $("mfa-enabled").dataset.enabled = String(user.mfa_enabled === true);
+  password.setUser(user);
+}
+
+function badge(element, on, yes, no, offClass = "badge") {
+  element.textContent = on ? yes : no;
+  element.className = on ? "badge on" : offClass;
 }
 
 async function signOut() {
   const result = await whileBusy($("signed-in"), () => api("POST", "/api/auth/logout/", {}));
   forget();
-  say($("account-status"), result.ok ? "You are signed out."
-    : ["Signed out on this page, but the server did not close the session:", ...problems(result)], result.ok ? "ok" : "bad");
+  // A 401 means the session had already ended: signed out all the same.
+  const closed = result.ok || result.status === 401;
+  say($("account-status"), closed ? "You are signed out."
+    : ["Signed out on this page, but the server did not close the session:", ...problems(result)], closed ? "ok" : "bad");
 }
 
+/** Forgets the sign-in and everything shown for it. */
 function forget() {
   setTokens(null);
   mfaToken = "";
   twofa.close();
+  sessions.close();
+  profile.close();
+  password.close();
+  for (const card of document.querySelectorAll("[data-signed-in]")) card.hidden = true;
   show("auth-form");
 }
 
@@ -113,9 +132,16 @@ function cancelSecondFactor() {
   $("password").focus();
 }
 
-/** One of the account box's three states: the sign-in form, the second-factor step, signed in. */
+/** Shows one of the account box's panels. */
 function show(id) {
-  for (const panel of ["auth-form", "mfa-form", "signed-in"]) $(panel).hidden = panel !== id;
+  for (const panel of PANELS) $(panel).hidden = panel !== id;
+}
+
+/** Signed out by the server or from another card: back to the sign-in form with `message`. */
+function signedOut(message, kind) {
+  forget();
+  say($("account-status"), message, kind);
+  $("email").focus();
 }
 
 await init();
@@ -125,5 +151,11 @@ $("auth-form").addEventListener("submit", submitCredentials);
 $("mfa-form").addEventListener("submit", submitSecondFactor);
 $("mfa-cancel").addEventListener("click", cancelSecondFactor);
 $("sign-out").addEventListener("click", signOut);
+whenSessionEnds(() => signedOut("Your session has ended: it was signed out, perhaps from another device. Sign in again.", "bad"));
 twofa.setup({ onChange: () => (isSignedIn() ? showUser() : undefined) });
+profile.setup({ onSaved: showAccount });
+password.setup({ onChanged: () => sessions.refresh() });
+sessions.setup({ onSignedOut: (message) => signedOut(message, "ok") });
+recovery.setup({ show, signedOut });
+await recovery.openLink();
 document.body.dataset.ready = "1";

@@ -56,6 +56,12 @@ on_both!(cors_only_for_configured_origins, |state: AppState| async move {
     assert_eq!(response.headers()["access-control-allow-origin"], "https://app.example.com");
     let (_, _, response) = send(&state, preflight("https://evil.example.com")).await;
     assert!(response.headers().get("access-control-allow-origin").is_none());
+    // An allowed origin may read when to retry after a 429.
+    let mut get = request("GET", "/healthz", None, None);
+    get.headers_mut().insert("origin", "https://app.example.com".parse().unwrap());
+    let (_, _, response) = send(&state, get).await;
+    let exposed = response.headers()["access-control-expose-headers"].to_str().unwrap().to_lowercase();
+    assert!(exposed.contains("retry-after") && exposed.contains("ratelimit-reset"), "{exposed}");
 });
 
 on_both!(metrics_count_requests, |state: AppState| async move {

@@ -1,88 +1,27 @@
 // The web demo, served by the real `latchkey` binary, in headless Chromium: live password verdicts
 // with the npm package's web build, then an account registered through the page, an authenticator
 // enrolled (QR and code preview drawn by the package, codes checked against an independent RFC 6238
-// implementation), backup codes downloaded, and a sign-in that asks for the second factor.
-// Needs target/debug/latchkey (cargo build) and wasm/pkg/web (scripts/build-wasm.sh).
-import { spawn } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+// implementation), backup codes downloaded, and a sign-in that asks for the second factor; then the
+// account's other flows (demo-account.mjs): e-mail verification, profile, password change, sessions,
+// forgotten password. Needs target/debug/latchkey (cargo build) and wasm/pkg/web (scripts/build-wasm.sh).
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { CHROMIUM } from "./chromium.mjs";
 import { nowSeconds, stepAt, totpAtStep } from "./totp.mjs";
+import { expectShown, load, openPage, PASSWORD, post, register, ROOT, startServer, textMatching, THROTTLED } from "./demo-helpers.mjs";
+import { checkAccountFlows } from "./demo-account.mjs";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const { chromium } = createRequire(`${ROOT}tools/`)("playwright-core");
 const SCREENSHOT = join(ROOT, "target/demo-enrollment.png");
-const PASSWORD = "correct horse battery staple";
 
 // The independent TOTP must itself be right: RFC 6238 appendix B, SHA-1, truncated to 6 digits.
 assert.equal(totpAtStep("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", stepAt(59)), "287082");
 assert.equal(totpAtStep("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", stepAt(1111111109)), "081804");
 
-// The demo directory as scripts/run.sh prepares it: the page plus the package's web build in pkg/.
-const demo = mkdtempSync(join(tmpdir(), "latchkey-demo-"));
-cpSync(join(ROOT, "web-demo"), demo, { recursive: true });
-cpSync(join(ROOT, "wasm/pkg/web"), join(demo, "pkg"), { recursive: true });
-
-const server = spawn(join(ROOT, "target/debug/latchkey"), [], {
-  env: {
-    ...process.env,
-    LATCHKEY_BIND: "127.0.0.1:0",
-    LATCHKEY_DEMO_DIR: demo,
-    LATCHKEY_DATABASE_URL: `sqlite://${join(demo, "latchkey.db")}?mode=rwc`,
-    LATCHKEY_SECRET_KEY: "demo-test-secret-demo-test-secret-demo",
-    LATCHKEY_ENCRYPTION_KEY: "demo-test-encryption-key",
-    LATCHKEY_LOG: "warn",
-  },
-  stdio: ["ignore", "pipe", "inherit"],
-});
-const firstLine = await new Promise((resolve) => createInterface({ input: server.stdout }).once("line", resolve));
-const url = /^listening on (http:\/\/\S+)$/.exec(firstLine)?.[1];
-assert.ok(url, `unexpected first line: ${firstLine}`);
-
-/** A page that records uncaught errors and console errors (a CSP violation is one). */
-async function openPage(context) {
-  const page = await context.newPage();
-  page.setDefaultTimeout(10_000);
-  page.errors = [];
-  page.on("pageerror", (e) => page.errors.push(`pageerror: ${e.message}`));
-  page.on("console", (m) => {
-    // Chromium logs every 4xx answer to fetch; those are the API's answers the page shows, not faults.
-    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) page.errors.push(`console: ${m.text()}`);
-  });
-  return page;
-}
-
-/** Waits for `selector` to be shown; on timeout, fails with what the page said in `status`. */
-async function expectShown(page, selector, status) {
-  try {
-    await page.waitForSelector(selector, { state: "visible" });
-  } catch {
-    assert.fail(`${selector} was not shown; ${status} says: ${JSON.stringify(await page.textContent(status))}`);
-  }
-}
-
-/** Clicks `button` and resolves to the API's answer to the POST it sends. */
-async function post(page, button) {
-  const answer = page.waitForResponse((r) => r.request().method() === "POST" && new URL(r.url()).pathname.startsWith("/api/"));
-  await page.click(button);
-  return answer;
-}
-
-/** Waits until `selector`'s text matches `pattern`, so assertions see the page's answer, not its previous one. */
-async function textMatching(page, selector, pattern) {
-  try {
-    await page.waitForFunction(([s, p]) => new RegExp(p).test(document.querySelector(s).textContent), [selector, pattern.source]);
-  } catch {
-    assert.fail(`${selector} says ${JSON.stringify(await page.textContent(selector))}, expected ${pattern}`);
-  }
-}
-
-const THROTTLED = /^Request was throttled\. Expected available in \d+ seconds?\.$/;
+const server = await startServer();
+const { url } = server;
 
 /**
  * Sends a code as a user told to wait would: after each failure the server refuses any code for
@@ -97,17 +36,6 @@ async function postPatiently(page, input, button, status, code) {
     assert.ok(await page.isDisabled(button), "the button is usable during the wait the server asked for");
   }
   return assert.fail("still throttled after three waits");
-}
-
-async function register(page, email) {
-  await page.fill("#email", email);
-  await page.fill("#password", PASSWORD);
-  await page.fill("#password-confirm", PASSWORD);
-  await page.click("#register");
-  await expectShown(page, "#signed-in", "#account-status");
-  assert.equal(await page.textContent("#who"), email);
-  assert.equal(await page.textContent("#mfa-enabled"), "Off");
-  await expectShown(page, "#twofa-panel", "#twofa-status");
 }
 
 async function addAuthenticator(page, name) {
@@ -206,8 +134,7 @@ async function signInWithSecondFactor(page, email, secret, usedStep) {
 // is refused with the server's message.
 async function checkClockWarning(page) {
   await page.clock.install({ time: Date.now() + 60_000 });
-  await page.goto(url);
-  await page.waitForSelector("body[data-ready]");
+  await load(page, url);
   await register(page, `skewed-${Date.now()}@example.com`);
   const secret = await addAuthenticator(page, "");
   await expectShown(page, "#clock-warning", "#twofa-status");
@@ -236,8 +163,7 @@ async function checkClockWarning(page) {
 const browser = await chromium.launch(CHROMIUM);
 try {
   const page = await openPage(await browser.newContext());
-  await page.goto(url);
-  await page.waitForSelector("body[data-ready]");
+  await load(page, url);
   await checkPasswordFeedback(page);
   console.log("chromium: web demo password feedback ... ok");
 
@@ -253,8 +179,9 @@ try {
   await checkClockWarning(skewed);
   console.log("chromium: web demo clock warning ... ok");
 
-  assert.deepEqual([...page.errors, ...skewed.errors], []);
+  const pages = await checkAccountFlows(browser, server);
+  assert.deepEqual([page, skewed, ...pages].flatMap((p) => p.errors), []);
 } finally {
   await browser.close();
-  server.kill();
+  await server.stop();
 }

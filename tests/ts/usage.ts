@@ -1,5 +1,6 @@
 // Type-checked, never run: the package's TypeScript declarations describe every function of API.md
-// §10 with useful types (tsc --noEmit fails on any mismatch, including the @ts-expect-error lines).
+// §10 and the `LatchkeyClient` with useful types (tsc --noEmit fails on any mismatch, including
+// the lines marked to expect an error).
 import init, {
   defaultPolicy, validatePassword, passwordStrength, generateTotpSecret, totpUri, parseOtpauthUri, totpQrSvg,
   totpCode, verifyTotp, decodeToken, tokenSecondsLeft, normalizeBackupCode,
@@ -7,6 +8,8 @@ import init, {
   type DecodedToken,
 } from "latchkey/web";
 import { validatePassword as bundlerValidate } from "latchkey";
+import { LatchkeyClient, LatchkeyError, type LoginResult } from "latchkey/client";
+import { LatchkeyClient as WebClient } from "latchkey/web/client";
 
 await init();
 const policy: PasswordPolicy = defaultPolicy();
@@ -27,11 +30,38 @@ const token: DecodedToken = decodeToken("a.b.c");
 const left: number = tokenSecondsLeft("a.b.c", 0);
 const normalized: string = normalizeBackupCode("abcd-efgh-ijkl");
 
+// The client: cookie-mode sessions, its answers narrowed by `status`, its errors typed.
+const client = new LatchkeyClient({ baseUrl: "https://auth.example.com", refreshMargin: 60, fetch: globalThis.fetch });
+const webClient: WebClient = new WebClient();
+const login: LoginResult = await client.login({ email: "a@example.com", password: "pw", otp: "123456" });
+if (login.status === "mfa_required") {
+  const methods: string[] = login.methods;
+  await client.verifyMfa(login.mfaToken, methods[0] ?? "");
+}
+const restored: boolean = (await webClient.restore()) && (await client.refresh());
+const response: Response = await client.fetch("/api/auth/me/", { method: "GET" });
+const bearer: string | null = client.accessToken;
+const unsubscribe: () => void = client.onChange((signedIn: boolean) => console.log(signedIn));
+try {
+  await client.logout();
+} catch (e) {
+  if (e instanceof LatchkeyError) {
+    const detail: [number, string | undefined, unknown, number | undefined] = [e.status, e.code, e.body, e.retryAfter];
+    console.log(e.message, detail);
+  }
+}
+
 // @ts-expect-error: the password must be a string
 validatePassword(42);
 // @ts-expect-error: digits are 6 or 8
 totpCode(secret, 0, { digits: 7 });
 // @ts-expect-error: unknown algorithm
 totpUri({ secret, account: "a", algorithm: "MD5" });
+// @ts-expect-error: a login needs an e-mail address or a username
+await client.login({ password: "pw" });
+// @ts-expect-error: accessToken is read-only
+client.accessToken = "forged";
+// @ts-expect-error: the mfa token is only there when a second factor is required
+client.verifyMfa(login.mfaToken, "123456");
 
-export { fingerprint, codes, alsoVerdict, score, parsed, svg, step, token, left, normalized };
+export { fingerprint, codes, alsoVerdict, score, parsed, svg, step, token, left, normalized, restored, response, bearer, unsubscribe };

@@ -1,0 +1,80 @@
+// `LatchkeyClient`: a browser front-end's session with a Latchkey server, in cookie mode (API.md §3).
+// `import { LatchkeyClient } from "latchkey/client"` with a bundler; in a plain browser module,
+// `import init from "latchkey/web"` and `import { LatchkeyClient } from "latchkey/web/client"`, then
+// `await init()` before the first call.
+
+export interface LatchkeyClientOptions {
+  /** The server's origin (and path prefix), e.g. `https://auth.example.com`; default: this page's origin. */
+  baseUrl?: string;
+  /**
+   * Seconds before expiry at which `fetch` refreshes the access token first (default 30). At most half
+   * the token's lifetime is used, so short-lived tokens are not refreshed before every request.
+   */
+  refreshMargin?: number;
+  /** The `fetch` to send requests with (default: the global one). */
+  fetch?: typeof fetch;
+  /**
+   * The Web Lock that lets one tab refresh at a time, and the BroadcastChannel that shares fresh tokens
+   * between tabs (default `"latchkey-refresh"`). Clients of different servers need different names.
+   */
+  lockName?: string;
+}
+
+/** What `login` needs: a password and either an e-mail address or a username. */
+export type LatchkeyCredentials =
+  | { email: string; username?: string; password: string; otp?: string }
+  | { username: string; email?: string; password: string; otp?: string };
+
+export type LoginResult =
+  | { status: "ok" }
+  /** A second factor is needed: pass `mfaToken` and the user's code to `verifyMfa` within 5 minutes. */
+  | { status: "mfa_required"; mfaToken: string; methods: string[] };
+
+export declare class LatchkeyClient {
+  constructor(options?: LatchkeyClientOptions);
+
+  /** The current access token, or null when signed out. Kept in memory only. */
+  readonly accessToken: string | null;
+  /** Whether the client holds an access token (it may be due for a refresh). */
+  readonly authenticated: boolean;
+
+  /**
+   * Signs in; the refresh token goes into the HttpOnly `latchkey_refresh` cookie. Throws a
+   * `LatchkeyError` for any answer but success and `mfa_required`: 401 wrong credentials, 403
+   * `password_expired` (see `body.password_change_token`), 429 with `retryAfter`.
+   */
+  login(credentials: LatchkeyCredentials): Promise<LoginResult>;
+  /** Completes an `mfa_required` login with a TOTP code or a backup code. */
+  verifyMfa(mfaToken: string, code: string): Promise<void>;
+  /** On page load: signs in with the refresh cookie if there is a live one; resolves whether signed in. */
+  restore(): Promise<boolean>;
+  /**
+   * A new access token from the refresh cookie, one refresh at a time across tabs. Resolves false when
+   * the server refused the cookie (now signed out); throws on network errors, 429 and 5xx.
+   */
+  refresh(): Promise<boolean>;
+  /**
+   * `fetch` with the bearer token: refreshes first when the token is about to expire, and once more
+   * after a 401, then repeats the request (its body must be reusable). Paths starting with `/` are
+   * resolved against `baseUrl`. Resolves the server's response, whatever its status.
+   */
+  fetch(input: string | URL, init?: RequestInit): Promise<Response>;
+  /** Revokes the session and deletes the refresh cookie; every tab's client signs out. */
+  logout(): Promise<void>;
+  /** Calls `listener` whenever the client signs in or out (in any tab); returns the unsubscriber. */
+  onChange(listener: (authenticated: boolean) => void): () => void;
+}
+
+/** A refusal by the server, with its message (`detail`, or the field errors as sentences). */
+export declare class LatchkeyError extends Error {
+  constructor(message: string, details: { status: number; code?: string; body?: unknown; retryAfter?: number });
+  name: "LatchkeyError";
+  /** The HTTP status. */
+  status: number;
+  /** The server's `code`, e.g. `"password_expired"`, `"mfa_invalid"`, `"throttled"`, `"token_not_valid"`. */
+  code?: string;
+  /** The parsed JSON body (or text) of the answer. */
+  body: unknown;
+  /** Seconds to wait, from `Retry-After` (429 and 503). */
+  retryAfter?: number;
+}

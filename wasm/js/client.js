@@ -1,0 +1,349 @@
+// `LatchkeyClient`: a browser front-end's session with a Latchkey server, in cookie mode.
+//
+// The refresh token lives only in the server's HttpOnly `latchkey_refresh` cookie (path /api/token/),
+// out of reach of scripts; the access token lives only in this object's memory, never in storage.
+// Requests through `client.fetch` carry the access token, refresh it shortly before it expires and
+// once more after a 401. Refreshing rotates the cookie, and the server revokes the whole session
+// when a rotated token is presented again after its grace window, so tabs must not refresh with the
+// same cookie at once: a Web Lock lets one tab refresh at a time, and a BroadcastChannel hands the
+// fresh access token to the others. Hand-written, dependency-free; copied into the package's `web`,
+// `bundler` and `nodejs` builds beside `latchkey.js`, whose token functions it uses.
+import { decodeToken, tokenSecondsLeft } from "./latchkey.js";
+
+const DEFAULT_LOCK_NAME = "latchkey-refresh";
+
+/**
+ * Without Web Locks two tabs may refresh with the same cookie at once. The loser is told
+ * `Token is blacklisted` (the server does not revoke within its 10 s reuse grace window); by the time
+ * it asks again, the browser holds the winner's rotated cookie.
+ */
+const RACE_RETRY_DELAY_MS = 1000;
+
+/** An answer of the Latchkey server that is not a success, with the server's message. */
+export class LatchkeyError extends Error {
+  /**
+   * @param {string} message
+   * @param {{status: number, code?: string, body?: unknown, retryAfter?: number}} details
+   */
+  constructor(message, { status, code, body = null, retryAfter } = {}) {
+    super(message);
+    this.name = "LatchkeyError";
+    this.status = status;
+    this.code = code;
+    this.body = body;
+    this.retryAfter = retryAfter;
+  }
+}
+
+export class LatchkeyClient {
+  #base;
+  #margin;
+  #fetch;
+  #lockName;
+  #credentials;
+  #channel = null;
+  #token = null;
+  /** Browser clock minus server clock (seconds), measured when the token arrived. */
+  #skew = 0;
+  /** The token's lifetime (`exp - iat`), which bounds the refresh margin. */
+  #lifetime = Infinity;
+  #refreshing = null;
+  #listeners = new Set();
+
+  /**
+   * @param {{baseUrl?: string, refreshMargin?: number, fetch?: typeof fetch, lockName?: string}} [options]
+   */
+  constructor({ baseUrl = "", refreshMargin = 30, fetch, lockName = DEFAULT_LOCK_NAME } = {}) {
+    if (typeof refreshMargin !== "number" || !(refreshMargin >= 0)) {
+      throw new TypeError("refreshMargin must be a non-negative number of seconds");
+    }
+    this.#base = String(baseUrl).replace(/\/+$/, "");
+    this.#margin = refreshMargin;
+    this.#fetch = fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.#lockName = String(lockName);
+    this.#credentials = isSameOrigin(this.#base) ? "same-origin" : "include";
+    if (typeof BroadcastChannel === "function") {
+      this.#channel = new BroadcastChannel(this.#lockName);
+      this.#channel.onmessage = (event) => this.#receive(event.data);
+      this.#channel.unref?.(); // Node: the channel alone must not keep the process alive.
+    }
+  }
+
+  /** The current access token, or null when signed out. Kept in memory only. */
+  get accessToken() {
+    return this.#token;
+  }
+
+  /** Whether the client holds an access token (it may be due for a refresh). */
+  get authenticated() {
+    return this.#token !== null;
+  }
+
+  /** Calls `listener(authenticated)` whenever the client signs in or out; returns the unsubscriber. */
+  onChange(listener) {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  /**
+   * Signs in with a password (and optionally a TOTP or backup code). Resolves `{status: "ok"}`, or
+   * `{status: "mfa_required", mfaToken, methods}` when a second factor is needed (see `verifyMfa`).
+   * Any other answer throws a `LatchkeyError`, e.g. 401 for wrong credentials, 403 `password_expired`
+   * (its `body.password_change_token` opens the password change), 429 with `retryAfter`.
+   */
+  async login({ email, username, password, otp } = {}) {
+    const { response, data } = await this.#post("/api/token/", { email, username, password, otp, cookie: true });
+    if (response.status === 403 && data?.code === "mfa_required") {
+      return { status: "mfa_required", mfaToken: data.mfa_token, methods: data.methods ?? [] };
+    }
+    this.#signedIn(response, data);
+    return { status: "ok" };
+  }
+
+  /** Completes a login that answered `mfa_required`, with a TOTP code or a backup code. */
+  async verifyMfa(mfaToken, code) {
+    const { response, data } = await this.#post("/api/token/mfa/", { mfa_token: mfaToken, code, cookie: true });
+    this.#signedIn(response, data);
+  }
+
+  /** On page load: signs in with the refresh cookie, if there is a live one. Resolves whether signed in. */
+  async restore() {
+    if (this.#token !== null && !this.#due()) return true;
+    return this.refresh();
+  }
+
+  /**
+   * Gets a new access token with the refresh cookie (rotating it). One refresh at a time, in this tab
+   * and across tabs. Resolves true when signed in, false when the server refused the cookie (signed
+   * out); throws on other failures (network, 429, 5xx) and keeps the current token.
+   */
+  refresh() {
+    this.#refreshing ??= this.#refreshAcrossTabs().finally(() => {
+      this.#refreshing = null;
+    });
+    return this.#refreshing;
+  }
+
+  /**
+   * `fetch` with `Authorization: Bearer <access token>`. Refreshes first when the token has less than
+   * `refreshMargin` seconds left, and after a 401 refreshes and sends the request once more (so a body
+   * must be reusable: a string, FormData, URLSearchParams or Blob). Paths starting with `/` are
+   * resolved against `baseUrl`. Resolves the server's Response, whatever its status.
+   */
+  async fetch(input, init = {}) {
+    if (this.#token !== null && this.#due()) {
+      try {
+        await this.refresh();
+      } catch (error) {
+        // The token still works for a while: let the request go, the next one refreshes again.
+        if (this.#token === null || this.#secondsLeft() <= 0) throw error;
+      }
+    }
+    const sent = this.#token;
+    const response = await this.#send(input, init, sent);
+    if (response.status !== 401 || sent === null) return response;
+    // Refused before expiry by our reckoning (a clock jump, a slept laptop): refresh unless another
+    // call already did while this request was under way.
+    if (this.#token === sent && !(await this.refresh())) return response;
+    if (this.#token === null) return response;
+    return this.#send(input, init, this.#token);
+  }
+
+  /**
+   * Signs out: the server revokes the session and deletes the refresh cookie; every tab's client
+   * forgets its token. Without an access token, the cookie's session is revoked instead.
+   */
+  async logout() {
+    try {
+      if (this.#token !== null) {
+        const init = { method: "POST", headers: JSON_HEADERS, body: "{}", credentials: this.#credentials };
+        const response = await this.fetch("/api/auth/logout/", init);
+        // 401: the session was already closed, which is what logging out wants.
+        if (!response.ok && response.status !== 401) throw errorFrom(response, await readBody(response));
+      } else {
+        const { response, data } = await this.#post("/api/token/blacklist/", {});
+        // 400: no cookie; 401: its session is already closed.
+        if (!response.ok && response.status !== 400 && response.status !== 401) throw errorFrom(response, data);
+      }
+    } finally {
+      this.#forget(true);
+    }
+  }
+
+  async #refreshAcrossTabs() {
+    const before = this.#token;
+    const locks = globalThis.navigator?.locks;
+    if (typeof locks?.request !== "function") return this.#refreshRacing(before);
+    let entered = false;
+    try {
+      return await locks.request(this.#lockName, () => {
+        entered = true;
+        return this.#refreshOnce(before);
+      });
+    } catch (error) {
+      // An opaque origin (a sandboxed frame) has no locks: carry on as without them.
+      if (entered) throw error;
+      return this.#refreshRacing(before);
+    }
+  }
+
+  /** Without Web Locks: one refresh, and one more after a lost race within the grace window. */
+  async #refreshRacing(before) {
+    const first = await this.#refreshOnce(before, true);
+    if (first !== "raced") return first;
+    await new Promise((resolve) => setTimeout(resolve, RACE_RETRY_DELAY_MS));
+    return (await this.#refreshOnce(before)) === true;
+  }
+
+  /** One refresh request, unless another tab refreshed meanwhile and shared its token. */
+  async #refreshOnce(before, reportRace = false) {
+    if (this.#token !== null && this.#token !== before && !this.#due()) return true;
+    const { response, data } = await this.#post("/api/token/refresh/", {});
+    if (response.ok) {
+      this.#accept(data?.access, true);
+      return true;
+    }
+    if (reportRace && response.status === 401 && data?.detail === "Token is blacklisted") return "raced";
+    // No cookie (400), a dead or reused one (401), or a refused cookie request (403): signed out.
+    if (response.status === 400 || response.status === 401 || response.status === 403) {
+      this.#forget(false);
+      return false;
+    }
+    throw errorFrom(response, data);
+  }
+
+  #signedIn(response, data) {
+    if (!response.ok) throw errorFrom(response, data);
+    this.#accept(data?.access, true);
+  }
+
+  #accept(access, share) {
+    if (typeof access !== "string") {
+      throw new LatchkeyError("The server's answer has no access token.", { status: 200, body: access });
+    }
+    const { claims } = decodeToken(access);
+    const wasSignedIn = this.#token !== null;
+    this.#token = access;
+    const iat = Number(claims.iat);
+    const exp = Number(claims.exp);
+    // Measured against the token's own issue time, so a browser clock minutes off neither refreshes
+    // before every request nor lets tokens expire unnoticed.
+    this.#skew = Number.isFinite(iat) ? Date.now() / 1000 - iat : 0;
+    this.#lifetime = Number.isFinite(iat) && Number.isFinite(exp) ? exp - iat : Infinity;
+    if (share) this.#channel?.postMessage({ type: "token", access });
+    if (!wasSignedIn) this.#emit(true);
+  }
+
+  #forget(share) {
+    const wasSignedIn = this.#token !== null;
+    this.#token = null;
+    if (share) this.#channel?.postMessage({ type: "signed-out" });
+    if (wasSignedIn) this.#emit(false);
+  }
+
+  /** A message from another tab's client: its fresh token, or that it signed out. */
+  #receive(message) {
+    try {
+      if (message?.type === "signed-out") {
+        this.#forget(false);
+      } else if (message?.type === "token" && typeof message.access === "string") {
+        const expires = (jwt) => Number(decodeToken(jwt).claims.exp);
+        if (this.#token === null || expires(message.access) >= expires(this.#token)) this.#accept(message.access, false);
+      }
+    } catch {
+      // Not a token this client can read (e.g. the web build before `init()`): keep what it has.
+    }
+  }
+
+  #emit(authenticated) {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(authenticated);
+      } catch (error) {
+        // A faulty listener must not break signing in or out; its error is still reported.
+        setTimeout(() => {
+          throw error;
+        });
+      }
+    }
+  }
+
+  #secondsLeft() {
+    return tokenSecondsLeft(this.#token, Math.max(0, Date.now() / 1000 - this.#skew));
+  }
+
+  /** Due for a refresh: within the margin of expiry, the margin being at most half the lifetime. */
+  #due() {
+    return this.#secondsLeft() <= Math.min(this.#margin, this.#lifetime / 2);
+  }
+
+  #send(input, init, token) {
+    const headers = new Headers(init?.headers);
+    if (token !== null) headers.set("Authorization", `Bearer ${token}`);
+    return this.#fetch(this.#url(input), { ...init, headers });
+  }
+
+  async #post(path, body) {
+    const response = await this.#fetch(this.#url(path), {
+      method: "POST",
+      headers: JSON_HEADERS,
+      body: JSON.stringify(body),
+      credentials: this.#credentials,
+    });
+    return { response, data: await readBody(response) };
+  }
+
+  #url(input) {
+    return typeof input === "string" && input.startsWith("/") ? this.#base + input : input;
+  }
+}
+
+/** The cookie endpoints refuse anything but JSON (the server's CSRF guard). */
+const JSON_HEADERS = Object.freeze({ "Content-Type": "application/json", Accept: "application/json" });
+
+function isSameOrigin(base) {
+  if (base === "") return true;
+  if (typeof location === "undefined") return false;
+  try {
+    return new URL(base, location.href).origin === location.origin;
+  } catch {
+    return false;
+  }
+}
+
+async function readBody(response) {
+  const text = await response.text();
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return text;
+  }
+}
+
+function errorFrom(response, data) {
+  const retryAfter = Number.parseInt(response.headers.get("Retry-After") ?? "", 10);
+  return new LatchkeyError(messageOf(response, data), {
+    status: response.status,
+    code: typeof data?.code === "string" ? data.code : undefined,
+    body: data,
+    retryAfter: Number.isFinite(retryAfter) ? retryAfter : undefined,
+  });
+}
+
+/** The server's `detail`, or DRF's field errors as sentences ("Password: This field is required."). */
+function messageOf(response, data) {
+  if (typeof data?.detail === "string") return data.detail;
+  if (data !== null && typeof data === "object" && !Array.isArray(data)) {
+    const parts = Object.entries(data).flatMap(([field, messages]) => {
+      const texts = [messages].flat().filter((m) => typeof m === "string");
+      if (texts.length === 0) return [];
+      if (field === "non_field_errors") return [texts.join(" ")];
+      const label = field.replaceAll("_", " ");
+      return [`${label.charAt(0).toUpperCase()}${label.slice(1)}: ${texts.join(" ")}`];
+    });
+    if (parts.length > 0) return parts.join(" ");
+  }
+  return `The server answered ${response.status}${response.statusText ? ` ${response.statusText}` : ""}.`;
+}
