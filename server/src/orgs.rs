@@ -234,15 +234,19 @@ async fn change_role(
     form.finish()?;
     let role = role.ok_or_else(|| ApiError::Internal("role form".into()))?;
     let target = target(&state, &member, &user_id).await?;
-    if role != Role::Admin {
-        keep_an_admin(&state, &member, target.0).await?;
-    }
-    sqlx::query("UPDATE memberships SET role = $1 WHERE org_id = $2 AND user_id = $3")
+    let sql = format!(
+        "UPDATE memberships SET role = $1 WHERE org_id = $2 AND user_id = $3 AND ($4 = 'admin' OR {})",
+        leaves_an_admin(5)
+    );
+    let query = sqlx::query(&sql)
         .bind(role.as_str())
         .bind(member.org_id)
         .bind(target.0)
-        .execute(&state.db.pool)
-        .await?;
+        .bind(role.as_str())
+        .bind(member.org_id);
+    if !apply_keeping_an_admin(&state, member.org_id, query).await? {
+        return Err(ApiError::field("non_field_errors", LAST_ADMIN));
+    }
     let detail = json!({ "org": member.slug, "member": target.0, "role": role.as_str() });
     audit::record(&state, "org_role_changed", actor(&member, &client), detail).await?;
     Ok(Json(json!({ "user_id": target.0, "email": target.1, "role": role.as_str(), "joined_at": iso8601(target.2) })))
@@ -272,12 +276,11 @@ async fn remove_member(
         member.require(Role::Admin)?;
     }
     let target = target(&state, &member, &user_id).await?;
-    keep_an_admin(&state, &member, target.0).await?;
-    sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2")
-        .bind(member.org_id)
-        .bind(target.0)
-        .execute(&state.db.pool)
-        .await?;
+    let sql = format!("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2 AND {}", leaves_an_admin(3));
+    let query = sqlx::query(&sql).bind(member.org_id).bind(target.0).bind(member.org_id);
+    if !apply_keeping_an_admin(&state, member.org_id, query).await? {
+        return Err(ApiError::field("non_field_errors", LAST_ADMIN));
+    }
     let detail = json!({ "org": member.slug, "member": target.0, "left": leaving });
     audit::record(&state, "org_member_removed", actor(&member, &client), detail).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -293,17 +296,32 @@ async fn target(state: &AppState, member: &OrgMember, user_id: &str) -> Result<(
     Ok((user_id, row.try_get("email")?, row.try_get("created_at")?))
 }
 
-/// 400 if `user_id` is the organization's only admin (who would leave it without one).
-async fn keep_an_admin(state: &AppState, member: &OrgMember, user_id: i64) -> Result<(), ApiError> {
-    let sql = "SELECT COUNT(*) AS admins, SUM(CASE WHEN user_id = $1 THEN 1 ELSE 0 END) AS target \
-               FROM memberships WHERE org_id = $2 AND role = 'admin'";
-    let row = sqlx::query(sql).bind(user_id).bind(member.org_id).fetch_one(&state.db.pool).await?;
-    let admins: i64 = row.try_get("admins")?;
-    let target: Option<i64> = row.try_get("target")?;
-    if admins <= 1 && target.unwrap_or(0) > 0 {
-        return Err(ApiError::field("non_field_errors", LAST_ADMIN));
+/// The condition under which a membership may lose its admin role: it is not an admin, or another
+/// admin remains. Parameter `$org` is the organization's id.
+fn leaves_an_admin(org: usize) -> String {
+    format!(
+        "(role <> 'admin' OR (SELECT COUNT(*) FROM memberships a WHERE a.org_id = ${org} AND a.role = 'admin') > 1)"
+    )
+}
+
+/// Runs `query` (an update or delete guarded by [`leaves_an_admin`]) so that two admins demoting
+/// each other at once cannot leave the organization without one: SQLite runs writes one at a time,
+/// and on PostgreSQL the organization's row is locked first. False when the guard refused.
+async fn apply_keeping_an_admin<'q>(
+    state: &AppState,
+    org_id: i64,
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+) -> Result<bool, ApiError> {
+    let mut tx = state.db.pool.begin().await?;
+    if state.db.dialect == crate::db::Dialect::Postgres {
+        sqlx::query("SELECT id FROM organizations WHERE id = $1 FOR UPDATE")
+            .bind(org_id)
+            .fetch_optional(&mut *tx)
+            .await?;
     }
-    Ok(())
+    let done = query.execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(done.rows_affected() > 0)
 }
 
 fn actor<'a>(member: &'a OrgMember, client: &'a Client) -> Actor<'a> {

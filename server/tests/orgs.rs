@@ -500,3 +500,35 @@ on_both!(staff_manage_users_through_the_admin_api, |state: AppState| async move 
         .unwrap();
     assert_eq!(updates.get::<i64, _>("n"), 2);
 });
+
+on_both!(two_admins_demoting_each_other_at_once_leave_one_admin, |state: AppState| async move {
+    let people = acme(&state).await;
+    let (ada_id, ada) = (people[0].1, people[0].2.clone());
+    let (bob_id, bob) = (people[1].1, people[1].2.clone());
+    for round in 0..5 {
+        // Both admins, then each demotes the other at the same moment.
+        for id in [ada_id, bob_id] {
+            sqlx::query("UPDATE memberships SET role = 'admin' WHERE user_id = $1")
+                .bind(id)
+                .execute(&state.db.pool)
+                .await
+                .unwrap();
+        }
+        let demote = |token: String, target: i64| {
+            let state = state.clone();
+            tokio::spawn(async move {
+                let uri = format!("/api/orgs/acme/members/{target}/");
+                call(&state, "PATCH", &uri, Some(json!({"role": "viewer"})), Some(&token)).await.0
+            })
+        };
+        let (a, b) = (demote(ada.clone(), bob_id), demote(bob.clone(), ada_id));
+        let statuses = [a.await.unwrap(), b.await.unwrap()];
+        let admins: i64 = sqlx::query("SELECT COUNT(*) AS n FROM memberships WHERE role = 'admin'")
+            .fetch_one(&state.db.pool)
+            .await
+            .unwrap()
+            .get("n");
+        assert_eq!(admins, 1, "round {round}: {statuses:?}");
+        assert!(statuses.contains(&StatusCode::OK), "round {round}: {statuses:?}");
+    }
+});
