@@ -1,71 +1,75 @@
-// The server's API as the demo calls it: JSON in and out, the tokens in memory only (never in
-// storage a script could read later), and every failure turned into sentences a person can read.
+// The server's API as the demo calls it: every request goes through the npm package's
+// `LatchkeyClient`, which keeps the session in cookie mode (the refresh token in the server's HttpOnly
+// cookie, the access token in the client's memory only) and refreshes it; this module turns every
+// answer into `{ok, status, data, retryAfter}` and every failure into sentences a person can read.
+import { LatchkeyClient, LatchkeyError } from "./pkg/client.js";
 
-let access = "";
-let refresh = "";
+/** This page's session. The page signs in and out through it and follows it with `client.onChange`. */
+export const client = new LatchkeyClient({ fetch: watch });
+
 let skew = 0;
-let onSessionEnded = () => {};
-
-/** Runs `handler` when the server stops accepting a sign-in (revoked elsewhere, or expired). */
-export function whenSessionEnds(handler) {
-  onSessionEnded = handler;
-}
-
-/** Keeps the tokens of a sign-in (`{access, refresh}`), or forgets them (`null`). */
-export function setTokens(tokens) {
-  access = tokens?.access ?? "";
-  refresh = tokens?.refresh ?? "";
-}
-
-export const isSignedIn = () => access !== "";
+let refused = false;
 
 /** Browser clock minus server clock, in seconds, as of the last response's `Date` header. */
 export const clockSkew = () => skew;
 
 /**
+ * Whether, since the last call, the server refused the refresh cookie while this page was signed in
+ * (its session was revoked elsewhere, or expired): then that, not this page or another tab, is what
+ * signed the client out.
+ */
+export function sessionRefused() {
+  const was = refused;
+  refused = false;
+  return was;
+}
+
+/** The client's `fetch`: notes the server's clock, and the refresh cookie's refusal. */
+async function watch(input, init) {
+  const response = await fetch(input, init);
+  noteServerTime(response.headers.get("Date"));
+  if (new URL(response.url, location.href).pathname === "/api/token/refresh/") {
+    refused = [400, 401, 403].includes(response.status) && client.authenticated;
+  }
+  return response;
+}
+
+/**
  * Calls the API and resolves to `{ok, status, data, retryAfter}`; never rejects. A network failure
- * is status 0. An expired access token is renewed once with the refresh token, then retried.
+ * is status 0. The client adds the access token, and renews it first when it is about to expire
+ * or once after a 401; a session the server no longer accepts signs the page out (`client.onChange`).
  */
 export async function api(method, path, body) {
-  const signedIn = isSignedIn();
-  let result = await send(method, path, body);
-  if (result.status === 401 && result.data.code === "token_not_valid" && refresh && (await renew())) {
-    result = await send(method, path, body);
-  }
-  // Still refused: the session was revoked (from another device, or by a password change there).
-  if (result.status === 401 && signedIn && isSignedIn()) {
-    setTokens(null);
-    onSessionEnded(result);
-  }
-  return result;
-}
-
-async function renew() {
-  const result = await send("POST", "/api/token/refresh/", { refresh });
-  if (!result.ok) return false;
-  setTokens({ refresh, ...result.data });
-  return true;
-}
-
-async function send(method, path, body) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (access) headers.Authorization = `Bearer ${access}`;
   let response;
   try {
-    response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  } catch {
-    return { ok: false, status: 0, data: {}, retryAfter: null };
+    response = await client.fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (error) {
+    return failure(error);
   }
-  noteServerTime(response.headers.get("Date"));
   const data = await response.json().catch(() => ({}));
-  const retryAfter = Number.parseInt(response.headers.get("Retry-After") ?? "", 10);
   return {
     ok: response.ok,
     status: response.status,
     data: data !== null && typeof data === "object" ? data : {},
-    retryAfter: Number.isFinite(retryAfter) ? retryAfter : null,
+    retryAfter: retryAfterOf(response.headers.get("Retry-After")),
   };
+}
+
+/**
+ * What `client.login`, `verifyMfa` or `logout` threw, as `api` answers: a `LatchkeyError` carries
+ * the server's status, body and `Retry-After`; anything else is a network failure (status 0).
+ */
+export function failure(error) {
+  if (!(error instanceof LatchkeyError)) return { ok: false, status: 0, data: {}, retryAfter: null };
+  const data = error.body !== null && typeof error.body === "object" ? error.body : {};
+  return { ok: false, status: error.status, data, retryAfter: error.retryAfter ?? null };
+}
+
+function retryAfterOf(header) {
+  const seconds = Number.parseInt(header ?? "", 10);
+  return Number.isFinite(seconds) ? seconds : null;
 }
 
 // `Date` has whole seconds, so the skew is known to about a second: plenty for a 30-second code.

@@ -1,7 +1,7 @@
 // Getting back in and proving the address: "Forgot your password?" (`POST /api/auth/password/reset/`),
 // the pages the e-mailed links open (`/password-reset?uid=…&token=…` and `/verify-email?uid=…&token=…`,
-// which the server answers with this page), and "send the verification e-mail again".
-import { api, holdOffIfThrottled, problems, say, showFieldErrors, whileBusy } from "./api.js";
+// which the server answers with this page, signed in or not), and "send the verification e-mail again".
+import { api, client, holdOffIfThrottled, problems, say, showFieldErrors, whileBusy } from "./api.js";
 import { showFeedback } from "./feedback.js";
 import { MISMATCH } from "./password.js";
 
@@ -9,11 +9,17 @@ const $ = (id) => document.getElementById(id);
 
 let link = null; // The reset link being used: `{uid, token}`.
 let show = () => {};
-let signedOut = () => {};
+let home = () => {};
+let signOut = async () => {};
+let refreshAccount = async () => {};
 
-/** Wires the forms once. `show(panel)` switches the account box; `signedOut(message, kind)` returns to sign-in. */
+/**
+ * Wires the forms once. `show(panel)` switches the account box, `home()` shows its usual panel (the
+ * account or the sign-in form); `signOut(message, kind)` signs the client out; `refreshAccount()`
+ * shows the signed-in user's facts again.
+ */
 export function setup(options) {
-  ({ show, signedOut } = options);
+  ({ show, home, signOut, refreshAccount } = options);
   $("forgot").addEventListener("click", () => {
     $("forgot-email").value = $("email").value.trim();
     openForgotForm("");
@@ -54,9 +60,9 @@ function backToSignIn(message, kind = "") {
   if (location.pathname !== "/") leaveLinkPage();
   $("reset-form").reset();
   showFieldErrors($("reset-form"), null);
-  show("auth-form");
+  home();
   say($("account-status"), message, kind);
-  $("email").focus();
+  if (!client.authenticated) $("email").focus();
 }
 
 function openForgotForm(message, kind = "") {
@@ -90,6 +96,8 @@ async function confirmReset(event) {
   const result = await whileBusy(form, () => api("POST", "/api/auth/password/reset/confirm/", { ...link, new_password: password }));
   const leftover = showFieldErrors(form, result);
   if (result.ok) {
+    // The reset closed every session, this browser's too, if it was signed in.
+    if (client.authenticated) await signOut("", "");
     return backToSignIn("Your password has been reset. Sign in with your new password.", "ok");
   }
   // A dead link cannot be retried: offer to send a new one.
@@ -109,9 +117,16 @@ async function verifyEmail(uid, token) {
   say($("account-status"), "Verifying your e-mail address…");
   const result = await api("POST", "/api/auth/email/verify/", { uid, token });
   leaveLinkPage();
-  if (result.ok) return signedOut(`${result.data.detail ?? "Your e-mail address is verified."} Sign in to continue.`, "ok");
+  const signedIn = client.authenticated;
+  if (result.ok) {
+    const verified = result.data.detail ?? "Your e-mail address is verified.";
+    if (!signedIn) return backToSignIn(`${verified} Sign in to continue.`, "ok");
+    await refreshAccount();
+    return say($("account-status"), verified, "ok");
+  }
   const dead = [result.data.token, result.data.uid].flat().find((m) => typeof m === "string");
-  say($("account-status"), dead ? `${dead} Sign in and send the verification e-mail again.` : problems(result), "bad");
+  const again = signedIn ? "Send the verification e-mail again." : "Sign in and send the verification e-mail again.";
+  say($("account-status"), dead ? `${dead} ${again}` : problems(result), "bad");
 }
 
 async function resendVerification() {

@@ -28,7 +28,7 @@ export function close() {
 /** Reads the list again; with `announce`, says so (for the Refresh button). */
 export async function refresh({ announce = false } = {}) {
   const result = await whileBusy($("sessions-card"), () => api("GET", "/api/auth/sessions/"));
-  // A 401 has signed the page out already (api.js), closing this card.
+  // A 401 has signed the client out already, and the page with it (app.js), closing this card.
   if (result.status === 401) return undefined;
   if (!result.ok) return say($("sessions-status"), problems(result), "bad");
   const list = Array.isArray(result.data) ? result.data : [];

@@ -45,7 +45,7 @@ export function close() {
 
 async function refresh() {
   const result = await api("GET", "/api/auth/2fa/");
-  // A 401 has signed the page out already (api.js), closing this card.
+  // A 401 has signed the client out already, and the page with it (app.js), closing this card.
   if (result.status === 401) return undefined;
   if (!result.ok) return say($("twofa-status"), problems(result), "bad");
   const { enabled, devices = [], backup_codes_remaining: remaining } = result.data;

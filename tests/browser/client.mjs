@@ -1,12 +1,13 @@
 // `LatchkeyClient` (the npm package's `web/client.js`) against the real `latchkey` binary, in headless
 // Chromium: cookie-mode login, requests with the bearer token, refresh before expiry and after a 401,
 // two tabs whose 4-second access tokens expire at once (with Web Locks and BroadcastChannel, with
-// locks only, and with neither), the second factor, errors, and logout across tabs. After every
+// locks only, and with neither), the second factor, errors, logout across tabs, and README.md's
+// `<!-- example:client -->` block run as written (its import pointed at the page's copy). After every
 // concurrent refresh the session must still be alive: the server revokes a session whose rotated
 // refresh cookie is presented again after its grace window.
 // Needs target/debug/latchkey (cargo build) and wasm/pkg/web (scripts/build-wasm.sh).
 import { spawn } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -34,19 +35,28 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const outcome = (promise) => promise.then((value) => ({ value }), (e) => ({
   error: { name: e.name, message: e.message, status: e.status, code: e.code ?? null, latchkey: e instanceof LatchkeyError },
 }));
-/** The page's client; its fetch can spoil the next \`spoil\` bearer tokens it sends, as a server would see a bad one. */
+/**
+ * The page's client; its fetch can spoil the next \`spoil\` bearer tokens it sends, as a server would
+ * see a bad one, and notes when each refresh request was sent and answered (\`refreshSpans\`, ms).
+ */
 function start(options = {}) {
   window.spoil = 0;
   window.changes = [];
+  window.refreshSpans = [];
   window.client = new LatchkeyClient({
     ...options,
-    fetch: (input, init = {}) => {
+    fetch: async (input, init = {}) => {
       const headers = new Headers(init.headers);
       if (window.spoil > 0 && headers.has("Authorization")) {
         window.spoil -= 1;
         headers.set("Authorization", headers.get("Authorization").slice(0, -6) + "AAAAAA");
       }
-      return fetch(input, { ...init, headers });
+      const sent = Date.now();
+      try {
+        return await fetch(input, { ...init, headers });
+      } finally {
+        if (new URL(input, location.href).pathname === "/api/token/refresh/") refreshSpans.push([sent, Date.now()]);
+      }
     },
   });
   client.onChange((signedIn) => changes.push(signedIn));
@@ -102,7 +112,7 @@ const errors = [];
  * A tab with the test page and a started client. `locks: false` / `broadcast: false` take Web Locks /
  * BroadcastChannel away, as in older browsers. `page.answers` records every API answer it got.
  */
-async function openTab(context, { locks = true, broadcast = true } = {}) {
+async function openTab(context, { locks = true, broadcast = true, started = true } = {}) {
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
   page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
@@ -122,7 +132,7 @@ async function openTab(context, { locks = true, broadcast = true } = {}) {
   await page.goto(`${url}/index.html`);
   await page.waitForSelector("body[data-ready]", { state: "attached" });
   assert.equal(await page.evaluate(() => typeof navigator.locks?.request), locks ? "function" : "undefined");
-  await page.evaluate(() => start());
+  if (started) await page.evaluate(() => start());
   return page;
 }
 
@@ -189,15 +199,19 @@ async function signInAndUse(browser) {
   await context.close();
 }
 
-/** The most refresh requests under way at once in `context`, from now on. */
-function watchRefreshes(context) {
-  const seen = { inFlight: 0, most: 0 };
-  const isRefresh = (request) => new URL(request.url()).pathname === "/api/token/refresh/";
-  context.on("request", (r) => isRefresh(r) && (seen.most = Math.max(seen.most, (seen.inFlight += 1))));
-  const done = (r) => isRefresh(r) && (seen.inFlight -= 1);
-  context.on("requestfinished", done);
-  context.on("requestfailed", done);
-  return seen;
+/**
+ * The most refresh requests under way at once in `pages`, as their clients' fetch saw them: from
+ * sending to the answer's headers, which a client holding the Web Lock reaches before it lets go.
+ * (Playwright's request events are no measure: those of two pages may arrive out of order.)
+ */
+async function mostRefreshesAtOnce(pages) {
+  const spans = (await Promise.all(pages.map((page) => page.evaluate(() => refreshSpans)))).flat();
+  // At the same millisecond, an answer comes before a sending.
+  const events = spans.flatMap(([sent, answered]) => [[sent, 1], [answered, -1]]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let underWay = 0;
+  let most = 0;
+  for (const [, change] of events) most = Math.max(most, (underWay += change));
+  return most;
 }
 
 /** Holds the next two refresh requests until both are sent, so that they race on one cookie. */
@@ -246,9 +260,9 @@ async function twoTabs(browser, { locks, broadcast }) {
   assert.equal(await second.evaluate(() => client.restore()), true);
   await Promise.all([first, second].map((page) => untilSecondsLeft(page, 0)));
 
-  const refreshing = watchRefreshes(context);
   if (!locks) await holdTwoRefreshes(context);
   for (const page of [first, second]) page.answers.length = 0;
+  await Promise.all([first, second].map((page) => page.evaluate(() => { refreshSpans.length = 0; })));
   assert.deepEqual(await fetchAtOnce([first, second]), [200, 200]);
 
   const answers = [...first.answers, ...second.answers];
@@ -256,11 +270,12 @@ async function twoTabs(browser, { locks, broadcast }) {
   if (locks) {
     // One refresh at a time: no refusal at all, and a second refresh only when no token was shared.
     assert.deepEqual(answers.filter((a) => a.status !== 200), []);
-    assert.equal(refreshing.most, 1, "two refresh requests were under way at once");
+    assert.equal(await mostRefreshesAtOnce([first, second]), 1, "two refresh requests were under way at once");
     if (broadcast) assert.ok([1, 2].includes(refreshes.length), `${refreshes.length} refreshes`);
     else assert.deepEqual(refreshes, [200, 200]);
   } else {
     // The race lost within the grace window: 401 without revocation, then a retry with the new cookie.
+    assert.equal(await mostRefreshesAtOnce([first, second]), 2);
     assert.deepEqual(refreshes, [200, 200, 401]);
     const refusals = await Promise.all(answers.filter((a) => a.status === 401).map((a) => a.detail));
     assert.deepEqual(refusals, ["Token is blacklisted"]);
@@ -336,6 +351,57 @@ async function secondFactor(browser) {
   await context.close();
 }
 
+/**
+ * README.md's client example, as a module the page can import: its bare import pointed at the page's
+ * copy of the web build's client, and its results exported. Fails when the block is missing.
+ */
+function readmeClientExample() {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const example = /<!-- example:client -->\s*```js\n([\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(example, "README.md has no <!-- example:client --> block");
+  // The page's copy of the web build; the page's own module has run its `init()` already.
+  const source = example.replace(/(\bfrom\s*)(["'])latchkey\/client\2/g, '$1"/pkg/client.js"');
+  assert.notEqual(source, example, "the README's client example does not import \"latchkey/client\"");
+  return `${source}\nexport { client, me };\n`;
+}
+
+/**
+ * The README's example with its free variables defined by the page: a registered user with 2FA
+ * (`askForCode` gives the authenticator's current code), `render` and `showError` recording their
+ * calls. It must sign in (restore finds no cookie), read the user, and sign out.
+ */
+async function readmeExample(browser) {
+  const { email, access } = await register("readme");
+  const { secret, step } = await enrollTotp(access);
+  writeFileSync(join(demo, "readme-client.js"), readmeClientExample());
+  const context = await browser.newContext();
+  const page = await openTab(context, { started: false });
+  const result = await page.evaluate(async ({ email, password, code }) => {
+    const calls = [];
+    Object.assign(window, {
+      email,
+      password,
+      render: (signedIn) => calls.push(["render", signedIn]),
+      askForCode: async () => (calls.push(["askForCode"]), code),
+      showError: (message) => calls.push(["showError", message]),
+    });
+    const { client, me } = await import("/readme-client.js");
+    const after = await client.fetch("/api/auth/me/");
+    return { calls, me, authenticated: client.authenticated, afterStatus: after.status };
+  }, { email, password: PASSWORD, code: totpAtStep(secret, step + 1) });
+  assert.deepEqual(result.calls, [["askForCode"], ["render", true], ["render", false]]);
+  assert.equal(result.me.email, email);
+  assert.equal(result.me.mfa_enabled, true);
+  // `client.logout()` closed the example's session: signed out, the cookie gone, one session left
+  // (the registration's, from Node).
+  assert.equal(result.authenticated, false);
+  assert.equal(result.afterStatus, 401);
+  assert.deepEqual((await context.cookies()).filter((c) => c.name === "latchkey_refresh"), []);
+  const open = await api("/api/auth/sessions/", { token: access });
+  assert.deepEqual(open.body.map((s) => s.current), [true], JSON.stringify(open.body));
+  await context.close();
+}
+
 const browser = await chromium.launch(CHROMIUM);
 try {
   await signInAndUse(browser);
@@ -348,6 +414,8 @@ try {
   console.log("chromium: LatchkeyClient two tabs refresh at once (neither: a lost race retried) ... ok");
   await secondFactor(browser);
   console.log("chromium: LatchkeyClient second factor ... ok");
+  await readmeExample(browser);
+  console.log("chromium: the README's client example runs ... ok");
   assert.deepEqual(errors, []);
 } finally {
   await browser.close();

@@ -1,8 +1,9 @@
 // The web demo's account flows in headless Chromium, against the real server, as one person would
 // go through them: verify the e-mail address (a real 429 on the second resend, then the mailed
-// link), edit the profile (field errors, then saved and still there after signing in again),
-// change the password (live verdict against the user's own names), see and revoke the session of a
-// second browser, sign out everywhere, and reset a forgotten password through the mailed link.
+// link, opened in the browser that stays signed in), edit the profile (field errors, then saved and
+// still there after a reload), change the password (live verdict against the user's own names), see
+// and revoke the session of a second browser, sign out everywhere, and reset a forgotten password
+// through the mailed link.
 import { mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import assert from "node:assert/strict";
@@ -48,13 +49,16 @@ async function checkVerification(page, url, mail, email) {
   await textMatching(page, "#account-status", THROTTLED);
   assert.ok(await page.isDisabled("#resend-verification"), "resend is usable during the wait the server asked for");
 
+  // The links open in the browser that is signed in: it stays signed in (the refresh cookie).
   await load(page, `${url}/verify-email?uid=MQ&token=not-a-token`);
-  await textMatching(page, "#account-status", /^The link is invalid or has expired\. Sign in and send the verification e-mail again\.$/);
+  await textMatching(page, "#account-status", /^The link is invalid or has expired\. Send the verification e-mail again\.$/);
+  await expectShown(page, "#signed-in", "#account-status");
 
   await load(page, await mail.link(email, /^Confirm your e-mail address$/, "verify-email"));
-  await textMatching(page, "#account-status", /^E-mail address verified\. Sign in to continue\.$/);
+  await textMatching(page, "#account-status", /^E-mail address verified\.$/);
   assert.equal(new URL(page.url()).pathname + new URL(page.url()).search, "/", "the token stays in the address bar");
-  await signIn(page, email, PASSWORD);
+  await expectShown(page, "#signed-in", "#account-status");
+  assert.equal(await page.textContent("#who"), email);
   assert.equal(await page.textContent("#verified"), "Verified");
   assert.ok(await page.isHidden("#resend-verification"));
 }
@@ -90,9 +94,10 @@ async function checkProfile(page, url, email) {
   assert.ok(await page.isHidden("#website-error"));
   assert.equal(await page.getAttribute("#website", "aria-invalid"), null);
 
-  // A new page load forgets the tokens: what the form shows after signing in is what the server kept.
+  // A new page load signs in again with the refresh cookie: what the form shows is what the server kept.
   await load(page, url);
-  await signIn(page, email, PASSWORD);
+  await expectShown(page, "#signed-in", "#account-status");
+  assert.equal(await page.textContent("#who"), email);
   const shown = Object.fromEntries(await Promise.all(Object.entries(PROFILE_INPUTS)
     .map(async ([field, selector]) => [field, await page.inputValue(selector)])));
   assert.deepEqual(shown, PROFILE);
@@ -137,7 +142,9 @@ async function checkPasswordChange(page, email) {
 }
 
 async function checkSessions(desk, phone, url, email) {
-  await load(phone, url);
+  // A browser that is not signed in is told to sign in before asking for another verification e-mail.
+  await load(phone, `${url}/verify-email?uid=MQ&token=not-a-token`);
+  await textMatching(phone, "#account-status", /^The link is invalid or has expired\. Sign in and send the verification e-mail again\.$/);
   await signIn(phone, email, CHANGED);
   assert.equal((await post(desk, "#refresh-sessions", "GET")).status(), 200);
   await textMatching(desk, "#sessions-status", /^2 open sessions\.$/);

@@ -1,7 +1,8 @@
 // The web demo, served by the real `latchkey` binary, in headless Chromium: live password verdicts
 // with the npm package's web build, then an account registered through the page, an authenticator
 // enrolled (QR and code preview drawn by the package, codes checked against an independent RFC 6238
-// implementation), backup codes downloaded, and a sign-in that asks for the second factor; then the
+// implementation), backup codes downloaded, a sign-in that asks for the second factor, and the
+// session (the package's LatchkeyClient) surviving a reload and shared with a second tab; then the
 // account's other flows (demo-account.mjs): e-mail verification, profile, password change, sessions,
 // forgotten password. Needs target/debug/latchkey (cargo build) and wasm/pkg/web (scripts/build-wasm.sh).
 import { mkdirSync, readFileSync } from "node:fs";
@@ -130,6 +131,50 @@ async function signInWithSecondFactor(page, email, secret, usedStep) {
   assert.deepEqual(await page.$$eval("#devices li .badge", (items) => items.map((b) => b.textContent)), ["Active"]);
 }
 
+// The session lives in the HttpOnly refresh cookie, not in the page: a reload and a second tab of the
+// same browser are signed in (`client.restore()`), on the same session, and signing out or in in
+// one tab switches the other at once (the client's BroadcastChannel). Resolves the second tab.
+async function checkTabs(page, email, backupCode) {
+  await page.reload();
+  await page.waitForSelector("body[data-ready]", { state: "attached" });
+  await expectShown(page, "#signed-in", "#account-status");
+  assert.equal(await page.textContent("#who"), email);
+  assert.equal(await page.textContent("#mfa-enabled"), "On");
+  assert.equal(await page.textContent("#account-status"), "");
+  await expectShown(page, "#sessions li", "#sessions-status");
+  assert.equal(await page.$$eval("#sessions li", (items) => items.length), 1, "the reload opened another session");
+  assert.deepEqual(await page.evaluate(() => [document.cookie, localStorage.length, sessionStorage.length]), ["", 0, 0]);
+
+  const second = await openPage(page.context());
+  await load(second, url);
+  await expectShown(second, "#signed-in", "#account-status");
+  assert.equal(await second.textContent("#who"), email);
+  await expectShown(second, "#sessions li", "#sessions-status");
+  assert.deepEqual(await second.$$eval("#sessions li", (items) => items.map((li) => li.dataset.current)), ["true"]);
+
+  await second.click("#sign-out");
+  await expectShown(second, "#auth-form", "#account-status");
+  await textMatching(second, "#account-status", /^You are signed out\.$/);
+  await expectShown(page, "#auth-form", "#account-status");
+  await textMatching(page, "#account-status", /^You were signed out in another tab\.$/);
+  assert.ok(await page.isHidden("#sessions-card"));
+  assert.ok(await page.isHidden("#twofa-panel"));
+  await load(page, url);
+  assert.ok(await page.isVisible("#auth-form"), "signed in again after signing out");
+
+  // Signing in (with a backup code for the second factor) in one tab signs the other in.
+  await page.fill("#email", email);
+  await page.fill("#password", PASSWORD);
+  await page.click("#sign-in");
+  await expectShown(page, "#mfa-form", "#account-status");
+  assert.equal((await postPatiently(page, "#mfa-code", "#mfa-submit", "#account-status", backupCode)).status(), 200);
+  await expectShown(page, "#signed-in", "#account-status");
+  await expectShown(second, "#signed-in", "#account-status");
+  assert.equal(await second.textContent("#who"), email);
+  await expectShown(second, "#sessions li", "#sessions-status");
+  return second;
+}
+
 // A browser whose clock runs a minute ahead is warned that codes may not match, and a wrong code
 // is refused with the server's message.
 async function checkClockWarning(page) {
@@ -170,17 +215,19 @@ try {
   const email = `demo-${Date.now()}@example.com`;
   await register(page, email);
   const secret = await addAuthenticator(page, "Phone");
-  const { step } = await enroll(page, secret);
+  const { step, codes } = await enroll(page, secret);
   console.log("chromium: web demo 2fa enrollment ... ok");
   await signInWithSecondFactor(page, email, secret, step);
   console.log("chromium: web demo sign-in with 2fa ... ok");
+  const tab = await checkTabs(page, email, codes[0]);
+  console.log("chromium: web demo reload and second tab (restore, sign out and in across tabs) ... ok");
 
   const skewed = await openPage(await browser.newContext());
   await checkClockWarning(skewed);
   console.log("chromium: web demo clock warning ... ok");
 
   const pages = await checkAccountFlows(browser, server);
-  assert.deepEqual([page, skewed, ...pages].flatMap((p) => p.errors), []);
+  assert.deepEqual([page, tab, skewed, ...pages].flatMap((p) => p.errors), []);
 } finally {
   await browser.close();
   await server.stop();
