@@ -5,7 +5,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 "$ROOT/scripts/setup.sh"
-if [ ! -f wasm/pkg/web/latchkey_bg.wasm ] || [ -n "$(find core/src core/data wasm/src -newer wasm/pkg/web/latchkey_bg.wasm -print -quit)" ]; then
+if [ ! -f wasm/pkg/web/latchkey_bg.wasm ] || [ -n "$(find core/src core/data wasm/src wasm/js scripts/package-json.mjs -newer wasm/pkg/web/latchkey_bg.wasm -print -quit)" ]; then
   "$ROOT/scripts/build-wasm.sh"
 fi
 rm -rf web-demo/pkg && cp -r wasm/pkg/web web-demo/pkg
