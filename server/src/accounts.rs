@@ -10,10 +10,11 @@ use latchkey_core::policy::UserAttributes;
 use serde_json::Value;
 
 use crate::auth::AuthUser;
+use crate::client::Client;
 use crate::drf::{CharField, Form, JsonBody};
 use crate::error::{ApiError, FieldErrors};
 use crate::state::AppState;
-use crate::tokens::{issue_session, Client, TokenPair};
+use crate::tokens::{issue_session, TokenPair};
 use crate::users::{self, NewUser, User};
 
 const EMAIL_TAKEN: &str = "A user with this email already exists.";

@@ -12,11 +12,11 @@ use sqlx::Row;
 
 use crate::audit::{self, Actor};
 use crate::authz::RequireStaff;
+use crate::client::Client;
 use crate::db::flag;
 use crate::drf::{CharField, Form, JsonBody};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::tokens::Client;
 use crate::users::{User, USER_COLUMNS};
 
 /// Users per page, as DRF's `PageNumberPagination` with `PAGE_SIZE = 50`.

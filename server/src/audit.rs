@@ -15,9 +15,9 @@ use serde_json::{json, Value};
 use sqlx::Row;
 
 use crate::auth::AuthUser;
+use crate::client::Client;
 use crate::error::{ApiError, FieldErrors};
 use crate::state::AppState;
-use crate::tokens::Client;
 use crate::users::iso8601;
 
 /// Events per page unless `limit` says otherwise, and the most it may say.

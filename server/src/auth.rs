@@ -86,7 +86,7 @@ impl FromRequestParts<AppState> for AuthUser {
         }
         let Some(key) = parts.headers.get("x-api-key") else { return Err(ApiError::NotAuthenticated) };
         let key = String::from_utf8_lossy(key.as_bytes()).trim().to_owned();
-        let Ok(client) = crate::tokens::Client::from_request_parts(parts, state).await;
+        let Ok(client) = crate::client::Client::from_request_parts(parts, state).await;
         let (user, key) = crate::keys::authenticate(state, &key, &client).await?;
         let path = parts.uri.path();
         // Reading and editing your own profile with a key is fine; deleting the account is not.

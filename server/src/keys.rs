@@ -19,10 +19,10 @@ use subtle::ConstantTimeEq;
 
 use crate::audit::{self, Actor};
 use crate::authz::owned;
+use crate::client::Client;
 use crate::drf::{CharField, Form, JsonBody};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::tokens::Client;
 use crate::users::{iso8601, parse_iso8601, User, USER_COLUMNS};
 
 /// The scopes a key may have.

@@ -17,6 +17,7 @@ pub mod auth;
 pub mod authz;
 pub mod challenges;
 pub mod cli;
+pub mod client;
 pub mod config;
 mod cookies;
 pub mod db;

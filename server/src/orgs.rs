@@ -12,10 +12,10 @@ use sqlx::Row;
 use crate::audit::{self, Actor};
 use crate::auth::AuthUser;
 use crate::authz::{OrgMember, Role};
+use crate::client::Client;
 use crate::drf::{CharField, Form, JsonBody};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::tokens::Client;
 use crate::users::{iso8601, normalize_email, User};
 
 const LAST_ADMIN: &str = "An organization needs at least one admin.";
@@ -322,6 +322,37 @@ async fn apply_keeping_an_admin<'q>(
     let done = query.execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(done.rows_affected() > 0)
+}
+
+/// The organization an access token speaks for, and the caller's role there (`crate::tokens`).
+#[derive(Debug)]
+pub(crate) struct OrgClaims {
+    pub id: i64,
+    pub slug: String,
+    pub role: String,
+}
+
+/// The claims of organization `org_id` for `user_id`, if they are still a member (a member removed
+/// since the session chose it gets tokens without an organization).
+pub(crate) async fn org_claims(
+    state: &AppState,
+    user_id: i64,
+    org_id: Option<i64>,
+) -> Result<Option<OrgClaims>, ApiError> {
+    let Some(org_id) = org_id else { return Ok(None) };
+    let sql = "SELECT o.slug, m.role FROM organizations o JOIN memberships m ON m.org_id = o.id \
+               WHERE o.id = $1 AND m.user_id = $2";
+    let row = sqlx::query(sql).bind(org_id).bind(user_id).fetch_optional(&state.db.pool).await?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(OrgClaims { id: org_id, slug: row.try_get("slug")?, role: row.try_get("role")? }))
+}
+
+/// The id of organization `slug` if `user_id` is a member; DRF's 403 otherwise (API.md §7).
+pub(crate) async fn member_of(state: &AppState, slug: &str, user_id: i64) -> Result<i64, ApiError> {
+    match crate::authz::membership(state, slug, user_id).await? {
+        Some((org_id, _)) => Ok(org_id),
+        None => Err(ApiError::PermissionDenied),
+    }
 }
 
 fn actor<'a>(member: &'a OrgMember, client: &'a Client) -> Actor<'a> {

@@ -14,11 +14,11 @@ use sqlx::Row;
 
 use crate::audit::{self, Actor};
 use crate::auth::AuthUser;
+use crate::client::Client;
 use crate::cookies::{without_refresh_cookie, BodyOrCookie};
 use crate::drf::{CharField, Form};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::tokens::Client;
 use crate::users::iso8601;
 
 pub(crate) fn router() -> Router<AppState> {

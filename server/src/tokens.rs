@@ -2,13 +2,9 @@
 //! blacklist. Every pair belongs to a session (`sessions`); refresh always rotates, and presenting
 //! a rotated refresh token again revokes the whole session unless it comes within the grace window.
 
-use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, FromRequestParts, State};
-use axum::http::header::USER_AGENT;
-use axum::http::request::Parts;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -18,24 +14,22 @@ use rand_core::OsRng;
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
+use crate::client::Client;
 use crate::cookies::{with_refresh_cookie, without_refresh_cookie, BodyOrCookie};
 use crate::db::flag;
 use crate::drf::{CharField, Form, JsonBody};
 use crate::error::ApiError;
 use crate::limits::Lock;
+use crate::orgs::{member_of, org_claims, OrgClaims};
 use crate::sessions::{blacklisted, jti_hash, Session};
 use crate::state::AppState;
 use crate::users::{normalize_email, User};
-use sqlx::Row;
 
 /// DRF's `AuthenticationFailed` from `TokenObtainPairSerializer`: one body for every failure.
 pub(crate) const NO_ACTIVE_ACCOUNT: &str = "No active account found with the given credentials";
 
 /// `TokenRefreshSerializer`'s answer for a deleted or inactive user.
 const NO_ACTIVE_ACCOUNT_FOR_TOKEN: &str = "No active account found for the given token.";
-
-/// Stored user agents are cut to this many characters.
-const MAX_USER_AGENT_CHARS: usize = 256;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -45,44 +39,6 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/token/blacklist/", post(blacklist_token))
         // The session endpoints share the session model; they are mounted with the token routes.
         .merge(crate::sessions::router())
-}
-
-/// Who is calling, as a session records it: the client's IP address (empty when the router runs
-/// without a socket, as in tests) and the `User-Agent`, cut to 256 characters.
-#[derive(Debug, Clone, Default)]
-pub struct Client {
-    /// The socket's peer address or, when that is a trusted proxy (`LATCHKEY_TRUSTED_PROXIES`),
-    /// the address its `X-Forwarded-For` names.
-    pub ip: String,
-    /// The `User-Agent` header.
-    pub user_agent: String,
-}
-
-impl FromRequestParts<AppState> for Client {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
-        // A value that is not text still counts, as an entry that stops the walk: skipping it would
-        // let the part of the header the client wrote decide.
-        let forwarded: Vec<String> = parts
-            .headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
-            .collect();
-        let forwarded: Vec<&str> = forwarded.iter().map(String::as_str).collect();
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| state.config.trusted_proxies.client_ip(addr.ip(), &forwarded).to_string())
-            .unwrap_or_default();
-        let user_agent = parts
-            .headers
-            .get(USER_AGENT)
-            .map(|value| String::from_utf8_lossy(value.as_bytes()).chars().take(MAX_USER_AGENT_CHARS).collect())
-            .unwrap_or_default();
-        Ok(Self { ip, user_agent })
-    }
 }
 
 /// A token pair as simplejwt writes it: `refresh` first (a struct keeps the field order, where a
@@ -521,32 +477,6 @@ fn access_token_for(
     }
     claims.extra.insert("sid".into(), json!(sid));
     sign(state, &mut claims)
-}
-
-/// The organization an access token speaks for, and the caller's role there.
-struct OrgClaims {
-    id: i64,
-    slug: String,
-    role: String,
-}
-
-/// The claims of organization `org_id` for `user_id`, if they are still a member (a member removed
-/// since the session chose it gets tokens without an organization).
-async fn org_claims(state: &AppState, user_id: i64, org_id: Option<i64>) -> Result<Option<OrgClaims>, ApiError> {
-    let Some(org_id) = org_id else { return Ok(None) };
-    let sql = "SELECT o.slug, m.role FROM organizations o JOIN memberships m ON m.org_id = o.id \
-               WHERE o.id = $1 AND m.user_id = $2";
-    let row = sqlx::query(sql).bind(org_id).bind(user_id).fetch_optional(&state.db.pool).await?;
-    let Some(row) = row else { return Ok(None) };
-    Ok(Some(OrgClaims { id: org_id, slug: row.try_get("slug")?, role: row.try_get("role")? }))
-}
-
-/// The id of organization `slug` if `user_id` is a member; DRF's 403 otherwise (API.md §7).
-pub(crate) async fn member_of(state: &AppState, slug: &str, user_id: i64) -> Result<i64, ApiError> {
-    match crate::authz::membership(state, slug, user_id).await? {
-        Some((org_id, _)) => Ok(org_id),
-        None => Err(ApiError::PermissionDenied),
-    }
 }
 
 /// Adds `iss`/`aud` when configured and signs.

@@ -10,11 +10,12 @@ use serde_json::json;
 use super::{check_new_password, replace_password, Change};
 use crate::auth::AuthUser;
 use crate::challenges::{self, Purpose};
+use crate::client::Client;
 use crate::cookies::with_refresh_cookie;
 use crate::drf::{CharField, Form, JsonBody};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::tokens::{issue_session, Client};
+use crate::tokens::issue_session;
 use crate::users::User;
 
 /// Django's `PasswordChangeForm` message.

@@ -12,11 +12,11 @@ use latchkey_core::policy::{UserAttributes, Validation};
 use serde_json::{json, Value};
 use sqlx::Row;
 
+use crate::client::Client;
 use crate::drf::{CharField, Form, JsonBody};
 use crate::error::{ApiError, FieldErrors};
 use crate::mail::{Email, Kind};
 use crate::state::AppState;
-use crate::tokens::Client;
 use crate::users::{iso8601, User};
 
 pub(crate) use recovery::send_verification;

@@ -11,12 +11,12 @@ use serde_json::{json, Value};
 
 use super::{check_new_password, in_words, replace_password, Change};
 use crate::auth::AuthUser;
+use crate::client::Client;
 use crate::drf::{CharField, Form, JsonBody};
 use crate::error::ApiError;
 use crate::links::{parse_uid, uid, Purpose};
 use crate::mail::{Email, Kind};
 use crate::state::AppState;
-use crate::tokens::Client;
 use crate::users::{is_valid_email, normalize_email, User};
 
 const RESET_SENT: &str = "If the address is registered, a reset link has been sent.";

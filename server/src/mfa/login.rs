@@ -11,10 +11,11 @@ use axum::Router;
 use super::{verify_code, Accept, Purpose};
 use crate::audit::Actor;
 use crate::challenges::{self, Purpose as ChallengePurpose};
+use crate::client::Client;
 use crate::drf::{CharField, Form, JsonBody};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::tokens::{finish_login, Client};
+use crate::tokens::finish_login;
 use crate::users::User;
 
 pub(crate) fn router() -> Router<AppState> {

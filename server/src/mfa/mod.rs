@@ -25,10 +25,10 @@ pub(crate) use factors::{verify_code, Accept, Purpose};
 
 use crate::audit::{self, Actor};
 use crate::auth::AuthUser;
+use crate::client::Client;
 use crate::drf::{CharField, Form, JsonBody};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::tokens::Client;
 use factors::Device;
 
 /// The answer to a wrong code where a field error fits (the signed-in endpoints).
