@@ -16,6 +16,7 @@ use crate::client::Client;
 use crate::db::flag;
 use crate::drf::{CharField, Form, JsonBody};
 use crate::error::ApiError;
+use crate::sessions::revoke_all;
 use crate::state::AppState;
 use crate::users::{User, USER_COLUMNS};
 
@@ -166,7 +167,7 @@ async fn update_user(
         sqlx::query(&sql).bind(flag(*value)).bind(user.id).execute(&state.db.pool).await?;
     }
     if changes.contains(&("is_active", false)) {
-        revoke_all(&state, user.id).await?;
+        revoke_all(&state, user.id, None).await?;
     }
     if !changes.is_empty() {
         let detail: serde_json::Map<String, Value> = changes.iter().map(|(f, v)| ((*f).to_owned(), json!(v))).collect();
@@ -194,7 +195,7 @@ async fn force_logout(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let user = find(&state, &id).await?;
-    let count = revoke_all(&state, user.id).await?;
+    let count = revoke_all(&state, user.id, None).await?;
     let detail = json!({ "by": staff.user.id, "sessions": count });
     audit::record(&state, "admin_forced_logout", target_actor(&user, &client), detail).await?;
     Ok(Json(json!({})))
@@ -234,19 +235,10 @@ async fn reset_two_factor(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    revoke_all(&state, user.id).await?;
+    revoke_all(&state, user.id, None).await?;
     let detail = json!({ "by": staff.user.id, "reason": reason, "devices_removed": devices.rows_affected() });
     audit::record(&state, "admin_2fa_reset", target_actor(&user, &client), detail).await?;
     Ok(Json(json!({})))
-}
-
-async fn revoke_all(state: &AppState, user_id: i64) -> Result<u64, ApiError> {
-    let done = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
-        .bind(crate::now())
-        .bind(user_id)
-        .execute(&state.db.pool)
-        .await?;
-    Ok(done.rows_affected())
 }
 
 /// Admin events are filed under the user they concern; `detail.by` names the staff member.

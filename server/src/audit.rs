@@ -242,7 +242,7 @@ pub(crate) fn encode(value: &str) -> String {
 /// challenges, and stale rate-limit rows. Returns how many audit events went.
 pub async fn sweep(state: &AppState) -> Result<u64, ApiError> {
     let now = crate::now();
-    let retention = i64::try_from(state.config.audit_retention.as_secs()).unwrap_or(i64::MAX);
+    let retention = crate::seconds(state.config.audit_retention);
     let done = sqlx::query("DELETE FROM audit_events WHERE created_at < $1")
         .bind(now.saturating_sub(retention))
         .execute(&state.db.pool)

@@ -4,7 +4,6 @@
 //! (`POST /api/auth/password/change/`). Only the SHA-256 of a token is stored.
 
 use rand_core::{OsRng, RngCore};
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use crate::db::flag;
@@ -69,7 +68,7 @@ pub async fn create(
     let sql = "INSERT INTO mfa_challenges (token_hash, user_id, cookie, expires_at, purpose, mfa, org) \
                VALUES ($1, $2, $3, $4, $5, $6, $7)";
     sqlx::query(sql)
-        .bind(token_hash(&token))
+        .bind(crate::sha256_hex(&token))
         .bind(user_id)
         .bind(flag(cookie))
         .bind(now + purpose.lifetime())
@@ -83,7 +82,7 @@ pub async fn create(
 
 /// The live challenge of `token` for `purpose`, without spending it.
 pub async fn find(state: &AppState, purpose: Purpose, token: &str) -> Result<Option<Challenge>, ApiError> {
-    let hash = token_hash(token);
+    let hash = crate::sha256_hex(token);
     let sql = "SELECT c.user_id, c.cookie, c.mfa, o.id AS org_id FROM mfa_challenges c \
                LEFT JOIN organizations o ON o.slug = c.org WHERE c.token_hash = $1 AND c.purpose = $2 AND c.expires_at > $3";
     let row =
@@ -108,8 +107,4 @@ impl Challenge {
             .await?;
         Ok(done.rows_affected() > 0)
     }
-}
-
-fn token_hash(token: &str) -> String {
-    latchkey_core::encoding::hex(&Sha256::digest(token.as_bytes()))
 }

@@ -13,7 +13,6 @@ use axum::routing::{delete, post};
 use axum::{Json, Router};
 use rand_core::{OsRng, RngCore};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 use subtle::ConstantTimeEq;
 
@@ -74,10 +73,6 @@ fn invalid_key() -> ApiError {
     ApiError::Token { detail: "Invalid API key.".into(), code: "authentication_failed", extra: None }
 }
 
-fn key_hash(key: &str) -> String {
-    latchkey_core::encoding::hex(&Sha256::digest(key.as_bytes()))
-}
-
 /// The owner of `key` and the key, if it is well-formed, known, unexpired and its owner active.
 ///
 /// # Errors
@@ -94,7 +89,7 @@ pub async fn authenticate(state: &AppState, key: &str, client: &Client) -> Resul
         return Err(invalid_key());
     };
     let stored: String = row.try_get("key_hash")?;
-    let matches: bool = key_hash(key).as_bytes().ct_eq(stored.as_bytes()).into();
+    let matches: bool = crate::sha256_hex(key).as_bytes().ct_eq(stored.as_bytes()).into();
     let now = crate::now();
     let expires_at: Option<i64> = row.try_get("expires_at")?;
     let user = User::from_row(&row)?;
@@ -201,7 +196,7 @@ async fn create_key(
         .bind(auth.user.id)
         .bind(&name)
         .bind(&prefix)
-        .bind(key_hash(&key))
+        .bind(crate::sha256_hex(&key))
         .bind(scopes.join(" "))
         .bind(now)
         .bind(expires_at)

@@ -182,9 +182,32 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+/// The lowercase hex SHA-256 of `text`: what the database keeps of refresh-token ids, login-challenge
+/// tokens and API keys, all high-entropy values that need no slow hash.
+pub(crate) fn sha256_hex(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    latchkey_core::encoding::hex(&Sha256::digest(text.as_bytes()))
+}
+
+/// A configured duration in whole seconds, as the database's Unix-second times count.
+pub(crate) fn seconds(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
+}
+
 /// The current time in Unix seconds: the server is where the clock is read.
 pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn stored_hashes_are_sha256_hex() {
+        // echo -n abc | sha256sum
+        assert_eq!(super::sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(super::seconds(std::time::Duration::from_secs(90)), 90);
+        assert_eq!(super::seconds(std::time::Duration::MAX), i64::MAX);
+    }
 }

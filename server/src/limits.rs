@@ -57,8 +57,9 @@ impl LockCache {
     }
 }
 
+/// A configured duration in seconds, at least one: windows and lockouts are never empty.
 fn seconds(duration: std::time::Duration) -> i64 {
-    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX).max(1)
+    crate::seconds(duration).max(1)
 }
 
 fn wait(until: i64, now: i64) -> u64 {

@@ -9,7 +9,6 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use latchkey_core::token::TokenType;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use crate::audit::{self, Actor};
@@ -72,11 +71,6 @@ impl Session {
     }
 }
 
-/// What the database keeps of a refresh token: the SHA-256 hex of its `jti`, never the token.
-pub(crate) fn jti_hash(jti: &str) -> String {
-    latchkey_core::encoding::hex(&Sha256::digest(jti.as_bytes()))
-}
-
 /// Revokes one session of `user_id`; false when it is unknown, someone else's, or already closed.
 pub(crate) async fn revoke(state: &AppState, id: &str, user_id: i64, now: i64) -> Result<bool, ApiError> {
     let sql = "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL \
@@ -89,6 +83,19 @@ pub(crate) async fn revoke(state: &AppState, id: &str, user_id: i64, now: i64) -
 async fn revoked(state: &AppState, auth: &AuthUser, client: &Client, sid: &str, by: &str) -> Result<(), ApiError> {
     let actor = Actor { user_id: Some(auth.user.id), client, session_id: Some(sid) };
     audit::record(state, "session_revoked", actor, json!({ "by": by })).await
+}
+
+/// Revokes every open session of `user_id` but `keep` (a session id, or none); returns how many.
+/// Used by logout-all, password changes and resets, and the admin API.
+pub(crate) async fn revoke_all(state: &AppState, user_id: i64, keep: Option<&str>) -> Result<u64, ApiError> {
+    let sql = "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND id <> $3";
+    let done = sqlx::query(sql)
+        .bind(crate::now())
+        .bind(user_id)
+        .bind(keep.unwrap_or_default())
+        .execute(&state.db.pool)
+        .await?;
+    Ok(done.rows_affected())
 }
 
 /// simplejwt's answer for a refresh token that may no longer be used.
@@ -159,11 +166,9 @@ async fn logout(
     )
 )]
 async fn logout_all(State(state): State<AppState>, auth: AuthUser, client: Client) -> Result<Response, ApiError> {
-    let sql = "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL";
-    let done = sqlx::query(sql).bind(crate::now()).bind(auth.user.id).execute(&state.db.pool).await?;
+    let count = revoke_all(&state, auth.user.id, None).await?;
     let actor = Actor { user_id: Some(auth.user.id), client: &client, session_id: auth.session_id() };
-    audit::record(&state, "session_revoked", actor, json!({ "by": "logout_all", "count": done.rows_affected() }))
-        .await?;
+    audit::record(&state, "session_revoked", actor, json!({ "by": "logout_all", "count": count })).await?;
     // Every session is closed, the browser's too: its refresh cookie is dead.
     without_refresh_cookie(&state.config, json!({}))
 }
@@ -221,16 +226,5 @@ async fn delete_session(
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn jti_hashes_are_sha256_hex() {
-        // echo -n abc | sha256sum
-        assert_eq!(jti_hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 }

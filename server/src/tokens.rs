@@ -2,8 +2,6 @@
 //! blacklist. Every pair belongs to a session (`sessions`); refresh always rotates, and presenting
 //! a rotated refresh token again revokes the whole session unless it comes within the grace window.
 
-use std::time::Duration;
-
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -21,9 +19,10 @@ use crate::drf::{CharField, Form, JsonBody};
 use crate::error::ApiError;
 use crate::limits::Lock;
 use crate::orgs::{member_of, org_claims, OrgClaims};
-use crate::sessions::{blacklisted, jti_hash, Session};
+use crate::sessions::{blacklisted, Session};
 use crate::state::AppState;
 use crate::users::{normalize_email, User};
+use crate::{seconds, sha256_hex};
 
 /// DRF's `AuthenticationFailed` from `TokenObtainPairSerializer`: one body for every failure.
 pub(crate) const NO_ACTIVE_ACCOUNT: &str = "No active account found with the given credentials";
@@ -76,7 +75,7 @@ pub async fn issue_session(
     sqlx::query(sql)
         .bind(&sid)
         .bind(user.id)
-        .bind(jti_hash(&refresh_claims.jti))
+        .bind(sha256_hex(&refresh_claims.jti))
         .bind(now)
         .bind(now)
         .bind(refresh_claims.exp)
@@ -314,7 +313,7 @@ async fn refresh_token(
     let sql = "UPDATE sessions SET previous_hash = current_hash, current_hash = $1, rotated_at = $2, \
                last_used_at = $3, expires_at = $4, org_id = $5 WHERE id = $6 AND current_hash = $7 AND revoked_at IS NULL";
     let done = sqlx::query(sql)
-        .bind(jti_hash(&new_claims.jti))
+        .bind(sha256_hex(&new_claims.jti))
         .bind(now)
         .bind(now)
         .bind(new_claims.exp)
@@ -352,7 +351,7 @@ async fn verify_token(State(state): State<AppState>, JsonBody(body): JsonBody) -
     let usable = session.is_some_and(|s| {
         s.is_open(now)
             && s.user_id.to_string() == claims.user_id
-            && (claims.token_type == TokenType::Access || same_hash(&jti_hash(&claims.jti), &s.current_hash))
+            && (claims.token_type == TokenType::Access || same_hash(&sha256_hex(&claims.jti), &s.current_hash))
     });
     if !usable {
         return Err(blacklisted());
@@ -424,7 +423,7 @@ async fn current_session(state: &AppState, claims: &Claims, now: i64, client: &C
     let Some(session) = session.filter(|s| s.is_open(now) && s.user_id.to_string() == claims.user_id) else {
         return Err(blacklisted());
     };
-    let presented = jti_hash(&claims.jti);
+    let presented = sha256_hex(&claims.jti);
     if same_hash(&presented, &session.current_hash) {
         return Ok(session);
     }
@@ -484,8 +483,4 @@ fn sign(state: &AppState, claims: &mut Claims) -> Result<String, ApiError> {
     claims.iss.clone_from(&state.config.jwt_issuer);
     claims.aud.clone_from(&state.config.jwt_audience);
     state.keys.encode(claims).map_err(|e| ApiError::Internal(format!("signing a token: {e}")))
-}
-
-fn seconds(duration: Duration) -> i64 {
-    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
 }

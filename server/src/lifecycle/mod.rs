@@ -135,8 +135,7 @@ async fn replace_password(
         return Ok(false);
     }
     keep_history(state, user, now).await?;
-    let sql = "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND id <> $3";
-    sqlx::query(sql).bind(now).bind(user.id).bind(keep.unwrap_or_default()).execute(&state.db.pool).await?;
+    crate::sessions::revoke_all(state, user.id, keep).await?;
     let (event, verb) = match how {
         Change::Changed => ("password_changed", "changed"),
         Change::Reset => ("password_reset", "reset"),
@@ -168,7 +167,7 @@ async fn keep_history(state: &AppState, user: &User, now: i64) -> Result<(), Api
 /// Whether `user`'s password is older than `LATCHKEY_PASSWORD_MAX_AGE`.
 pub(crate) fn password_expired(state: &AppState, user: &User) -> bool {
     let Some(max_age) = state.config.password_max_age else { return false };
-    let max_age = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
+    let max_age = crate::seconds(max_age);
     let changed = user.password_changed_at.unwrap_or(user.date_joined);
     crate::now() >= changed.saturating_add(max_age)
 }

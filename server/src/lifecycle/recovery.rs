@@ -16,6 +16,7 @@ use crate::drf::{CharField, Form, JsonBody};
 use crate::error::ApiError;
 use crate::links::{parse_uid, uid, Purpose};
 use crate::mail::{Email, Kind};
+use crate::seconds;
 use crate::state::AppState;
 use crate::users::{is_valid_email, normalize_email, User};
 
@@ -42,10 +43,6 @@ fn reset_state(user: &User) -> String {
 /// What a verification link's token is bound to: the address it verifies.
 fn verify_state(user: &User) -> String {
     user.email.clone()
-}
-
-fn seconds(duration: std::time::Duration) -> i64 {
-    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
 }
 
 /// `{public URL}/<page>?uid=…&token=…`.

@@ -26,7 +26,7 @@ pub(crate) struct Attempt {
 
 /// Seconds to wait after `failures` failures in a row (at least 1): 1, 2, 4 ... capped.
 pub(crate) fn delay(failures: i64, cap: Duration) -> i64 {
-    let cap = i64::try_from(cap.as_secs()).unwrap_or(i64::MAX).max(1);
+    let cap = crate::seconds(cap).max(1);
     let exponent = u32::try_from(failures.saturating_sub(1).clamp(0, 62)).unwrap_or(62);
     (1_i64 << exponent).min(cap)
 }
