@@ -34,20 +34,39 @@ pub(super) fn router() -> Router<AppState> {
         .route("/api/auth/email/verify/resend/", post(resend_verification))
 }
 
-/// What a reset link's token is bound to: the password hash (so the link dies when the password
-/// changes, its own use included), the last login and the address, as in Django.
-fn reset_state(user: &User) -> String {
-    format!("{}|{}|{}", user.password, user.last_login.unwrap_or(0), user.email)
+/// What a link's token is bound to. A reset link: the password hash (so the link dies when the
+/// password changes, its own use included), the last login and the address, as in Django. A
+/// verification link: the address it verifies.
+fn link_state(purpose: Purpose, user: &User) -> String {
+    match purpose {
+        Purpose::PasswordReset => format!("{}|{}|{}", user.password, user.last_login.unwrap_or(0), user.email),
+        Purpose::VerifyEmail => user.email.clone(),
+    }
 }
 
-/// What a verification link's token is bound to: the address it verifies.
-fn verify_state(user: &User) -> String {
-    user.email.clone()
+/// The page a link opens, the message that carries it, and how long it works.
+fn link_kind(state: &AppState, purpose: Purpose) -> (&'static str, Kind, std::time::Duration) {
+    match purpose {
+        Purpose::PasswordReset => ("password-reset", Kind::PasswordReset, state.config.password_reset_timeout),
+        Purpose::VerifyEmail => ("verify-email", Kind::VerifyEmail, state.config.email_verification_timeout),
+    }
 }
 
-/// `{public URL}/<page>?uid=…&token=…`.
-fn link(state: &AppState, page: &str, user: &User, token: &str) -> String {
-    format!("{}/{page}?uid={}&token={token}", state.config.public_base(), uid(user.id))
+/// E-mails `user` a `purpose` link: `{public URL}/<page>?uid=…&token=…`.
+fn send_link(state: &AppState, user: &User, purpose: Purpose) {
+    let (page, kind, lifetime) = link_kind(state, purpose);
+    let token = state.links.token(purpose, user.id, &link_state(purpose, user), crate::now());
+    let link = format!("{}/{page}?uid={}&token={token}", state.config.public_base(), uid(user.id));
+    let vars = vec![("email", user.email.clone()), ("link", link), ("valid_for", in_words(lifetime.as_secs()))];
+    state.mailer.send(Email { to: user.email.clone(), kind, vars });
+}
+
+/// The user a link's `uid` and `token` are for, if the token is theirs, for `purpose`, and unexpired.
+async fn linked_user(state: &AppState, purpose: Purpose, uid: &str, token: &str) -> Result<Option<User>, ApiError> {
+    let Some(id) = parse_uid(uid) else { return Ok(None) };
+    let max_age = seconds(link_kind(state, purpose).2);
+    let user = User::by_id(&state.db, id).await?;
+    Ok(user.filter(|u| state.links.check(purpose, u.id, &link_state(purpose, u), token, crate::now(), max_age)))
 }
 
 /// Reads a required, valid e-mail address and normalizes it.
@@ -92,13 +111,7 @@ async fn request_reset(
     in_background(async move {
         let state = task_state;
         let Some(user) = User::by_email(&state.db, &email).await?.filter(|u| u.is_active) else { return Ok(()) };
-        let token = state.links.token(Purpose::PasswordReset, user.id, &reset_state(&user), crate::now());
-        let vars = vec![
-            ("email", user.email.clone()),
-            ("link", link(&state, "password-reset", &user, &token)),
-            ("valid_for", in_words(state.config.password_reset_timeout.as_secs())),
-        ];
-        state.mailer.send(Email { to: user.email.clone(), kind: Kind::PasswordReset, vars });
+        send_link(&state, &user, Purpose::PasswordReset);
         Ok(())
     });
     Ok(Json(json!({ "detail": RESET_SENT })))
@@ -127,14 +140,8 @@ async fn confirm_reset(
     let password = form.string("new_password", CharField::PASSWORD);
     form.finish()?;
     let (uid, token, password) = (uid.unwrap_or_default(), token.unwrap_or_default(), password.unwrap_or_default());
-    let user = match parse_uid(&uid) {
-        Some(id) => User::by_id(&state.db, id).await?.filter(|u| u.is_active),
-        None => None,
-    };
-    let max_age = seconds(state.config.password_reset_timeout);
-    let Some(user) = user
-        .filter(|u| state.links.check(Purpose::PasswordReset, u.id, &reset_state(u), &token, crate::now(), max_age))
-    else {
+    let user = linked_user(&state, Purpose::PasswordReset, &uid, &token).await?;
+    let Some(user) = user.filter(|u| u.is_active) else {
         return Err(ApiError::field("token", BAD_LINK));
     };
     check_new_password(&state, &user, &password, "new_password").await?;
@@ -148,13 +155,7 @@ async fn confirm_reset(
 
 /// E-mails `user` a link that verifies their address, valid `LATCHKEY_EMAIL_VERIFICATION_TIMEOUT`.
 pub(crate) fn send_verification(state: &AppState, user: &User) {
-    let token = state.links.token(Purpose::VerifyEmail, user.id, &verify_state(user), crate::now());
-    let vars = vec![
-        ("email", user.email.clone()),
-        ("link", link(state, "verify-email", user, &token)),
-        ("valid_for", in_words(state.config.email_verification_timeout.as_secs())),
-    ];
-    state.mailer.send(Email { to: user.email.clone(), kind: Kind::VerifyEmail, vars });
+    send_link(state, user, Purpose::VerifyEmail);
 }
 
 /// `POST /api/auth/email/verify/`: `{"uid", "token"}` from the link → the address is verified.
@@ -177,15 +178,8 @@ async fn verify_email(
     let uid = form.string("uid", CharField::REQUIRED);
     let token = form.string("token", CharField::REQUIRED);
     form.finish()?;
-    let user = match parse_uid(&uid.unwrap_or_default()) {
-        Some(id) => User::by_id(&state.db, id).await?,
-        None => None,
-    };
-    let token = token.unwrap_or_default();
-    let max_age = seconds(state.config.email_verification_timeout);
-    let Some(user) =
-        user.filter(|u| state.links.check(Purpose::VerifyEmail, u.id, &verify_state(u), &token, crate::now(), max_age))
-    else {
+    let (uid, token) = (uid.unwrap_or_default(), token.unwrap_or_default());
+    let Some(user) = linked_user(&state, Purpose::VerifyEmail, &uid, &token).await? else {
         return Err(ApiError::field("token", BAD_LINK));
     };
     let done = sqlx::query("UPDATE users SET is_verified = 1 WHERE id = $1 AND email = $2 AND is_verified = 0")
