@@ -7,15 +7,17 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use latchkey_core::policy::UserAttributes;
-use serde_json::Value;
+use serde_json::{json, Value};
 
+use crate::audit::Actor;
 use crate::auth::AuthUser;
 use crate::client::Client;
-use crate::drf::{CharField, Form, JsonBody};
+use crate::drf::{max_length_message, CharField, Form, JsonBody};
 use crate::error::{ApiError, FieldErrors};
+use crate::reauth::Action;
 use crate::state::AppState;
 use crate::tokens::{issue_session, TokenPair};
-use crate::users::{self, NewUser, User};
+use crate::users::{self, NewUser, User, EMAIL_MAX, USERNAME_MAX};
 
 const EMAIL_TAKEN: &str = "A user with this email already exists.";
 const USERNAME_TAKEN: &str = "A user with that username already exists.";
@@ -23,13 +25,10 @@ const INVALID_EMAIL: &str = "Enter a valid email address.";
 const INVALID_USERNAME: &str =
     "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.";
 const PASSWORDS_DIFFER: &str = "Passwords do not match.";
-const WRONG_PASSWORD: &str = "Incorrect password.";
 const INVALID_DATE: &str = "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.";
 const INVALID_URL: &str = "Enter a valid URL.";
 
-/// Longest e-mail address, username and names, as Django's `AbstractUser` declares them.
-const EMAIL_MAX: usize = 254;
-const USERNAME_MAX: usize = 150;
+/// Longest first and last names, as Django's `AbstractUser` declares them.
 const NAME_MAX: usize = 150;
 /// Django's `URLField` default.
 const WEBSITE_MAX: usize = 200;
@@ -65,7 +64,6 @@ async fn create_user(
     client: Client,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Registered>), ApiError> {
-    crate::limits::hit(&state, "register", "ip", &client.ip).await?;
     let mut form = Form::new(&body);
     let email = read_email(&mut form);
     let username = read_username(&mut form, &body).flatten();
@@ -73,6 +71,10 @@ async fn create_user(
     let last_name = bounded(&mut form, "last_name", NAME_MAX).unwrap_or_default();
     let password = form.string("password", CharField::PASSWORD);
     let confirm = form.string("password_confirm", CharField::PASSWORD);
+    // Counted once the names are known to be within their bounds: an over-long one costs no write.
+    if !form.over_bounds() {
+        crate::limits::hit(&state, "register", "ip", &client.network).await?;
+    }
     if let (Some(password), Some(confirm)) = (&password, &confirm) {
         if password != confirm {
             form.error("password_confirm", PASSWORDS_DIFFER);
@@ -106,7 +108,7 @@ async fn create_user(
         // `finish` refuses every request whose required fields are missing.
         return Err(ApiError::Internal("registration passed validation without email or password".into()));
     };
-    let password_hash = state.hasher.hash(password).await?;
+    let password_hash = state.hasher.hash(password, &crate::passwords::Claimant::new(email.clone(), &client)).await?;
     let new = NewUser {
         email: &email,
         username: username.as_deref(),
@@ -198,34 +200,24 @@ async fn update_me(
         (status = 204, description = "The account and everything it owned are gone."),
         (status = 400, response = crate::openapi::BadRequest),
         (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 429, response = crate::openapi::Throttled),
         (status = 503, response = crate::openapi::Unavailable),
     )
 )]
 async fn delete_me(
     State(state): State<AppState>,
     auth: AuthUser,
+    client: Client,
     JsonBody(body): JsonBody,
 ) -> Result<StatusCode, ApiError> {
-    confirm_password(&state, &auth.user, &body).await?;
+    let actor = Actor { user_id: Some(auth.user.id), client: &client, session_id: auth.session_id() };
+    crate::reauth::confirm_password(&state, &auth.user, actor, Action::DeleteAccount, &body).await?;
     sqlx::query("DELETE FROM users WHERE id = $1").bind(auth.user.id).execute(&state.db.pool).await?;
+    // The row outlives the account (audit rows belong to no table's cascade); the notice goes to
+    // the address the account had, so a deletion by someone else does not go unseen.
+    crate::audit::record(&state, "account_deleted", actor, json!({})).await?;
+    crate::lifecycle::notify(&state, &auth.user, crate::mail::Kind::AccountDeleted, &client, Vec::new());
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Checks the `password` field of `body` against `user`'s password, for actions that ask for it
-/// again (deleting the account, removing a second factor): `{"password": ["Incorrect password."]}`
-/// unless it matches.
-pub(crate) async fn confirm_password(state: &AppState, user: &User, body: &Value) -> Result<(), ApiError> {
-    // An over-long password cannot be the right one: refuse it without hashing it.
-    let password = body
-        .get("password")
-        .and_then(Value::as_str)
-        .filter(|p| !p.is_empty() && p.len() <= state.policy.max_length_bytes)
-        .ok_or_else(|| ApiError::field("password", WRONG_PASSWORD))?;
-    let verified = state.hasher.verify(password.to_owned(), Some(user.password.clone())).await?;
-    if !verified.ok {
-        return Err(ApiError::field("password", WRONG_PASSWORD));
-    }
-    Ok(())
 }
 
 /// The answer to a registration: the user, then the first token pair (a struct keeps the order).
@@ -281,9 +273,10 @@ async fn lost_race(state: &AppState, email: &str, username: Option<&str>) -> Res
     Ok(ApiError::Validation(errors))
 }
 
-/// The required `email`, normalized (NFKC, lowercase) and then checked as DRF's `EmailField` does.
+/// The required `email`, at most 254 characters as given, normalized (NFKC, lowercase), and then
+/// checked as DRF's `EmailField` does (NFKC can lengthen it: the bound holds after too).
 fn read_email(form: &mut Form<'_>) -> Option<String> {
-    let email = users::normalize_email(&form.string("email", CharField::REQUIRED)?);
+    let email = users::normalize_email(&form.bounded("email", CharField::REQUIRED, EMAIL_MAX)?);
     let too_long = email.chars().count() > EMAIL_MAX;
     if too_long {
         form.error("email", max_length_message(EMAIL_MAX));
@@ -296,14 +289,19 @@ fn read_email(form: &mut Form<'_>) -> Option<String> {
 }
 
 /// An optional `username`: absent is `None`; `null` or blank is `Some(None)` (no username);
-/// otherwise Django's username rules apply.
+/// otherwise at most 150 characters as given, NFKC-normalized as Django's `normalize_username`
+/// does, and Django's username rules apply to the result (which must still fit).
 fn read_username(form: &mut Form<'_>, body: &Value) -> Option<Option<String>> {
     if body.get("username")?.is_null() {
         return Some(None);
     }
-    let username = bounded(form, "username", USERNAME_MAX)?;
+    let username = users::normalize_username(&bounded(form, "username", USERNAME_MAX)?);
     if username.is_empty() {
         return Some(None);
+    }
+    if username.chars().count() > USERNAME_MAX {
+        form.error("username", max_length_message(USERNAME_MAX));
+        return None;
     }
     if !users::is_valid_username(&username) {
         form.error("username", INVALID_USERNAME);
@@ -338,16 +336,7 @@ fn read_website(form: &mut Form<'_>) -> Option<String> {
 
 /// An optional, trimmed `CharField` with DRF's `max_length` check.
 fn bounded(form: &mut Form<'_>, field: &str, max: usize) -> Option<String> {
-    let value = form.string(field, CharField::OPTIONAL)?;
-    if value.chars().count() > max {
-        form.error(field, max_length_message(max));
-        return None;
-    }
-    Some(value)
-}
-
-fn max_length_message(max: usize) -> String {
-    format!("Ensure this field has no more than {max} characters.")
+    form.bounded(field, CharField::OPTIONAL, max)
 }
 
 /// Django's `URLValidator` restricted to `http` and `https`: optional `user:pass@`, a host name with

@@ -238,6 +238,10 @@ async fn reset_two_factor(
     revoke_all(&state, user.id, None).await?;
     let detail = json!({ "by": staff.user.id, "reason": reason, "devices_removed": devices.rows_affected() });
     audit::record(&state, "admin_2fa_reset", target_actor(&user, &client), detail).await?;
+    if user.mfa_enabled {
+        audit::record(&state, "mfa_disabled", target_actor(&user, &client), json!({ "by": "admin_reset" })).await?;
+        crate::lifecycle::notify(&state, &user, crate::mail::Kind::MfaDisabled, &client, Vec::new());
+    }
     Ok(Json(json!({})))
 }
 

@@ -39,8 +39,13 @@ pub struct Actor<'a> {
     pub session_id: Option<&'a str>,
 }
 
-/// Stores `event` with `detail` (a JSON object) and logs it.
-pub async fn record(state: &AppState, event: &str, actor: Actor<'_>, detail: Value) -> Result<(), ApiError> {
+/// Strings an event keeps for people (a login name, a reason) are cut to this many characters: a
+/// row and a log line stay small whatever a client sent.
+pub const MAX_DETAIL_CHARS: usize = 256;
+
+/// Stores `event` with `detail` (a JSON object, its strings cut to [`MAX_DETAIL_CHARS`]) and logs it.
+pub async fn record(state: &AppState, event: &str, actor: Actor<'_>, mut detail: Value) -> Result<(), ApiError> {
+    cut_strings(&mut detail);
     let detail = detail.to_string();
     tracing::info!(
         target: "latchkey::audit",
@@ -66,6 +71,20 @@ pub async fn record(state: &AppState, event: &str, actor: Actor<'_>, detail: Val
     Ok(())
 }
 
+/// Cuts every string in `value` to [`MAX_DETAIL_CHARS`] characters, marking the cut with `…`.
+fn cut_strings(value: &mut Value) {
+    match value {
+        Value::String(text) if text.chars().count() > MAX_DETAIL_CHARS => {
+            let mut cut: String = text.chars().take(MAX_DETAIL_CHARS - 1).collect();
+            cut.push('…');
+            *text = cut;
+        }
+        Value::Array(items) => items.iter_mut().for_each(cut_strings),
+        Value::Object(map) => map.values_mut().for_each(cut_strings),
+        _ => {}
+    }
+}
+
 /// `GET /api/auth/audit/?limit=&before=`: the caller's own events, newest first.
 #[utoipa::path(
     get, path = "/api/auth/audit/", tag = "audit", security(("bearer" = [])),
@@ -89,14 +108,15 @@ async fn own_events(
     page(&state, "/api/auth/audit/", &filter, false).await
 }
 
-/// `GET /api/admin/audit/`: everyone's events for staff, newest first, filtered by `user_id`, `event`,
-/// `ip`, `since` and `until` (Unix seconds).
+/// `GET /api/admin/audit/`: everyone's events for staff, newest first, filtered by `user` (or its
+/// alias `user_id`), `event`, `ip`, `since` and `until` (Unix seconds).
 #[utoipa::path(
     get, path = "/api/admin/audit/", tag = "audit", security(("bearer" = [])),
     params(
         ("limit" = Option<i64>, Query, description = "Events per page, 1-200 (50)."),
         ("before" = Option<i64>, Query, description = "Only events with a smaller id: the `next` page's cursor."),
-        ("user_id" = Option<i64>, Query, description = "Only this user's events."),
+        ("user" = Option<i64>, Query, description = "Only this user's events."),
+        ("user_id" = Option<i64>, Query, description = "The same as `user`, under its older name."),
         ("event" = Option<String>, Query, description = "Only this event, e.g. `login_failed`."),
         ("ip" = Option<String>, Query, description = "Only events from this address."),
         ("since" = Option<i64>, Query, description = "Only events at or after this time (Unix seconds)."),
@@ -117,7 +137,7 @@ async fn all_events(
     if !auth.user.is_staff {
         return Err(ApiError::PermissionDenied);
     }
-    let filter = Filter::read(&query, &["user_id", "event", "ip", "since", "until"])?;
+    let filter = Filter::read(&query, &["user", "user_id", "event", "ip", "since", "until"])?;
     page(&state, "/api/admin/audit/", &filter, true).await
 }
 
@@ -150,7 +170,7 @@ impl Filter {
         let mut filter = Self {
             limit: number("limit").unwrap_or(DEFAULT_LIMIT),
             before: number("before"),
-            user_id: number("user_id"),
+            user_id: user_filter(&mut number),
             since: number("since"),
             until: number("until"),
             event: query.get("event").cloned(),
@@ -173,6 +193,14 @@ impl Filter {
         }
         Ok(filter)
     }
+}
+
+/// The user filter: `user`, the contract's name, or `user_id`, the name it had first. Both are read
+/// (so a bad number in either is reported); `user` wins when both are given.
+fn user_filter(number: &mut impl FnMut(&str) -> Option<i64>) -> Option<i64> {
+    let user = number("user");
+    let user_id = number("user_id");
+    user.or(user_id)
 }
 
 /// One page: `{"results": [...], "next": "<path>?...&before=<id>" or null}`.

@@ -22,7 +22,11 @@ pub async fn create_superuser(config: Config, email: &str, password: &str) -> Re
         let messages: Vec<String> = verdict.violations.iter().map(|v| v.message()).collect();
         return Err(messages.join(" "));
     }
-    let hash = state.hasher.hash(password.to_owned()).await.map_err(|e| e.to_string())?;
+    let hash = state
+        .hasher
+        .hash(password.to_owned(), &crate::passwords::Claimant::default())
+        .await
+        .map_err(|e| e.to_string())?;
     let row: (i64,) = sqlx::query_as(
         "INSERT INTO users (email, password, is_staff, is_superuser, is_verified, date_joined) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",

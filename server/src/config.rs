@@ -127,6 +127,16 @@ pub struct Config {
     /// The longest lockout: the most an attacker can keep the real user out at a time.
     #[arg(long, env = "LATCHKEY_LOCKOUT_CAP", default_value = "1h", value_parser = humantime::parse_duration)]
     pub lockout_cap: Duration,
+    /// Wrong passwords or codes a signed-in user may give again (changing the password, deleting the
+    /// account, changing 2FA) within `LATCHKEY_LOCKOUT_WINDOW` before those endpoints answer 429
+    /// without checking, for the lockout's cool-off: a stolen token cannot guess the password.
+    #[arg(long, env = "LATCHKEY_REAUTH_ATTEMPTS", default_value = "5")]
+    pub reauth_attempts: u32,
+    /// IPv6 clients are counted by this network prefix in request limits, lockouts and the hashing
+    /// gate's shares: one host usually holds a whole /64, so counting single addresses counts nothing.
+    #[arg(long, env = "LATCHKEY_IPV6_PREFIX", default_value = "64",
+          value_parser = clap::value_parser!(u8).range(1..=128))]
+    pub ipv6_prefix: u8,
     /// How long audit events are kept; older ones are deleted hourly.
     #[arg(long, env = "LATCHKEY_AUDIT_RETENTION", default_value = "90d", value_parser = humantime::parse_duration)]
     pub audit_retention: Duration,
@@ -138,6 +148,10 @@ pub struct Config {
     /// Comma-separated origins allowed to call the API from a browser (CORS); empty means none.
     #[arg(long, env = "LATCHKEY_CORS_ORIGINS", value_delimiter = ',', default_value = "")]
     pub cors_origins: Vec<String>,
+    /// Longest time from a request's complete headers to its answer (reading the body included);
+    /// past it the answer is 408. The headers themselves must arrive within 10 s.
+    #[arg(long, env = "LATCHKEY_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub request_timeout: Duration,
     /// Tracing filter (`info`, `latchkey_server=debug,warn`, ...).
     #[arg(long, env = "LATCHKEY_LOG", default_value = "info")]
     pub log: String,
@@ -333,7 +347,7 @@ impl Cidr {
 }
 
 /// `ip` with every bit past the first `prefix` cleared.
-fn truncate(ip: IpAddr, prefix: u8) -> IpAddr {
+pub(crate) fn truncate(ip: IpAddr, prefix: u8) -> IpAddr {
     match ip {
         IpAddr::V4(v4) => {
             let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);

@@ -10,7 +10,9 @@
 //! - **TOTP devices** (`otp_totp_totpdevice`): the hex key sealed like any secret, digits, step,
 //!   `t0`, and `last_t` as the replay floor; each remembers its Django id, so it is imported once.
 //!   django-otp's `drift` is not carried over: Latchkey's ±1-step window absorbs small drifts.
-//! - **Static tokens** (`otp_static_statictoken`) become backup codes, hashed.
+//! - **Static tokens** (`otp_static_statictoken`) become backup codes, hashed. Each imported token's
+//!   Django id is remembered apart from the code, which is deleted once used: a token spent in
+//!   Latchkey (or replaced by new codes) is not brought back by the next run.
 //!
 //! Everything happens in one transaction on Latchkey's database; `--dry-run` rolls it back.
 
@@ -41,7 +43,7 @@ pub struct Summary {
     pub devices_present: usize,
     /// Static tokens added as backup codes.
     pub backup_codes_imported: usize,
-    /// Static tokens already there.
+    /// Static tokens an earlier run imported, whether or not they have been used since.
     pub backup_codes_present: usize,
     /// Notes on the source: tables not found, and the like.
     pub notes: Vec<String>,
@@ -315,7 +317,7 @@ async fn import_static_tokens(
     ids: &std::collections::HashMap<i64, i64>,
     summary: &mut Summary,
 ) -> Result<(), ImportError> {
-    let sql = "SELECT t.token, d.user_id FROM otp_static_statictoken t \
+    let sql = "SELECT t.id, t.token, d.user_id FROM otp_static_statictoken t \
                JOIN otp_static_staticdevice d ON d.id = t.device_id ORDER BY t.id";
     let rows = sqlx::query(sql)
         .fetch_all(&source.pool)
@@ -328,6 +330,16 @@ async fn import_static_tokens(
             summary.notes.push("a static token that is not django-otp's [a-z2-7]{8} was not imported".into());
             continue;
         };
+        // The record outlives the code: using a backup code deletes it, and the token must stay spent.
+        let import_key = format!("django:static:{}", row.try_get::<i64, _>("id")?);
+        let sql = "INSERT INTO imported_static_tokens (import_key, user_id, created_at) VALUES ($1, $2, $3) \
+                   ON CONFLICT (import_key) DO NOTHING";
+        let first_time = sqlx::query(sql).bind(&import_key).bind(user_id).bind(crate::now()).execute(&mut **tx).await?;
+        if first_time.rows_affected() == 0 {
+            summary.backup_codes_present += 1;
+            continue;
+        }
+        // A code imported before tokens were recorded is already there, unused: it counts as present.
         let sql = "INSERT INTO backup_codes (user_id, code_hash, created_at) VALUES ($1, $2, $3) \
                    ON CONFLICT (user_id, code_hash) DO NOTHING";
         let done = sqlx::query(sql)

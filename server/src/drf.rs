@@ -44,6 +44,11 @@ pub fn is_json(content_type: &str) -> bool {
     essence.eq_ignore_ascii_case("application/json")
 }
 
+/// DRF's `MaxLengthValidator` message.
+pub fn max_length_message(max: usize) -> String {
+    format!("Ensure this field has no more than {max} characters.")
+}
+
 /// How a DRF `CharField` treats one field.
 #[derive(Debug, Clone, Copy)]
 pub struct CharField {
@@ -69,12 +74,14 @@ impl CharField {
 pub struct Form<'a> {
     map: Option<&'a Map<String, Value>>,
     errors: FieldErrors,
+    /// A [`Form::bounded`] field was over its bound.
+    over_bounds: bool,
 }
 
 impl<'a> Form<'a> {
     /// Starts reading `value`; a value that is not an object is DRF's `non_field_errors`.
     pub fn new(value: &'a Value) -> Self {
-        let mut form = Self { map: value.as_object(), errors: FieldErrors::new() };
+        let mut form = Self { map: value.as_object(), errors: FieldErrors::new(), over_bounds: false };
         if form.map.is_none() {
             let kind = match value {
                 Value::Array(_) => "list",
@@ -122,6 +129,24 @@ impl<'a> Form<'a> {
             return None;
         }
         Some(text)
+    }
+
+    /// A `CharField` with DRF's `max_length`: longer than `max` characters (after trimming, before
+    /// any other work such as normalization) is DRF's "Ensure this field has no more than N
+    /// characters." and `None`.
+    pub fn bounded(&mut self, field: &str, rule: CharField, max: usize) -> Option<String> {
+        let value = self.string(field, rule)?;
+        if value.chars().count() > max {
+            self.error(field, max_length_message(max));
+            self.over_bounds = true;
+            return None;
+        }
+        Some(value)
+    }
+
+    /// Whether a [`Form::bounded`] field was over its bound: the request is refused before any work.
+    pub fn over_bounds(&self) -> bool {
+        self.over_bounds
     }
 
     /// A `BooleanField` that is optional.
@@ -179,6 +204,19 @@ mod tests {
         assert_eq!(errors["e"], ["This field may not be null."]);
         assert_eq!(errors["f"], ["This field is required."]);
         assert!(!errors.contains_key("g"));
+    }
+
+    #[test]
+    fn bounded_fields_refuse_what_is_too_long_before_anything_else() {
+        let long = "\u{fdfa}".repeat(255);
+        let body = json!({"a": " abc ", "b": long, "c": "x".repeat(254)});
+        let mut form = Form::new(&body);
+        assert_eq!(form.bounded("a", CharField::REQUIRED, 3).as_deref(), Some("abc"));
+        assert_eq!(form.bounded("b", CharField::REQUIRED, 254), None);
+        assert_eq!(form.bounded("c", CharField::REQUIRED, 254).map(|c| c.len()), Some(254));
+        let Err(ApiError::Validation(errors)) = form.finish() else { panic!("expected errors") };
+        assert_eq!(errors["b"], ["Ensure this field has no more than 254 characters."]);
+        assert_eq!(errors.len(), 1);
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub mod keys;
 pub mod lifecycle;
 pub mod limits;
 pub mod links;
+mod login;
 pub mod mail;
 pub mod metrics;
 pub mod mfa;
@@ -35,14 +36,17 @@ pub mod openapi;
 mod ops;
 mod orgs;
 pub mod passwords;
+mod reauth;
 mod sessions;
 pub mod state;
 pub mod tokens;
+mod transport;
 pub mod users;
 pub mod vault;
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, HeaderName, HeaderValue, Method};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tower::ServiceExt;
@@ -83,6 +87,8 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(move |request: Request| not_found_or_demo(demo.clone(), request))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(transport::drain_unread_body))
+        .layer(axum::middleware::from_fn_with_state(state.config.request_timeout, transport::request_timeout))
         .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
         .layer(cors)
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
@@ -92,6 +98,7 @@ pub fn app(state: AppState) -> Router {
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),
         ))
+        .layer(axum::middleware::from_fn(no_store_for_api))
         // Method, path and status only: headers and bodies, which carry tokens and passwords, are not logged.
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
@@ -118,6 +125,21 @@ async fn not_found_or_demo(demo: ServeDir, mut request: Request) -> Response {
         Ok(response) => response.into_response(),
         Err(never) => match never {},
     }
+}
+
+/// API answers carry tokens, codes and personal data, and differ per caller: no cache, the
+/// browser's or a proxy's, may keep them (`Pragma` for HTTP/1.0 caches). The demo's static files
+/// stay cacheable.
+async fn no_store_for_api(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let api = path == "/api" || path.starts_with("/api/");
+    let mut response = next.run(request).await;
+    if api {
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    }
+    response
 }
 
 async fn method_not_allowed(method: Method) -> ApiError {
@@ -156,7 +178,7 @@ impl MakeRequestId for RandomRequestId {
 }
 
 /// Connects, migrates, binds `config.bind`, prints `listening on http://…` once ready, and serves
-/// until Ctrl-C.
+/// until Ctrl-C, within the connection bounds of the `transport` module.
 pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let state = AppState::new(config).await?;
     state.db.migrate().await?;
@@ -166,9 +188,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let router = app(state);
     println!("listening on http://{addr}");
     tracing::info!(%addr, "listening");
-    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    transport::serve(listener, router, shutdown_signal()).await;
     Ok(())
 }
 

@@ -4,12 +4,18 @@
 //! attempt through that one node alone would refuse.
 //!
 //! - **Request limits** (`LATCHKEY_RATE_LIMITS`): at most `count` requests per fixed window, per
-//!   scope (`login`, `register`, ...) and subject (the client's IP, or the e-mail address a request names).
+//!   scope (`login`, `register`, ...) and subject (the client's network, or the e-mail address a request names).
 //! - **Lockouts**, in the spirit of django-axes: `LATCHKEY_LOCKOUT_ATTEMPTS` failed logins of one
 //!   account (keyed by the name given, so unknown accounts lock the same way and nothing reveals
 //!   which exist), or `LATCHKEY_LOCKOUT_IP_ATTEMPTS` from one address, within `LATCHKEY_LOCKOUT_WINDOW`
 //!   lock it out for `LATCHKEY_LOCKOUT_COOLOFF`, each further lockout `LATCHKEY_LOCKOUT_GROWTH` times
 //!   longer, never longer than `LATCHKEY_LOCKOUT_CAP`. A successful login clears the account's count.
+//!   Re-authentication of a signed-in user counts the same way per user (`LATCHKEY_REAUTH_ATTEMPTS`).
+//! - **Exact under concurrency**: an attempt is [reserved](Lock::reserve) (counted as a failure) by
+//!   one statement *before* its password is hashed, and the statement refuses once the attempts are
+//!   used up; so however many requests arrive at once, at most that many passwords are checked.
+//! - **Bounded storage**: a key never holds what a client wrote, only its SHA-256, so a key is the
+//!   same size whatever the client sends.
 //!
 //! The one in-process shortcut is a cache of lockouts already decided in the database: it can only
 //! refuse sooner, never let anyone through.
@@ -25,6 +31,13 @@ use crate::state::AppState;
 
 /// A lockout's count resets after this long without a failure.
 const LOCKOUTS_FORGOTTEN_AFTER: i64 = 86_400;
+
+/// Refusals under one lockout are audited at most once per this many seconds.
+const REFUSALS_NOTED_EVERY: i64 = 60;
+
+/// The lockout cache holds at most this many keys (each a fixed-size hash): past it, nothing new
+/// is cached, and the database alone decides.
+const LOCK_CACHE_MAX: usize = 10_000;
 
 /// Lockouts this node has seen in the database, by key: refuse without asking again until then.
 #[derive(Debug, Default)]
@@ -45,11 +58,13 @@ impl LockCache {
 
     fn remember(&self, key: &str, until: i64) {
         let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if map.len() > 10_000 {
+        if map.len() >= LOCK_CACHE_MAX {
             let now = crate::now();
             map.retain(|_, until| *until > now);
         }
-        map.insert(key.to_owned(), until);
+        if map.len() < LOCK_CACHE_MAX {
+            map.insert(key.to_owned(), until);
+        }
     }
 
     fn forget(&self, key: &str) {
@@ -64,6 +79,12 @@ fn seconds(duration: std::time::Duration) -> i64 {
 
 fn wait(until: i64, now: i64) -> u64 {
     u64::try_from((until - now).max(1)).unwrap_or(1)
+}
+
+/// The counter key of `subject` (anything a client chose: an address, a name) under `prefix`:
+/// its SHA-256, so the row is the same size whatever the client sent.
+fn key(prefix: &str, subject: &str) -> String {
+    format!("{prefix}:{}", crate::sha256_hex(subject))
 }
 
 /// Counts one request of `scope` from `subject` against its configured limit (none configured, or
@@ -83,9 +104,8 @@ pub async fn hit(state: &AppState, scope: &str, subject_kind: &str, subject: &st
                ON CONFLICT (key) DO UPDATE SET \
                hits = CASE WHEN rate_limits.window_start = $4 THEN rate_limits.hits + 1 ELSE 1 END, \
                window_start = $5, updated_at = $6 RETURNING hits";
-    let key = format!("rate:{scope}:{subject_kind}:{subject}");
     let row = sqlx::query(sql)
-        .bind(&key)
+        .bind(key(&format!("rate:{scope}:{subject_kind}"), subject))
         .bind(start)
         .bind(now)
         .bind(start)
@@ -100,7 +120,8 @@ pub async fn hit(state: &AppState, scope: &str, subject_kind: &str, subject: &st
     Ok(())
 }
 
-/// A lockout: failed logins of one account or from one address.
+/// A lockout: failed logins of one account or from one address, or failed re-authentications of
+/// one user.
 #[derive(Debug, Clone)]
 pub struct Lock {
     key: String,
@@ -110,51 +131,42 @@ pub struct Lock {
 impl Lock {
     /// The lockout of the account named `login` (normalized e-mail address or username).
     pub fn account(state: &AppState, login: &str) -> Self {
-        Self { key: format!("lock:login:account:{login}"), attempts: state.config.lockout_attempts }
+        Self { key: key("lock:login:account", login), attempts: state.config.lockout_attempts }
     }
 
-    /// The lockout of the client address `ip`; `None` without one.
-    pub fn ip(state: &AppState, ip: &str) -> Option<Self> {
-        (!ip.is_empty())
-            .then(|| Self { key: format!("lock:login:ip:{ip}"), attempts: state.config.lockout_ip_attempts })
+    /// The lockout of the client network `network` (`Client::network`); `None` without one.
+    pub fn ip(state: &AppState, network: &str) -> Option<Self> {
+        (!network.is_empty())
+            .then(|| Self { key: key("lock:login:ip", network), attempts: state.config.lockout_ip_attempts })
     }
 
-    /// Refuses while locked out.
+    /// The re-authentication lockout of the signed-in user `user_id`.
+    pub fn reauth(state: &AppState, user_id: i64) -> Self {
+        Self { key: format!("lock:reauth:user:{user_id}"), attempts: state.config.reauth_attempts }
+    }
+
+    /// Reserves one attempt before the password or code is checked: counts it as a failure, in
+    /// one statement that refuses while locked out or once this window's attempts are all taken
+    /// (by failures, or by checks still running). The reservation is settled by
+    /// [`Reservation::failed`], [`Reservation::succeeded`] or [`Reservation::release`].
     ///
     /// # Errors
-    /// 429 with `Retry-After` until the lockout ends.
-    pub async fn check(&self, state: &AppState) -> Result<(), ApiError> {
+    /// 429 with `Retry-After` (the lockout's end, or a second while other checks run), before any
+    /// password is hashed.
+    pub async fn reserve(&self, state: &AppState) -> Result<Reservation, ApiError> {
         let now = crate::now();
         if let Some(until) = state.locks.locked_until(&self.key, now) {
             return Err(ApiError::Throttled { wait: wait(until, now), limit: None });
         }
-        let row = sqlx::query("SELECT locked_until FROM rate_limits WHERE key = $1")
-            .bind(&self.key)
-            .fetch_optional(&state.db.pool)
-            .await?;
-        let until: i64 = match row {
-            Some(row) => row.try_get("locked_until")?,
-            None => 0,
-        };
-        if until > now {
-            state.locks.remember(&self.key, until);
-            return Err(ApiError::Throttled { wait: wait(until, now), limit: None });
-        }
-        Ok(())
-    }
-
-    /// Counts a failure; the one that reaches the limit locks, for a time that grows with each
-    /// lockout. Returns whether this failure locked.
-    pub async fn failed(&self, state: &AppState) -> Result<bool, ApiError> {
-        let config = &state.config;
-        let now = crate::now();
+        let since = now - seconds(state.config.lockout_window);
         let sql = "INSERT INTO rate_limits (key, failures, window_start, updated_at) VALUES ($1, 1, $2, $3) \
                    ON CONFLICT (key) DO UPDATE SET \
                    failures = CASE WHEN rate_limits.window_start > $4 THEN rate_limits.failures + 1 ELSE 1 END, \
                    window_start = CASE WHEN rate_limits.window_start > $5 THEN rate_limits.window_start ELSE $6 END, \
                    lockouts = CASE WHEN rate_limits.updated_at > $7 THEN rate_limits.lockouts ELSE 0 END, \
-                   updated_at = $8 RETURNING failures, lockouts";
-        let since = now - seconds(config.lockout_window);
+                   updated_at = $8 \
+                   WHERE rate_limits.locked_until <= $9 AND (rate_limits.window_start <= $10 OR rate_limits.failures < $11) \
+                   RETURNING failures, lockouts";
         let row = sqlx::query(sql)
             .bind(&self.key)
             .bind(now)
@@ -164,34 +176,120 @@ impl Lock {
             .bind(now)
             .bind(now - LOCKOUTS_FORGOTTEN_AFTER)
             .bind(now)
-            .fetch_one(&state.db.pool)
+            .bind(now)
+            .bind(since)
+            .bind(i64::from(self.attempts.max(1)))
+            .fetch_optional(&state.db.pool)
             .await?;
-        let (failures, lockouts): (i64, i64) = (row.try_get("failures")?, row.try_get("lockouts")?);
-        if failures < i64::from(self.attempts.max(1)) {
+        if let Some(row) = row {
+            let (count, lockouts) = (row.try_get("failures")?, row.try_get("lockouts")?);
+            return Ok(Reservation { lock: self.clone(), state: Some(state.clone()), count, lockouts });
+        }
+        let until: i64 = sqlx::query("SELECT locked_until FROM rate_limits WHERE key = $1")
+            .bind(&self.key)
+            .fetch_optional(&state.db.pool)
+            .await?
+            .map(|row| row.try_get("locked_until"))
+            .transpose()?
+            .unwrap_or(0);
+        if until > now {
+            state.locks.remember(&self.key, until);
+        }
+        Err(ApiError::Throttled { wait: wait(until, now), limit: None })
+    }
+
+    /// Whether a refusal under this lockout should be audited now: true at most once per minute
+    /// per key (one compare-and-set), so refused floods write no more than that.
+    pub async fn note_refusal(&self, state: &AppState) -> Result<bool, ApiError> {
+        let now = crate::now();
+        let done = sqlx::query("UPDATE rate_limits SET noted_at = $1 WHERE key = $2 AND noted_at <= $3")
+            .bind(now)
+            .bind(&self.key)
+            .bind(now - REFUSALS_NOTED_EVERY)
+            .execute(&state.db.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
+
+/// One attempt counted ahead of its check. Dropped unsettled (the request was cancelled while its
+/// check ran), it is released in the background: the check's answer never reached anyone.
+#[derive(Debug)]
+pub struct Reservation {
+    lock: Lock,
+    /// `None` once settled.
+    state: Option<AppState>,
+    /// This attempt's number in the window: the one that reaches the limit locks when it fails.
+    count: i64,
+    /// Lockouts so far (for the next one's length).
+    lockouts: i64,
+}
+
+impl Reservation {
+    /// The check failed: the attempt stays counted, and the one that used up the attempts locks,
+    /// for a time that grows with each lockout. Returns whether this failure locked.
+    pub async fn failed(mut self) -> Result<bool, ApiError> {
+        let Some(state) = self.state.take() else { return Ok(false) };
+        if self.count < i64::from(self.lock.attempts.max(1)) {
             return Ok(false);
         }
-        let until = now.saturating_add(lockout_length(config, lockouts + 1));
-        // Of concurrent failures that reach the limit, the one that still sees the count it read locks.
+        let now = crate::now();
+        let until = now.saturating_add(lockout_length(&state.config, self.lockouts + 1));
+        // Only one lock per round: the failure that took the last attempt, if the round is unlocked.
         let sql = "UPDATE rate_limits SET failures = 0, lockouts = lockouts + 1, locked_until = $1 \
-                   WHERE key = $2 AND failures = $3 AND lockouts = $4";
-        let done =
-            sqlx::query(sql).bind(until).bind(&self.key).bind(failures).bind(lockouts).execute(&state.db.pool).await?;
+                   WHERE key = $2 AND lockouts = $3 AND locked_until <= $4";
+        let done = sqlx::query(sql)
+            .bind(until)
+            .bind(&self.lock.key)
+            .bind(self.lockouts)
+            .bind(now)
+            .execute(&state.db.pool)
+            .await?;
         if done.rows_affected() > 0 {
-            state.locks.remember(&self.key, until);
+            state.locks.remember(&self.lock.key, until);
             return Ok(true);
         }
         Ok(false)
     }
 
-    /// Clears the failure count after a successful login (the lockout history stays for the day).
-    pub async fn succeeded(&self, state: &AppState) -> Result<(), ApiError> {
+    /// The check passed: the count starts again (the lockout history stays for the day).
+    pub async fn succeeded(mut self) -> Result<(), ApiError> {
+        let Some(state) = self.state.take() else { return Ok(()) };
         sqlx::query("UPDATE rate_limits SET failures = 0 WHERE key = $1")
-            .bind(&self.key)
+            .bind(&self.lock.key)
             .execute(&state.db.pool)
             .await?;
-        state.locks.forget(&self.key);
+        state.locks.forget(&self.lock.key);
         Ok(())
     }
+
+    /// Nothing was checked after all (another lock refused, the hashing gate was full, or the
+    /// check passed where only the account's count starts again): the attempt is given back.
+    pub async fn release(mut self) -> Result<(), ApiError> {
+        let Some(state) = self.state.take() else { return Ok(()) };
+        give_back(&state, &self.lock.key).await
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if let Some(state) = self.state.take() {
+            let key = self.lock.key.clone();
+            tokio::spawn(async move {
+                if let Err(error) = give_back(&state, &key).await {
+                    tracing::error!(%error, "releasing a cancelled attempt failed");
+                }
+            });
+        }
+    }
+}
+
+async fn give_back(state: &AppState, key: &str) -> Result<(), ApiError> {
+    sqlx::query("UPDATE rate_limits SET failures = failures - 1 WHERE key = $1 AND failures > 0")
+        .bind(key)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(())
 }
 
 /// The length of the `n`-th lockout in a row: the cool-off times growth^(n-1), capped.

@@ -185,7 +185,7 @@ async fn add_member(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     member.require(Role::Admin)?;
     let mut form = Form::new(&body);
-    let email = form.string("email", CharField::REQUIRED);
+    let email = form.bounded("email", CharField::REQUIRED, crate::users::EMAIL_MAX);
     let role = read_role(&mut form);
     form.finish()?;
     let (Some(email), Some(role)) = (email, role) else { return Err(ApiError::Internal("member form".into())) };

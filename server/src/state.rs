@@ -8,7 +8,7 @@ use latchkey_core::policy::PasswordPolicy;
 use latchkey_core::token::{Algorithm, Expectations, Keys};
 use rand_core::{OsRng, RngCore};
 
-use crate::config::Config;
+use crate::config::{Config, EmailBackend};
 use crate::db::{Db, DbError, Dialect};
 use crate::links::LinkSigner;
 use crate::mail::{MailError, Mailer};
@@ -73,6 +73,7 @@ impl AppState {
     pub fn with_db(config: Config, db: Db) -> Result<Self, StartError> {
         let secret = secret_key(&config, db.dialect)?;
         let keys = signing_keys(&config, &secret)?;
+        warn_of_console_mail(&config);
         let vault = encryption_vault(&config, &secret);
         let policy = password_policy(&config)?;
         let mailer = Mailer::new(&config)?;
@@ -98,6 +99,19 @@ impl AppState {
 fn signing_keys(config: &Config, secret: &str) -> Result<Keys, StartError> {
     let algorithm = config.jwt_algorithm;
     if algorithm == Algorithm::HS256 {
+        // RFC 7518 §3.2: an HS256 key shorter than the hash output is guessable offline from any
+        // one token, and with it every token can be forged.
+        if secret.len() < MIN_HS256_SECRET_BYTES {
+            let source = match config.secret_key {
+                Some(_) => "LATCHKEY_SECRET_KEY".to_owned(),
+                None => secret_path(&config.database_url).display().to_string(),
+            };
+            return Err(StartError::Secret(format!(
+                "{source} is {} bytes long; HS256 needs at least {MIN_HS256_SECRET_BYTES} \
+                 (for example 64 hex characters from `openssl rand -hex 32`)",
+                secret.len()
+            )));
+        }
         return Keys::hs256(secret.as_bytes()).map_err(|e| StartError::Secret(e.to_string()));
     }
     let Some(path) = &config.jwt_private_key_file else {
@@ -108,6 +122,23 @@ fn signing_keys(config: &Config, secret: &str) -> Result<Keys, StartError> {
     let pem =
         std::fs::read(path).map_err(|e| StartError::SigningKey(format!("cannot read {}: {e}", path.display())))?;
     Keys::from_private_pem(algorithm, &pem).map_err(|e| StartError::SigningKey(format!("{}: {e}", path.display())))
+}
+
+/// The shortest HS256 secret accepted, in bytes: 256 bits, SHA-256's output size.
+const MIN_HS256_SECRET_BYTES: usize = 32;
+
+/// The console backend prints password-reset and verification links on standard output. On a
+/// loopback address that is a developer's terminal; on any other it is a server whose output
+/// usually ends up in a log collector, where anyone who reads the logs can take over accounts.
+fn warn_of_console_mail(config: &Config) {
+    if config.email_backend == EmailBackend::Console && !config.bind.ip().is_loopback() {
+        tracing::warn!(
+            bind = %config.bind,
+            "LATCHKEY_EMAIL_BACKEND is console on a non-loopback address: password-reset and verification \
+             links are printed to standard output, where whoever reads the logs can use them. \
+             Set LATCHKEY_EMAIL_BACKEND to an SMTP server in production."
+        );
+    }
 }
 
 /// The policy of `LATCHKEY_PASSWORD_POLICY` (JSON, or TOML when the file name ends in `.toml`), or
@@ -149,19 +180,66 @@ fn secret_key(config: &Config, dialect: Dialect) -> Result<String, StartError> {
         return Err(StartError::Secret("LATCHKEY_SECRET_KEY is required with PostgreSQL".into()));
     }
     let path = secret_path(&config.database_url);
-    if let Ok(existing) = std::fs::read_to_string(&path) {
-        return Ok(existing.trim().to_owned());
+    match std::fs::metadata(&path) {
+        Ok(metadata) => return read_secret_file(&path, &metadata),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(StartError::Secret(format!("cannot read {}: {e}", path.display()))),
     }
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);
     let secret = latchkey_core::encoding::hex(&bytes);
-    std::fs::write(&path, &secret).map_err(|e| StartError::Secret(format!("cannot write {}: {e}", path.display())))?;
+    match create_secret_file(&path) {
+        Ok(mut file) => {
+            use std::io::Write;
+            file.write_all(secret.as_bytes())
+                .map_err(|e| StartError::Secret(format!("cannot write {}: {e}", path.display())))?;
+        }
+        // Another process starting on the same database wrote it first: both must use that one.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let metadata = std::fs::metadata(&path)
+                .map_err(|e| StartError::Secret(format!("cannot read {}: {e}", path.display())))?;
+            return read_secret_file(&path, &metadata);
+        }
+        Err(e) => return Err(StartError::Secret(format!("cannot write {}: {e}", path.display()))),
+    }
     tracing::warn!(
         path = %path.display(),
         "LATCHKEY_SECRET_KEY is not set: generated a signing key and stored it beside the database. \
          Set LATCHKEY_SECRET_KEY in production, and keep it secret."
     );
     Ok(secret)
+}
+
+/// Creates the secret file, failing if it exists. On Unix it is born readable by its owner only:
+/// creating it first and restricting it afterwards would leave a moment in which others may open it.
+fn create_secret_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+/// The key in an existing secret file, refused when group or others may read it: whoever reads it
+/// can sign tokens for any user.
+fn read_secret_file(path: &Path, metadata: &std::fs::Metadata) -> Result<String, StartError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = metadata.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(StartError::Secret(format!(
+                "{} is open to group or others (mode {mode:03o}); restrict it with `chmod 600 {}`",
+                path.display(),
+                path.display()
+            )));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = metadata;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| StartError::Secret(format!("cannot read {}: {e}", path.display())))?;
+    Ok(text.trim().to_owned())
 }
 
 /// `latchkey.secret` in the directory of the SQLite file (the working directory for `:memory:`).

@@ -6,7 +6,6 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use latchkey_core::policy::{PasswordPolicy, Violation};
 use latchkey_core::token::{new_jti, Claims, TokenType};
 use rand_core::OsRng;
 use serde_json::{json, Value};
@@ -17,27 +16,23 @@ use crate::cookies::{with_refresh_cookie, without_refresh_cookie, BodyOrCookie};
 use crate::db::flag;
 use crate::drf::{CharField, Form, JsonBody};
 use crate::error::ApiError;
-use crate::limits::Lock;
 use crate::orgs::{member_of, org_claims, OrgClaims};
 use crate::sessions::{blacklisted, Session};
 use crate::state::AppState;
-use crate::users::{normalize_email, User};
+use crate::users::User;
 use crate::{seconds, sha256_hex};
-
-/// DRF's `AuthenticationFailed` from `TokenObtainPairSerializer`: one body for every failure.
-pub(crate) const NO_ACTIVE_ACCOUNT: &str = "No active account found with the given credentials";
 
 /// `TokenRefreshSerializer`'s answer for a deleted or inactive user.
 const NO_ACTIVE_ACCOUNT_FOR_TOKEN: &str = "No active account found for the given token.";
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/token/", post(create_token_pair))
         .route("/api/token/refresh/", post(refresh_token))
         .route("/api/token/verify/", post(verify_token))
         .route("/api/token/blacklist/", post(blacklist_token))
         // The session endpoints share the session model; they are mounted with the token routes.
         .merge(crate::sessions::router())
+        .merge(crate::login::router())
 }
 
 /// A token pair as simplejwt writes it: `refresh` first (a struct keeps the field order, where a
@@ -100,173 +95,6 @@ pub(crate) fn pair_response(state: &AppState, pair: TokenPair, cookie: bool) -> 
         return with_refresh_cookie(&state.config, &pair.refresh, json!({ "access": pair.access }));
     }
     Ok(Json(pair).into_response())
-}
-
-/// `POST /api/token/`: `{"email" or "username", "password"}` → `{"refresh", "access"}`; with
-/// `"cookie": true`, `{"access"}` and the refresh token in the `HttpOnly` cookie. An account with
-/// 2FA needs its code too: in `otp`, or in a second step after `403 mfa_required` (`crate::mfa::login`).
-#[utoipa::path(
-    post, path = "/api/token/", tag = "tokens",
-    request_body = crate::openapi::TokenObtainRequest,
-    responses(
-        (status = 200, description = "A new session's tokens.", body = crate::openapi::IssuedTokens,
-            headers(("Set-Cookie" = String, description = "Cookie mode: the refresh token, `latchkey_refresh`."))),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::LoginFailed),
-        (status = 403, response = crate::openapi::MfaRequired),
-        (status = 429, response = crate::openapi::Throttled),
-        (status = 503, response = crate::openapi::Unavailable),
-    )
-)]
-async fn create_token_pair(
-    State(state): State<AppState>,
-    client: Client,
-    JsonBody(body): JsonBody,
-) -> Result<Response, ApiError> {
-    let Credentials { login, password, otp, org, cookie } = read_credentials(&body, &state.policy)?;
-    crate::limits::hit(&state, "login", "ip", &client.ip).await?;
-    let name = match &login {
-        Login::Email(email) => normalize_email(email),
-        Login::Username(username) => username.clone(),
-    };
-    // Locked out, known account or not: refused before any hashing, with the same answer.
-    let locks: Vec<Lock> = std::iter::once(Lock::account(&state, &name)).chain(Lock::ip(&state, &client.ip)).collect();
-    for lock in &locks {
-        if let Err(refusal) = lock.check(&state).await {
-            login_failed(&state, None, &client, &name, "locked_out").await?;
-            return Err(refusal);
-        }
-    }
-    let user = match login {
-        Login::Email(_) => User::by_email(&state.db, &name).await?,
-        Login::Username(_) => User::by_username(&state.db, &name).await?,
-    };
-    // An unknown user burns the time of a real check, so timing does not reveal who exists; an
-    // inactive one is checked like anyone else (Django checks the password before `is_active`).
-    let verified = state.hasher.verify(password.clone(), user.as_ref().map(|u| u.password.clone())).await?;
-    let user_id = user.as_ref().map(|u| u.id);
-    let Some(user) = user.filter(|u| verified.ok && u.is_active) else {
-        // Unknown user, wrong password, inactive user: one answer, one failure counted.
-        for lock in &locks {
-            lock.failed(&state).await?;
-        }
-        let reason = if verified.ok { "inactive" } else { "bad_credentials" };
-        login_failed(&state, user_id, &client, &name, reason).await?;
-        return Err(ApiError::AuthenticationFailed(NO_ACTIVE_ACCOUNT));
-    };
-    locks[0].succeeded(&state).await?;
-    if verified.needs_rehash {
-        // Django upgrades old hashes on a successful check; so does Latchkey, to argon2id.
-        let hash = state.hasher.hash(password).await?;
-        sqlx::query("UPDATE users SET password = $1 WHERE id = $2")
-            .bind(hash)
-            .bind(user.id)
-            .execute(&state.db.pool)
-            .await?;
-    }
-    if state.config.verification_mandatory() && !user.is_verified {
-        login_failed(&state, Some(user.id), &client, &name, "email_not_verified").await?;
-        return Err(ApiError::Token {
-            detail: "E-mail address is not verified.".into(),
-            code: "email_not_verified",
-            extra: None,
-        });
-    }
-    let org_id = match &org {
-        Some(slug) => Some(member_of(&state, slug, user.id).await?),
-        None => None,
-    };
-    // The second factor comes last, so its answers only ever go to someone who knows the password.
-    if user.mfa_enabled {
-        let Some(otp) = otp else {
-            return Err(crate::mfa::login::require_second_factor(&state, user.id, cookie, org.as_deref()).await?);
-        };
-        crate::mfa::login::check_login_code(&state, &user, &otp, &client).await?;
-    }
-    finish_login(&state, &user, &client, user.mfa_enabled, cookie, org_id).await
-}
-
-/// The end of every login, once the password (and the second factor, `mfa`) are verified: an
-/// expired password gets `403 password_expired` and a token to change it with; otherwise a new
-/// session, a notice e-mail for a device not seen before (`LATCHKEY_NOTIFY_NEW_LOGIN`), and its tokens.
-pub(crate) async fn finish_login(
-    state: &AppState,
-    user: &User,
-    client: &Client,
-    mfa: bool,
-    cookie: bool,
-    org_id: Option<i64>,
-) -> Result<Response, ApiError> {
-    if crate::lifecycle::password_expired(state, user) {
-        let purpose = crate::challenges::Purpose::PasswordChange;
-        let slug = org_claims(state, user.id, org_id).await?.map(|org| org.slug);
-        let token = crate::challenges::create(state, purpose, user.id, cookie, mfa, slug.as_deref()).await?;
-        return Err(ApiError::PasswordExpired { password_change_token: token });
-    }
-    if state.config.notify_new_login {
-        crate::lifecycle::notify_if_new_device(state, user, client).await?;
-    }
-    let pair = issue_session(state, user, &client.ip, &client.user_agent, mfa, org_id).await?;
-    let actor = crate::audit::Actor { user_id: Some(user.id), client, session_id: Some(&pair.session_id) };
-    crate::audit::record(state, "login_succeeded", actor, json!({ "mfa": mfa })).await?;
-    pair_response(state, pair, cookie)
-}
-
-/// Audits a refused login: `reason` is `bad_credentials`, `inactive`, `locked_out` or
-/// `email_not_verified`; `login` is the name given (never the password).
-async fn login_failed(
-    state: &AppState,
-    user_id: Option<i64>,
-    client: &Client,
-    login: &str,
-    reason: &str,
-) -> Result<(), ApiError> {
-    let actor = crate::audit::Actor { user_id, client, session_id: None };
-    crate::audit::record(state, "login_failed", actor, json!({ "reason": reason, "login": login })).await
-}
-
-/// How the caller names the account.
-enum Login {
-    Email(String),
-    Username(String),
-}
-
-/// A valid login form.
-struct Credentials {
-    login: Login,
-    password: String,
-    /// A TOTP or backup code, for one-step login to an account with 2FA.
-    otp: Option<String>,
-    /// The slug of an organization the access tokens should speak for.
-    org: Option<String>,
-    /// The refresh token goes in the cookie, not the body.
-    cookie: bool,
-}
-
-/// The login form: `email` (or `username` when only that is given) trimmed like a DRF
-/// `CharField`, `password` kept as typed, optional `otp` and boolean `cookie`. A password over the policy's
-/// `max_length_bytes` gets the policy's own `password_too_long` message, before any hashing:
-/// argon2 or PBKDF2 over megabytes of input would be a cheap way to burn the server's CPU.
-fn read_credentials(body: &Value, policy: &PasswordPolicy) -> Result<Credentials, ApiError> {
-    let mut form = Form::new(body);
-    let login = if form.has("username") && !form.has("email") {
-        form.string("username", CharField::REQUIRED).map(Login::Username)
-    } else {
-        form.string("email", CharField::REQUIRED).map(Login::Email)
-    };
-    let password = form.string("password", CharField::PASSWORD);
-    let max_bytes = policy.max_length_bytes;
-    if password.as_ref().is_some_and(|p| p.len() > max_bytes) {
-        form.error("password", Violation::TooLong { max_bytes }.message());
-    }
-    let otp = form.string("otp", CharField { required: false, trim: true, allow_blank: false });
-    let org = form.string("org", CharField { required: false, trim: true, allow_blank: false });
-    let cookie = form.boolean("cookie").unwrap_or(false);
-    form.finish()?;
-    match (login, password) {
-        (Some(login), Some(password)) => Ok(Credentials { login, password, otp, org, cookie }),
-        _ => Err(ApiError::Internal("the login form passed without its fields".into())),
-    }
 }
 
 /// `POST /api/token/refresh/`: `{"refresh"}` → `{"access", "refresh"}`, rotating the session. With

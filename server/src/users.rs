@@ -59,6 +59,12 @@ pub const USER_COLUMNS: &str = "id, email, username, password, first_name, last_
      password_changed_at";
 
 impl User {
+    /// Replaces the password hash (a rehash of the same password: no history, no notice).
+    pub async fn set_password_hash(db: &Db, id: i64, hash: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE users SET password = $1 WHERE id = $2").bind(hash).bind(id).execute(&db.pool).await?;
+        Ok(())
+    }
+
     /// Reads a row selected with [`USER_COLUMNS`].
     pub fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
         let flag = |name: &str| -> Result<bool, sqlx::Error> { Ok(row.try_get::<i64, _>(name)? != 0) };
@@ -158,6 +164,18 @@ impl User {
             "last_login": self.last_login.map(iso8601),
         })
     }
+}
+
+/// The longest e-mail address and username, in characters, as Django's `AbstractUser` declares
+/// them. Every request that names an account is held to them before any other work.
+pub const EMAIL_MAX: usize = 254;
+/// See [`EMAIL_MAX`].
+pub const USERNAME_MAX: usize = 150;
+
+/// A username as Django's `AbstractBaseUser.normalize_username` stores it: NFKC, so that `ｊｏｈｎ`
+/// and `john` are one name.
+pub fn normalize_username(username: &str) -> String {
+    username.nfkc().collect()
 }
 
 /// E-mail addresses compare case-insensitively: NFKC, then lowercase, whole address (API.md §2).

@@ -153,7 +153,22 @@ async fn a_django_sqlite_database_imports_once_and_its_users_log_in() {
     let mut backup = otto.clone();
     backup["otp"] = made["static_tokens"][0].clone();
     assert_eq!(login(&state, backup.clone()).await.0, StatusCode::OK);
-    assert_eq!(login(&state, backup).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(login(&state, backup.clone()).await.0, StatusCode::UNAUTHORIZED);
+    spent_tokens_stay_spent(&state, &source, &backup, &made).await;
+}
+
+/// Importing again after a static token was used leaves it used, and the unused ones usable.
+async fn spent_tokens_stay_spent(state: &AppState, source: &str, spent: &Value, made: &Value) {
+    let again = import(state, source, "auth_user", false).await.unwrap();
+    assert_eq!((again.backup_codes_imported, again.backup_codes_present), (0, 3), "{again}");
+    let codes = sqlx::query("SELECT COUNT(*) AS n FROM backup_codes").fetch_one(&state.db.pool).await.unwrap();
+    assert_eq!(codes.get::<i64, _>("n"), 2);
+    sqlx::query("UPDATE users SET mfa_locked_until = 0").execute(&state.db.pool).await.unwrap();
+    assert_eq!(login(state, spent.clone()).await.0, StatusCode::UNAUTHORIZED, "the token used before the import");
+    sqlx::query("UPDATE users SET mfa_locked_until = 0").execute(&state.db.pool).await.unwrap();
+    let mut unused = spent.clone();
+    unused["otp"] = made["static_tokens"][1].clone();
+    assert_eq!(login(state, unused).await.0, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -174,6 +189,10 @@ async fn a_django_postgres_database_imports_too() {
     let last_t = made["totp"]["last_t"].as_i64().unwrap();
     let body = json!({"email": "otto@example.com", "password": "otp passphrase seven", "otp": totp(&secret, (last_t + 1) * 30)});
     assert_eq!(login(&state, body).await.0, StatusCode::OK);
+    let backup =
+        json!({"email": "otto@example.com", "password": "otp passphrase seven", "otp": made["static_tokens"][0]});
+    assert_eq!(login(&state, backup.clone()).await.0, StatusCode::OK);
+    spent_tokens_stay_spent(&state, &source, &backup, &made).await;
 }
 
 #[tokio::test]

@@ -46,8 +46,8 @@ struct Outcome {
     elapsed: Duration,
 }
 
-async fn login(state: AppState) -> Outcome {
-    let body = json!({"email": "alice@example.com", "password": PASSWORD});
+async fn login(state: AppState, n: usize) -> Outcome {
+    let body = json!({"email": format!("user{n}@example.com"), "password": PASSWORD});
     let started = Instant::now();
     let sent = tokio::time::timeout(HANG, send(&state, request("POST", "/api/token/", Some(body), None))).await;
     let (status, body, response) = sent.expect("a login of the flood hangs");
@@ -82,19 +82,24 @@ async fn read_me_during(state: &AppState, access: &str, flood: &[JoinHandle<Outc
 on_both!(a_login_flood_is_refused_quickly_and_spares_other_requests, |mut state: AppState| async move {
     state.hasher = Hasher::with_capacity(SLOW, 1, 1);
     // A slow stored hash, since verification follows the parameters a hash was made with; and a
-    // session opened directly, so the only hashing is the flood's.
-    sqlx::query("INSERT INTO users (email, password, date_joined) VALUES ($1, $2, $3)")
-        .bind("alice@example.com")
-        .bind(SLOW_HASH)
-        .bind(now())
-        .execute(&state.db.pool)
-        .await
-        .unwrap();
+    // session opened directly, so the only hashing is the flood's. One account per login of the
+    // flood: what it meets is the gate, not one account's share of it or its lockout.
+    for email in
+        std::iter::once("alice@example.com".to_owned()).chain((0..LOGINS).map(|n| format!("user{n}@example.com")))
+    {
+        sqlx::query("INSERT INTO users (email, password, date_joined) VALUES ($1, $2, $3)")
+            .bind(email)
+            .bind(SLOW_HASH)
+            .bind(now())
+            .execute(&state.db.pool)
+            .await
+            .unwrap();
+    }
     let alice = User::by_email(&state.db, "alice@example.com").await.unwrap().unwrap();
     let access = issue_session(&state, &alice, "", "", false, None).await.unwrap().access;
     warm_pool(&state).await;
 
-    let flood: Vec<_> = (0..LOGINS).map(|_| tokio::spawn(login(state.clone()))).collect();
+    let flood: Vec<_> = (0..LOGINS).map(|n| tokio::spawn(login(state.clone(), n))).collect();
     let reads = read_me_during(&state, &access, &flood).await;
     let mut outcomes = Vec::new();
     for task in flood {

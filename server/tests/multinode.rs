@@ -110,7 +110,9 @@ async fn limits_hold_across_nodes_and_restarts() {
     }
     let locked =
         lines.iter().filter(|l| l["fields"]["detail"].as_str().is_some_and(|d| d.contains("locked_out"))).count();
-    assert_eq!(locked, 3, "each refused login while locked is logged");
+    // Three refusals within the minute, on two nodes: the lockout is audited once a minute, whichever
+    // node refuses (the mark is in the shared database).
+    assert_eq!(locked, 1, "refusals during one lockout are logged once a minute");
     for secret in [PASSWORD, WRONG, &access, bob["access"].as_str().unwrap(), bob["refresh"].as_str().unwrap()] {
         assert!(!text.contains(secret), "a secret in the logs: {secret}");
     }

@@ -41,7 +41,7 @@ async fn insert_user(state: &AppState, email: &str, username: Option<&str>, hash
 }
 
 async fn create_user(state: &AppState, email: &str, username: Option<&str>, active: bool) -> i64 {
-    let hash = state.hasher.hash(PASSWORD.into()).await.unwrap();
+    let hash = state.hasher.hash(PASSWORD.into(), &Default::default()).await.unwrap();
     insert_user(state, email, username, &hash, active).await
 }
 
@@ -193,7 +193,7 @@ on_both!(login_form_errors, |state: AppState| async move {
 });
 
 on_both!(passwords_keep_their_spaces, |state: AppState| async move {
-    let hash = state.hasher.hash("  padded  ".into()).await.unwrap();
+    let hash = state.hasher.hash("  padded  ".into(), &Default::default()).await.unwrap();
     insert_user(&state, "pad@example.com", None, &hash, true).await;
     let (status, _) = post(&state, "/api/token/", json!({"email": "pad@example.com", "password": "padded"})).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);

@@ -8,12 +8,15 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use super::{check_new_password, replace_password, Change};
+use crate::audit::Actor;
 use crate::auth::AuthUser;
 use crate::challenges::{self, Purpose};
 use crate::client::Client;
 use crate::cookies::with_refresh_cookie;
 use crate::drf::{CharField, Form, JsonBody};
 use crate::error::ApiError;
+use crate::passwords::Claimant;
+use crate::reauth::Action;
 use crate::state::AppState;
 use crate::tokens::issue_session;
 use crate::users::User;
@@ -37,6 +40,7 @@ pub(super) fn router() -> Router<AppState> {
             body = crate::openapi::PasswordChanged),
         (status = 400, response = crate::openapi::BadRequest),
         (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 429, response = crate::openapi::Throttled),
         (status = 503, response = crate::openapi::Unavailable),
     )
 )]
@@ -68,13 +72,14 @@ async fn change_password(
     };
     form.finish()?;
     let (Some((user, session)), Some(old), Some(new)) = (user, old, new) else {
-        return Err(ApiError::AuthenticationFailed(crate::tokens::NO_ACTIVE_ACCOUNT));
+        return Err(ApiError::AuthenticationFailed(crate::login::NO_ACTIVE_ACCOUNT));
     };
-    if old.len() > state.policy.max_length_bytes || !state.hasher.verify(old, Some(user.password.clone())).await?.ok {
+    let actor = Actor { user_id: Some(user.id), client: &client, session_id: session.as_deref() };
+    if !crate::reauth::password(&state, &user, actor, Action::ChangePassword, &old).await? {
         return Err(ApiError::field("old_password", WRONG_OLD_PASSWORD));
     }
-    check_new_password(&state, &user, &new, "new_password").await?;
-    let hash = state.hasher.hash(new).await?;
+    check_new_password(&state, &user, &new, "new_password", &client).await?;
+    let hash = state.hasher.hash(new, &Claimant::new(user.email.clone(), &client)).await?;
     if !replace_password(&state, &user, &hash, session.as_deref(), Change::Changed, &client).await? {
         // Another change won the race; this one's old password is no longer the password.
         return Err(ApiError::field("old_password", WRONG_OLD_PASSWORD));

@@ -78,7 +78,13 @@ fn attributes(user: &User) -> UserAttributes {
 /// Checks a new password of `user` against the policy and, when the policy keeps a history, against
 /// the current and former hashes (each comparison is a password hash: it runs on the hashing pool).
 /// A refusal is `{field: [messages]}`.
-async fn check_new_password(state: &AppState, user: &User, password: &str, field: &str) -> Result<(), ApiError> {
+async fn check_new_password(
+    state: &AppState,
+    user: &User,
+    password: &str,
+    field: &str,
+    client: &Client,
+) -> Result<(), ApiError> {
     let attributes = attributes(user);
     let verdict: Validation = if state.policy.history == 0 {
         state.policy.validate(password, &attributes)
@@ -91,7 +97,9 @@ async fn check_new_password(state: &AppState, user: &User, password: &str, field
         for row in &rows {
             previous.push(row.try_get("password")?);
         }
-        state.hasher.validate_with_history(state.policy.clone(), password.to_owned(), attributes, previous).await?
+        let claimant = crate::passwords::Claimant::new(user.email.clone(), client);
+        let (policy, password) = (state.policy.clone(), password.to_owned());
+        state.hasher.validate_with_history(policy, password, attributes, previous, &claimant).await?
     };
     if verdict.valid {
         return Ok(());

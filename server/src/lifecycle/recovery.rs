@@ -18,7 +18,7 @@ use crate::links::{parse_uid, uid, Purpose};
 use crate::mail::{Email, Kind};
 use crate::seconds;
 use crate::state::AppState;
-use crate::users::{is_valid_email, normalize_email, User};
+use crate::users::{is_valid_email, normalize_email, User, EMAIL_MAX};
 
 const RESET_SENT: &str = "If the address is registered, a reset link has been sent.";
 const RESET_DONE: &str = "Password has been reset with the new password.";
@@ -69,15 +69,16 @@ async fn linked_user(state: &AppState, purpose: Purpose, uid: &str, token: &str)
     Ok(user.filter(|u| state.links.check(purpose, u.id, &link_state(purpose, u), token, crate::now(), max_age)))
 }
 
-/// Reads a required, valid e-mail address and normalizes it.
+/// Reads a required e-mail address: at most 254 characters as given, then normalized, then valid
+/// (validated after NFKC, as registration does, so what is looked up and counted is what was checked).
 fn read_email(body: &Value) -> Result<String, ApiError> {
     let mut form = Form::new(body);
-    let email = form.string("email", CharField::REQUIRED);
+    let email = form.bounded("email", CharField::REQUIRED, EMAIL_MAX).map(|e| normalize_email(&e));
     if email.as_deref().is_some_and(|e| !is_valid_email(e)) {
         form.error("email", "Enter a valid email address.");
     }
     form.finish()?;
-    Ok(normalize_email(&email.unwrap_or_default()))
+    Ok(email.unwrap_or_default())
 }
 
 /// Runs `work` after the answer, so the answer's timing says nothing about the address.
@@ -104,8 +105,8 @@ async fn request_reset(
     client: Client,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
-    crate::limits::hit(&state, "reset", "ip", &client.ip).await?;
     let email = read_email(&body)?;
+    crate::limits::hit(&state, "reset", "ip", &client.network).await?;
     crate::limits::hit(&state, "reset", "email", &email).await?;
     let task_state = state.clone();
     in_background(async move {
@@ -144,8 +145,8 @@ async fn confirm_reset(
     let Some(user) = user.filter(|u| u.is_active) else {
         return Err(ApiError::field("token", BAD_LINK));
     };
-    check_new_password(&state, &user, &password, "new_password").await?;
-    let hash = state.hasher.hash(password).await?;
+    check_new_password(&state, &user, &password, "new_password", &client).await?;
+    let hash = state.hasher.hash(password, &crate::passwords::Claimant::new(user.email.clone(), &client)).await?;
     // The compare-and-set on the old hash makes the link single-use even against itself.
     if !replace_password(&state, &user, &hash, None, Change::Reset, &client).await? {
         return Err(ApiError::field("token", BAD_LINK));
@@ -173,7 +174,7 @@ async fn verify_email(
     client: Client,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
-    crate::limits::hit(&state, "verify", "ip", &client.ip).await?;
+    crate::limits::hit(&state, "verify", "ip", &client.network).await?;
     let mut form = Form::new(&body);
     let uid = form.string("uid", CharField::REQUIRED);
     let token = form.string("token", CharField::REQUIRED);
@@ -211,7 +212,12 @@ async fn resend_verification(
     client: Client,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
-    crate::limits::hit(&state, "resend", "ip", &client.ip).await?;
+    // An anonymous request names the address: bounded and checked before anything is counted.
+    let named = match &auth {
+        Err(ApiError::NotAuthenticated) => Some(read_email(&body)?),
+        _ => None,
+    };
+    crate::limits::hit(&state, "resend", "ip", &client.network).await?;
     if let Ok(auth) = &auth {
         crate::limits::hit(&state, "resend", "email", &auth.user.email).await?;
     }
@@ -222,7 +228,7 @@ async fn resend_verification(
             Ok(Json(json!({ "detail": "Verification e-mail sent." })))
         }
         Err(ApiError::NotAuthenticated) => {
-            let email = read_email(&body)?;
+            let email = named.unwrap_or_default();
             crate::limits::hit(&state, "resend", "email", &email).await?;
             let state = state.clone();
             in_background(async move {

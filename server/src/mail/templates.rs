@@ -15,6 +15,10 @@ pub enum Kind {
     MfaDeviceAdded,
     /// Notice: a login from a device not seen before.
     NewLogin,
+    /// Notice: two-factor authentication was turned off.
+    MfaDisabled,
+    /// Notice: the account was deleted.
+    AccountDeleted,
 }
 
 impl Kind {
@@ -26,6 +30,8 @@ impl Kind {
             Self::PasswordChanged => "password_changed",
             Self::MfaDeviceAdded => "mfa_device_added",
             Self::NewLogin => "new_login",
+            Self::MfaDisabled => "mfa_disabled",
+            Self::AccountDeleted => "account_deleted",
         }
     }
 
@@ -49,6 +55,13 @@ impl Kind {
             Self::NewLogin => {
                 (include_str!("../../templates/new_login.txt"), include_str!("../../templates/new_login.html"))
             }
+            Self::MfaDisabled => {
+                (include_str!("../../templates/mfa_disabled.txt"), include_str!("../../templates/mfa_disabled.html"))
+            }
+            Self::AccountDeleted => (
+                include_str!("../../templates/account_deleted.txt"),
+                include_str!("../../templates/account_deleted.html"),
+            ),
         }
     }
 }
@@ -99,8 +112,15 @@ fn escape_html(text: &str) -> String {
 mod tests {
     use super::*;
 
-    const ALL: [Kind; 5] =
-        [Kind::VerifyEmail, Kind::PasswordReset, Kind::PasswordChanged, Kind::MfaDeviceAdded, Kind::NewLogin];
+    const ALL: [Kind; 7] = [
+        Kind::VerifyEmail,
+        Kind::PasswordReset,
+        Kind::PasswordChanged,
+        Kind::MfaDeviceAdded,
+        Kind::NewLogin,
+        Kind::MfaDisabled,
+        Kind::AccountDeleted,
+    ];
 
     #[test]
     fn every_template_has_a_subject_and_fills_its_placeholders() {

@@ -392,7 +392,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let url = format!("sqlite://{}/test.db?mode=rwc", dir.display());
         let mut config = Config::from_env().unwrap();
-        config.secret_key = Some("unit-test-secret".into());
+        config.secret_key = Some("unit-test-secret-unit-test-secret-0123".into());
         let db = Db::connect(&url).await.unwrap();
         db.migrate().await.unwrap();
         AppState::with_db(config, db).unwrap()

@@ -14,8 +14,8 @@ use crate::challenges::{self, Purpose as ChallengePurpose};
 use crate::client::Client;
 use crate::drf::{CharField, Form, JsonBody};
 use crate::error::ApiError;
+use crate::login::finish_login;
 use crate::state::AppState;
-use crate::tokens::finish_login;
 use crate::users::User;
 
 pub(crate) fn router() -> Router<AppState> {
@@ -81,7 +81,7 @@ async fn complete_login(
     client: Client,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    crate::limits::hit(&state, "mfa", "ip", &client.ip).await?;
+    crate::limits::hit(&state, "mfa", "ip", &client.network).await?;
     let mut form = Form::new(&body);
     let token = form.string("mfa_token", CharField::REQUIRED);
     let code = form.string("code", CharField::REQUIRED);
@@ -93,7 +93,7 @@ async fn complete_login(
     };
     // Deactivated since the password step: the same answer as a failed login.
     let Some(user) = User::by_id(&state.db, challenge.user_id).await?.filter(|u| u.is_active) else {
-        return Err(ApiError::AuthenticationFailed(crate::tokens::NO_ACTIVE_ACCOUNT));
+        return Err(ApiError::AuthenticationFailed(crate::login::NO_ACTIVE_ACCOUNT));
     };
     check_login_code(&state, &user, &code, &client).await?;
     // Single use: of two requests racing with one token, only the one that spends it goes on.

@@ -28,6 +28,7 @@ use crate::auth::AuthUser;
 use crate::client::Client;
 use crate::drf::{CharField, Form, JsonBody};
 use crate::error::ApiError;
+use crate::reauth::{Action, Method};
 use crate::state::AppState;
 use factors::Device;
 
@@ -199,7 +200,7 @@ async fn remove_device(
 ) -> Result<StatusCode, ApiError> {
     let device = find_device(&state, &auth, &id).await?;
     let actor = actor(&auth, &client);
-    reauthenticate(&state, &auth, actor, &body, Purpose::RemoveDevice).await?;
+    reauthenticate(&state, &auth, actor, &body, (Purpose::RemoveDevice, Action::RemoveDevice)).await?;
     sqlx::query("DELETE FROM totp_devices WHERE id = $1 AND user_id = $2")
         .bind(device.id)
         .bind(auth.user.id)
@@ -208,6 +209,11 @@ async fn remove_device(
     let enabled = factors::refresh_enabled(&state, auth.user.id).await?;
     let detail = json!({ "device_id": device.id, "name": device.name, "mfa_enabled": enabled });
     audit::record(&state, "totp_device_removed", actor, detail).await?;
+    if auth.user.mfa_enabled && !enabled {
+        // The last second factor went: sign-in needs the password alone from now on.
+        audit::record(&state, "mfa_disabled", actor, json!({ "by": "device_removed" })).await?;
+        crate::lifecycle::notify(&state, &auth.user, crate::mail::Kind::MfaDisabled, &client, Vec::new());
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -233,7 +239,7 @@ async fn regenerate_backup_codes(
         return Err(ApiError::field("non_field_errors", "Two-factor authentication is not enabled."));
     }
     let actor = actor(&auth, &client);
-    reauthenticate(&state, &auth, actor, &body, Purpose::NewBackupCodes).await?;
+    reauthenticate(&state, &auth, actor, &body, (Purpose::NewBackupCodes, Action::NewBackupCodes)).await?;
     let codes = factors::new_backup_codes(&state, auth.user.id).await?;
     audit::record(&state, "backup_codes_generated", actor, json!({ "count": codes.len() })).await?;
     Ok(Json(json!({ "backup_codes": codes })))
@@ -246,16 +252,16 @@ async fn find_device(state: &AppState, auth: &AuthUser, id: &str) -> Result<Devi
 }
 
 /// Proof that the caller is the account holder before a sensitive change: `password`, or else a
-/// current second-factor `code` (under the back-off).
+/// current second-factor `code` (under the back-off); either under the re-authentication lockout.
 async fn reauthenticate(
     state: &AppState,
     auth: &AuthUser,
     actor: Actor<'_>,
     body: &Value,
-    purpose: Purpose,
+    (purpose, action): (Purpose, Action),
 ) -> Result<(), ApiError> {
     if body.get("password").is_some() {
-        return crate::accounts::confirm_password(state, &auth.user, body).await;
+        return crate::reauth::confirm_password(state, &auth.user, actor, action, body).await;
     }
     let mut form = Form::new(body);
     let code = form.string("code", CharField { required: false, trim: true, allow_blank: false });
@@ -263,9 +269,11 @@ async fn reauthenticate(
     let Some(code) = code else {
         return Err(ApiError::field("non_field_errors", "Give your password or a current two-factor code."));
     };
-    match verify_code(state, actor, &code, Accept::AnyFactor, purpose).await? {
-        Some(_) => Ok(()),
-        None => Err(ApiError::field("code", INVALID_CODE)),
+    let check = async { Ok(verify_code(state, actor, &code, Accept::AnyFactor, purpose).await?.is_some()) };
+    if crate::reauth::guard(state, actor, auth.user.id, action, Method::Code, check).await? {
+        Ok(())
+    } else {
+        Err(ApiError::field("code", INVALID_CODE))
     }
 }
 

@@ -41,7 +41,7 @@ const BEARER: &str = "bearer";
         crate::accounts::get_me,
         crate::accounts::update_me,
         crate::accounts::delete_me,
-        crate::tokens::create_token_pair,
+        crate::login::create_token_pair,
         crate::tokens::refresh_token,
         crate::tokens::verify_token,
         crate::tokens::blacklist_token,

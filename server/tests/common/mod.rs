@@ -92,7 +92,7 @@ macro_rules! on_both {
 
 /// Inserts an active user with `password` hashed by the state's hasher; returns its id.
 pub async fn create_user(state: &AppState, email: &str, password: &str) -> i64 {
-    let hash = state.hasher.hash(password.into()).await.unwrap();
+    let hash = state.hasher.hash(password.into(), &Default::default()).await.unwrap();
     let row: (i64,) =
         sqlx::query_as("INSERT INTO users (email, password, date_joined) VALUES ($1, $2, $3) RETURNING id")
             .bind(email)

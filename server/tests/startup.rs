@@ -1,0 +1,152 @@
+//! What the server refuses to start with, and what it warns of: an HS256 secret too short to resist
+//! an offline guess, a secret file other users may read, and (a warning only) console e-mail on an
+//! address other machines reach. A generated secret file is born readable by its owner alone.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use latchkey_core::token::Algorithm;
+use latchkey_server::config::EmailBackend;
+use latchkey_server::db::Db;
+use latchkey_server::state::StartError;
+use latchkey_server::{AppState, Config};
+use serde_json::Value;
+
+/// A fresh directory for one test's database and secret file.
+fn fresh_dir(name: &str) -> PathBuf {
+    use rand_core::RngCore;
+    let dir = std::env::temp_dir().join(format!("latchkey-startup-{name}-{:016x}", rand_core::OsRng.next_u64()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The default configuration over a SQLite file in `dir`, with e-mail going to files there.
+fn config_in(dir: &Path) -> Config {
+    let mut config = Config::from_env().unwrap();
+    config.database_url = format!("sqlite://{}/latchkey.db?mode=rwc", dir.display());
+    config.email_backend = EmailBackend::File(dir.to_path_buf());
+    config.secret_key = None;
+    config
+}
+
+async fn db_in(dir: &Path) -> Db {
+    Db::connect(&format!("sqlite://{}/latchkey.db?mode=rwc", dir.display())).await.unwrap()
+}
+
+fn refusal(result: Result<AppState, StartError>) -> String {
+    match result {
+        Ok(_) => panic!("the server started"),
+        Err(error) => error.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn an_hs256_secret_under_32_bytes_is_refused() {
+    let dir = fresh_dir("short");
+    let mut config = config_in(&dir);
+    config.secret_key = Some("x".repeat(31));
+    let message = refusal(AppState::with_db(config.clone(), db_in(&dir).await));
+    assert_eq!(
+        message,
+        "secret key: LATCHKEY_SECRET_KEY is 31 bytes long; HS256 needs at least 32 \
+         (for example 64 hex characters from `openssl rand -hex 32`)"
+    );
+    // Bytes, not characters: 11 three-byte characters are 33 bytes.
+    config.secret_key = Some("€".repeat(11));
+    assert!(AppState::with_db(config.clone(), db_in(&dir).await).is_ok());
+    config.secret_key = Some("x".repeat(32));
+    assert!(AppState::with_db(config, db_in(&dir).await).is_ok());
+}
+
+#[tokio::test]
+async fn a_short_secret_is_allowed_when_tokens_are_not_signed_with_it() {
+    let dir = fresh_dir("eddsa");
+    let vectors: Value = serde_json::from_str(include_str!("../../tests/vectors/jwt.json")).unwrap();
+    let key = dir.join("jwt-key.pem");
+    std::fs::write(&key, vectors["keys"]["EdDSA"]["private_pem"].as_str().unwrap()).unwrap();
+    let mut config = config_in(&dir);
+    config.secret_key = Some("short".into());
+    config.jwt_algorithm = Algorithm::EdDSA;
+    config.jwt_private_key_file = Some(key);
+    let state = AppState::with_db(config, db_in(&dir).await);
+    assert!(state.is_ok(), "{:?}", state.err());
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_generated_secret_file_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = fresh_dir("generated");
+    let state = AppState::new(config_in(&dir)).await.unwrap();
+    let path = dir.join("latchkey.secret");
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "mode {mode:03o}");
+    let secret = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(secret.len(), 64, "{secret}");
+    drop(state);
+    // The second start reads the same key rather than making another.
+    AppState::new(config_in(&dir)).await.unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), secret);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_secret_file_others_may_read_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = fresh_dir("open");
+    let path = dir.join("latchkey.secret");
+    std::fs::write(&path, "a".repeat(64)).unwrap();
+    for mode in [0o644, 0o640, 0o604] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        let message = refusal(AppState::new(config_in(&dir)).await);
+        let expected = format!(
+            "secret key: {} is open to group or others (mode {mode:03o}); restrict it with `chmod 600 {}`",
+            path.display(),
+            path.display()
+        );
+        assert_eq!(message, expected);
+    }
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    AppState::new(config_in(&dir)).await.unwrap();
+    // A short key in the file is refused like a short LATCHKEY_SECRET_KEY, naming the file.
+    std::fs::write(&path, "too short").unwrap();
+    let message = refusal(AppState::new(config_in(&dir)).await);
+    assert!(message.contains(&format!("{} is 9 bytes long", path.display())), "{message}");
+}
+
+/// Starts the binary bound to `bind` with console e-mail, waits for it to listen, stops it, and
+/// returns what it logged.
+fn logs_of_a_server_on(bind: &str) -> String {
+    let dir = fresh_dir("console");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .env("LATCHKEY_BIND", bind)
+        .env("LATCHKEY_DATABASE_URL", format!("sqlite://{}/latchkey.db?mode=rwc", dir.display()))
+        .env("LATCHKEY_SECRET_KEY", "startup-secret-startup-secret-startup")
+        .env("LATCHKEY_ENCRYPTION_KEY", "startup-encryption-key")
+        .env("LATCHKEY_EMAIL_BACKEND", "console")
+        .env("LATCHKEY_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start latchkey");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(line.starts_with("listening on http://"), "{line:?}");
+    let mut logs = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut logs).unwrap();
+    logs
+}
+
+#[test]
+fn console_mail_on_a_public_address_is_warned_of() {
+    let warning = "LATCHKEY_EMAIL_BACKEND is console on a non-loopback address";
+    let public = logs_of_a_server_on("0.0.0.0:0");
+    assert!(public.contains(warning), "{public}");
+    assert!(public.contains("Set LATCHKEY_EMAIL_BACKEND to an SMTP server in production."), "{public}");
+    let local = logs_of_a_server_on("127.0.0.1:0");
+    assert!(!local.contains(warning), "{local}");
+}
