@@ -16,7 +16,7 @@ use crate::drf::{max_length_message, CharField, Form, JsonBody};
 use crate::error::{ApiError, FieldErrors};
 use crate::reauth::Action;
 use crate::state::AppState;
-use crate::tokens::{issue_session, TokenPair};
+use crate::tokens::{issue_session, AuthMethod, TokenPair};
 use crate::users::{self, NewUser, User, EMAIL_MAX, USERNAME_MAX};
 
 const EMAIL_TAKEN: &str = "A user with this email already exists.";
@@ -128,7 +128,7 @@ async fn create_user(
     let tokens = if state.config.verification_mandatory() {
         None
     } else {
-        Some(issue_session(&state, &user, &client.ip, &client.user_agent, false, None).await?)
+        Some(issue_session(&state, &user, &client.ip, &client.user_agent, false, AuthMethod::Password, None).await?)
     };
     Ok((StatusCode::CREATED, Json(Registered { user: user.to_json(), tokens })))
 }
@@ -200,6 +200,7 @@ async fn update_me(
         (status = 204, description = "The account and everything it owned are gone."),
         (status = 400, response = crate::openapi::BadRequest),
         (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::ReauthenticationRequired),
         (status = 429, response = crate::openapi::Throttled),
         (status = 503, response = crate::openapi::Unavailable),
     )
@@ -211,7 +212,12 @@ async fn delete_me(
     JsonBody(body): JsonBody,
 ) -> Result<StatusCode, ApiError> {
     let actor = Actor { user_id: Some(auth.user.id), client: &client, session_id: auth.session_id() };
-    crate::reauth::confirm_password(&state, &auth.user, actor, Action::DeleteAccount, &body).await?;
+    // The password, or a session that proved the user within the re-authentication window.
+    if body.get("password").is_some() {
+        crate::reauth::confirm_password(&state, &auth.user, actor, Action::DeleteAccount, &body).await?;
+    } else {
+        crate::reauth::require_recent(&state, auth.session_id()).await?;
+    }
     sqlx::query("DELETE FROM users WHERE id = $1").bind(auth.user.id).execute(&state.db.pool).await?;
     // The row outlives the account (audit rows belong to no table's cascade); the notice goes to
     // the address the account had, so a deletion by someone else does not go unseen.

@@ -1,6 +1,6 @@
 //! The admin API for staff (API.md §7): find users, activate or deactivate them (deactivation
-//! revokes every session), grant staff, mark verified, force a logout, and the emergency reset of
-//! a user's second factors. Every change is an audit event naming the staff member who made it.
+//! revokes every session and API key), grant staff, mark verified, force a logout, and the emergency
+//! reset of a user's second factors. Every change is an audit event naming the staff member who made it.
 
 use std::collections::HashMap;
 
@@ -29,6 +29,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/admin/users/{id}/", get(get_user).patch(update_user))
         .route("/api/admin/users/{id}/logout/", post(force_logout))
         .route("/api/admin/users/{id}/2fa/reset/", post(reset_two_factor))
+        .merge(crate::admin_sessions::router())
+        .merge(crate::admin_keys::router())
 }
 
 /// A user as staff see it: the public form plus `is_active` and `is_superuser`.
@@ -128,7 +130,7 @@ async fn get_user(
 }
 
 /// `PATCH /api/admin/users/{id}/`: any of `is_active`, `is_staff`, `is_verified`. Deactivating
-/// revokes every session of the user at once.
+/// revokes every session and API key of the user at once.
 #[utoipa::path(
     patch, path = "/api/admin/users/{id}/", tag = "admin", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The user's id.")),
@@ -168,6 +170,7 @@ async fn update_user(
     }
     if changes.contains(&("is_active", false)) {
         revoke_all(&state, user.id, None).await?;
+        crate::keys::revoke_all(&state, user.id, target_actor(&user, &client), "admin_deactivation").await?;
     }
     if !changes.is_empty() {
         let detail: serde_json::Map<String, Value> = changes.iter().map(|(f, v)| ((*f).to_owned(), json!(v))).collect();
@@ -177,7 +180,7 @@ async fn update_user(
     Ok(Json(admin_json(&find(&state, &id).await?)))
 }
 
-/// `POST /api/admin/users/{id}/logout/`: revokes every session of the user.
+/// `POST /api/admin/users/{id}/logout/`: revokes every session and API key of the user.
 #[utoipa::path(
     post, path = "/api/admin/users/{id}/logout/", tag = "admin", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The user's id.")),
@@ -196,6 +199,7 @@ async fn force_logout(
 ) -> Result<Json<Value>, ApiError> {
     let user = find(&state, &id).await?;
     let count = revoke_all(&state, user.id, None).await?;
+    crate::keys::revoke_all(&state, user.id, target_actor(&user, &client), "admin_logout").await?;
     let detail = json!({ "by": staff.user.id, "sessions": count });
     audit::record(&state, "admin_forced_logout", target_actor(&user, &client), detail).await?;
     Ok(Json(json!({})))
@@ -203,7 +207,7 @@ async fn force_logout(
 
 /// `POST /api/admin/users/{id}/2fa/reset/`: `{"reason"}` (required). Emergency access for a user
 /// who lost every second factor: their devices and backup codes are deleted, 2FA is off, and their
-/// sessions are revoked. Always audited, with the reason and the staff member.
+/// sessions and API keys are revoked. Always audited, with the reason and the staff member.
 #[utoipa::path(
     post, path = "/api/admin/users/{id}/2fa/reset/", tag = "admin", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The user's id.")),
@@ -236,6 +240,7 @@ async fn reset_two_factor(
         .await?;
     tx.commit().await?;
     revoke_all(&state, user.id, None).await?;
+    crate::keys::revoke_all(&state, user.id, target_actor(&user, &client), "admin_2fa_reset").await?;
     let detail = json!({ "by": staff.user.id, "reason": reason, "devices_removed": devices.rows_affected() });
     audit::record(&state, "admin_2fa_reset", target_actor(&user, &client), detail).await?;
     if user.mfa_enabled {

@@ -266,8 +266,9 @@ pub(crate) fn encode(value: &str) -> String {
         .collect()
 }
 
-/// Deletes what has outlived its use: audit events past `LATCHKEY_AUDIT_RETENTION`, expired login
-/// challenges, and stale rate-limit rows. Returns how many audit events went.
+/// Deletes what has outlived its use: audit events past `LATCHKEY_AUDIT_RETENTION`, sessions that
+/// ended longer ago than that, expired login challenges, and stale rate-limit rows. Returns how
+/// many audit events went.
 pub async fn sweep(state: &AppState) -> Result<u64, ApiError> {
     let now = crate::now();
     let retention = crate::seconds(state.config.audit_retention);
@@ -276,6 +277,7 @@ pub async fn sweep(state: &AppState) -> Result<u64, ApiError> {
         .execute(&state.db.pool)
         .await?;
     sqlx::query("DELETE FROM mfa_challenges WHERE expires_at <= $1").bind(now).execute(&state.db.pool).await?;
+    crate::session_details::sweep(state, now.saturating_sub(retention)).await?;
     crate::limits::sweep(state).await?;
     Ok(done.rows_affected())
 }

@@ -112,12 +112,14 @@ async fn from_access_token(state: &AppState, token: &str) -> Result<AuthUser, Ap
     let user_id: i64 = claims.user_id.parse().map_err(|_| user_not_found())?;
     let sid = claims.extra.get("sid").and_then(|v| v.as_str()).unwrap_or_default();
     // One query: the user, and whether the token's session is still open (logout revokes access
-    // tokens at once, not only refresh tokens).
+    // tokens at once, not only refresh tokens; a session past its absolute limit stops them too).
     let sql = format!(
         "SELECT {USER_COLUMNS}, (SELECT COUNT(*) FROM sessions s WHERE s.id = $1 AND s.user_id = users.id \
-         AND s.revoked_at IS NULL AND s.expires_at > $2) AS open FROM users WHERE id = $3"
+         AND s.revoked_at IS NULL AND s.expires_at > $2 AND s.absolute_expires_at > $3) AS open FROM users \
+         WHERE id = $4"
     );
-    let row = sqlx::query(&sql).bind(sid).bind(now).bind(user_id).fetch_optional(&state.db.pool).await?;
+    let query = sqlx::query(&sql).bind(sid).bind(now).bind(now).bind(user_id);
+    let row = query.fetch_optional(&state.db.pool).await?;
     let Some(row) = row else { return Err(user_not_found()) };
     let user = User::from_row(&row)?;
     if !user.is_active {

@@ -59,6 +59,10 @@ pub struct Config {
     /// (two tabs refreshing at once).
     #[arg(long, env = "LATCHKEY_REFRESH_REUSE_GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
     pub refresh_reuse_grace: Duration,
+    /// How long a session lasts at most from its login, however often it is refreshed: no refresh
+    /// token outlives it, and then the user logs in again.
+    #[arg(long, env = "LATCHKEY_SESSION_MAX_AGE", default_value = "30d", value_parser = humantime::parse_duration)]
+    pub session_max_age: Duration,
     /// `iss` added to tokens and required on verification.
     #[arg(long, env = "LATCHKEY_JWT_ISSUER")]
     pub jwt_issuer: Option<String>,
@@ -103,8 +107,8 @@ pub struct Config {
     #[arg(long, env = "LATCHKEY_NOTIFY_NEW_LOGIN", default_value = "false")]
     pub notify_new_login: bool,
     /// Request limits, comma-separated `scope:subject=count/window` (`off` for none): scopes `login`,
-    /// `mfa`, `register`, `reset`, `verify`, `resend`; subjects `ip` (the client's address) and
-    /// `email` (the address a reset or resend names).
+    /// `mfa`, `register`, `reset`, `verify`, `resend`, `invite`; subjects `ip` (the client's address),
+    /// `email` (the address a reset or resend names) and `user` (the inviting user).
     #[arg(long, env = "LATCHKEY_RATE_LIMITS", default_value = DEFAULT_RATE_LIMITS)]
     pub rate_limits: RateLimits,
     /// Failed logins of one account (by the e-mail address or username given, registered or not)
@@ -132,6 +136,10 @@ pub struct Config {
     /// without checking, for the lockout's cool-off: a stolen token cannot guess the password.
     #[arg(long, env = "LATCHKEY_REAUTH_ATTEMPTS", default_value = "5")]
     pub reauth_attempts: u32,
+    /// How long a login, or `POST /api/auth/reauthenticate/`, lets a session make sensitive changes
+    /// (2FA, API keys, password, account deletion) without giving the password again ("sudo mode").
+    #[arg(long, env = "LATCHKEY_REAUTH_WINDOW", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub reauth_window: Duration,
     /// IPv6 clients are counted by this network prefix in request limits, lockouts and the hashing
     /// gate's shares: one host usually holds a whole /64, so counting single addresses counts nothing.
     #[arg(long, env = "LATCHKEY_IPV6_PREFIX", default_value = "64",
@@ -188,7 +196,7 @@ impl Config {
 
 /// The request limits when `LATCHKEY_RATE_LIMITS` is unset.
 pub const DEFAULT_RATE_LIMITS: &str = "login:ip=60/1m,mfa:ip=60/1m,register:ip=20/1h,reset:ip=20/1h,reset:email=5/1h,\
-     verify:ip=60/1h,resend:ip=20/1h,resend:email=5/1h";
+     verify:ip=60/1h,resend:ip=20/1h,resend:email=5/1h,invite:user=50/1d";
 
 /// One request limit: at most `count` requests per `window` (a fixed window aligned to the epoch).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -47,6 +47,9 @@ pub enum ApiError {
     /// 403 with a specific reason (a permission class's own message, in DRF's terms).
     #[error("{0}")]
     Forbidden(String),
+    /// 403: a sensitive action from a session that has not proved the user recently (API.md §12).
+    #[error("Please confirm it is you.")]
+    ReauthenticationRequired,
     /// 403: the password was right, and the account needs its second factor (API.md §3).
     #[error("Two-factor authentication required.")]
     MfaRequired {
@@ -109,6 +112,7 @@ impl ApiError {
             | Self::Forbidden(_)
             | Self::CsrfFailed
             | Self::MfaRequired { .. }
+            | Self::ReauthenticationRequired
             | Self::PasswordExpired { .. } => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
@@ -132,6 +136,9 @@ impl ApiError {
             }
             Self::Unavailable { .. } => json!({ "detail": self.to_string(), "code": "unavailable" }),
             Self::Throttled { .. } => json!({ "detail": self.to_string(), "code": "throttled" }),
+            Self::ReauthenticationRequired => {
+                json!({ "detail": self.to_string(), "code": "reauthentication_required" })
+            }
             Self::MfaRequired { mfa_token } => json!({
                 "detail": self.to_string(),
                 "code": "mfa_required",

@@ -121,6 +121,7 @@ pub async fn authenticate(state: &AppState, key: &str, client: &Client) -> Resul
         (status = 201, description = "The key, shown this once.", body = crate::openapi::NewApiKey),
         (status = 400, response = crate::openapi::BadRequest),
         (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::ReauthenticationRequired),
         (status = 403, response = crate::openapi::Forbidden),
     )
 )]
@@ -185,6 +186,8 @@ async fn create_key(
         );
     }
     form.finish()?;
+    // A key outlives the session that made it: only a session that proved the user recently mints one.
+    crate::reauth::require_recent(&state, auth.session_id()).await?;
     let name = name.unwrap_or_default();
     let mut bytes = [0u8; 24];
     OsRng.fill_bytes(&mut bytes);
@@ -222,9 +225,15 @@ async fn create_key(
     )
 )]
 async fn list_keys(State(state): State<AppState>, auth: crate::auth::AuthUser) -> Result<Json<Value>, ApiError> {
+    Ok(Json(keys_of(&state, auth.user.id).await?))
+}
+
+/// The keys of `user_id`, newest first, without the keys themselves: the list the owner sees at
+/// `GET /api/auth/api-keys/` and staff at `GET /api/admin/users/{id}/api-keys/`.
+pub(crate) async fn keys_of(state: &AppState, user_id: i64) -> Result<Value, ApiError> {
     let sql = "SELECT id, name, prefix, scopes, created_at, expires_at, last_used_at FROM api_keys WHERE user_id = $1 \
                ORDER BY id DESC";
-    let rows = sqlx::query(sql).bind(auth.user.id).fetch_all(&state.db.pool).await?;
+    let rows = sqlx::query(sql).bind(user_id).fetch_all(&state.db.pool).await?;
     let keys = rows
         .iter()
         .map(|row| {
@@ -239,7 +248,7 @@ async fn list_keys(State(state): State<AppState>, auth: crate::auth::AuthUser) -
             }))
         })
         .collect::<Result<Vec<Value>, sqlx::Error>>()?;
-    Ok(Json(Value::Array(keys)))
+    Ok(Value::Array(keys))
 }
 
 /// `DELETE /api/auth/api-keys/{id}/`: revokes one of the caller's keys; anyone else's is a 404.
@@ -266,4 +275,22 @@ async fn delete_key(
     let actor = Actor { user_id: Some(auth.user.id), client: &client, session_id: auth.session_id() };
     audit::record(&state, "api_key_revoked", actor, json!({ "key_id": id })).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes every key of `user_id` and returns how many there were. A key acts as its owner, so
+/// whatever takes the owner's sessions away (a password reset, logout-all, deactivation, a forced
+/// logout, the emergency 2FA reset) takes the keys too: a key is not a way back in. Audited as
+/// `api_keys_revoked` with the count and `reason` (`detail.by`), only when there was a key to revoke.
+pub(crate) async fn revoke_all(
+    state: &AppState,
+    user_id: i64,
+    actor: Actor<'_>,
+    reason: &str,
+) -> Result<u64, ApiError> {
+    let done = sqlx::query("DELETE FROM api_keys WHERE user_id = $1").bind(user_id).execute(&state.db.pool).await?;
+    let count = done.rows_affected();
+    if count > 0 {
+        audit::record(state, "api_keys_revoked", actor, json!({ "count": count, "by": reason })).await?;
+    }
+    Ok(count)
 }

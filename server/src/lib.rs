@@ -12,6 +12,8 @@
 
 pub mod accounts;
 mod admin;
+mod admin_keys;
+mod admin_sessions;
 pub mod audit;
 pub mod auth;
 pub mod authz;
@@ -24,6 +26,7 @@ pub mod db;
 pub mod django_import;
 pub mod drf;
 pub mod error;
+mod invitations;
 pub mod keys;
 pub mod lifecycle;
 pub mod limits;
@@ -37,8 +40,10 @@ mod ops;
 mod orgs;
 pub mod passwords;
 mod reauth;
+mod session_details;
 mod sessions;
 pub mod state;
+mod sudo;
 pub mod tokens;
 mod transport;
 pub mod users;
@@ -77,6 +82,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(ops::router())
         .merge(accounts::router())
+        .merge(sudo::router())
         .merge(tokens::router())
         .merge(mfa::router())
         .merge(lifecycle::router())

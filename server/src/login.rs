@@ -25,7 +25,7 @@ use crate::limits::{Lock, Reservation};
 use crate::orgs::{member_of, org_claims};
 use crate::passwords::Claimant;
 use crate::state::AppState;
-use crate::tokens::{issue_session, pair_response};
+use crate::tokens::{issue_session, pair_response, AuthMethod};
 use crate::users::{normalize_email, normalize_username, User, EMAIL_MAX, USERNAME_MAX};
 
 /// DRF's `AuthenticationFailed` from `TokenObtainPairSerializer`: one body for every failure.
@@ -183,7 +183,7 @@ pub(crate) async fn finish_login(
     if state.config.notify_new_login {
         crate::lifecycle::notify_if_new_device(state, user, client).await?;
     }
-    let pair = issue_session(state, user, &client.ip, &client.user_agent, mfa, org_id).await?;
+    let pair = issue_session(state, user, &client.ip, &client.user_agent, mfa, AuthMethod::Password, org_id).await?;
     let actor = crate::audit::Actor { user_id: Some(user.id), client, session_id: Some(&pair.session_id) };
     crate::audit::record(state, "login_succeeded", actor, json!({ "mfa": mfa })).await?;
     pair_response(state, pair, cookie)

@@ -1,6 +1,7 @@
 //! Organizations and their members (API.md §7). The creator is the first `admin`; only admins
-//! manage members; an organization always keeps at least one admin, so the last one can neither
-//! leave nor step down. Members see the member list; to everyone else an organization does not exist.
+//! manage members, who join by invitation (`crate::invitations`); an organization always keeps at
+//! least one admin, so the last one can neither leave nor step down. Members see the member list;
+//! to everyone else an organization does not exist.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -16,7 +17,7 @@ use crate::client::Client;
 use crate::drf::{CharField, Form, JsonBody};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::users::{iso8601, normalize_email, User};
+use crate::users::iso8601;
 
 const LAST_ADMIN: &str = "An organization needs at least one admin.";
 const BAD_ROLE: &str = "Choose one of: admin, editor, author, viewer.";
@@ -26,6 +27,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/orgs/", post(create_org).get(list_orgs))
         .route("/api/orgs/{slug}/members/", get(list_members).post(add_member))
         .route("/api/orgs/{slug}/members/{user_id}/", patch(change_role).delete(remove_member))
+        .merge(crate::invitations::router())
 }
 
 /// Django's `SlugField`: letters, digits, hyphens and underscores.
@@ -155,7 +157,7 @@ async fn list_members(State(state): State<AppState>, member: OrgMember) -> Resul
     Ok(Json(Value::Array(members)))
 }
 
-fn read_role(form: &mut Form<'_>) -> Option<Role> {
+pub(crate) fn read_role(form: &mut Form<'_>) -> Option<Role> {
     let role = form.string("role", CharField::REQUIRED)?;
     let parsed = Role::parse(&role);
     if parsed.is_none() {
@@ -164,17 +166,19 @@ fn read_role(form: &mut Form<'_>) -> Option<Role> {
     parsed
 }
 
-/// `POST /api/orgs/{slug}/members/`: `{"email", "role"}` adds a registered user (org admins only).
+/// `POST /api/orgs/{slug}/members/`: v1's way to add a member, now an invitation exactly as
+/// `POST /api/orgs/{slug}/invitations/` (`crate::invitations`): members join by accepting.
 #[utoipa::path(
     post, path = "/api/orgs/{slug}/members/", tag = "organizations", security(("bearer" = [])),
     params(("slug" = String, Path, description = "The organization.")),
     request_body = crate::openapi::NewMemberRequest,
     responses(
-        (status = 201, description = "The new member.", body = crate::openapi::Member),
+        (status = 202, description = "Invited: the same answer for every address.", body = crate::openapi::Detail),
         (status = 400, response = crate::openapi::BadRequest),
         (status = 401, response = crate::openapi::Unauthenticated),
         (status = 403, response = crate::openapi::Forbidden),
         (status = 404, response = crate::openapi::NotFound),
+        (status = 429, response = crate::openapi::Throttled),
     )
 )]
 async fn add_member(
@@ -183,28 +187,7 @@ async fn add_member(
     client: Client,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    member.require(Role::Admin)?;
-    let mut form = Form::new(&body);
-    let email = form.bounded("email", CharField::REQUIRED, crate::users::EMAIL_MAX);
-    let role = read_role(&mut form);
-    form.finish()?;
-    let (Some(email), Some(role)) = (email, role) else { return Err(ApiError::Internal("member form".into())) };
-    let user = User::by_email(&state.db, &normalize_email(&email)).await?;
-    let Some(user) = user else { return Err(ApiError::field("email", "No user with this e-mail address.")) };
-    let now = crate::now();
-    let sql = "INSERT INTO memberships (org_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)";
-    match sqlx::query(sql).bind(member.org_id).bind(user.id).bind(role.as_str()).bind(now).execute(&state.db.pool).await
-    {
-        Ok(_) => {}
-        Err(e) if crate::users::is_unique_violation(&e) => {
-            return Err(ApiError::field("email", "This user is already a member."));
-        }
-        Err(e) => return Err(e.into()),
-    }
-    let detail = json!({ "org": member.slug, "member": user.id, "role": role.as_str() });
-    audit::record(&state, "org_member_added", actor(&member, &client), detail).await?;
-    let body = json!({ "user_id": user.id, "email": user.email, "role": role.as_str(), "joined_at": iso8601(now) });
-    Ok((StatusCode::CREATED, Json(body)))
+    crate::invitations::invite(&state, &member, &client, &body).await
 }
 
 /// `PATCH /api/orgs/{slug}/members/{user_id}/`: `{"role"}` (org admins only).

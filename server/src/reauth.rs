@@ -11,6 +11,8 @@ use std::future::Future;
 
 use serde_json::{json, Value};
 
+use sqlx::Row;
+
 use crate::audit::Actor;
 use crate::error::ApiError;
 use crate::limits::Lock;
@@ -28,6 +30,7 @@ pub(crate) enum Action {
     DeleteAccount,
     RemoveDevice,
     NewBackupCodes,
+    Reauthenticate,
 }
 
 impl Action {
@@ -37,6 +40,7 @@ impl Action {
             Self::DeleteAccount => "account_delete",
             Self::RemoveDevice => "totp_device_remove",
             Self::NewBackupCodes => "backup_codes_generate",
+            Self::Reauthenticate => "reauthenticate",
         }
     }
 }
@@ -130,4 +134,39 @@ pub(crate) async fn confirm_password(
     } else {
         Err(ApiError::field("password", WRONG_PASSWORD))
     }
+}
+
+/// Whether session `sid` proved the user within `LATCHKEY_REAUTH_WINDOW`: by its login, or by
+/// `POST /api/auth/reauthenticate/` since. A request without a session (an API key) never has.
+pub(crate) async fn is_recent(state: &AppState, sid: Option<&str>) -> Result<bool, ApiError> {
+    let Some(sid) = sid else { return Ok(false) };
+    let row = sqlx::query("SELECT created_at, reauthenticated_at FROM sessions WHERE id = $1")
+        .bind(sid)
+        .fetch_optional(&state.db.pool)
+        .await?;
+    let Some(row) = row else { return Ok(false) };
+    let proved =
+        row.try_get::<i64, _>("created_at")?.max(row.try_get::<Option<i64>, _>("reauthenticated_at")?.unwrap_or(0));
+    Ok(proved >= crate::now() - crate::seconds(state.config.reauth_window))
+}
+
+/// Refuses a sensitive action from a session that has not proved the user recently: 403
+/// `reauthentication_required`, which a front-end answers by asking for the password (or a code)
+/// and calling `POST /api/auth/reauthenticate/`.
+pub(crate) async fn require_recent(state: &AppState, sid: Option<&str>) -> Result<(), ApiError> {
+    if is_recent(state, sid).await? {
+        Ok(())
+    } else {
+        Err(ApiError::ReauthenticationRequired)
+    }
+}
+
+/// Opens the window again for session `sid`: the user just proved it is them.
+pub(crate) async fn mark_recent(state: &AppState, sid: &str) -> Result<(), ApiError> {
+    sqlx::query("UPDATE sessions SET reauthenticated_at = $1 WHERE id = $2")
+        .bind(crate::now())
+        .bind(sid)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(())
 }

@@ -15,17 +15,16 @@ use crate::audit::{self, Actor};
 use crate::auth::AuthUser;
 use crate::client::Client;
 use crate::cookies::{without_refresh_cookie, BodyOrCookie};
-use crate::drf::{CharField, Form};
+use crate::drf::{CharField, Form, JsonBody};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::users::iso8601;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/api/auth/logout/", post(logout))
         .route("/api/auth/logout-all/", post(logout_all))
         .route("/api/auth/sessions/", get(list_sessions))
-        .route("/api/auth/sessions/{id}/", delete(delete_session))
+        .route("/api/auth/sessions/{id}/", delete(delete_session).patch(crate::session_details::rename_session))
 }
 
 /// A session row, as token refresh and verification read it.
@@ -38,7 +37,10 @@ pub(crate) struct Session {
     /// SHA-256 hex of the `jti` it replaced, for the reuse grace window.
     pub previous_hash: Option<String>,
     pub rotated_at: Option<i64>,
+    /// The idle limit: a refresh moves it, never past `absolute_expires_at`.
     pub expires_at: i64,
+    /// The absolute limit, `LATCHKEY_SESSION_MAX_AGE` after the login.
+    pub absolute_expires_at: i64,
     pub revoked_at: Option<i64>,
     /// A second factor was verified for this session.
     pub mfa: bool,
@@ -49,8 +51,8 @@ pub(crate) struct Session {
 impl Session {
     /// The session with this id, whatever its state.
     pub async fn load(state: &AppState, id: &str) -> Result<Option<Self>, ApiError> {
-        let sql = "SELECT id, user_id, current_hash, previous_hash, rotated_at, expires_at, revoked_at, mfa, \
-                   org_id FROM sessions WHERE id = $1";
+        let sql = "SELECT id, user_id, current_hash, previous_hash, rotated_at, expires_at, absolute_expires_at, \
+                   revoked_at, mfa, org_id FROM sessions WHERE id = $1";
         let Some(row) = sqlx::query(sql).bind(id).fetch_optional(&state.db.pool).await? else { return Ok(None) };
         Ok(Some(Self {
             id: row.try_get("id")?,
@@ -59,23 +61,24 @@ impl Session {
             previous_hash: row.try_get("previous_hash")?,
             rotated_at: row.try_get("rotated_at")?,
             expires_at: row.try_get("expires_at")?,
+            absolute_expires_at: row.try_get("absolute_expires_at")?,
             revoked_at: row.try_get("revoked_at")?,
             mfa: row.try_get::<i64, _>("mfa")? != 0,
             org_id: row.try_get("org_id")?,
         }))
     }
 
-    /// Not revoked and not expired at `now`.
+    /// Not revoked, and neither its idle nor its absolute limit passed at `now`.
     pub fn is_open(&self, now: i64) -> bool {
-        self.revoked_at.is_none() && self.expires_at > now
+        self.revoked_at.is_none() && self.expires_at > now && self.absolute_expires_at > now
     }
 }
 
 /// Revokes one session of `user_id`; false when it is unknown, someone else's, or already closed.
 pub(crate) async fn revoke(state: &AppState, id: &str, user_id: i64, now: i64) -> Result<bool, ApiError> {
     let sql = "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL \
-               AND expires_at > $4";
-    let done = sqlx::query(sql).bind(now).bind(id).bind(user_id).bind(now).execute(&state.db.pool).await?;
+               AND expires_at > $4 AND absolute_expires_at > $5";
+    let done = sqlx::query(sql).bind(now).bind(id).bind(user_id).bind(now).bind(now).execute(&state.db.pool).await?;
     Ok(done.rows_affected() > 0)
 }
 
@@ -86,13 +89,18 @@ async fn revoked(state: &AppState, auth: &AuthUser, client: &Client, sid: &str, 
 }
 
 /// Revokes every open session of `user_id` but `keep` (a session id, or none); returns how many.
-/// Used by logout-all, password changes and resets, and the admin API.
+/// Used by logout-all, password changes and resets, and the admin API. Ended sessions are left as
+/// they are, so that the count is of sessions that could still be used.
 pub(crate) async fn revoke_all(state: &AppState, user_id: i64, keep: Option<&str>) -> Result<u64, ApiError> {
-    let sql = "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND id <> $3";
+    let now = crate::now();
+    let sql = "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND id <> $3 \
+               AND expires_at > $4 AND absolute_expires_at > $5";
     let done = sqlx::query(sql)
-        .bind(crate::now())
+        .bind(now)
         .bind(user_id)
         .bind(keep.unwrap_or_default())
+        .bind(now)
+        .bind(now)
         .execute(&state.db.pool)
         .await?;
     Ok(done.rows_affected())
@@ -156,19 +164,37 @@ async fn logout(
 }
 
 /// `POST /api/auth/logout-all/`: revokes every session of the caller, this one included, and
-/// deletes the refresh cookie.
+/// deletes the refresh cookie (`{}`). With `{"keep_current": true}` the caller's own session stays
+/// open, and the answer counts the others: `{"revoked": n}`.
 #[utoipa::path(
     post, path = "/api/auth/logout-all/", tag = "sessions", security(("bearer" = [])),
+    request_body = crate::openapi::LogoutAllRequest,
     responses(
-        (status = 200, description = "Every session of the caller is revoked.", body = crate::openapi::Empty,
-            headers(("Set-Cookie" = String, description = "Deletes the refresh cookie."))),
+        (status = 200, description = "`{}` when every session of the caller is revoked; `{\"revoked\": n}` when \
+            `keep_current` kept the caller's.", body = crate::openapi::LogoutAllRevoked,
+            headers(("Set-Cookie" = String, description = "Without `keep_current`: deletes the refresh cookie."))),
+        (status = 400, response = crate::openapi::BadRequest),
         (status = 401, response = crate::openapi::Unauthenticated),
     )
 )]
-async fn logout_all(State(state): State<AppState>, auth: AuthUser, client: Client) -> Result<Response, ApiError> {
-    let count = revoke_all(&state, auth.user.id, None).await?;
+async fn logout_all(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    client: Client,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let mut form = Form::new(&body);
+    let keep_current = form.boolean("keep_current").unwrap_or(false);
+    form.finish()?;
+    let keep = auth.session_id().filter(|_| keep_current);
+    let count = revoke_all(&state, auth.user.id, keep).await?;
     let actor = Actor { user_id: Some(auth.user.id), client: &client, session_id: auth.session_id() };
-    audit::record(&state, "session_revoked", actor, json!({ "by": "logout_all", "count": count })).await?;
+    let detail = json!({ "by": "logout_all", "count": count, "keep_current": keep_current });
+    audit::record(&state, "session_revoked", actor, detail).await?;
+    crate::keys::revoke_all(&state, auth.user.id, actor, "logout_all").await?;
+    if keep_current {
+        return Ok(Json(json!({ "revoked": count })).into_response());
+    }
     // Every session is closed, the browser's too: its refresh cookie is dead.
     without_refresh_cookie(&state.config, json!({}))
 }
@@ -183,24 +209,7 @@ async fn logout_all(State(state): State<AppState>, auth: AuthUser, client: Clien
     )
 )]
 async fn list_sessions(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Value>, ApiError> {
-    let sql = "SELECT id, created_at, last_used_at, ip, user_agent FROM sessions \
-               WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC, id";
-    let rows = sqlx::query(sql).bind(auth.user.id).bind(crate::now()).fetch_all(&state.db.pool).await?;
-    let current = auth.session_id().unwrap_or_default();
-    let sessions = rows
-        .iter()
-        .map(|row| {
-            let id: String = row.try_get("id")?;
-            Ok(json!({
-                "id": id,
-                "current": id == current,
-                "created_at": iso8601(row.try_get("created_at")?),
-                "last_used_at": iso8601(row.try_get("last_used_at")?),
-                "ip": row.try_get::<String, _>("ip")?,
-                "user_agent": row.try_get::<String, _>("user_agent")?,
-            }))
-        })
-        .collect::<Result<Vec<Value>, sqlx::Error>>()?;
+    let sessions = crate::session_details::open_sessions(&state, auth.user.id, auth.session_id()).await?;
     Ok(Json(Value::Array(sessions)))
 }
 

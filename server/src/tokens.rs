@@ -17,6 +17,7 @@ use crate::db::flag;
 use crate::drf::{CharField, Form, JsonBody};
 use crate::error::ApiError;
 use crate::orgs::{member_of, org_claims, OrgClaims};
+pub use crate::session_details::AuthMethod;
 use crate::sessions::{blacklisted, Session};
 use crate::state::AppState;
 use crate::users::User;
@@ -49,24 +50,27 @@ pub struct TokenPair {
 }
 
 /// Opens a session for `user` and returns its first pair. `mfa`: a second factor was verified for
-/// this login (the access tokens' `mfa` claim). Also records the login in `users.last_login`. Used by
-/// login, its second step, and registration.
+/// this login (the access tokens' `mfa` claim); `method`: how the login proved the user. The
+/// session ends `LATCHKEY_SESSION_MAX_AGE` from now at the latest. Also records the login in
+/// `users.last_login`. Used by login, its second step, and registration.
 pub async fn issue_session(
     state: &AppState,
     user: &User,
     ip: &str,
     user_agent: &str,
     mfa: bool,
+    method: AuthMethod,
     org_id: Option<i64>,
 ) -> Result<TokenPair, ApiError> {
     let now = crate::now();
     // 128 random bits as 32 hex characters: the same shape as a jti.
     let sid = new_jti(&mut OsRng);
-    let (refresh, refresh_claims) = refresh_token_for(state, user.id, &sid, now)?;
+    let absolute = now.saturating_add(seconds(state.config.session_max_age));
+    let (refresh, refresh_claims) = refresh_token_for(state, user.id, &sid, now, absolute)?;
     let org = org_claims(state, user.id, org_id).await?;
     let access = access_token_for(state, user, &sid, mfa, org.as_ref(), now)?;
     let sql = "INSERT INTO sessions (id, user_id, current_hash, created_at, last_used_at, expires_at, ip, user_agent, \
-               mfa, org_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+               mfa, org_id, absolute_expires_at, auth_method) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
     sqlx::query(sql)
         .bind(&sid)
         .bind(user.id)
@@ -78,6 +82,8 @@ pub async fn issue_session(
         .bind(user_agent)
         .bind(flag(mfa))
         .bind(org.as_ref().map(|o| o.id))
+        .bind(absolute)
+        .bind(method.as_str().into_owned())
         .execute(&state.db.pool)
         .await?;
     sqlx::query("UPDATE users SET last_login = $1 WHERE id = $2")
@@ -134,7 +140,8 @@ async fn refresh_token(
         Some(slug) => Some(member_of(&state, slug, user.id).await?),
         None => session.org_id,
     };
-    let (refresh, new_claims) = refresh_token_for(&state, user.id, &session.id, now)?;
+    // The new token lives a refresh lifetime from now (the idle limit), but never past the absolute limit.
+    let (refresh, new_claims) = refresh_token_for(&state, user.id, &session.id, now, session.absolute_expires_at)?;
     // Compare-and-swap: of concurrent refreshes of one token exactly one matches `current_hash`;
     // the others change nothing and are told the token is used up, without revoking the session.
     let org = org_claims(&state, user.id, org_id).await?;
@@ -248,9 +255,14 @@ fn verify(state: &AppState, token: &str, expected: Option<TokenType>, now: i64) 
 /// rotated last and comes within the grace window (two tabs refreshing at once).
 async fn current_session(state: &AppState, claims: &Claims, now: i64, client: &Client) -> Result<Session, ApiError> {
     let session = Session::load(state, session_id(claims)).await?;
-    let Some(session) = session.filter(|s| s.is_open(now) && s.user_id.to_string() == claims.user_id) else {
+    let Some(session) = session.filter(|s| s.revoked_at.is_none() && s.user_id.to_string() == claims.user_id) else {
         return Err(blacklisted());
     };
+    // A session past its idle or absolute limit ended by itself: its tokens are expired, as the
+    // token's own `exp` (capped at the absolute limit) says, whatever else they are.
+    if !session.is_open(now) {
+        return Err(ApiError::token_not_valid("Token is expired"));
+    }
     let presented = sha256_hex(&claims.jti);
     if same_hash(&presented, &session.current_hash) {
         return Ok(session);
@@ -275,10 +287,18 @@ fn same_hash(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
-/// A signed refresh token of session `sid`, and its claims (for `jti` and `exp`).
-fn refresh_token_for(state: &AppState, user_id: i64, sid: &str, now: i64) -> Result<(String, Claims), ApiError> {
+/// A signed refresh token of session `sid`, and its claims (for `jti` and `exp`): it expires a refresh
+/// lifetime from `now`, or at `absolute` (the session's absolute limit) when that comes first.
+fn refresh_token_for(
+    state: &AppState,
+    user_id: i64,
+    sid: &str,
+    now: i64,
+    absolute: i64,
+) -> Result<(String, Claims), ApiError> {
     let lifetime = seconds(state.config.refresh_token_lifetime);
     let mut claims = Claims::new(TokenType::Refresh, user_id.to_string(), now, lifetime, &mut OsRng);
+    claims.exp = claims.exp.min(absolute);
     claims.extra.insert("sid".into(), json!(sid));
     Ok((sign(state, &mut claims)?, claims))
 }

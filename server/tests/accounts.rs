@@ -348,13 +348,10 @@ on_both!(delete_me_needs_the_password_and_removes_everything, |state: AppState| 
     assert_eq!(status, StatusCode::OK, "{login}");
     assert_eq!(count(&state, "SELECT COUNT(*) FROM sessions WHERE user_id = $1", id).await, 2);
 
+    // A password given is checked (leaving it out is sudo mode's business: tests/sudo_mode.rs).
     let wrong = json!({"password": ["Incorrect password."]});
-    for body in [
-        json!({"password": "not the password"}),
-        json!({}),
-        json!({"password": 5}),
-        json!({"password": "x".repeat(5000)}),
-    ] {
+    for body in [json!({"password": "not the password"}), json!({"password": 5}), json!({"password": "x".repeat(5000)})]
+    {
         let (status, answer, _) = send(&state, request("DELETE", ME, Some(body), Some(&token))).await;
         assert_eq!((status, answer), (StatusCode::BAD_REQUEST, wrong.clone()));
     }

@@ -13,7 +13,7 @@ use axum::http::{header, StatusCode};
 use common::{request, send};
 use latchkey_core::hash::HashParams;
 use latchkey_server::passwords::Hasher;
-use latchkey_server::tokens::issue_session;
+use latchkey_server::tokens::{issue_session, AuthMethod};
 use latchkey_server::users::User;
 use latchkey_server::{app, now, AppState};
 use serde_json::json;
@@ -96,7 +96,7 @@ on_both!(a_login_flood_is_refused_quickly_and_spares_other_requests, |mut state:
             .unwrap();
     }
     let alice = User::by_email(&state.db, "alice@example.com").await.unwrap().unwrap();
-    let access = issue_session(&state, &alice, "", "", false, None).await.unwrap().access;
+    let access = issue_session(&state, &alice, "", "", false, AuthMethod::Password, None).await.unwrap().access;
     warm_pool(&state).await;
 
     let flood: Vec<_> = (0..LOGINS).map(|n| tokio::spawn(login(state.clone(), n))).collect();

@@ -24,6 +24,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/.well-known/jwks.json", &["get"]),
     ("/api/auth/register/", &["post"]),
     ("/api/auth/me/", &["get", "patch", "delete"]),
+    ("/api/auth/reauthenticate/", &["post"]),
     ("/api/token/", &["post"]),
     ("/api/token/refresh/", &["post"]),
     ("/api/token/verify/", &["post"]),
@@ -31,7 +32,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/auth/logout/", &["post"]),
     ("/api/auth/logout-all/", &["post"]),
     ("/api/auth/sessions/", &["get"]),
-    ("/api/auth/sessions/{id}/", &["delete"]),
+    ("/api/auth/sessions/{id}/", &["patch", "delete"]),
     ("/api/token/mfa/", &["post"]),
     ("/api/auth/2fa/", &["get"]),
     ("/api/auth/2fa/totp/", &["post"]),
@@ -52,10 +53,18 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/orgs/", &["get", "post"]),
     ("/api/orgs/{slug}/members/", &["get", "post"]),
     ("/api/orgs/{slug}/members/{user_id}/", &["patch", "delete"]),
+    ("/api/orgs/{slug}/invitations/", &["post"]),
+    ("/api/orgs/invitations/", &["get"]),
+    ("/api/orgs/invitations/{id}/accept/", &["post"]),
+    ("/api/orgs/invitations/{id}/decline/", &["post"]),
     ("/api/admin/users/", &["get"]),
     ("/api/admin/users/{id}/", &["get", "patch"]),
     ("/api/admin/users/{id}/logout/", &["post"]),
     ("/api/admin/users/{id}/2fa/reset/", &["post"]),
+    ("/api/admin/users/{id}/sessions/", &["get"]),
+    ("/api/admin/users/{id}/sessions/{sid}/", &["delete"]),
+    ("/api/admin/users/{id}/api-keys/", &["get"]),
+    ("/api/admin/users/{id}/api-keys/{key_id}/", &["delete"]),
 ];
 
 /// The methods an OpenAPI path item can hold, and the ones the router is probed with.
@@ -83,7 +92,11 @@ async fn schema(state: &AppState) -> Value {
 
 /// A concrete URI for a templated path.
 fn concrete(path: &str) -> String {
-    path.replace("{id}", "0123456789abcdef0123456789abcdef").replace("{slug}", "acme").replace("{user_id}", "1")
+    path.replace("{id}", "0123456789abcdef0123456789abcdef")
+        .replace("{slug}", "acme")
+        .replace("{user_id}", "1")
+        .replace("{key_id}", "1")
+        .replace("{sid}", "0123456789abcdef0123456789abcdef")
 }
 
 /// The operations of the document, as `(path, method) -> operation`.

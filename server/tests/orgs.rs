@@ -75,13 +75,24 @@ async fn acme(state: &AppState) -> Vec<(&'static str, i64, String)> {
         call(state, "POST", "/api/orgs/", Some(json!({"name": "Acme", "slug": "acme"})), Some(ada)).await;
     assert_eq!(status, StatusCode::CREATED, "{org}");
     assert_eq!((org["slug"].as_str(), org["role"].as_str()), (Some("acme"), Some("admin")));
-    for (name, role) in [("bob", "editor"), ("carol", "author"), ("dan", "viewer")] {
+    for (i, (name, role)) in [("bob", "editor"), ("carol", "author"), ("dan", "viewer")].into_iter().enumerate() {
         let body = json!({"email": format!("{name}@example.com"), "role": role});
-        let (status, member) = call(state, "POST", "/api/orgs/acme/members/", Some(body), Some(ada)).await;
-        assert_eq!(status, StatusCode::CREATED, "{member}");
-        assert_eq!(member["role"], role);
+        let (status, answer) = call(state, "POST", "/api/orgs/acme/invitations/", Some(body), Some(ada)).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+        let org = accept_invitation(state, people[i + 1].1, &people[i + 1].2).await;
+        assert_eq!(org["role"], role);
     }
     people
+}
+
+/// The user accepts their one pending invitation, their address verified first as accepting requires.
+async fn accept_invitation(state: &AppState, user_id: i64, token: &str) -> Value {
+    sqlx::query("UPDATE users SET is_verified = 1 WHERE id = $1").bind(user_id).execute(&state.db.pool).await.unwrap();
+    let (_, pending) = call(state, "GET", "/api/orgs/invitations/", None, Some(token)).await;
+    let uri = format!("/api/orgs/invitations/{}/accept/", pending[0]["id"]);
+    let (status, org) = call(state, "POST", &uri, None, Some(token)).await;
+    assert_eq!(status, StatusCode::OK, "{org}");
+    org
 }
 
 on_both!(organizations_and_members_have_every_boundary, |state: AppState| async move {
@@ -98,14 +109,18 @@ on_both!(organizations_and_members_have_every_boundary, |state: AppState| async 
     let (_, members) = call(&state, "GET", "/api/orgs/acme/members/", None, Some(&token("dan"))).await;
     assert_eq!(members.as_array().unwrap().len(), 4);
 
-    // Adding a member: admins only.
+    // Adding a member (v1), now an invitation: admins only, the same 202 for an unknown address.
     let add = json!({"email": "erin@example.com", "role": "viewer"});
     for (name, expected) in [("bob", 403), ("carol", 403), ("dan", 403), ("erin", 404), ("frank", 404)] {
         let (status, _) = call(&state, "POST", "/api/orgs/acme/members/", Some(add.clone()), Some(&token(name))).await;
         assert_eq!(status.as_u16(), expected, "{name}");
     }
+    let unknown = json!({"email": "nobody@example.com", "role": "viewer"});
+    assert_eq!(
+        call(&state, "POST", "/api/orgs/acme/members/", Some(unknown), Some(&token("ada"))).await,
+        (StatusCode::ACCEPTED, json!({"detail": "If the address belongs to an account, an invitation has been sent."}))
+    );
     let bad = [
-        (json!({"email": "nobody@example.com", "role": "viewer"}), "email"),
         (json!({"email": "bob@example.com", "role": "viewer"}), "email"),
         (json!({"email": "erin@example.com", "role": "owner"}), "role"),
     ];
@@ -304,9 +319,9 @@ on_both!(api_keys_act_as_their_owner_and_never_more, |state: AppState| async mov
     assert_eq!((status, me["email"].as_str()), (StatusCode::OK, Some("ada@example.com")));
     let (_, listed) = call(&state, "GET", "/api/auth/api-keys/", None, Some(ada)).await;
     assert!(listed[0]["last_used_at"].is_string(), "the use is recorded");
-    // As the owner: an admin of acme may add members with it.
+    // As the owner: an admin of acme may invite members with it.
     let add = json!({"email": "erin@example.com", "role": "viewer"});
-    assert_eq!(with_key(&state, "POST", "/api/orgs/acme/members/", Some(add), &key).await.0, StatusCode::CREATED);
+    assert_eq!(with_key(&state, "POST", "/api/orgs/acme/invitations/", Some(add), &key).await.0, StatusCode::ACCEPTED);
     // Never the account's security: keys, password, second factors, sessions.
     for (method, uri) in [
         ("GET", "/api/auth/api-keys/"),

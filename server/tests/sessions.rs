@@ -73,9 +73,12 @@ on_both!(sessions_are_listed_newest_first, |state: AppState| async move {
         [("phone", true), ("laptop", false)]
     );
     let keys: Vec<&str> = sessions[0].as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys.len(), 6);
-    for key in ["id", "created_at", "last_used_at", "ip", "user_agent", "current"] {
-        assert!(keys.contains(&key), "{key} in {keys:?}");
+    assert_eq!(keys.len(), 12);
+    let lifetimes = ["expires_at", "absolute_expires_at"];
+    let details = ["name", "device", "auth_method", "mfa"];
+    let basics = ["id", "created_at", "last_used_at", "ip", "user_agent", "current"];
+    for key in basics.iter().chain(&lifetimes).chain(&details) {
+        assert!(keys.contains(key), "{key} in {keys:?}");
     }
     assert_eq!(sessions[0]["ip"], "", "no socket address through oneshot");
     let created = sessions[0]["created_at"].as_str().unwrap();

@@ -468,11 +468,14 @@ on_both!(failures_back_off_exponentially_and_lock_out_right_codes, |mut state: A
 on_both!(removing_devices_needs_the_password_or_a_code, |state: AppState| async move {
     let ada = enroll(&state, "ada@example.com").await;
     let path = format!("/api/auth/2fa/totp/{}/", ada.device_id);
+    // Past the re-authentication window (sudo mode, tests/sudo_mode.rs), nothing given is refused.
+    sqlx::query("UPDATE sessions SET created_at = created_at - 3600").execute(&state.db.pool).await.unwrap();
     let (status, body) = call(&state, "DELETE", &path, Some(json!({})), Some(&ada.access)).await;
     assert_eq!(
         (status, body),
-        (StatusCode::BAD_REQUEST, json!({"non_field_errors": ["Give your password or a current two-factor code."]}))
+        (StatusCode::FORBIDDEN, json!({"detail": "Please confirm it is you.", "code": "reauthentication_required"}))
     );
+    sqlx::query("UPDATE sessions SET created_at = created_at + 3600").execute(&state.db.pool).await.unwrap();
     let (status, body) = call(&state, "DELETE", &path, Some(json!({"password": "wrong"})), Some(&ada.access)).await;
     assert_eq!((status, body), (StatusCode::BAD_REQUEST, json!({"password": ["Incorrect password."]})));
     let (status, body) = call(&state, "DELETE", &path, Some(json!({"code": "000000"})), Some(&ada.access)).await;

@@ -18,7 +18,7 @@ use crate::error::ApiError;
 use crate::passwords::Claimant;
 use crate::reauth::Action;
 use crate::state::AppState;
-use crate::tokens::issue_session;
+use crate::tokens::{issue_session, AuthMethod};
 use crate::users::User;
 
 /// Django's `PasswordChangeForm` message.
@@ -40,6 +40,7 @@ pub(super) fn router() -> Router<AppState> {
             body = crate::openapi::PasswordChanged),
         (status = 400, response = crate::openapi::BadRequest),
         (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::ReauthenticationRequired),
         (status = 429, response = crate::openapi::Throttled),
         (status = 503, response = crate::openapi::Unavailable),
     )
@@ -52,7 +53,9 @@ async fn change_password(
 ) -> Result<Response, ApiError> {
     let mut form = Form::new(&body);
     let token = form.string("password_change_token", CharField { required: false, trim: true, allow_blank: false });
-    let old = form.string("old_password", CharField::PASSWORD);
+    // The old password is the proof of a token-less change; a signed-in session may leave it out
+    // while it proved the user recently (sudo mode).
+    let old = form.string("old_password", CharField { required: auth.is_err(), trim: false, allow_blank: false });
     let new = form.string("new_password", CharField::PASSWORD);
     // Without a bearer token, the expired-password token is the only way in.
     let challenge = match (&auth, &token) {
@@ -71,12 +74,17 @@ async fn change_password(
         (Err(error), None) => return Err(error),
     };
     form.finish()?;
-    let (Some((user, session)), Some(old), Some(new)) = (user, old, new) else {
+    let (Some((user, session)), Some(new)) = (user, new) else {
         return Err(ApiError::AuthenticationFailed(crate::login::NO_ACTIVE_ACCOUNT));
     };
     let actor = Actor { user_id: Some(user.id), client: &client, session_id: session.as_deref() };
-    if !crate::reauth::password(&state, &user, actor, Action::ChangePassword, &old).await? {
-        return Err(ApiError::field("old_password", WRONG_OLD_PASSWORD));
+    match &old {
+        Some(old) => {
+            if !crate::reauth::password(&state, &user, actor, Action::ChangePassword, old).await? {
+                return Err(ApiError::field("old_password", WRONG_OLD_PASSWORD));
+            }
+        }
+        None => crate::reauth::require_recent(&state, session.as_deref()).await?,
     }
     check_new_password(&state, &user, &new, "new_password", &client).await?;
     let hash = state.hasher.hash(new, &Claimant::new(user.email.clone(), &client)).await?;
@@ -94,7 +102,10 @@ async fn change_password(
         ));
     }
     let user = User::by_id(&state.db, user.id).await?.ok_or(ApiError::NotFound)?;
-    let pair = issue_session(&state, &user, &client.ip, &client.user_agent, challenge.mfa, challenge.org_id).await?;
+    // The expired password proved the user before it was replaced: a password login.
+    let method = AuthMethod::Password;
+    let pair =
+        issue_session(&state, &user, &client.ip, &client.user_agent, challenge.mfa, method, challenge.org_id).await?;
     if challenge.cookie {
         return with_refresh_cookie(&state.config, &pair.refresh, json!({ "detail": SAVED, "access": pair.access }));
     }

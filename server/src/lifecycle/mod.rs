@@ -149,6 +149,11 @@ async fn replace_password(
         Change::Reset => ("password_reset", "reset"),
     };
     let actor = crate::audit::Actor { user_id: Some(user.id), client, session_id: keep };
+    // A reset is for a password that may be lost or stolen, so the keys go too; a change proves the
+    // old password, and the keys stay.
+    if how == Change::Reset {
+        crate::keys::revoke_all(state, user.id, actor, "password_reset").await?;
+    }
     crate::audit::record(state, event, actor, json!({})).await?;
     notify(state, user, Kind::PasswordChanged, client, vec![("how", verb.to_owned())]);
     Ok(true)

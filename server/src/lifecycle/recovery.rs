@@ -82,7 +82,7 @@ fn read_email(body: &Value) -> Result<String, ApiError> {
 }
 
 /// Runs `work` after the answer, so the answer's timing says nothing about the address.
-fn in_background(work: impl std::future::Future<Output = Result<(), ApiError>> + Send + 'static) {
+pub(crate) fn in_background(work: impl std::future::Future<Output = Result<(), ApiError>> + Send + 'static) {
     tokio::spawn(async move {
         if let Err(error) = work.await {
             tracing::error!(%error, "background e-mail work failed");

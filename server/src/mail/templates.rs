@@ -19,6 +19,8 @@ pub enum Kind {
     MfaDisabled,
     /// Notice: the account was deleted.
     AccountDeleted,
+    /// An invitation to join an organization.
+    OrgInvitation,
 }
 
 impl Kind {
@@ -32,6 +34,7 @@ impl Kind {
             Self::NewLogin => "new_login",
             Self::MfaDisabled => "mfa_disabled",
             Self::AccountDeleted => "account_deleted",
+            Self::OrgInvitation => "org_invitation",
         }
     }
 
@@ -61,6 +64,10 @@ impl Kind {
             Self::AccountDeleted => (
                 include_str!("../../templates/account_deleted.txt"),
                 include_str!("../../templates/account_deleted.html"),
+            ),
+            Self::OrgInvitation => (
+                include_str!("../../templates/org_invitation.txt"),
+                include_str!("../../templates/org_invitation.html"),
             ),
         }
     }
@@ -112,7 +119,7 @@ fn escape_html(text: &str) -> String {
 mod tests {
     use super::*;
 
-    const ALL: [Kind; 7] = [
+    const ALL: [Kind; 8] = [
         Kind::VerifyEmail,
         Kind::PasswordReset,
         Kind::PasswordChanged,
@@ -120,15 +127,14 @@ mod tests {
         Kind::NewLogin,
         Kind::MfaDisabled,
         Kind::AccountDeleted,
+        Kind::OrgInvitation,
     ];
 
     #[test]
     fn every_template_has_a_subject_and_fills_its_placeholders() {
-        let vars: Vec<(&str, String)> =
-            ["email", "link", "valid_for", "how", "when", "ip", "reset_link", "device", "user_agent"]
-                .into_iter()
-                .map(|name| (name, format!("<{name}>")))
-                .collect();
+        let mut names = vec!["email", "link", "valid_for", "how", "when", "ip", "reset_link", "device", "user_agent"];
+        names.extend(["org", "role", "inviter"]);
+        let vars: Vec<(&str, String)> = names.into_iter().map(|name| (name, format!("<{name}>"))).collect();
         for kind in ALL {
             let rendered = render(kind, &vars);
             assert!(!rendered.subject.is_empty() && !rendered.subject.contains('\n'), "{kind:?}");

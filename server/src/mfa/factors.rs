@@ -197,6 +197,7 @@ pub(crate) enum Purpose {
     ConfirmDevice,
     RemoveDevice,
     NewBackupCodes,
+    Reauthenticate,
 }
 
 impl Purpose {
@@ -206,6 +207,7 @@ impl Purpose {
             Self::ConfirmDevice => "confirm_device",
             Self::RemoveDevice => "remove_device",
             Self::NewBackupCodes => "new_backup_codes",
+            Self::Reauthenticate => "reauthenticate",
         }
     }
 }

@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 use sqlx::Row;
 
 pub use factors::rekey;
-pub(crate) use factors::{verify_code, Accept, Purpose};
+pub(crate) use factors::{mark_session, verify_code, Accept, Purpose};
 
 use crate::audit::{self, Actor};
 use crate::auth::AuthUser;
@@ -100,6 +100,7 @@ async fn add_device(
     if user.mfa_enabled && !session_verified(&state, &auth).await? {
         return Err(ApiError::PermissionDenied);
     }
+    crate::reauth::require_recent(&state, auth.session_id()).await?;
     let now = crate::now();
     sqlx::query("DELETE FROM totp_devices WHERE user_id = $1 AND confirmed = 0 AND created_at < $2")
         .bind(user.id)
@@ -137,6 +138,7 @@ async fn add_device(
             body = crate::openapi::BackupCodes),
         (status = 400, response = crate::openapi::BadRequest),
         (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::ReauthenticationRequired),
         (status = 404, response = crate::openapi::NotFound),
         (status = 429, response = crate::openapi::Throttled),
     )
@@ -153,6 +155,12 @@ async fn confirm_device(
     form.finish()?;
     let code = code.unwrap_or_default();
     let device = find_device(&state, &auth, &id).await?;
+    // A device added before 2FA was on is confirmed only from a session that verified a second
+    // factor since: a session opened earlier cannot slip its own authenticator in.
+    if auth.user.mfa_enabled && !session_verified(&state, &auth).await? {
+        return Err(ApiError::PermissionDenied);
+    }
+    crate::reauth::require_recent(&state, auth.session_id()).await?;
     if device.confirmed {
         return Err(ApiError::field("code", "This authenticator is already confirmed."));
     }
@@ -187,6 +195,7 @@ async fn confirm_device(
         (status = 204, description = "The device is gone."),
         (status = 400, response = crate::openapi::BadRequest),
         (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::ReauthenticationRequired),
         (status = 404, response = crate::openapi::NotFound),
         (status = 429, response = crate::openapi::Throttled),
     )
@@ -200,7 +209,7 @@ async fn remove_device(
 ) -> Result<StatusCode, ApiError> {
     let device = find_device(&state, &auth, &id).await?;
     let actor = actor(&auth, &client);
-    reauthenticate(&state, &auth, actor, &body, (Purpose::RemoveDevice, Action::RemoveDevice)).await?;
+    authorize_change(&state, &auth, actor, &body, (Purpose::RemoveDevice, Action::RemoveDevice)).await?;
     sqlx::query("DELETE FROM totp_devices WHERE id = $1 AND user_id = $2")
         .bind(device.id)
         .bind(auth.user.id)
@@ -226,6 +235,7 @@ async fn remove_device(
         (status = 200, description = "The new codes, shown this once.", body = crate::openapi::BackupCodes),
         (status = 400, response = crate::openapi::BadRequest),
         (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::ReauthenticationRequired),
         (status = 429, response = crate::openapi::Throttled),
     )
 )]
@@ -239,7 +249,7 @@ async fn regenerate_backup_codes(
         return Err(ApiError::field("non_field_errors", "Two-factor authentication is not enabled."));
     }
     let actor = actor(&auth, &client);
-    reauthenticate(&state, &auth, actor, &body, (Purpose::NewBackupCodes, Action::NewBackupCodes)).await?;
+    authorize_change(&state, &auth, actor, &body, (Purpose::NewBackupCodes, Action::NewBackupCodes)).await?;
     let codes = factors::new_backup_codes(&state, auth.user.id).await?;
     audit::record(&state, "backup_codes_generated", actor, json!({ "count": codes.len() })).await?;
     Ok(Json(json!({ "backup_codes": codes })))
@@ -251,17 +261,38 @@ async fn find_device(state: &AppState, auth: &AuthUser, id: &str) -> Result<Devi
     Device::find(state, auth.user.id, id).await?.ok_or(ApiError::NotFound)
 }
 
-/// Proof that the caller is the account holder before a sensitive change: `password`, or else a
-/// current second-factor `code` (under the back-off); either under the re-authentication lockout.
-async fn reauthenticate(
+/// Whether a 2FA change (removing a device, new backup codes) may go ahead. Once 2FA is on, only a
+/// session that verified a second factor, or a request that brings a current code, may change it;
+/// and the request brings the password or a code, or its session proved the user recently.
+async fn authorize_change(
     state: &AppState,
     auth: &AuthUser,
     actor: Actor<'_>,
     body: &Value,
-    (purpose, action): (Purpose, Action),
+    reasons: (Purpose, Action),
 ) -> Result<(), ApiError> {
+    let by_code = body.get("password").is_none() && body.get("code").is_some();
+    if auth.user.mfa_enabled && !by_code && !session_verified(state, auth).await? {
+        return Err(ApiError::PermissionDenied);
+    }
+    if body.get("password").is_none() && body.get("code").is_none() {
+        return crate::reauth::require_recent(state, auth.session_id()).await;
+    }
+    prove_identity(state, &auth.user, actor, body, reasons).await.map(|_| ())
+}
+
+/// Proof that the caller is the account holder: `password`, or else a current second-factor `code`
+/// (under the back-off); either under the re-authentication lockout. Returns how it was proved.
+pub(crate) async fn prove_identity(
+    state: &AppState,
+    user: &crate::users::User,
+    actor: Actor<'_>,
+    body: &Value,
+    (purpose, action): (Purpose, Action),
+) -> Result<Method, ApiError> {
     if body.get("password").is_some() {
-        return crate::reauth::confirm_password(state, &auth.user, actor, action, body).await;
+        crate::reauth::confirm_password(state, user, actor, action, body).await?;
+        return Ok(Method::Password);
     }
     let mut form = Form::new(body);
     let code = form.string("code", CharField { required: false, trim: true, allow_blank: false });
@@ -270,8 +301,8 @@ async fn reauthenticate(
         return Err(ApiError::field("non_field_errors", "Give your password or a current two-factor code."));
     };
     let check = async { Ok(verify_code(state, actor, &code, Accept::AnyFactor, purpose).await?.is_some()) };
-    if crate::reauth::guard(state, actor, auth.user.id, action, Method::Code, check).await? {
-        Ok(())
+    if crate::reauth::guard(state, actor, user.id, action, Method::Code, check).await? {
+        Ok(Method::Code)
     } else {
         Err(ApiError::field("code", INVALID_CODE))
     }

@@ -15,8 +15,14 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{OpenApi as Document, Ref};
 use utoipa::{Modify, OpenApi};
 
+mod invitation_schemas;
+mod privileged;
 mod schemas;
+mod sessions;
+pub use invitation_schemas::*;
+pub use privileged::*;
 pub use schemas::*;
+pub use sessions::*;
 
 /// The name of the bearer security scheme that authenticated operations require.
 const BEARER: &str = "bearer";
@@ -41,6 +47,7 @@ const BEARER: &str = "bearer";
         crate::accounts::get_me,
         crate::accounts::update_me,
         crate::accounts::delete_me,
+        crate::sudo::reauthenticate,
         crate::login::create_token_pair,
         crate::tokens::refresh_token,
         crate::tokens::verify_token,
@@ -49,6 +56,7 @@ const BEARER: &str = "bearer";
         crate::sessions::logout_all,
         crate::sessions::list_sessions,
         crate::sessions::delete_session,
+        crate::session_details::rename_session,
         crate::mfa::login::complete_login,
         crate::mfa::status,
         crate::mfa::add_device,
@@ -73,11 +81,19 @@ const BEARER: &str = "bearer";
         crate::orgs::add_member,
         crate::orgs::change_role,
         crate::orgs::remove_member,
+        crate::invitations::create_invitation,
+        crate::invitations::list_invitations,
+        crate::invitations::accept_invitation,
+        crate::invitations::decline_invitation,
         crate::admin::list_users,
         crate::admin::get_user,
         crate::admin::update_user,
         crate::admin::force_logout,
         crate::admin::reset_two_factor,
+        crate::admin_sessions::list_user_sessions,
+        crate::admin_sessions::revoke_user_session,
+        crate::admin_keys::list_user_keys,
+        crate::admin_keys::revoke_user_key,
     ),
     components(
         schemas(ErrorDetail, TokenMessage, FieldErrors, BadRequestBody, MfaChallenge, PasswordExpiredBody),
@@ -95,7 +111,8 @@ const BEARER: &str = "bearer";
             MfaInvalid,
             Throttled,
             Forbidden,
-            PasswordExpired
+            PasswordExpired,
+            ReauthenticationRequired
         )
     ),
     modifiers(&Conventions),
@@ -108,7 +125,7 @@ const BEARER: &str = "bearer";
         (name = "audit", description = "Security events: the caller's own, and everyone's for staff."),
         (name = "api-keys", description = "Keys for scripts and services, sent as `X-API-Key`."),
         (name = "organizations", description = "Organizations, members and roles (admin, editor, author, viewer)."),
-        (name = "admin", description = "Staff only: users, their flags and sessions, the emergency 2FA reset."),
+        (name = "admin", description = "Staff only: users, their flags, sessions and keys, the emergency 2FA reset."),
         (name = "ops", description = "Liveness, readiness, metrics, the JWKS and this document."),
     )
 )]

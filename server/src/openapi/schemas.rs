@@ -321,24 +321,7 @@ pub struct Registered {
     pub tokens: TokenPair,
 }
 
-/// An open login session of the caller.
-#[derive(Debug, ToSchema)]
-pub struct Session {
-    /// 32 lowercase hex characters.
-    pub id: String,
-    /// When the session was opened (the login).
-    #[schema(format = DateTime)]
-    pub created_at: String,
-    /// The last login or refresh.
-    #[schema(format = DateTime)]
-    pub last_used_at: String,
-    /// The client's IP address at login; empty when unknown.
-    pub ip: String,
-    /// The client's `User-Agent` at login, at most 256 characters.
-    pub user_agent: String,
-    /// This is the session of the access token making the request.
-    pub current: bool,
-}
+// The session object and the bodies of the session endpoints are in `sessions.rs`.
 
 // Request bodies.
 
@@ -807,11 +790,11 @@ pub struct Member {
     pub joined_at: String,
 }
 
-/// A registered user to add, with a role.
+/// An e-mail address to invite, registered or not, with the role it gets on accepting.
 #[derive(Debug, ToSchema)]
 #[schema(example = json!({"email": "bob@example.com", "role": "editor"}))]
 pub struct NewMemberRequest {
-    /// Their e-mail address.
+    /// The invitee's e-mail address (at most 254 characters).
     #[schema(format = Email)]
     pub email: String,
     /// `admin`, `editor`, `author` or `viewer`.

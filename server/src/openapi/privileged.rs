@@ -1,0 +1,21 @@
+//! The bodies of sudo mode (API.md §12): the answer that asks for re-authentication, and the
+//! answer of `POST /api/auth/reauthenticate/`.
+
+use utoipa::{ToResponse, ToSchema};
+
+use super::ErrorDetail;
+
+/// 403: a sensitive action (2FA changes, a new API key, the password, deleting the account) from a
+/// session that has not proved the user within `LATCHKEY_REAUTH_WINDOW`. Ask for the password or a
+/// code, send it to `POST /api/auth/reauthenticate/`, and try again.
+#[derive(Debug, ToResponse)]
+#[response(example = json!({"detail": "Please confirm it is you.", "code": "reauthentication_required"}))]
+pub struct ReauthenticationRequired(pub ErrorDetail);
+
+/// The session may make sensitive changes until `expires_at`.
+#[derive(Debug, ToSchema)]
+#[schema(example = json!({"expires_at": "2026-01-02T03:14:05Z"}))]
+pub struct Reauthenticated {
+    /// When the window closes (ISO 8601, UTC).
+    pub expires_at: String,
+}
