@@ -54,6 +54,8 @@ node --test tests/js/
 say "JavaScript tests in headless Chromium"
 node tests/browser/run.mjs
 node tests/browser/client.mjs
+node tests/browser/client-reauth.mjs
 node tests/browser/demo.mjs
+node tests/browser/demo-reauth.mjs
 
 say "All tests passed"

@@ -4,8 +4,22 @@
 // answer into `{ok, status, data, retryAfter}` and every failure into sentences a person can read.
 import { LatchkeyClient, LatchkeyError } from "./pkg/client.js";
 
-/** This page's session. The page signs in and out through it and follows it with `client.onChange`. */
-export const client = new LatchkeyClient({ fetch: watch });
+/** Who answers the client's "confirm it is you" questions: reauth.js's dialog, once `confirmIdentityWith` set it. */
+let identity = { ask: async () => null, refused: () => {} };
+
+/**
+ * This page's session. The page signs in and out through it and follows it with `client.onChange`;
+ * a sensitive request refused for want of a recent sign-in asks `identity` (sudo mode).
+ */
+export const client = new LatchkeyClient({ fetch: watch, onReauthenticate: (request) => identity.ask(request) });
+
+/**
+ * Sets the dialog that answers the client's re-authentication questions: `ask(request)` resolves
+ * `{password}`, `{code}` or null; `refused(message)` hears that the last answer was wrong.
+ */
+export function confirmIdentityWith(hooks) {
+  identity = hooks;
+}
 
 let skew = 0;
 let refused = false;
@@ -38,15 +52,22 @@ async function watch(input, init) {
  * Calls the API and resolves to `{ok, status, data, retryAfter}`; never rejects. A network failure
  * is status 0. The client adds the access token, and renews it first when it is about to expire
  * or once after a 401; a session the server no longer accepts signs the page out (`client.onChange`).
+ * A sensitive request asks the user to confirm it is them when the server wants it; a wrong password
+ * there asks again (the server refused the request before doing anything, and answers 429 after a
+ * few wrong ones), and cancelling answers `{ok: false, status: 403, cancelled: true}`.
  */
 export async function api(method, path, body) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let response;
-  try {
-    response = await client.fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  } catch (error) {
-    return failure(error);
+  for (;;) {
+    try {
+      response = await client.fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      break;
+    } catch (error) {
+      if (!(error instanceof LatchkeyError) || error.code !== "reauthentication_failed") return failure(error);
+      identity.refused(error.message);
+    }
   }
   const data = await response.json().catch(() => ({}));
   return {
@@ -63,9 +84,15 @@ export async function api(method, path, body) {
  */
 export function failure(error) {
   if (!(error instanceof LatchkeyError)) return { ok: false, status: 0, data: {}, retryAfter: null };
+  if (error.code === "reauthentication_required") {
+    return { ok: false, status: 403, cancelled: true, data: { detail: CANCELLED }, retryAfter: null };
+  }
   const data = error.body !== null && typeof error.body === "object" ? error.body : {};
   return { ok: false, status: error.status, data, retryAfter: error.retryAfter ?? null };
 }
+
+/** What the page says when the user closed the "confirm it is you" dialog. */
+export const CANCELLED = "Nothing was changed: this needs you to confirm it is you.";
 
 function retryAfterOf(header) {
   const seconds = Number.parseInt(header ?? "", 10);

@@ -1,14 +1,18 @@
 // The demo page: uses the web build of the npm package exactly as any front-end would, its
 // `LatchkeyClient` for the session (api.js), and the server's API for the account. Sign-in and the
 // account box here; live password verdicts in feedback.js; the signed-in cards in profile.js,
-// password.js, sessions.js and twofa.js; the pages e-mailed links open (reset, verification) in
+// password.js, sessions.js, twofa.js, invitations.js and delete-account.js; the "confirm it is you"
+// dialog of sensitive actions in reauth.js; the pages e-mailed links open (reset, verification) in
 // recovery.js. The page follows the client (`client.onChange`): signing in or out here or in another
 // tab, or a session the server ended, switches it, and a reload signs back in with the refresh cookie.
 import init, { defaultPolicy } from "./pkg/latchkey.js";
-import { api, client, failure, holdOffIfThrottled, markInvalid, problems, say, sessionRefused, whileBusy } from "./api.js";
+import { api, client, confirmIdentityWith, failure, holdOffIfThrottled, markInvalid, problems, say, sessionRefused, whileBusy } from "./api.js";
+import * as deleteAccount from "./delete-account.js";
 import { showFeedback } from "./feedback.js";
+import * as invitations from "./invitations.js";
 import * as password from "./password.js";
 import * as profile from "./profile.js";
+import * as reauth from "./reauth.js";
 import * as recovery from "./recovery.js";
 import * as sessions from "./sessions.js";
 import * as twofa from "./twofa.js";
@@ -107,7 +111,7 @@ async function enter() {
   if (await showUser({ fill: true })) {
     say($("account-status"), "");
     for (const card of document.querySelectorAll("[data-signed-in]")) card.hidden = false;
-    await Promise.all([twofa.open(), sessions.open()]);
+    await Promise.all([twofa.open(), sessions.open(), invitations.open()]);
   }
 }
 
@@ -143,6 +147,7 @@ function showAccount(user) {
   badge($("mfa-enabled"), user.mfa_enabled === true, "On", "Off");
   $("mfa-enabled").dataset.enabled = String(user.mfa_enabled === true);
   password.setUser(user);
+  reauth.setMfa(user.mfa_enabled === true);
 }
 
 function badge(element, on, yes, no, offClass = "badge") {
@@ -178,10 +183,13 @@ async function signOutButton() {
 /** Forgets what was shown for the sign-in (or the sign-in attempt). */
 function forget() {
   mfaToken = "";
+  reauth.close();
   twofa.close();
   sessions.close();
+  invitations.close();
   profile.close();
   password.close();
+  deleteAccount.close();
   for (const card of document.querySelectorAll("[data-signed-in]")) card.hidden = true;
   show("auth-form");
 }
@@ -230,11 +238,14 @@ client.onChange((signedIn) => {
   if (signedIn) entering = enter();
   else leave();
 });
+reauth.setup();
+confirmIdentityWith(reauth);
 twofa.setup({ onChange: () => (client.authenticated ? showUser() : undefined) });
 profile.setup({ onSaved: showAccount });
 password.setup({ onChanged: () => sessions.refresh() });
 sessions.setup({ onSignedOut: (message) => signOut(message, "ok") });
-recovery.setup({ show, home, signOut, refreshAccount: () => showUser() });
+deleteAccount.setup({ signOut });
+recovery.setup({ show, home, signOut, refreshAccount: async () => (await showUser()) && invitations.open() });
 await restore();
 await recovery.openLink();
 document.body.dataset.ready = "1";

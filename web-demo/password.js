@@ -1,5 +1,7 @@
 // The password card: a new password for the signed-in user (`POST /api/auth/password/change/`),
-// with the live verdict compared against the user's own address and names, as the server does.
+// with the live verdict compared against the user's own address and names, as the server does. It
+// sends no old password: the server wants a recent sign-in instead (sudo mode), and once that is
+// too old, the client asks the user to confirm it is them (reauth.js) and sends the change again.
 import { api, holdOffIfThrottled, say, showFieldErrors, whileBusy } from "./api.js";
 import { showFeedback } from "./feedback.js";
 
@@ -40,15 +42,13 @@ function showVerdict() {
 async function change(event) {
   event.preventDefault();
   const form = event.currentTarget;
-  const oldPassword = $("old-password").value;
   const newPassword = $("new-password").value;
   if (newPassword !== $("new-password-confirm").value) {
     const errors = { ok: false, status: 400, data: { new_password_confirm: [MISMATCH] } };
     return say($("change-status"), showFieldErrors(form, errors), "bad");
   }
   say($("change-status"), "Saving…");
-  const result = await whileBusy(form, () => api("POST", "/api/auth/password/change/",
-    { old_password: oldPassword, new_password: newPassword }));
+  const result = await whileBusy(form, () => api("POST", "/api/auth/password/change/", { new_password: newPassword }));
   const leftover = showFieldErrors(form, result);
   if (!result.ok) {
     say($("change-status"), leftover, "bad");

@@ -1,5 +1,8 @@
-// The sessions card: where the user is signed in (`GET /api/auth/sessions/`, newest first), with a
-// Revoke button for every session but this one, and "Sign out everywhere" (`POST /api/auth/logout-all/`).
+// The sessions card: where the user is signed in (`GET /api/auth/sessions/`, newest first): each
+// session's name (editable, `PATCH /api/auth/sessions/{id}/`), its browser and system, how it signed
+// in and when it ends; a Revoke button for every session but this one, "Sign out the other sessions"
+// (`POST /api/auth/logout-all/ {"keep_current": true}`) and "Sign out everywhere". Names and the
+// other-sessions button appear only when the server's sessions have names.
 import { api, holdOffIfThrottled, problems, say, whileBusy } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
@@ -10,6 +13,7 @@ let onSignedOut = () => {};
 export function setup(options) {
   onSignedOut = options.onSignedOut;
   $("refresh-sessions").addEventListener("click", () => refresh({ announce: true }));
+  $("logout-others").addEventListener("click", signOutOthers);
   $("logout-all").addEventListener("click", signOutEverywhere);
 }
 
@@ -33,6 +37,7 @@ export async function refresh({ announce = false } = {}) {
   if (!result.ok) return say($("sessions-status"), problems(result), "bad");
   const list = Array.isArray(result.data) ? result.data : [];
   $("sessions").replaceChildren(...list.map(sessionItem));
+  $("logout-others").hidden = !list.some((session) => "name" in session) || list.length < 2;
   if (announce) say($("sessions-status"), `${list.length === 1 ? "1 open session" : `${list.length} open sessions`}.`);
 }
 
@@ -41,35 +46,105 @@ function sessionItem(session) {
   li.dataset.id = session.id;
   li.dataset.current = String(session.current === true);
   li.dataset.created = session.created_at ?? "";
-  const name = Object.assign(document.createElement("span"), { className: "device-name", textContent: device(session.user_agent) });
-  name.title = session.user_agent ?? "";
-  const title = Object.assign(document.createElement("p"), { className: "session-title" });
-  title.append(name);
-  if (session.current) title.append(Object.assign(document.createElement("span"), { className: "badge on", textContent: "This browser" }));
-  const meta = Object.assign(document.createElement("p"), {
-    className: "hint",
-    textContent: [session.ip || "unknown address", `signed in ${when(session.created_at)}`,
-      `last active ${ago(session.last_used_at)}`].join(" · "),
-  });
-  li.append(Object.assign(document.createElement("div"), { className: "session-text" }));
-  li.firstChild.append(title, meta);
+  const text = Object.assign(document.createElement("div"), { className: "session-text" });
+  text.append(sessionTitle(session), ...sessionFacts(session));
+  li.append(text);
+  if ("name" in session) {
+    const rename = Object.assign(document.createElement("button"), { type: "button", className: "secondary small rename", textContent: "Rename" });
+    rename.setAttribute("aria-label", `Rename the session of ${label(session)}`);
+    rename.addEventListener("click", () => startRenaming(li, session));
+    li.append(rename);
+  }
   if (!session.current) {
-    const revoke = Object.assign(document.createElement("button"), { type: "button", className: "secondary small", textContent: "Revoke" });
-    revoke.setAttribute("aria-label", `Revoke the session of ${device(session.user_agent)}, signed in ${when(session.created_at)}`);
+    const revoke = Object.assign(document.createElement("button"), { type: "button", className: "secondary small revoke", textContent: "Revoke" });
+    revoke.setAttribute("aria-label", `Revoke the session of ${label(session)}, signed in ${when(session.created_at)}`);
     revoke.addEventListener("click", () => revokeSession(session, revoke));
     li.append(revoke);
   }
   return li;
 }
 
+/** The session's name if it has one, else its device; "This browser" for this one. */
+function sessionTitle(session) {
+  const title = Object.assign(document.createElement("p"), { className: "session-title" });
+  const name = Object.assign(document.createElement("span"), { className: "session-name", textContent: label(session) });
+  name.title = session.user_agent ?? "";
+  title.append(name);
+  if (session.current) title.append(Object.assign(document.createElement("span"), { className: "badge on", textContent: "This browser" }));
+  return title;
+}
+
+/** The device (under a given name), how the session signed in, its address and times. */
+function sessionFacts(session) {
+  const lines = [];
+  const hint = (className, textContent) => Object.assign(document.createElement("p"), { className: `hint ${className}`, textContent });
+  if (session.name) lines.push(hint("device-name", deviceOf(session)));
+  const method = { password: "password", passkey: "passkey", code: "e-mailed code" }[session.auth_method]
+    ?? (String(session.auth_method ?? "").startsWith("social:") ? session.auth_method.slice(7) : null);
+  const how = method ? `with ${method}${session.mfa ? " and a second factor" : ""}` : null;
+  lines.push(hint("session-meta", [session.ip || "unknown address", ["signed in", how, when(session.created_at)].filter(Boolean).join(" "),
+    `last active ${ago(session.last_used_at)}`].join(" · ")));
+  const [ends, latest] = [session.expires_at, session.absolute_expires_at ?? session.expires_at];
+  if (ends) lines.push(hint("session-ends", ends === latest ? `Ends ${when(ends)}` : `Ends ${when(ends)} if unused, ${when(latest)} at the latest`));
+  return lines;
+}
+
+const label = (session) => session.name || deviceOf(session);
+
+/** "Firefox on Windows": the server's reading of the User-Agent, else the page's own. */
+function deviceOf(session) {
+  const { browser, os } = session.device ?? {};
+  if (browser || os) return browser && os ? `${browser} on ${os}` : browser || `A browser on ${os}`;
+  return device(session.user_agent);
+}
+
+/** Replaces the session's title with a form for its name (blank removes it). */
+function startRenaming(li, session) {
+  const form = Object.assign(document.createElement("form"), { className: "rename-form", noValidate: true });
+  const input = Object.assign(document.createElement("input"), { name: "name", value: session.name ?? "", maxLength: 64,
+    placeholder: deviceOf(session), autocomplete: "off" });
+  input.setAttribute("aria-label", "Session name");
+  const save = Object.assign(document.createElement("button"), { type: "submit", className: "small", textContent: "Save" });
+  const cancel = Object.assign(document.createElement("button"), { type: "button", className: "secondary small", textContent: "Cancel" });
+  form.append(input, save, cancel);
+  const text = li.querySelector(".session-text");
+  const title = text.querySelector(".session-title");
+  title.hidden = true;
+  text.prepend(form);
+  for (const button of li.querySelectorAll(":scope > button")) button.hidden = true;
+  cancel.addEventListener("click", () => refresh());
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const name = input.value.trim();
+    const result = await whileBusy(form, () => api("PATCH", `/api/auth/sessions/${encodeURIComponent(session.id)}/`, { name }));
+    if (result.ok) say($("sessions-status"), name ? `The session is now called ${name}.` : "The session's name is removed.", "ok");
+    else if (result.status === 404) say($("sessions-status"), "That session had already ended.");
+    else return say($("sessions-status"), problems(result), "bad");
+    await refresh();
+  });
+  input.focus();
+  input.select();
+}
+
 async function revokeSession(session, button) {
   const result = await whileBusy(button.parentElement, () => api("DELETE", `/api/auth/sessions/${encodeURIComponent(session.id)}/`));
-  if (result.ok) say($("sessions-status"), `The session of ${device(session.user_agent)} is revoked.`, "ok");
+  if (result.ok) say($("sessions-status"), `The session of ${label(session)} is revoked.`, "ok");
   else if (result.status === 404) say($("sessions-status"), "That session had already ended.");
   else {
     holdOffIfThrottled(button, result);
     return say($("sessions-status"), problems(result), "bad");
   }
+  await refresh();
+}
+
+async function signOutOthers() {
+  const result = await whileBusy($("sessions-card"), () => api("POST", "/api/auth/logout-all/", { keep_current: true }));
+  if (!result.ok) {
+    holdOffIfThrottled($("logout-others"), result);
+    return say($("sessions-status"), problems(result), "bad");
+  }
+  const count = Number(result.data.revoked ?? 0);
+  say($("sessions-status"), `Signed out ${count === 1 ? "1 other session" : `${count} other sessions`}; this browser stays signed in.`, "ok");
   await refresh();
 }
 

@@ -1,8 +1,10 @@
 // Two-factor enrollment: the server creates an unconfirmed authenticator and its secret; the page
 // draws the QR code and previews the current code with the npm package (the same core the server
 // verifies with), then the user proves their app works by typing its code, and receives backup codes.
+// Adding, confirming and removing an authenticator and new backup codes are sensitive: past the
+// server's re-authentication window, the client first asks the user to confirm it is them (reauth.js).
 import { totpCode, totpQrSvg } from "./pkg/latchkey.js";
-import { api, clockSkew, holdOffIfThrottled, markInvalid, problems, say, whileBusy } from "./api.js";
+import { api, client, clockSkew, holdOffIfThrottled, markInvalid, problems, say, whileBusy } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -22,14 +24,17 @@ export function setup(options) {
   $("confirm-form").addEventListener("submit", confirmDevice);
   $("copy-codes").addEventListener("click", copyCodes);
   $("backup-done").addEventListener("click", hideBackupCodes);
+  $("new-backup-codes").addEventListener("click", newBackupCodes);
   $("confirm-code").addEventListener("input", (e) => { e.target.value = e.target.value.replace(/\D/g, "").slice(0, 6); });
 }
 
-/** Signed in: shows the panel with the account's authenticators. */
+/** Signed in: shows the panel with the account's authenticators, once they are read. */
 export async function open() {
+  await refresh();
+  // Signed out meanwhile (a 401): the page has closed this card already.
+  if (!client.authenticated) return;
   $("twofa-signed-out").hidden = true;
   $("twofa-panel").hidden = false;
-  await refresh();
 }
 
 /** Signed out: hides everything, secrets and backup codes included. */
@@ -54,6 +59,7 @@ async function refresh() {
     : "Two-factor authentication is off. Add an authenticator app to turn it on.";
   $("twofa-summary").className = enabled ? "ok" : "";
   $("devices").replaceChildren(...devices.map(deviceItem));
+  $("backup-actions").hidden = !enabled;
 }
 
 function deviceItem(device) {
@@ -68,8 +74,35 @@ function deviceItem(device) {
   const meta = Object.assign(document.createElement("span"), {
     className: "hint", textContent: `Added ${when(device.created_at)}, ${used}`,
   });
-  li.append(name, badge, meta);
+  const remove = Object.assign(document.createElement("button"), { type: "button", className: "secondary small push", textContent: "Remove" });
+  remove.setAttribute("aria-label", `Remove ${device.name || "Authenticator"}`);
+  remove.addEventListener("click", () => removeDevice(device, remove));
+  li.append(name, badge, remove, meta);
   return li;
+}
+
+async function removeDevice(device, button) {
+  const result = await whileBusy(button.parentElement, () => api("DELETE", `/api/auth/2fa/totp/${encodeURIComponent(device.id)}/`, {}));
+  if (!result.ok) {
+    holdOffIfThrottled(button, result);
+    return say($("twofa-status"), problems(result), "bad");
+  }
+  if (pending?.id === device.id) stopEnrollment();
+  say($("twofa-status"), `${device.name || "The authenticator"} is removed.`, "ok");
+  await refresh();
+  await onChange();
+}
+
+/** A new set of backup codes; the old set stops working. */
+async function newBackupCodes() {
+  const result = await whileBusy($("backup-actions"), () => api("POST", "/api/auth/2fa/backup-codes/", {}));
+  if (!result.ok) {
+    holdOffIfThrottled($("new-backup-codes"), result);
+    return say($("twofa-status"), problems(result), "bad");
+  }
+  say($("twofa-status"), "Your new backup codes are below; the old ones no longer work.", "ok");
+  showBackupCodes(Array.isArray(result.data.backup_codes) ? result.data.backup_codes : []);
+  await refresh();
 }
 
 async function addDevice(event) {

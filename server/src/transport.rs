@@ -211,11 +211,20 @@ impl Bounded {
             (deadline, activity.head_started)
         };
         let Some(deadline) = deadline else { return Poll::Pending };
-        if self.timer.deadline() != deadline {
+        // The deadline moves later with every request of a kept-alive connection. Re-arming the
+        // timer each time would update the timer wheel once per request; instead a timer left on
+        // an earlier deadline fires early and is re-armed then, about once a minute.
+        if self.timer.deadline() > deadline {
             self.timer.as_mut().reset(deadline);
         }
-        if self.timer.as_mut().poll(cx).is_pending() {
-            return Poll::Pending;
+        loop {
+            if self.timer.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            if self.timer.deadline() >= deadline {
+                break;
+            }
+            self.timer.as_mut().reset(deadline);
         }
         if head_started && !self.write_blocked {
             // Best effort: the socket is closing either way.
@@ -346,6 +355,10 @@ pub(crate) async fn request_timeout(State(limit): State<Duration>, request: Requ
 /// body before reading the answer (browsers do) would otherwise be reset mid-upload by the close,
 /// and report a network error instead of the 413. A 413 always closes the connection.
 pub(crate) async fn drain_unread_body(request: Request, next: Next) -> Response {
+    // Most requests (every GET) have no body: nothing can be left unread, and nothing is wrapped.
+    if http_body::Body::size_hint(request.body()).exact() == Some(0) {
+        return next.run(request).await;
+    }
     // Such a client sends nothing until it hears `100 Continue`, which reading the body would send.
     let waits_for_continue =
         request.headers().get(header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));

@@ -16,10 +16,10 @@ export const PASSWORD = "correct horse battery staple";
  * Starts the server on a free port with the demo as scripts/run.sh prepares it (the page plus the
  * package's web build in pkg/), a fresh database, and mail as .eml files in `mail`. Request limits
  * are off but one: a second verification e-mail to one address within an hour is refused, so the
- * page's answer to a real 429 can be checked. Resolves to `{url, mail, stop}`; `stop()` also
- * removes the files.
+ * page's answer to a real 429 can be checked. `env` adds or overrides settings (e.g. a short
+ * `LATCHKEY_REAUTH_WINDOW`). Resolves to `{url, mail, stop}`; `stop()` also removes the files.
  */
-export async function startServer() {
+export async function startServer(env = {}) {
   const demo = mkdtempSync(join(tmpdir(), "latchkey-demo-"));
   cpSync(join(ROOT, "web-demo"), demo, { recursive: true });
   cpSync(join(ROOT, "wasm/pkg/web"), join(demo, "pkg"), { recursive: true });
@@ -36,6 +36,7 @@ export async function startServer() {
       LATCHKEY_EMAIL_BACKEND: `file:${mail}`,
       LATCHKEY_RATE_LIMITS: "resend:email=1/1h",
       LATCHKEY_LOG: "warn",
+      ...env,
     },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -132,15 +133,15 @@ class Mailbox {
   /**
    * Waits for an unread message to `to` whose subject matches, and returns the link to `page` in
    * it, pointed at the test server (the e-mail names `LATCHKEY_PUBLIC_URL`, unknown before the
-   * server chose its port).
+   * server chose its port). `query` is the pattern of the link's query string.
    */
-  async link(to, subject, page) {
+  async link(to, subject, page, query = "uid=[\\w-]+&token=[\\w-]+") {
     for (let waited = 0; waited < 10_000; waited += 100) {
       for (const name of readdirSync(this.dir).filter((n) => n.endsWith(".eml") && !this.read.has(n)).sort()) {
         const message = parseMessage(readFileSync(join(this.dir, name), "utf8"));
         if (message.to !== to || !subject.test(message.subject)) continue;
         this.read.add(name);
-        const found = new RegExp(`https?://\\S+?/${page}\\?uid=[\\w-]+&token=[\\w-]+`).exec(message.text)?.[0];
+        const found = new RegExp(`https?://\\S+?/${page}\\?${query}`).exec(message.text)?.[0];
         assert.ok(found, `no /${page} link in:\n${message.text}`);
         const link = new URL(found);
         return `${this.url}${link.pathname}${link.search}`;

@@ -8,7 +8,9 @@ import init, {
   type DecodedToken,
 } from "latchkey/web";
 import { validatePassword as bundlerValidate } from "latchkey";
-import { LatchkeyClient, LatchkeyError, type LoginResult } from "latchkey/client";
+import {
+  LatchkeyClient, LatchkeyError, type LoginResult, type ReauthenticationAnswer, type ReauthenticationRequest,
+} from "latchkey/client";
 import { LatchkeyClient as WebClient } from "latchkey/web/client";
 
 await init();
@@ -33,6 +35,14 @@ const normalized: string = normalizeBackupCode("abcd-efgh-ijkl");
 // The client: cookie-mode sessions, its answers narrowed by `status`, its errors typed.
 const client = new LatchkeyClient({ baseUrl: "https://auth.example.com", refreshMargin: 60, fetch: globalThis.fetch });
 const webClient: WebClient = new WebClient();
+// Sudo mode: the hook resolves the user's password or code, or null when they cancel.
+const askUser = async ({ method, url, error }: ReauthenticationRequest): Promise<ReauthenticationAnswer> => {
+  const code: string | undefined = error.code;
+  return method === "DELETE" && code === "reauthentication_required" ? { code: url.slice(-6) } : null;
+};
+const sudoClient = new LatchkeyClient({ onReauthenticate: askUser });
+const syncClient = new LatchkeyClient({ onReauthenticate: () => ({ password: "pw" }) });
+const window: { expiresAt: string | null } = await sudoClient.reauthenticate({ password: "pw" });
 const login: LoginResult = await client.login({ email: "a@example.com", password: "pw", otp: "123456" });
 if (login.status === "mfa_required") {
   const methods: string[] = login.methods;
@@ -61,7 +71,11 @@ totpUri({ secret, account: "a", algorithm: "MD5" });
 await client.login({ password: "pw" });
 // @ts-expect-error: accessToken is read-only
 client.accessToken = "forged";
+// @ts-expect-error: the hook answers {password} or {code}, not a bare string
+new LatchkeyClient({ onReauthenticate: async () => "pw" });
+// @ts-expect-error: a proof is a password or a code, not both
+syncClient.reauthenticate({ password: "pw", code: "123456" });
 // @ts-expect-error: the mfa token is only there when a second factor is required
 client.verifyMfa(login.mfaToken, "123456");
 
-export { fingerprint, codes, alsoVerdict, score, parsed, svg, step, token, left, normalized, restored, response, bearer, unsubscribe };
+export { fingerprint, codes, alsoVerdict, score, parsed, svg, step, token, left, normalized, restored, response, bearer, unsubscribe, window };

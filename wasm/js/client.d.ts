@@ -18,7 +18,33 @@ export interface LatchkeyClientOptions {
    * between tabs (default `"latchkey-refresh"`). Clients of different servers need different names.
    */
   lockName?: string;
+  /**
+   * Sudo mode: called when a request through `fetch` is refused with 403 `reauthentication_required`
+   * (a sensitive action, and the session's login is older than the server's `LATCHKEY_REAUTH_WINDOW`).
+   * Ask the user and resolve their password or a current second-factor code (TOTP or backup code);
+   * the client proves it to `POST /api/auth/reauthenticate/` and sends the request once more. Resolve
+   * `null` (or `undefined`) when the user cancels: `fetch` then rejects with the 403 as a
+   * `LatchkeyError`. Requests refused while the question is open share it: one call for all of them.
+   * Without this option, `fetch` resolves the 403 like any other answer.
+   */
+  onReauthenticate?: (request: ReauthenticationRequest) => ReauthenticationAnswer | Promise<ReauthenticationAnswer>;
 }
+
+/** What `onReauthenticate` is told: the refused request (the first one, when several were refused). */
+export interface ReauthenticationRequest {
+  /** The request's method, upper case (`"POST"`). */
+  method: string;
+  /** The request's absolute URL (`baseUrl` included; resolved against the page's address). */
+  url: string;
+  /** The refusal: status 403, code `"reauthentication_required"`, message `"Please confirm it is you."`. */
+  error: LatchkeyError;
+}
+
+/** A proof that the user is who the session says: their password, or a current TOTP or backup code. */
+export type ReauthenticationProof = { password: string; code?: never } | { code: string; password?: never };
+
+/** What `onReauthenticate` resolves: the user's proof, or `null` / `undefined` when they cancelled. */
+export type ReauthenticationAnswer = ReauthenticationProof | null | undefined;
 
 /** What `login` needs: a password and either an e-mail address or a username. */
 export type LatchkeyCredentials =
@@ -55,10 +81,20 @@ export declare class LatchkeyClient {
   refresh(): Promise<boolean>;
   /**
    * `fetch` with the bearer token: refreshes first when the token is about to expire, and once more
-   * after a 401, then repeats the request (its body must be reusable). Paths starting with `/` are
-   * resolved against `baseUrl`. Resolves the server's response, whatever its status.
+   * after a 401, then repeats the request (its body must be reusable: a string, FormData,
+   * URLSearchParams or Blob). Paths starting with `/` are resolved against `baseUrl`. Resolves the
+   * server's response, whatever its status; but with `onReauthenticate`, a 403
+   * `reauthentication_required` is answered by re-authenticating and repeating the request once, and
+   * rejects with a `LatchkeyError` when the user cancelled (the 403, code `reauthentication_required`)
+   * or the proof was refused (400 `reauthentication_failed`, 429 `throttled`).
    */
   fetch(input: string | URL, init?: RequestInit): Promise<Response>;
+  /**
+   * Opens the server's window for sensitive actions again with the password or a current code
+   * (what `onReauthenticate` does for `fetch`). Resolves when the window closes (ISO 8601); throws a
+   * `LatchkeyError`: 400 `reauthentication_failed` (wrong password or code), 429 `throttled`.
+   */
+  reauthenticate(proof: ReauthenticationProof): Promise<{ expiresAt: string | null }>;
   /** Revokes the session and deletes the refresh cookie; every tab's client signs out. */
   logout(): Promise<void>;
   /** Calls `listener` whenever the client signs in or out (in any tab); returns the unsubscriber. */
@@ -71,7 +107,11 @@ export declare class LatchkeyError extends Error {
   name: "LatchkeyError";
   /** The HTTP status. */
   status: number;
-  /** The server's `code`, e.g. `"password_expired"`, `"mfa_invalid"`, `"throttled"`, `"token_not_valid"`. */
+  /**
+   * The server's `code`, e.g. `"password_expired"`, `"mfa_invalid"`, `"throttled"`, `"token_not_valid"`,
+   * `"reauthentication_required"`; or `"reauthentication_failed"` for a wrong password or code given to
+   * `reauthenticate` (or by `onReauthenticate`).
+   */
   code?: string;
   /** The parsed JSON body (or text) of the answer. */
   body: unknown;

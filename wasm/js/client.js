@@ -6,11 +6,19 @@
 // once more after a 401. Refreshing rotates the cookie, and the server revokes the whole session
 // when a rotated token is presented again after its grace window, so tabs must not refresh with the
 // same cookie at once: a Web Lock lets one tab refresh at a time, and a BroadcastChannel hands the
-// fresh access token to the others. Hand-written, dependency-free; copied into the package's `web`,
-// `bundler` and `nodejs` builds beside `latchkey.js`, whose token functions it uses.
+// fresh access token to the others. Sensitive actions ("sudo mode") answer 403
+// `reauthentication_required` once the session's login is older than the server's re-authentication
+// window: with an `onReauthenticate` hook, the client asks the application for the password or a code,
+// proves it to `POST /api/auth/reauthenticate/` and sends the request once more; concurrent refusals
+// share one question. Hand-written, dependency-free; copied into the package's `web`, `bundler` and
+// `nodejs` builds beside `latchkey.js`, whose token functions it uses.
 import { decodeToken, tokenSecondsLeft } from "./latchkey.js";
 
 const DEFAULT_LOCK_NAME = "latchkey-refresh";
+const REAUTHENTICATE_PATH = "/api/auth/reauthenticate/";
+const REAUTHENTICATION_REQUIRED = "reauthentication_required";
+/** The `code` of a `LatchkeyError` for a refused re-authentication (a wrong password or code, 400). */
+const REAUTHENTICATION_FAILED = "reauthentication_failed";
 
 /**
  * Without Web Locks two tabs may refresh with the same cookie at once. The loser is told
@@ -49,14 +57,28 @@ export class LatchkeyClient {
   #lifetime = Infinity;
   #refreshing = null;
   #listeners = new Set();
+  #onReauthenticate;
+  /** The hook's question under way (one for all the requests refused meanwhile), or null. */
+  #question = null;
+  /** The last question asked, and how many were: a request refused by then shares its answer. */
+  #lastQuestion = null;
+  #questions = 0;
+  /** How many re-authentications succeeded: a request sent before the last one is sent again at once. */
+  #proofs = 0;
 
   /**
-   * @param {{baseUrl?: string, refreshMargin?: number, fetch?: typeof fetch, lockName?: string}} [options]
+   * @param {{baseUrl?: string, refreshMargin?: number, fetch?: typeof fetch, lockName?: string,
+   *   onReauthenticate?: (request: {method: string, url: string, error: LatchkeyError}) =>
+   *     ({password: string} | {code: string} | null | undefined | Promise<{password: string} | {code: string} | null | undefined>)}} [options]
    */
-  constructor({ baseUrl = "", refreshMargin = 30, fetch, lockName = DEFAULT_LOCK_NAME } = {}) {
+  constructor({ baseUrl = "", refreshMargin = 30, fetch, lockName = DEFAULT_LOCK_NAME, onReauthenticate } = {}) {
     if (typeof refreshMargin !== "number" || !(refreshMargin >= 0)) {
       throw new TypeError("refreshMargin must be a non-negative number of seconds");
     }
+    if (onReauthenticate !== undefined && typeof onReauthenticate !== "function") {
+      throw new TypeError("onReauthenticate must be a function");
+    }
+    this.#onReauthenticate = onReauthenticate ?? null;
     this.#base = String(baseUrl).replace(/\/+$/, "");
     this.#margin = refreshMargin;
     this.#fetch = fetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -130,9 +152,82 @@ export class LatchkeyClient {
    * `fetch` with `Authorization: Bearer <access token>`. Refreshes first when the token has less than
    * `refreshMargin` seconds left, and after a 401 refreshes and sends the request once more (so a body
    * must be reusable: a string, FormData, URLSearchParams or Blob). Paths starting with `/` are
-   * resolved against `baseUrl`. Resolves the server's Response, whatever its status.
+   * resolved against `baseUrl`. Resolves the server's Response, whatever its status, with one
+   * exception: with an `onReauthenticate` hook, a 403 `reauthentication_required` asks the hook, proves
+   * its answer to the server and sends the request once more (its answer is the Response); when the
+   * hook gives nothing (the user cancelled) or the proof is refused, this rejects with a
+   * `LatchkeyError`: the 403's (`code` `reauthentication_required`), or the re-authentication's
+   * (`reauthentication_failed` for a wrong password or code, `throttled` after too many).
    */
   async fetch(input, init = {}) {
+    const proofs = this.#proofs;
+    // Questions asked since this request left (the one under way counts), whose answer it may use.
+    const questions = this.#questions - (this.#question === null ? 0 : 1);
+    const response = await this.#fetchAuthorized(input, init);
+    if (response.status !== 403 || this.#onReauthenticate === null) return response;
+    const data = await readBody(response.clone());
+    if (data?.code !== REAUTHENTICATION_REQUIRED) return response;
+    // Proved since this request left (by a concurrent request, or `reauthenticate`): no need to ask.
+    if (this.#proofs === proofs) {
+      const request = {
+        method: String(init?.method ?? input?.method ?? "GET").toUpperCase(),
+        url: absolute(typeof input?.url === "string" ? input.url : String(this.#url(input))),
+        error: errorFrom(response, data),
+      };
+      const question = this.#questions > questions ? this.#lastQuestion : this.#ask(request);
+      if (!(await question)) throw request.error;
+    }
+    return this.#fetchAuthorized(input, init);
+  }
+
+  /**
+   * Re-authenticates the session with the user's password or a current second-factor code (TOTP or
+   * backup code), opening the server's window for sensitive actions again. Resolves `{expiresAt}`
+   * (ISO 8601, when the window closes); throws a `LatchkeyError` when refused: status 400 and code
+   * `reauthentication_failed` for a wrong password or code, 429 `throttled` after too many.
+   */
+  async reauthenticate(proof) {
+    const body = proofBody(proof);
+    if (body === null) throw new TypeError("reauthenticate needs {password} or {code}");
+    const response = await this.#fetchAuthorized(REAUTHENTICATE_PATH, {
+      method: "POST",
+      headers: JSON_HEADERS,
+      body: JSON.stringify(body),
+    });
+    const data = await readBody(response);
+    if (!response.ok) throw reauthenticationError(response, data);
+    this.#proofs += 1;
+    return { expiresAt: typeof data?.expires_at === "string" ? data.expires_at : null };
+  }
+
+  /**
+   * Asks the hook and proves its answer, once for every request refused meanwhile: resolves true
+   * once the server accepted the answer, false when the hook gave none (the user cancelled); rejects
+   * with the re-authentication's refusal, or with what the hook threw.
+   */
+  #ask(request) {
+    if (this.#question !== null) return this.#question;
+    const question = (async () => {
+      const proof = await this.#onReauthenticate(request);
+      if (proof === null || proof === undefined) return false;
+      if (proofBody(proof) === null) {
+        throw new TypeError("onReauthenticate must resolve {password}, {code}, or null to cancel");
+      }
+      await this.reauthenticate(proof);
+      return true;
+    })();
+    this.#question = question;
+    this.#lastQuestion = question;
+    this.#questions += 1;
+    const done = () => {
+      if (this.#question === question) this.#question = null;
+    };
+    question.then(done, done);
+    return question;
+  }
+
+  /** `fetch` with the bearer token, refreshed before expiry and once after a 401. */
+  async #fetchAuthorized(input, init) {
     if (this.#token !== null && this.#due()) {
       try {
         await this.refresh();
@@ -320,6 +415,39 @@ async function readBody(response) {
   } catch {
     return text;
   }
+}
+
+/** `url` resolved against the page's address, when there is a page. */
+function absolute(url) {
+  try {
+    return new URL(url, globalThis.location?.href).href;
+  } catch {
+    return url;
+  }
+}
+
+/** `{password}` or `{code}` as the reauthenticate endpoint takes it; null for anything else. */
+function proofBody(proof) {
+  if (proof === null || typeof proof !== "object") return null;
+  if (typeof proof.password === "string") return { password: proof.password };
+  if (typeof proof.code === "string") return { code: proof.code };
+  return null;
+}
+
+/**
+ * A refused re-authentication: a wrong password or code (400) says just that ("Incorrect
+ * password."), with the code `reauthentication_failed`; anything else as the server put it.
+ */
+function reauthenticationError(response, data) {
+  const error = errorFrom(response, data);
+  if (response.status !== 400) return error;
+  const texts = data !== null && typeof data === "object" ? Object.values(data).flat().filter((m) => typeof m === "string") : [];
+  return new LatchkeyError(texts.length > 0 ? texts.join(" ") : error.message, {
+    status: error.status,
+    code: REAUTHENTICATION_FAILED,
+    body: data,
+    retryAfter: error.retryAfter,
+  });
 }
 
 function errorFrom(response, data) {
