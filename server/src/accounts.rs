@@ -108,7 +108,7 @@ async fn create_user(
         // `finish` refuses every request whose required fields are missing.
         return Err(ApiError::Internal("registration passed validation without email or password".into()));
     };
-    let password_hash = state.hasher.hash(password, &crate::passwords::Claimant::new(email.clone(), &client)).await?;
+    let password_hash = state.hasher.hash(password, &crate::passwords::Claimant::network_of(&client)).await?;
     let new = NewUser {
         email: &email,
         username: username.as_deref(),

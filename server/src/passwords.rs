@@ -34,6 +34,12 @@ impl Claimant {
         Self { account: account.into(), network: client.network.clone() }
     }
 
+    /// A claimant counted by its network only: a registration, whose account does not exist yet
+    /// (and whose concurrent attempts at one address are settled by the unique constraint).
+    pub fn network_of(client: &crate::client::Client) -> Self {
+        Self { account: String::new(), network: client.network.clone() }
+    }
+
     /// The share keys: fixed-size hashes, so the map's memory does not depend on client input.
     fn keys(&self) -> Vec<String> {
         let mut keys = Vec::with_capacity(2);

@@ -6,24 +6,13 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{link_params, mail_with, mails, request, send};
+use common::{call, link_params, mail_with, mails, request, send};
 use latchkey_server::AppState;
 use serde_json::{json, Value};
 use sqlx::Row;
 
 const PASSWORD: &str = "correct horse battery staple";
 const NEW_PASSWORD: &str = "glacier umbrella quartz 71";
-
-async fn call(
-    state: &AppState,
-    method: &str,
-    uri: &str,
-    body: Option<Value>,
-    token: Option<&str>,
-) -> (StatusCode, Value) {
-    let (status, body, _) = send(state, request(method, uri, body, token)).await;
-    (status, body)
-}
 
 async fn login(state: &AppState, email: &str, password: &str) -> String {
     let body = json!({"email": email, "password": password});

@@ -6,7 +6,7 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{mails, request, send};
+use common::{call, mails, request, send};
 use latchkey_server::{now, AppState};
 use serde_json::{json, Value};
 use sqlx::Row;
@@ -14,17 +14,6 @@ use sqlx::Row;
 const PASSWORD: &str = "correct horse battery staple";
 const INVITED: &str = "If the address belongs to an account, an invitation has been sent.";
 const SEVEN_DAYS: i64 = 7 * 86_400;
-
-async fn call(
-    state: &AppState,
-    method: &str,
-    uri: &str,
-    body: Option<Value>,
-    token: Option<&str>,
-) -> (StatusCode, Value) {
-    let (status, body, _) = send(state, request(method, uri, body, token)).await;
-    (status, body)
-}
 
 /// A user with a verified address (unless `verified` is false) and an access token.
 async fn user(state: &AppState, email: &str, verified: bool) -> (i64, String) {

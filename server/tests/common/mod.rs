@@ -119,6 +119,18 @@ pub fn request(method: &str, uri: &str, body: Option<Value>, token: Option<&str>
     }
 }
 
+/// Sends a request built by [`request`] and returns the status and the JSON body.
+pub async fn call(
+    state: &AppState,
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+    token: Option<&str>,
+) -> (StatusCode, Value) {
+    let (status, body, _) = send(state, request(method, uri, body, token)).await;
+    (status, body)
+}
+
 /// Sends `request` through the router and returns the status and the JSON body (`Null` if empty).
 pub async fn send(state: &AppState, request: Request<Body>) -> (StatusCode, Value, Response<()>) {
     let response = app(state.clone()).oneshot(request).await.unwrap();
