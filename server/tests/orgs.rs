@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use axum::Router;
-use common::{request, send};
+use common::{call, request, send};
 use latchkey_core::token::Claims;
 use latchkey_server::authz::{Editor, RequireMfa, RequireRole, RequireStaff, RequireVerified};
 use latchkey_server::{app, now, AppState};
@@ -19,17 +19,6 @@ use sqlx::Row;
 use tower::ServiceExt;
 
 const PASSWORD: &str = "correct horse battery staple";
-
-async fn call(
-    state: &AppState,
-    method: &str,
-    uri: &str,
-    body: Option<Value>,
-    token: Option<&str>,
-) -> (StatusCode, Value) {
-    let (status, body, _) = send(state, request(method, uri, body, token)).await;
-    (status, body)
-}
 
 async fn with_key(state: &AppState, method: &str, uri: &str, body: Option<Value>, key: &str) -> (StatusCode, Value) {
     let mut request = request(method, uri, body, None);

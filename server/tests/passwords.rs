@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use common::{link_params, mail_with, mails, request, send};
+use common::{call, link_params, mail_with, mails, request, send};
 use latchkey_core::policy::PasswordPolicy;
 use latchkey_server::links::{uid, Purpose};
 use latchkey_server::{now, AppState, Config};
@@ -20,17 +20,6 @@ const PASSWORD: &str = "correct horse battery staple";
 const NEW_PASSWORD: &str = "a sturdier passphrase, freshly chosen";
 const RESET_SENT: &str = "If the address is registered, a reset link has been sent.";
 const BAD_LINK: &str = "The link is invalid or has expired.";
-
-async fn call(
-    state: &AppState,
-    method: &str,
-    uri: &str,
-    body: Option<Value>,
-    token: Option<&str>,
-) -> (StatusCode, Value) {
-    let (status, body, _) = send(state, request(method, uri, body, token)).await;
-    (status, body)
-}
 
 async fn login(state: &AppState, email: &str, password: &str) -> (StatusCode, Value) {
     call(state, "POST", "/api/token/", Some(json!({"email": email, "password": password})), None).await

@@ -7,7 +7,7 @@
 mod common;
 
 use axum::http::{header, StatusCode};
-use common::{request, send, totp};
+use common::{call, request, send, totp};
 use latchkey_core::token::Claims;
 use latchkey_server::{now, AppState};
 use serde_json::{json, Value};
@@ -24,17 +24,6 @@ fn the_test_totp_reproduces_rfc_6238() {
     {
         assert_eq!(totp(&secret, time), code, "T = {time}");
     }
-}
-
-async fn call(
-    state: &AppState,
-    method: &str,
-    uri: &str,
-    body: Option<Value>,
-    token: Option<&str>,
-) -> (StatusCode, Value) {
-    let (status, body, _) = send(state, request(method, uri, body, token)).await;
-    (status, body)
 }
 
 /// A token pair from a password-only login.
