@@ -49,7 +49,7 @@ mod transport;
 pub mod users;
 pub mod vault;
 
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -78,7 +78,7 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn app(state: AppState) -> Router {
     let demo = ServeDir::new(&state.config.demo_dir);
     let cors = cors(&state.config.cors_origins);
-    let metrics = state.metrics.clone();
+    let every = EveryRequest { metrics: state.metrics.clone(), request_timeout: state.config.request_timeout };
     Router::new()
         .merge(ops::router())
         .merge(accounts::router())
@@ -93,10 +93,8 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(move |request: Request| not_found_or_demo(demo.clone(), request))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(transport::drain_unread_body))
-        .layer(axum::middleware::from_fn_with_state(state.config.request_timeout, transport::request_timeout))
-        .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
         .layer(cors)
+        .layer(axum::middleware::from_fn_with_state(every, every_request))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
@@ -104,7 +102,6 @@ pub fn app(state: AppState) -> Router {
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),
         ))
-        .layer(axum::middleware::from_fn(no_store_for_api))
         // Method, path and status only: headers and bodies, which carry tokens and passwords, are not logged.
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
@@ -133,13 +130,25 @@ async fn not_found_or_demo(demo: ServeDir, mut request: Request) -> Response {
     }
 }
 
-/// API answers carry tokens, codes and personal data, and differ per caller: no cache, the
-/// browser's or a proxy's, may keep them (`Pragma` for HTTP/1.0 caches). The demo's static files
-/// stay cacheable.
-async fn no_store_for_api(request: Request, next: Next) -> Response {
+/// What [`every_request`] needs.
+#[derive(Debug, Clone)]
+struct EveryRequest {
+    metrics: std::sync::Arc<metrics::Metrics>,
+    request_timeout: std::time::Duration,
+}
+
+/// The one middleware of our own every request passes (one layer, so the hot path pays for one):
+/// it is answered within the request bounds (`transport::within_bounds`: the request timeout, an
+/// unread body drained), counted in the metrics, and, on `/api/`, marked uncacheable. API answers
+/// carry tokens, codes and personal data, and differ per caller: no cache, the browser's or a
+/// proxy's, may keep them (`Pragma` for HTTP/1.0 caches). The demo's static files stay cacheable.
+async fn every_request(State(every): State<EveryRequest>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    let api = path == "/api" || path.starts_with("/api/");
-    let mut response = next.run(request).await;
+    let family = metrics::Family::of(path);
+    let api = family.is_api() || path == "/api";
+    let started = std::time::Instant::now();
+    let mut response = transport::within_bounds(every.request_timeout, request, next).await;
+    every.metrics.observe(family, response.status(), started);
     if api {
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -2,12 +2,11 @@
 //! request time, and the password-hashing gate's refusals. Plain atomics, no registry crate.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
 
 use crate::state::AppState;
 
@@ -39,8 +38,7 @@ fn family(path: &str) -> usize {
 }
 
 impl Metrics {
-    fn record(&self, path: &str, status: u16, micros: u64) {
-        let f = family(path);
+    fn record(&self, f: usize, status: u16, micros: u64) {
         let class = usize::from(status / 100).clamp(1, 5) - 1;
         self.requests[f][class].fetch_add(1, Ordering::Relaxed);
         self.duration_micros[f].fetch_add(micros, Ordering::Relaxed);
@@ -73,17 +71,30 @@ impl Metrics {
     }
 }
 
-/// Middleware counting every request.
-pub(crate) async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_owned();
-    let started = Instant::now();
-    let response = next.run(request).await;
-    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    metrics.record(&path, response.status().as_u16(), micros);
-    if response.status() == axum::http::StatusCode::SERVICE_UNAVAILABLE && family(&path) <= 1 {
-        metrics.hash_rejections.fetch_add(1, Ordering::Relaxed);
+/// The route family a request is counted in, read before the request moves on: no copy of the path.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Family(usize);
+
+impl Family {
+    pub(crate) fn of(path: &str) -> Self {
+        Self(family(path))
     }
-    response
+
+    /// `/api/` paths, whose answers must not be cached.
+    pub(crate) fn is_api(self) -> bool {
+        matches!(self.0, 0 | 1 | 3)
+    }
+}
+
+impl Metrics {
+    /// Counts one answered request (see `crate::every_request`).
+    pub(crate) fn observe(&self, family: Family, status: StatusCode, started: Instant) {
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.record(family.0, status.as_u16(), micros);
+        if status == StatusCode::SERVICE_UNAVAILABLE && family.0 <= 1 {
+            self.hash_rejections.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 /// `GET /metrics`.

@@ -5,9 +5,9 @@
 //!   with a 408 when part of a request had come;
 //! - a kept-alive connection waiting for its next request closes after [`IDLE_TIMEOUT`];
 //! - a request must be answered within `LATCHKEY_REQUEST_TIMEOUT` of its headers, body included,
-//!   else 408 ([`request_timeout`]);
+//!   else 408 ([`within_bounds`]);
 //! - a body the handler left unread (one over the limit, most often) is read and discarded, up to a
-//!   bound, before the answer goes out ([`drain_unread_body`]): a client still sending would
+//!   bound, before the answer goes out ([`within_bounds`]): a client still sending would
 //!   otherwise have its connection reset and never see the 413.
 //!
 //! hyper's own `header_read_timeout` is not used: its timer also runs while a kept-alive
@@ -25,7 +25,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -335,9 +335,15 @@ impl Drop for Busy {
     }
 }
 
-/// Middleware: 408 when the request (its body included) is not answered within `limit`.
-pub(crate) async fn request_timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(request)).await {
+/// The request bounds every request is answered within (called by the one middleware every
+/// request passes, `crate::every_request`): 408 when the request, body included, is not answered
+/// within `limit`; and when the handler answered without reading the whole body (a body over the
+/// limit, most often, after the extractor stopped at the limit), the rest is read and discarded
+/// before the answer goes out, up to [`DRAIN_BYTES`] and [`DRAIN_TIME`]. A client that sends its
+/// whole body before reading the answer (browsers do) would otherwise be reset mid-upload by the
+/// close, and report a network error instead of the 413. A 413 always closes the connection.
+pub(crate) async fn within_bounds(limit: Duration, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, drain_unread_body(request, next)).await {
         Ok(response) => response,
         Err(_) => {
             let body = serde_json::json!({ "detail": TIMEOUT_DETAIL, "code": "request_timeout" });
@@ -349,12 +355,7 @@ pub(crate) async fn request_timeout(State(limit): State<Duration>, request: Requ
     }
 }
 
-/// Middleware: when the handler answered without reading the whole body (a body over the limit,
-/// most often, after the extractor stopped at the limit), the rest is read and discarded before
-/// the answer goes out, up to [`DRAIN_BYTES`] and [`DRAIN_TIME`]. A client that sends its whole
-/// body before reading the answer (browsers do) would otherwise be reset mid-upload by the close,
-/// and report a network error instead of the 413. A 413 always closes the connection.
-pub(crate) async fn drain_unread_body(request: Request, next: Next) -> Response {
+async fn drain_unread_body(request: Request, next: Next) -> Response {
     // Most requests (every GET) have no body: nothing can be left unread, and nothing is wrapped.
     if http_body::Body::size_hint(request.body()).exact() == Some(0) {
         return next.run(request).await;
@@ -411,7 +412,7 @@ struct Unread {
     polled: bool,
 }
 
-/// A request body that, dropped before its end, leaves the rest for [`drain_unread_body`].
+/// A request body that, dropped before its end, leaves the rest for [`within_bounds`].
 struct Watched {
     inner: Option<Body>,
     polled: bool,
