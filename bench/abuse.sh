@@ -17,6 +17,7 @@
 #    order, ABUSE_ROUNDS runs of DURATION each; the best runs compared (others' work on the machine
 #    only takes throughput away), cost < 5 % per endpoint, every run listed so the noise shows.
 #    The baseline also runs 1-3, in an extra column (ABUSE_BASE_ATTACKS=0 skips that).
+# ABUSE_SCENARIOS=throughput runs 4 alone; ABUSE_BASE_BIN=path uses an already built baseline binary.
 # Scenarios 1-3 read the attack client's source addresses from X-Forwarded-For, so per-IP limits do not
 # hide the cost of what the attacker sends.
 source "$(dirname "$0")/../scripts/lib.sh"
@@ -27,6 +28,7 @@ DURATION=${DURATION:-10s}
 N=${ABUSE_N:-300}
 ROUNDS=${ABUSE_ROUNDS:-4}
 BASE_ATTACKS=${ABUSE_BASE_ATTACKS:-1}
+SCENARIOS=${ABUSE_SCENARIOS:-all}
 CORES=$(nproc)
 # 32 bytes or more, as the server requires of a real key.
 export LATCHKEY_SECRET_KEY=abuse-secret-abuse-secret-abuse-secret-0123
@@ -66,6 +68,8 @@ build_base() {
 say "Builds (release): this tree ($COMMIT) and the baseline ($BASE_COMMIT)"
 if same_as_base; then
   echo "(the tree is the baseline's: one build serves as both)"
+elif [ -n "${ABUSE_BASE_BIN:-}" ]; then
+  cp "$ABUSE_BASE_BIN" "$WORK/latchkey-base"
 else
   build_base
 fi
@@ -154,9 +158,11 @@ throughput() {
   stop_server
 }
 
-say "1-3. Attacks on this build"
-attacks current
-if [ "$BASE_ATTACKS" = 1 ]; then
+if [ "$SCENARIOS" = all ]; then
+  say "1-3. Attacks on this build"
+  attacks current
+fi
+if [ "$SCENARIOS" = all ] && [ "$BASE_ATTACKS" = 1 ]; then
   say "1-3. The same attacks on the baseline (extra column)"
   attacks base
 fi
