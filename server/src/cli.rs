@@ -2,9 +2,9 @@
 
 use latchkey_core::policy::UserAttributes;
 
-use crate::db::{flag, Db};
-use crate::users::normalize_email;
-use crate::{AppState, Config};
+use crate::infra::db::{flag, Db};
+use crate::store::users::normalize_email;
+use crate::{config::Config, state::AppState};
 
 /// Creates a staff superuser with a verified e-mail address (`latchkey create-superuser`), after
 /// migrating. The password must pass the policy, as Django's `createsuperuser` checks its validators.
@@ -24,7 +24,7 @@ pub async fn create_superuser(config: Config, email: &str, password: &str) -> Re
     }
     let hash = state
         .hasher
-        .hash(password.to_owned(), &crate::passwords::Claimant::default())
+        .hash(password.to_owned(), &crate::infra::passwords::Claimant::default())
         .await
         .map_err(|e| e.to_string())?;
     let row: (i64,) = sqlx::query_as(
@@ -36,7 +36,7 @@ pub async fn create_superuser(config: Config, email: &str, password: &str) -> Re
     .bind(flag(true))
     .bind(flag(true))
     .bind(flag(true))
-    .bind(crate::now())
+    .bind(crate::infra::clock::now())
     .fetch_one(&state.db.pool)
     .await
     .map_err(|e| match e {
@@ -53,19 +53,19 @@ pub async fn rekey(config: Config) -> Result<usize, String> {
     let db = Db::connect(&config.database_url).await.map_err(|e| e.to_string())?;
     db.migrate().await.map_err(|e| e.to_string())?;
     let state = AppState::with_db(config, db).map_err(|e| e.to_string())?;
-    crate::mfa::rekey(&state).await.map_err(|e| e.to_string())
+    crate::http::mfa::rekey(&state).await.map_err(|e| e.to_string())
 }
 
 /// `latchkey import-django`: migrates Latchkey's database, then imports from the Django database at
-/// `source_url` (see `crate::django_import`) and returns the summary.
+/// `source_url` (see `crate::store::django_import`) and returns the summary.
 pub async fn import_django(
     config: Config,
     source_url: &str,
     user_table: &str,
     dry_run: bool,
-) -> Result<crate::django_import::Summary, String> {
+) -> Result<crate::store::django_import::Summary, String> {
     let db = Db::connect(&config.database_url).await.map_err(|e| e.to_string())?;
     db.migrate().await.map_err(|e| e.to_string())?;
     let state = AppState::with_db(config, db).map_err(|e| e.to_string())?;
-    crate::django_import::import(&state, source_url, user_table, dry_run).await.map_err(|e| e.to_string())
+    crate::store::django_import::import(&state, source_url, user_table, dry_run).await.map_err(|e| e.to_string())
 }

@@ -1,0 +1,3 @@
+//! The decisions: login, refresh, the MFA step, recovery, re-authentication. No HTTP types.
+
+pub mod reauth;

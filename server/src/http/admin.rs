@@ -1,0 +1,256 @@
+//! The admin API for staff (API.md §7): find users, activate or deactivate them (deactivation
+//! revokes every session and API key), grant staff, mark verified, force a logout, and the emergency
+//! reset of a user's second factors. Every change is an audit event naming the staff member who made it.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use sqlx::Row;
+
+use crate::http::audit::{self, Actor};
+use crate::http::authz::RequireStaff;
+use crate::http::drf::{CharField, Form, JsonBody};
+use crate::http::sessions::revoke_all;
+use crate::infra::client::Client;
+use crate::infra::db::flag;
+use crate::infra::error::ApiError;
+use crate::infra::state::AppState;
+use crate::store::users::{User, USER_COLUMNS};
+
+/// Users per page, as DRF's `PageNumberPagination` with `PAGE_SIZE = 50`.
+const PAGE_SIZE: i64 = 50;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/admin/users/", get(list_users))
+        .route("/api/admin/users/{id}/", get(get_user).patch(update_user))
+        .route("/api/admin/users/{id}/logout/", post(force_logout))
+        .route("/api/admin/users/{id}/2fa/reset/", post(reset_two_factor))
+        .merge(crate::http::admin_sessions::router())
+        .merge(crate::http::admin_keys::router())
+}
+
+/// A user as staff see it: the public form plus `is_active` and `is_superuser`.
+fn admin_json(user: &User) -> Value {
+    let mut value = user.to_json();
+    value["is_active"] = json!(user.is_active);
+    value["is_superuser"] = json!(user.is_superuser);
+    value
+}
+
+/// `GET /api/admin/users/?search=&page=`: users by id, 50 a page, `search` matching e-mail address,
+/// username or names (case-insensitive), in DRF's paginated shape.
+#[utoipa::path(
+    get, path = "/api/admin/users/", tag = "admin", security(("bearer" = [])),
+    params(
+        ("search" = Option<String>, Query, description = "Part of the e-mail address, username or names."),
+        ("page" = Option<i64>, Query, description = "1-based page number."),
+    ),
+    responses(
+        (status = 200, description = "A page of users.", body = crate::http::openapi::UserPage),
+        (status = 401, response = crate::http::openapi::Unauthenticated),
+        (status = 403, response = crate::http::openapi::Forbidden),
+        (status = 404, response = crate::http::openapi::NotFound),
+    )
+)]
+async fn list_users(
+    State(state): State<AppState>,
+    _staff: RequireStaff,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let page: i64 = match query.get("page") {
+        None => 1,
+        // DRF answers an invalid page with 404 `Invalid page.`.
+        Some(text) => text.parse().ok().filter(|p| *p >= 1).ok_or(ApiError::NotFound)?,
+    };
+    let search = query.get("search").map(|s| s.trim().to_lowercase()).unwrap_or_default();
+    let pattern = format!("%{}%", search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let filter = "($1 = '' OR LOWER(email) LIKE $2 ESCAPE '\\' OR LOWER(COALESCE(username, '')) LIKE $3 ESCAPE '\\' \
+                  OR LOWER(first_name) LIKE $4 ESCAPE '\\' OR LOWER(last_name) LIKE $5 ESCAPE '\\')";
+    let count_sql = format!("SELECT COUNT(*) AS n FROM users WHERE {filter}");
+    let count: i64 = sqlx::query(&count_sql)
+        .bind(&search)
+        .bind(&pattern)
+        .bind(&pattern)
+        .bind(&pattern)
+        .bind(&pattern)
+        .fetch_one(&state.db.pool)
+        .await?
+        .try_get("n")?;
+    if page > 1 && (page - 1) * PAGE_SIZE >= count {
+        return Err(ApiError::NotFound);
+    }
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {filter} ORDER BY id LIMIT $6 OFFSET $7");
+    let rows = sqlx::query(&sql)
+        .bind(&search)
+        .bind(&pattern)
+        .bind(&pattern)
+        .bind(&pattern)
+        .bind(&pattern)
+        .bind(PAGE_SIZE)
+        .bind((page - 1) * PAGE_SIZE)
+        .fetch_all(&state.db.pool)
+        .await?;
+    let results = rows.iter().map(|row| User::from_row(row).map(|u| admin_json(&u))).collect::<Result<Vec<_>, _>>()?;
+    let link = |page: i64| {
+        let search =
+            if search.is_empty() { String::new() } else { format!("search={}&", crate::http::audit::encode(&search)) };
+        json!(format!("/api/admin/users/?{search}page={page}"))
+    };
+    let next = if page * PAGE_SIZE < count { link(page + 1) } else { Value::Null };
+    let previous = if page > 1 { link(page - 1) } else { Value::Null };
+    Ok(Json(json!({ "count": count, "next": next, "previous": previous, "results": results })))
+}
+
+async fn find(state: &AppState, id: &str) -> Result<User, ApiError> {
+    let id: i64 = id.parse().map_err(|_| ApiError::NotFound)?;
+    User::by_id(&state.db, id).await?.ok_or(ApiError::NotFound)
+}
+
+/// `GET /api/admin/users/{id}/`.
+#[utoipa::path(
+    get, path = "/api/admin/users/{id}/", tag = "admin", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The user's id.")),
+    responses(
+        (status = 200, description = "The user.", body = crate::http::openapi::AdminUser),
+        (status = 401, response = crate::http::openapi::Unauthenticated),
+        (status = 403, response = crate::http::openapi::Forbidden),
+        (status = 404, response = crate::http::openapi::NotFound),
+    )
+)]
+async fn get_user(
+    State(state): State<AppState>,
+    _staff: RequireStaff,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(admin_json(&find(&state, &id).await?)))
+}
+
+/// `PATCH /api/admin/users/{id}/`: any of `is_active`, `is_staff`, `is_verified`. Deactivating
+/// revokes every session and API key of the user at once.
+#[utoipa::path(
+    patch, path = "/api/admin/users/{id}/", tag = "admin", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The user's id.")),
+    request_body = crate::http::openapi::AdminUserUpdate,
+    responses(
+        (status = 200, description = "The user as changed.", body = crate::http::openapi::AdminUser),
+        (status = 400, response = crate::http::openapi::BadRequest),
+        (status = 401, response = crate::http::openapi::Unauthenticated),
+        (status = 403, response = crate::http::openapi::Forbidden),
+        (status = 404, response = crate::http::openapi::NotFound),
+    )
+)]
+async fn update_user(
+    State(state): State<AppState>,
+    RequireStaff(staff): RequireStaff,
+    client: Client,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let user = find(&state, &id).await?;
+    let mut form = Form::new(&body);
+    let changes: Vec<(&str, bool)> = ["is_active", "is_staff", "is_verified"]
+        .into_iter()
+        .filter_map(|field| form.boolean(field).map(|value| (field, value)))
+        .collect();
+    form.finish()?;
+    if user.id == staff.user.id && changes.iter().any(|(field, value)| *field != "is_verified" && !value) {
+        return Err(ApiError::field(
+            "non_field_errors",
+            "Staff cannot deactivate themselves or drop their own staff status.",
+        ));
+    }
+    for (field, value) in &changes {
+        // The column name comes from the fixed list above, never from the request.
+        let sql = format!("UPDATE users SET {field} = $1 WHERE id = $2");
+        sqlx::query(&sql).bind(flag(*value)).bind(user.id).execute(&state.db.pool).await?;
+    }
+    if changes.contains(&("is_active", false)) {
+        revoke_all(&state, user.id, None).await?;
+        crate::http::keys::revoke_all(&state, user.id, target_actor(&user, &client), "admin_deactivation").await?;
+    }
+    if !changes.is_empty() {
+        let detail: serde_json::Map<String, Value> = changes.iter().map(|(f, v)| ((*f).to_owned(), json!(v))).collect();
+        let detail = json!({ "by": staff.user.id, "changes": detail });
+        audit::record(&state, "admin_user_updated", target_actor(&user, &client), detail).await?;
+    }
+    Ok(Json(admin_json(&find(&state, &id).await?)))
+}
+
+/// `POST /api/admin/users/{id}/logout/`: revokes every session and API key of the user.
+#[utoipa::path(
+    post, path = "/api/admin/users/{id}/logout/", tag = "admin", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The user's id.")),
+    responses(
+        (status = 200, description = "Every session is revoked.", body = crate::http::openapi::Empty),
+        (status = 401, response = crate::http::openapi::Unauthenticated),
+        (status = 403, response = crate::http::openapi::Forbidden),
+        (status = 404, response = crate::http::openapi::NotFound),
+    )
+)]
+async fn force_logout(
+    State(state): State<AppState>,
+    RequireStaff(staff): RequireStaff,
+    client: Client,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let user = find(&state, &id).await?;
+    let count = revoke_all(&state, user.id, None).await?;
+    crate::http::keys::revoke_all(&state, user.id, target_actor(&user, &client), "admin_logout").await?;
+    let detail = json!({ "by": staff.user.id, "sessions": count });
+    audit::record(&state, "admin_forced_logout", target_actor(&user, &client), detail).await?;
+    Ok(Json(json!({})))
+}
+
+/// `POST /api/admin/users/{id}/2fa/reset/`: `{"reason"}` (required). Emergency access for a user
+/// who lost every second factor: their devices and backup codes are deleted, 2FA is off, and their
+/// sessions and API keys are revoked. Always audited, with the reason and the staff member.
+#[utoipa::path(
+    post, path = "/api/admin/users/{id}/2fa/reset/", tag = "admin", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The user's id.")),
+    request_body = crate::http::openapi::ResetReason,
+    responses(
+        (status = 200, description = "2FA is off for the user.", body = crate::http::openapi::Empty),
+        (status = 400, response = crate::http::openapi::BadRequest),
+        (status = 401, response = crate::http::openapi::Unauthenticated),
+        (status = 403, response = crate::http::openapi::Forbidden),
+        (status = 404, response = crate::http::openapi::NotFound),
+    )
+)]
+async fn reset_two_factor(
+    State(state): State<AppState>,
+    RequireStaff(staff): RequireStaff,
+    client: Client,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let mut form = Form::new(&body);
+    let reason = form.string("reason", CharField::REQUIRED);
+    form.finish()?;
+    let user = find(&state, &id).await?;
+    let mut tx = state.db.pool.begin().await?;
+    let devices = sqlx::query("DELETE FROM totp_devices WHERE user_id = $1").bind(user.id).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM backup_codes WHERE user_id = $1").bind(user.id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE users SET mfa_enabled = 0, mfa_failures = 0, mfa_locked_until = 0 WHERE id = $1")
+        .bind(user.id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    revoke_all(&state, user.id, None).await?;
+    crate::http::keys::revoke_all(&state, user.id, target_actor(&user, &client), "admin_2fa_reset").await?;
+    let detail = json!({ "by": staff.user.id, "reason": reason, "devices_removed": devices.rows_affected() });
+    audit::record(&state, "admin_2fa_reset", target_actor(&user, &client), detail).await?;
+    if user.mfa_enabled {
+        audit::record(&state, "mfa_disabled", target_actor(&user, &client), json!({ "by": "admin_reset" })).await?;
+        crate::http::lifecycle::notify(&state, &user, crate::infra::mail::Kind::MfaDisabled, &client, Vec::new());
+    }
+    Ok(Json(json!({})))
+}
+
+/// Admin events are filed under the user they concern; `detail.by` names the staff member.
+fn target_actor<'a>(user: &User, client: &'a Client) -> Actor<'a> {
+    Actor { user_id: Some(user.id), client, session_id: None }
+}

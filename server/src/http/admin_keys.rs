@@ -1,0 +1,83 @@
+//! The admin API's view of a user's API keys (API.md §7): staff list them (never the keys, which
+//! nobody can see again) and revoke one, for example a key found in a public repository. Revoking
+//! every key at once comes with deactivation, the forced logout and the 2FA reset (`crate::http::admin`).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use sqlx::Row;
+
+use crate::http::audit::{self, Actor};
+use crate::http::authz::RequireStaff;
+use crate::infra::client::Client;
+use crate::infra::error::ApiError;
+use crate::infra::state::AppState;
+use crate::store::users::User;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/admin/users/{id}/api-keys/", get(list_user_keys))
+        .route("/api/admin/users/{id}/api-keys/{key_id}/", delete(revoke_user_key))
+}
+
+/// The user named by the path, or DRF's 404 (an id that is not a number included).
+async fn find(state: &AppState, id: &str) -> Result<User, ApiError> {
+    let id: i64 = id.parse().map_err(|_| ApiError::NotFound)?;
+    User::by_id(&state.db, id).await?.ok_or(ApiError::NotFound)
+}
+
+/// `GET /api/admin/users/{id}/api-keys/`: the user's keys, newest first, as the owner lists them.
+#[utoipa::path(
+    get, path = "/api/admin/users/{id}/api-keys/", tag = "admin", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The user's id.")),
+    responses(
+        (status = 200, description = "The user's keys, without the keys.", body = [crate::http::openapi::ApiKeyInfo]),
+        (status = 401, response = crate::http::openapi::Unauthenticated),
+        (status = 403, response = crate::http::openapi::Forbidden),
+        (status = 404, response = crate::http::openapi::NotFound),
+    )
+)]
+async fn list_user_keys(
+    State(state): State<AppState>,
+    _staff: RequireStaff,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let user = find(&state, &id).await?;
+    Ok(Json(crate::http::keys::keys_of(&state, user.id).await?))
+}
+
+/// `DELETE /api/admin/users/{id}/api-keys/{key_id}/`: revokes one key of the user. A key of another
+/// user is DRF's 404, as an unknown one: the path must name the owner.
+#[utoipa::path(
+    delete, path = "/api/admin/users/{id}/api-keys/{key_id}/", tag = "admin", security(("bearer" = [])),
+    params(
+        ("id" = i64, Path, description = "The user's id."),
+        ("key_id" = i64, Path, description = "The key's id."),
+    ),
+    responses(
+        (status = 204, description = "The key no longer works."),
+        (status = 401, response = crate::http::openapi::Unauthenticated),
+        (status = 403, response = crate::http::openapi::Forbidden),
+        (status = 404, response = crate::http::openapi::NotFound),
+    )
+)]
+async fn revoke_user_key(
+    State(state): State<AppState>,
+    RequireStaff(staff): RequireStaff,
+    client: Client,
+    Path((id, key_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let user = find(&state, &id).await?;
+    let key_id: i64 = key_id.parse().map_err(|_| ApiError::NotFound)?;
+    let sql = "DELETE FROM api_keys WHERE id = $1 AND user_id = $2 RETURNING prefix";
+    let row = sqlx::query(sql).bind(key_id).bind(user.id).fetch_optional(&state.db.pool).await?;
+    let Some(row) = row else { return Err(ApiError::NotFound) };
+    let prefix: String = row.try_get("prefix")?;
+    // Filed under the owner, as the other admin events are; `staff` names who revoked it.
+    let actor = Actor { user_id: Some(user.id), client: &client, session_id: None };
+    let detail = json!({ "key_id": key_id, "prefix": prefix, "by": "admin", "staff": staff.user.id });
+    audit::record(&state, "api_key_revoked", actor, detail).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

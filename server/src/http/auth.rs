@@ -1,0 +1,136 @@
+//! Authentication as an extractor: `AuthUser` reads `Authorization: Bearer <jwt>` exactly as
+//! simplejwt's `JWTAuthentication` does (compat-specs §1.5), verifies an access token, and loads an
+//! active user whose session is still open; or, with `X-API-Key`, finds the key (`crate::http::keys`) and
+//! loads its owner. Authorization on top of it is in `crate::http::authz`.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, Method};
+use latchkey_core::token::{Claims, TokenType};
+use serde_json::{json, Value};
+use sqlx::Row;
+
+use crate::http::keys::ApiKey;
+use crate::infra::error::ApiError;
+use crate::infra::state::AppState;
+use crate::store::users::{User, USER_COLUMNS};
+
+/// The authenticated user of a request, and how they proved it.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    /// The user (active).
+    pub user: User,
+    /// The access token's claims, when a bearer token authenticated the request; `sid` in `extra`
+    /// names the session.
+    pub claims: Option<Claims>,
+    /// The key, when `X-API-Key` authenticated the request.
+    pub api_key: Option<ApiKey>,
+}
+
+impl AuthUser {
+    /// The session this access token belongs to (none for an API key).
+    pub fn session_id(&self) -> Option<&str> {
+        self.claims.as_ref().and_then(|c| c.extra.get("sid")).and_then(Value::as_str)
+    }
+
+    /// Whether the session verified a second factor (the access token's `mfa`; never for an API key).
+    pub fn mfa(&self) -> bool {
+        self.claims.as_ref().and_then(|c| c.extra.get("mfa")).and_then(Value::as_bool).unwrap_or(false)
+    }
+
+    /// The organization the access token speaks for (`org`) and the caller's role there (`roles`).
+    pub fn org(&self) -> Option<(&str, &str)> {
+        let claims = self.claims.as_ref()?;
+        let org = claims.extra.get("org")?.as_str()?;
+        let role = claims.extra.get("roles")?.as_array()?.first()?.as_str()?;
+        Some((org, role))
+    }
+}
+
+/// The raw token of an `Authorization` header, as simplejwt reads it: `None` when there is no
+/// header or its scheme is not exactly `Bearer` (the request is then anonymous); an error when the
+/// header does not have exactly two whitespace-separated parts.
+pub fn bearer_token(parts: &Parts) -> Result<Option<String>, ApiError> {
+    let Some(value) = parts.headers.get(header::AUTHORIZATION) else { return Ok(None) };
+    let text = String::from_utf8_lossy(value.as_bytes());
+    let words: Vec<&str> = text.split_ascii_whitespace().collect();
+    match words.as_slice() {
+        [] => Ok(None),
+        [scheme, ..] if *scheme != "Bearer" => Ok(None),
+        [_, token] => Ok(Some((*token).to_owned())),
+        _ => Err(ApiError::Token {
+            detail: "Authorization header must contain two space-delimited values".into(),
+            code: "bad_authorization_header",
+            extra: None,
+        }),
+    }
+}
+
+/// Account-security endpoints an API key may never use: a key must not mint keys, change the
+/// password or the second factors, or manage sessions. Those need a login.
+const SESSION_ONLY: [&str; 6] = [
+    "/api/auth/api-keys/",
+    "/api/auth/2fa/",
+    "/api/auth/password/",
+    "/api/auth/sessions/",
+    "/api/auth/logout",
+    "/api/auth/me/",
+];
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(token) = bearer_token(parts)? {
+            return from_access_token(state, &token).await;
+        }
+        let Some(key) = parts.headers.get("x-api-key") else { return Err(ApiError::NotAuthenticated) };
+        let key = String::from_utf8_lossy(key.as_bytes()).trim().to_owned();
+        let Ok(client) = crate::infra::client::Client::from_request_parts(parts, state).await;
+        let (user, key) = crate::http::keys::authenticate(state, &key, &client).await?;
+        let path = parts.uri.path();
+        // Reading and editing your own profile with a key is fine; deleting the account is not.
+        let own_profile = path == "/api/auth/me/" && parts.method != Method::DELETE;
+        if SESSION_ONLY.iter().any(|p| path.starts_with(p)) && !own_profile {
+            return Err(ApiError::Forbidden("API keys cannot be used for this; log in instead.".into()));
+        }
+        key.allows(&parts.method, path)?;
+        Ok(AuthUser { user, claims: None, api_key: Some(key) })
+    }
+}
+
+async fn from_access_token(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
+    let now = crate::infra::clock::now();
+    let claims = state.keys.verify(token, Some(TokenType::Access), now, &state.expect).map_err(|e| {
+        let message = json!({ "token_class": "AccessToken", "token_type": "access", "message": e.to_string() });
+        ApiError::Token {
+            detail: "Given token not valid for any token type".into(),
+            code: "token_not_valid",
+            extra: Some(json!({ "messages": [message] })),
+        }
+    })?;
+    let user_id: i64 = claims.user_id.parse().map_err(|_| user_not_found())?;
+    let sid = claims.extra.get("sid").and_then(|v| v.as_str()).unwrap_or_default();
+    // One query: the user, and whether the token's session is still open (logout revokes access
+    // tokens at once, not only refresh tokens; a session past its absolute limit stops them too).
+    let sql = format!(
+        "SELECT {USER_COLUMNS}, (SELECT COUNT(*) FROM sessions s WHERE s.id = $1 AND s.user_id = users.id \
+         AND s.revoked_at IS NULL AND s.expires_at > $2 AND s.absolute_expires_at > $3) AS open FROM users \
+         WHERE id = $4"
+    );
+    let query = sqlx::query(&sql).bind(sid).bind(now).bind(now).bind(user_id);
+    let row = query.fetch_optional(&state.db.pool).await?;
+    let Some(row) = row else { return Err(user_not_found()) };
+    let user = User::from_row(&row)?;
+    if !user.is_active {
+        return Err(ApiError::Token { detail: "User is inactive".into(), code: "user_inactive", extra: None });
+    }
+    if row.try_get::<i64, _>("open")? == 0 {
+        return Err(ApiError::token_not_valid("Token is blacklisted"));
+    }
+    Ok(AuthUser { user, claims: Some(claims), api_key: None })
+}
+
+fn user_not_found() -> ApiError {
+    ApiError::Token { detail: "User not found".into(), code: "user_not_found", extra: None }
+}

@@ -1,0 +1,296 @@
+//! API keys (API.md §7): for scripts and services, sent as `X-API-Key: <key>`.
+//!
+//! A key is `lk_<prefix>_<secret>`: 8 hex characters that name it (shown in lists, used to find
+//! it) and 160 random bits. It is shown once; the database keeps the prefix and the SHA-256 of the
+//! whole key (a fast hash suffices for 160 random bits, as for backup codes). A key acts as its
+//! owner, never as more: its scopes only narrow what the owner may do (`read`: safe methods;
+//! `write`: every method; `admin`: the staff endpoints, for staff owners only), and it can never
+//! manage keys, passwords, second factors or sessions (see `crate::http::auth`).
+
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::routing::{delete, post};
+use axum::{Json, Router};
+use rand_core::{OsRng, RngCore};
+use serde_json::{json, Value};
+use sqlx::Row;
+use subtle::ConstantTimeEq;
+
+use crate::http::audit::{self, Actor};
+use crate::http::authz::owned;
+use crate::http::drf::{CharField, Form, JsonBody};
+use crate::infra::client::Client;
+use crate::infra::error::ApiError;
+use crate::infra::state::AppState;
+use crate::store::users::{iso8601, parse_iso8601, User, USER_COLUMNS};
+
+/// The scopes a key may have.
+const SCOPES: [&str; 3] = ["read", "write", "admin"];
+const NAME_MAX: usize = 100;
+/// `last_used_at` (and the `api_key_used` audit event) is written at most this often per key.
+const USE_RECORDED_EVERY: i64 = 60;
+
+/// A key that authenticated a request.
+#[derive(Debug, Clone)]
+pub struct ApiKey {
+    /// Its id.
+    pub id: i64,
+    /// What it may do.
+    pub scopes: Vec<String>,
+}
+
+impl ApiKey {
+    /// Whether the key's scopes allow `method` on `path`.
+    ///
+    /// # Errors
+    /// 403 naming the missing scope.
+    pub fn allows(&self, method: &Method, path: &str) -> Result<(), ApiError> {
+        let has = |scope: &str| self.scopes.iter().any(|s| s == scope);
+        let needed = if path.starts_with("/api/admin/") {
+            "admin"
+        } else if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+            if has("read") || has("write") {
+                return Ok(());
+            }
+            "read"
+        } else {
+            "write"
+        };
+        if has(needed) {
+            return Ok(());
+        }
+        Err(ApiError::Forbidden(format!("This API key lacks the `{needed}` scope.")))
+    }
+}
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/api-keys/", post(create_key).get(list_keys))
+        .route("/api/auth/api-keys/{id}/", delete(delete_key))
+}
+
+fn invalid_key() -> ApiError {
+    ApiError::Token { detail: "Invalid API key.".into(), code: "authentication_failed", extra: None }
+}
+
+/// The owner of `key` and the key, if it is well-formed, known, unexpired and its owner active.
+///
+/// # Errors
+/// 401 `Invalid API key.` for anything else, the same whatever was wrong.
+pub async fn authenticate(state: &AppState, key: &str, client: &Client) -> Result<(User, ApiKey), ApiError> {
+    let prefix = key.strip_prefix("lk_").and_then(|rest| rest.split_once('_')).map(|(prefix, _)| prefix);
+    let Some(prefix) = prefix.filter(|p| p.len() == 8 && key.len() < 128) else { return Err(invalid_key()) };
+    let sql = format!(
+        "SELECT k.id AS key_id, k.key_hash, k.scopes, k.expires_at, k.last_used_at, {} FROM api_keys k \
+         JOIN users ON users.id = k.user_id WHERE k.prefix = $1",
+        USER_COLUMNS.split(", ").map(|c| format!("users.{}", c.trim())).collect::<Vec<_>>().join(", ")
+    );
+    let Some(row) = sqlx::query(&sql).bind(prefix).fetch_optional(&state.db.pool).await? else {
+        return Err(invalid_key());
+    };
+    let stored: String = row.try_get("key_hash")?;
+    let matches: bool = crate::infra::digest::sha256_hex(key).as_bytes().ct_eq(stored.as_bytes()).into();
+    let now = crate::infra::clock::now();
+    let expires_at: Option<i64> = row.try_get("expires_at")?;
+    let user = User::from_row(&row)?;
+    if !matches || expires_at.is_some_and(|at| at <= now) || !user.is_active {
+        return Err(invalid_key());
+    }
+    let id: i64 = row.try_get("key_id")?;
+    let scopes: String = row.try_get("scopes")?;
+    let last_used: Option<i64> = row.try_get("last_used_at")?;
+    if last_used.is_none_or(|at| at <= now - USE_RECORDED_EVERY) {
+        // Compare-and-set, so that of many nodes using the key at once only one records the use.
+        let sql =
+            "UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)";
+        let done = sqlx::query(sql).bind(now).bind(id).bind(now - USE_RECORDED_EVERY).execute(&state.db.pool).await?;
+        if done.rows_affected() > 0 {
+            let actor = Actor { user_id: Some(user.id), client, session_id: None };
+            audit::record(state, "api_key_used", actor, json!({ "key_id": id, "prefix": prefix })).await?;
+        }
+    }
+    Ok((user, ApiKey { id, scopes: scopes.split_whitespace().map(str::to_owned).collect() }))
+}
+
+/// `POST /api/auth/api-keys/`: `{"name"}`, optional `expires_at` (RFC 3339, in the future) and
+/// `scopes` (default `["read", "write"]`; `admin` for staff only). The key is in this answer only.
+#[utoipa::path(
+    post, path = "/api/auth/api-keys/", tag = "api-keys", security(("bearer" = [])),
+    request_body = crate::http::openapi::NewApiKeyRequest,
+    responses(
+        (status = 201, description = "The key, shown this once.", body = crate::http::openapi::NewApiKey),
+        (status = 400, response = crate::http::openapi::BadRequest),
+        (status = 401, response = crate::http::openapi::Unauthenticated),
+        (status = 403, response = crate::http::openapi::ReauthenticationRequired),
+        (status = 403, response = crate::http::openapi::Forbidden),
+    )
+)]
+async fn create_key(
+    State(state): State<AppState>,
+    auth: crate::http::auth::AuthUser,
+    client: Client,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let mut form = Form::new(&body);
+    let name = form.string("name", CharField::REQUIRED);
+    if name.as_ref().is_some_and(|n| n.chars().count() > NAME_MAX) {
+        form.error("name", format!("Ensure this field has no more than {NAME_MAX} characters."));
+    }
+    let now = crate::infra::clock::now();
+    let expires_at = match body.get("expires_at") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => match parse_iso8601(text) {
+            Some(at) if at > now => Some(at),
+            Some(_) => {
+                form.error("expires_at", "The expiry must be in the future.");
+                None
+            }
+            None => {
+                let message = "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].";
+                form.error("expires_at", message);
+                None
+            }
+        },
+        Some(_) => {
+            form.error("expires_at", "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].");
+            None
+        }
+    };
+    let scopes: Vec<String> = match body.get("scopes") {
+        None | Some(Value::Null) => vec!["read".into(), "write".into()],
+        Some(Value::Array(items)) => {
+            let mut scopes = Vec::new();
+            for item in items {
+                match item.as_str().filter(|s| SCOPES.contains(s)) {
+                    Some(scope) if !scopes.iter().any(|s| s == scope) => scopes.push(scope.to_owned()),
+                    Some(_) => {}
+                    None => {
+                        form.error("scopes", format!("\"{}\" is not a valid choice.", item.as_str().unwrap_or("?")))
+                    }
+                }
+            }
+            if items.is_empty() {
+                form.error("scopes", "This list may not be empty.");
+            }
+            scopes
+        }
+        Some(_) => {
+            form.error("scopes", "Expected a list of items but got type \"str\".");
+            Vec::new()
+        }
+    };
+    if scopes.iter().any(|s| s == "admin") && !auth.user.is_staff {
+        form.error(
+            "scopes",
+            "Only staff can give a key the `admin` scope: a key never grants more than its owner has.",
+        );
+    }
+    form.finish()?;
+    // A key outlives the session that made it: only a session that proved the user recently mints one.
+    crate::flows::reauth::require_recent(&state, auth.session_id()).await?;
+    let name = name.unwrap_or_default();
+    let mut bytes = [0u8; 24];
+    OsRng.fill_bytes(&mut bytes);
+    let prefix = latchkey_core::encoding::hex(&bytes[..4]);
+    let key = format!("lk_{prefix}_{}", latchkey_core::encoding::hex(&bytes[4..]));
+    let sql = "INSERT INTO api_keys (user_id, name, prefix, key_hash, scopes, created_at, expires_at) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
+    let row = sqlx::query(sql)
+        .bind(auth.user.id)
+        .bind(&name)
+        .bind(&prefix)
+        .bind(crate::infra::digest::sha256_hex(&key))
+        .bind(scopes.join(" "))
+        .bind(now)
+        .bind(expires_at)
+        .fetch_one(&state.db.pool)
+        .await?;
+    let id: i64 = row.try_get("id")?;
+    let actor = Actor { user_id: Some(auth.user.id), client: &client, session_id: auth.session_id() };
+    audit::record(&state, "api_key_created", actor, json!({ "key_id": id, "prefix": prefix, "scopes": scopes }))
+        .await?;
+    let body = json!({
+        "id": id, "name": name, "prefix": prefix, "key": key, "scopes": scopes,
+        "created_at": iso8601(now), "expires_at": expires_at.map(iso8601),
+    });
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// `GET /api/auth/api-keys/`: the caller's keys, newest first, without the keys themselves.
+#[utoipa::path(
+    get, path = "/api/auth/api-keys/", tag = "api-keys", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's keys.", body = [crate::http::openapi::ApiKeyInfo]),
+        (status = 401, response = crate::http::openapi::Unauthenticated),
+    )
+)]
+async fn list_keys(State(state): State<AppState>, auth: crate::http::auth::AuthUser) -> Result<Json<Value>, ApiError> {
+    Ok(Json(keys_of(&state, auth.user.id).await?))
+}
+
+/// The keys of `user_id`, newest first, without the keys themselves: the list the owner sees at
+/// `GET /api/auth/api-keys/` and staff at `GET /api/admin/users/{id}/api-keys/`.
+pub(crate) async fn keys_of(state: &AppState, user_id: i64) -> Result<Value, ApiError> {
+    let sql = "SELECT id, name, prefix, scopes, created_at, expires_at, last_used_at FROM api_keys WHERE user_id = $1 \
+               ORDER BY id DESC";
+    let rows = sqlx::query(sql).bind(user_id).fetch_all(&state.db.pool).await?;
+    let keys = rows
+        .iter()
+        .map(|row| {
+            Ok(json!({
+                "id": row.try_get::<i64, _>("id")?,
+                "name": row.try_get::<String, _>("name")?,
+                "prefix": row.try_get::<String, _>("prefix")?,
+                "scopes": row.try_get::<String, _>("scopes")?.split_whitespace().collect::<Vec<_>>(),
+                "created_at": iso8601(row.try_get("created_at")?),
+                "expires_at": row.try_get::<Option<i64>, _>("expires_at")?.map(iso8601),
+                "last_used_at": row.try_get::<Option<i64>, _>("last_used_at")?.map(iso8601),
+            }))
+        })
+        .collect::<Result<Vec<Value>, sqlx::Error>>()?;
+    Ok(Value::Array(keys))
+}
+
+/// `DELETE /api/auth/api-keys/{id}/`: revokes one of the caller's keys; anyone else's is a 404.
+#[utoipa::path(
+    delete, path = "/api/auth/api-keys/{id}/", tag = "api-keys", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The key's id.")),
+    responses(
+        (status = 204, description = "The key no longer works."),
+        (status = 401, response = crate::http::openapi::Unauthenticated),
+        (status = 404, response = crate::http::openapi::NotFound),
+    )
+)]
+async fn delete_key(
+    State(state): State<AppState>,
+    auth: crate::http::auth::AuthUser,
+    client: Client,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id: i64 = id.parse().map_err(|_| ApiError::NotFound)?;
+    let row = sqlx::query("SELECT user_id FROM api_keys WHERE id = $1").bind(id).fetch_optional(&state.db.pool).await?;
+    let owner = row.map(|row| row.try_get::<i64, _>("user_id")).transpose()?;
+    owned(&auth, owner)?;
+    sqlx::query("DELETE FROM api_keys WHERE id = $1").bind(id).execute(&state.db.pool).await?;
+    let actor = Actor { user_id: Some(auth.user.id), client: &client, session_id: auth.session_id() };
+    audit::record(&state, "api_key_revoked", actor, json!({ "key_id": id })).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes every key of `user_id` and returns how many there were. A key acts as its owner, so
+/// whatever takes the owner's sessions away (a password reset, logout-all, deactivation, a forced
+/// logout, the emergency 2FA reset) takes the keys too: a key is not a way back in. Audited as
+/// `api_keys_revoked` with the count and `reason` (`detail.by`), only when there was a key to revoke.
+pub(crate) async fn revoke_all(
+    state: &AppState,
+    user_id: i64,
+    actor: Actor<'_>,
+    reason: &str,
+) -> Result<u64, ApiError> {
+    let done = sqlx::query("DELETE FROM api_keys WHERE user_id = $1").bind(user_id).execute(&state.db.pool).await?;
+    let count = done.rows_affected();
+    if count > 0 {
+        audit::record(state, "api_keys_revoked", actor, json!({ "count": count, "by": reason })).await?;
+    }
+    Ok(count)
+}

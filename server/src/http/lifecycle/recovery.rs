@@ -1,0 +1,248 @@
+//! Links by e-mail: the password reset (request, then confirm with the link's `uid` and `token`) and
+//! the verification of the address (sent at registration, resent on request).
+//!
+//! A request that names an address answers the same whether or not it is registered, after the same
+//! work: the lookup and the message happen in a task of their own, after the answer is sent.
+
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::{check_new_password, in_words, replace_password, Change};
+use crate::http::auth::AuthUser;
+use crate::http::drf::{CharField, Form, JsonBody};
+use crate::infra::client::Client;
+use crate::infra::clock::seconds;
+use crate::infra::error::ApiError;
+use crate::infra::links::{parse_uid, uid, Purpose};
+use crate::infra::mail::{Email, Kind};
+use crate::infra::state::AppState;
+use crate::store::users::{is_valid_email, normalize_email, User, EMAIL_MAX};
+
+const RESET_SENT: &str = "If the address is registered, a reset link has been sent.";
+const RESET_DONE: &str = "Password has been reset with the new password.";
+const BAD_LINK: &str = "The link is invalid or has expired.";
+const VERIFIED: &str = "E-mail address verified.";
+const VERIFICATION_SENT: &str = "If the address is registered and not yet verified, a verification link has been sent.";
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/password/reset/", post(request_reset))
+        .route("/api/auth/password/reset/confirm/", post(confirm_reset))
+        .route("/api/auth/email/verify/", post(verify_email))
+        .route("/api/auth/email/verify/resend/", post(resend_verification))
+}
+
+/// What a link's token is bound to. A reset link: the password hash (so the link dies when the
+/// password changes, its own use included), the last login and the address, as in Django. A
+/// verification link: the address it verifies.
+fn link_state(purpose: Purpose, user: &User) -> String {
+    match purpose {
+        Purpose::PasswordReset => format!("{}|{}|{}", user.password, user.last_login.unwrap_or(0), user.email),
+        Purpose::VerifyEmail => user.email.clone(),
+    }
+}
+
+/// The page a link opens, the message that carries it, and how long it works.
+fn link_kind(state: &AppState, purpose: Purpose) -> (&'static str, Kind, std::time::Duration) {
+    match purpose {
+        Purpose::PasswordReset => ("password-reset", Kind::PasswordReset, state.config.password_reset_timeout),
+        Purpose::VerifyEmail => ("verify-email", Kind::VerifyEmail, state.config.email_verification_timeout),
+    }
+}
+
+/// E-mails `user` a `purpose` link: `{public URL}/<page>?uid=…&token=…`.
+fn send_link(state: &AppState, user: &User, purpose: Purpose) {
+    let (page, kind, lifetime) = link_kind(state, purpose);
+    let token = state.links.token(purpose, user.id, &link_state(purpose, user), crate::infra::clock::now());
+    let link = format!("{}/{page}?uid={}&token={token}", state.config.public_base(), uid(user.id));
+    let vars = vec![("email", user.email.clone()), ("link", link), ("valid_for", in_words(lifetime.as_secs()))];
+    state.mailer.send(Email { to: user.email.clone(), kind, vars });
+}
+
+/// The user a link's `uid` and `token` are for, if the token is theirs, for `purpose`, and unexpired.
+async fn linked_user(state: &AppState, purpose: Purpose, uid: &str, token: &str) -> Result<Option<User>, ApiError> {
+    let Some(id) = parse_uid(uid) else { return Ok(None) };
+    let max_age = seconds(link_kind(state, purpose).2);
+    let user = User::by_id(&state.db, id).await?;
+    Ok(user.filter(|u| {
+        state.links.check(purpose, u.id, &link_state(purpose, u), token, crate::infra::clock::now(), max_age)
+    }))
+}
+
+/// Reads a required e-mail address: at most 254 characters as given, then normalized, then valid
+/// (validated after NFKC, as registration does, so what is looked up and counted is what was checked).
+fn read_email(body: &Value) -> Result<String, ApiError> {
+    let mut form = Form::new(body);
+    let email = form.bounded("email", CharField::REQUIRED, EMAIL_MAX).map(|e| normalize_email(&e));
+    if email.as_deref().is_some_and(|e| !is_valid_email(e)) {
+        form.error("email", "Enter a valid email address.");
+    }
+    form.finish()?;
+    Ok(email.unwrap_or_default())
+}
+
+/// Runs `work` after the answer, so the answer's timing says nothing about the address.
+pub(crate) fn in_background(work: impl std::future::Future<Output = Result<(), ApiError>> + Send + 'static) {
+    tokio::spawn(async move {
+        if let Err(error) = work.await {
+            tracing::error!(%error, "background e-mail work failed");
+        }
+    });
+}
+
+/// `POST /api/auth/password/reset/`: `{"email"}` → always the same 200. An active account with that
+/// address gets a link that works once, for `LATCHKEY_PASSWORD_RESET_TIMEOUT`.
+#[utoipa::path(
+    post, path = "/api/auth/password/reset/", tag = "passwords",
+    request_body = crate::http::openapi::EmailRequest,
+    responses(
+        (status = 200, description = "The same answer for every address.", body = crate::http::openapi::Detail),
+        (status = 400, response = crate::http::openapi::BadRequest),
+    )
+)]
+async fn request_reset(
+    State(state): State<AppState>,
+    client: Client,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let email = read_email(&body)?;
+    crate::store::limits::hit(&state, "reset", "ip", &client.network).await?;
+    crate::store::limits::hit(&state, "reset", "email", &email).await?;
+    let task_state = state.clone();
+    in_background(async move {
+        let state = task_state;
+        let Some(user) = User::by_email(&state.db, &email).await?.filter(|u| u.is_active) else { return Ok(()) };
+        send_link(&state, &user, Purpose::PasswordReset);
+        Ok(())
+    });
+    Ok(Json(json!({ "detail": RESET_SENT })))
+}
+
+/// `POST /api/auth/password/reset/confirm/`: `{"uid", "token", "new_password"}` from the link. The
+/// new password must pass the policy; on success every session is revoked and the address counts
+/// as verified.
+#[utoipa::path(
+    post, path = "/api/auth/password/reset/confirm/", tag = "passwords",
+    request_body = crate::http::openapi::ResetConfirmRequest,
+    responses(
+        (status = 200, description = "The password is replaced.", body = crate::http::openapi::Detail),
+        (status = 400, response = crate::http::openapi::BadRequest),
+        (status = 503, response = crate::http::openapi::Unavailable),
+    )
+)]
+async fn confirm_reset(
+    State(state): State<AppState>,
+    client: Client,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let mut form = Form::new(&body);
+    let uid = form.string("uid", CharField::REQUIRED);
+    let token = form.string("token", CharField::REQUIRED);
+    let password = form.string("new_password", CharField::PASSWORD);
+    form.finish()?;
+    let (uid, token, password) = (uid.unwrap_or_default(), token.unwrap_or_default(), password.unwrap_or_default());
+    let user = linked_user(&state, Purpose::PasswordReset, &uid, &token).await?;
+    let Some(user) = user.filter(|u| u.is_active) else {
+        return Err(ApiError::field("token", BAD_LINK));
+    };
+    check_new_password(&state, &user, &password, "new_password", &client).await?;
+    let hash =
+        state.hasher.hash(password, &crate::infra::passwords::Claimant::new(user.email.clone(), &client)).await?;
+    // The compare-and-set on the old hash makes the link single-use even against itself.
+    if !replace_password(&state, &user, &hash, None, Change::Reset, &client).await? {
+        return Err(ApiError::field("token", BAD_LINK));
+    }
+    Ok(Json(json!({ "detail": RESET_DONE })))
+}
+
+/// E-mails `user` a link that verifies their address, valid `LATCHKEY_EMAIL_VERIFICATION_TIMEOUT`.
+pub(crate) fn send_verification(state: &AppState, user: &User) {
+    send_link(state, user, Purpose::VerifyEmail);
+}
+
+/// `POST /api/auth/email/verify/`: `{"uid", "token"}` from the link → the address is verified.
+/// Following the link again is harmless and answers the same.
+#[utoipa::path(
+    post, path = "/api/auth/email/verify/", tag = "passwords",
+    request_body = crate::http::openapi::VerifyEmailRequest,
+    responses(
+        (status = 200, description = "The address is verified.", body = crate::http::openapi::Detail),
+        (status = 400, response = crate::http::openapi::BadRequest),
+    )
+)]
+async fn verify_email(
+    State(state): State<AppState>,
+    client: Client,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    crate::store::limits::hit(&state, "verify", "ip", &client.network).await?;
+    let mut form = Form::new(&body);
+    let uid = form.string("uid", CharField::REQUIRED);
+    let token = form.string("token", CharField::REQUIRED);
+    form.finish()?;
+    let (uid, token) = (uid.unwrap_or_default(), token.unwrap_or_default());
+    let Some(user) = linked_user(&state, Purpose::VerifyEmail, &uid, &token).await? else {
+        return Err(ApiError::field("token", BAD_LINK));
+    };
+    let done = sqlx::query("UPDATE users SET is_verified = 1 WHERE id = $1 AND email = $2 AND is_verified = 0")
+        .bind(user.id)
+        .bind(&user.email)
+        .execute(&state.db.pool)
+        .await?;
+    if done.rows_affected() > 0 {
+        let actor = crate::http::audit::Actor { user_id: Some(user.id), client: &client, session_id: None };
+        crate::http::audit::record(&state, "email_verified", actor, json!({})).await?;
+    }
+    Ok(Json(json!({ "detail": VERIFIED })))
+}
+
+/// `POST /api/auth/email/verify/resend/`: signed in, a new link to the caller's address; or, for
+/// someone who cannot sign in yet (mandatory verification), `{"email"}` and always the same answer.
+#[utoipa::path(
+    post, path = "/api/auth/email/verify/resend/", tag = "passwords", security(("bearer" = []), ()),
+    request_body = crate::http::openapi::ResendRequest,
+    responses(
+        (status = 200, description = "Sent, unless the address is already verified.", body = crate::http::openapi::Detail),
+        (status = 400, response = crate::http::openapi::BadRequest),
+        (status = 401, response = crate::http::openapi::Unauthenticated),
+    )
+)]
+async fn resend_verification(
+    State(state): State<AppState>,
+    auth: Result<AuthUser, ApiError>,
+    client: Client,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    // An anonymous request names the address: bounded and checked before anything is counted.
+    let named = match &auth {
+        Err(ApiError::NotAuthenticated) => Some(read_email(&body)?),
+        _ => None,
+    };
+    crate::store::limits::hit(&state, "resend", "ip", &client.network).await?;
+    if let Ok(auth) = &auth {
+        crate::store::limits::hit(&state, "resend", "email", &auth.user.email).await?;
+    }
+    match auth {
+        Ok(auth) if auth.user.is_verified => Ok(Json(json!({ "detail": "Your e-mail address is already verified." }))),
+        Ok(auth) => {
+            send_verification(&state, &auth.user);
+            Ok(Json(json!({ "detail": "Verification e-mail sent." })))
+        }
+        Err(ApiError::NotAuthenticated) => {
+            let email = named.unwrap_or_default();
+            crate::store::limits::hit(&state, "resend", "email", &email).await?;
+            let state = state.clone();
+            in_background(async move {
+                let user = User::by_email(&state.db, &email).await?;
+                if let Some(user) = user.filter(|u| u.is_active && !u.is_verified) {
+                    send_verification(&state, &user);
+                }
+                Ok(())
+            });
+            Ok(Json(json!({ "detail": VERIFICATION_SENT })))
+        }
+        Err(error) => Err(error),
+    }
+}

@@ -1,0 +1,249 @@
+//! Login with a password (`POST /api/token/`, API.md §3): the decisions between the form and a new
+//! session, in the order that keeps them cheap for an attacker to ask and expensive to abuse.
+//!
+//! 1. The form is bounded before anything else (`email` 254 characters, `username` 150, the password
+//!    the policy's byte limit): a refusal there costs no lookup, no hash and no write.
+//! 2. The client's network is counted against `login:ip`.
+//! 3. One attempt is reserved under the client network's and the account name's lockouts
+//!    (`crate::store::limits`), in one statement each, *before* the password is hashed: however many
+//!    guesses arrive at once, no more than the lockout allows are ever checked. A refusal there is
+//!    audited at most once a minute per lockout.
+//! 4. The password is checked on the hashing gate under the account's and the network's fair share
+//!    (`crate::infra::passwords`); an unknown account burns the same time.
+//! 5. Then the e-mail verification rule, the organization, the second factor, and the session.
+
+use axum::extract::State;
+use axum::response::Response;
+use axum::Router;
+use latchkey_core::policy::{PasswordPolicy, Violation};
+use serde_json::{json, Value};
+
+use crate::http::drf::{CharField, Form, JsonBody};
+use crate::http::orgs::{member_of, org_claims};
+use crate::http::tokens::{issue_session, pair_response, AuthMethod};
+use crate::infra::client::Client;
+use crate::infra::error::ApiError;
+use crate::infra::passwords::Claimant;
+use crate::infra::state::AppState;
+use crate::store::limits::{Lock, Reservation};
+use crate::store::users::{normalize_email, normalize_username, User, EMAIL_MAX, USERNAME_MAX};
+
+/// DRF's `AuthenticationFailed` from `TokenObtainPairSerializer`: one body for every failure.
+pub(crate) const NO_ACTIVE_ACCOUNT: &str = "No active account found with the given credentials";
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new().route("/api/token/", axum::routing::post(create_token_pair))
+}
+
+/// `POST /api/token/`: `{"email" or "username", "password"}` → `{"refresh", "access"}`; with
+/// `"cookie": true`, `{"access"}` and the refresh token in the `HttpOnly` cookie. An account with
+/// 2FA needs its code too: in `otp`, or in a second step after `403 mfa_required` (`crate::http::mfa::login`).
+#[utoipa::path(
+    post, path = "/api/token/", tag = "tokens",
+    request_body = crate::http::openapi::TokenObtainRequest,
+    responses(
+        (status = 200, description = "A new session's tokens.", body = crate::http::openapi::IssuedTokens,
+            headers(("Set-Cookie" = String, description = "Cookie mode: the refresh token, `latchkey_refresh`."))),
+        (status = 400, response = crate::http::openapi::BadRequest),
+        (status = 401, response = crate::http::openapi::LoginFailed),
+        (status = 403, response = crate::http::openapi::MfaRequired),
+        (status = 429, response = crate::http::openapi::Throttled),
+        (status = 503, response = crate::http::openapi::Unavailable),
+    )
+)]
+pub(crate) async fn create_token_pair(
+    State(state): State<AppState>,
+    client: Client,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let Credentials { login, password, otp, org, cookie } = read_credentials(&body, &state.policy)?;
+    crate::store::limits::hit(&state, "login", "ip", &client.network).await?;
+    let name = match &login {
+        Login::Email(email) => normalize_email(email),
+        Login::Username(username) => normalize_username(username),
+    };
+    // The network's lockout first: a locked-out address naming ever new accounts creates no rows.
+    let locks: Vec<Lock> =
+        Lock::ip(&state, &client.network).into_iter().chain([Lock::account(&state, &name)]).collect();
+    let reservations = reserve_all(&state, &locks, &client, &name).await?;
+    let user = match login {
+        Login::Email(_) => User::by_email(&state.db, &name).await?,
+        Login::Username(_) => User::by_username(&state.db, &name).await?,
+    };
+    // An unknown user burns the time of a real check, so timing does not reveal who exists; an
+    // inactive one is checked like anyone else (Django checks the password before `is_active`).
+    let claimant = Claimant::new(name.clone(), &client);
+    let encoded = user.as_ref().map(|u| u.password.clone());
+    let verified = match state.hasher.verify(password.clone(), encoded, &claimant).await {
+        Ok(verified) => verified,
+        Err(busy) => {
+            // Nothing was checked: the attempts are given back.
+            for reservation in reservations {
+                reservation.release().await?;
+            }
+            return Err(busy);
+        }
+    };
+    let user_id = user.as_ref().map(|u| u.id);
+    let Some(user) = user.filter(|u| verified.ok && u.is_active) else {
+        // Unknown user, wrong password, inactive user: one answer, one failure counted.
+        for reservation in reservations {
+            reservation.failed().await?;
+        }
+        let reason = if verified.ok { "inactive" } else { "bad_credentials" };
+        login_failed(&state, user_id, &client, &name, reason).await?;
+        return Err(ApiError::AuthenticationFailed(NO_ACTIVE_ACCOUNT));
+    };
+    settle_success(reservations).await?;
+    if verified.needs_rehash {
+        // Django upgrades old hashes on a successful check; so does Latchkey, to argon2id.
+        let hash = state.hasher.hash(password, &claimant).await?;
+        User::set_password_hash(&state.db, user.id, &hash).await?;
+    }
+    if state.config.verification_mandatory() && !user.is_verified {
+        login_failed(&state, Some(user.id), &client, &name, "email_not_verified").await?;
+        return Err(ApiError::Token {
+            detail: "E-mail address is not verified.".into(),
+            code: "email_not_verified",
+            extra: None,
+        });
+    }
+    let org_id = match &org {
+        Some(slug) => Some(member_of(&state, slug, user.id).await?),
+        None => None,
+    };
+    // The second factor comes last, so its answers only ever go to someone who knows the password.
+    if user.mfa_enabled {
+        let Some(otp) = otp else {
+            return Err(crate::http::mfa::login::require_second_factor(&state, user.id, cookie, org.as_deref()).await?);
+        };
+        crate::http::mfa::login::check_login_code(&state, &user, &otp, &client).await?;
+    }
+    finish_login(&state, &user, &client, user.mfa_enabled, cookie, org_id).await
+}
+
+/// Reserves one attempt under each lock, in order; on the first refusal gives back what it took
+/// and answers 429, audited as `locked_out` at most once a minute per lockout.
+async fn reserve_all(
+    state: &AppState,
+    locks: &[Lock],
+    client: &Client,
+    name: &str,
+) -> Result<Vec<Reservation>, ApiError> {
+    let mut reservations = Vec::with_capacity(locks.len());
+    for lock in locks {
+        match lock.reserve(state).await {
+            Ok(reservation) => reservations.push(reservation),
+            Err(refusal) => {
+                for reservation in reservations {
+                    reservation.release().await?;
+                }
+                if lock.note_refusal(state).await? {
+                    login_failed(state, None, client, name, "locked_out").await?;
+                }
+                return Err(refusal);
+            }
+        }
+    }
+    Ok(reservations)
+}
+
+/// After the right password: the account's count starts again, and the network's attempt is given
+/// back (an address is locked out for its failures only).
+async fn settle_success(reservations: Vec<Reservation>) -> Result<(), ApiError> {
+    let mut reservations = reservations.into_iter();
+    // `reserve_all` took the network's (when there is one) first, the account's last.
+    let account = reservations.next_back();
+    for network in reservations {
+        network.release().await?;
+    }
+    if let Some(account) = account {
+        account.succeeded().await?;
+    }
+    Ok(())
+}
+
+/// The end of every login, once the password (and the second factor, `mfa`) are verified: an
+/// expired password gets `403 password_expired` and a token to change it with; otherwise a new
+/// session, a notice e-mail for a device not seen before (`LATCHKEY_NOTIFY_NEW_LOGIN`), and its tokens.
+pub(crate) async fn finish_login(
+    state: &AppState,
+    user: &User,
+    client: &Client,
+    mfa: bool,
+    cookie: bool,
+    org_id: Option<i64>,
+) -> Result<Response, ApiError> {
+    if crate::http::lifecycle::password_expired(state, user) {
+        let purpose = crate::store::challenges::Purpose::PasswordChange;
+        let slug = org_claims(state, user.id, org_id).await?.map(|org| org.slug);
+        let token = crate::store::challenges::create(state, purpose, user.id, cookie, mfa, slug.as_deref()).await?;
+        return Err(ApiError::PasswordExpired { password_change_token: token });
+    }
+    if state.config.notify_new_login {
+        crate::http::lifecycle::notify_if_new_device(state, user, client).await?;
+    }
+    let pair = issue_session(state, user, &client.ip, &client.user_agent, mfa, AuthMethod::Password, org_id).await?;
+    let actor = crate::http::audit::Actor { user_id: Some(user.id), client, session_id: Some(&pair.session_id) };
+    crate::http::audit::record(state, "login_succeeded", actor, json!({ "mfa": mfa })).await?;
+    pair_response(state, pair, cookie)
+}
+
+/// Audits a refused login: `reason` is `bad_credentials`, `inactive`, `locked_out` or
+/// `email_not_verified`; `login` is the name given (never the password), which the audit log cuts
+/// to its length for people.
+async fn login_failed(
+    state: &AppState,
+    user_id: Option<i64>,
+    client: &Client,
+    login: &str,
+    reason: &str,
+) -> Result<(), ApiError> {
+    let actor = crate::http::audit::Actor { user_id, client, session_id: None };
+    crate::http::audit::record(state, "login_failed", actor, json!({ "reason": reason, "login": login })).await
+}
+
+/// How the caller names the account.
+enum Login {
+    Email(String),
+    Username(String),
+}
+
+/// A valid login form.
+struct Credentials {
+    login: Login,
+    password: String,
+    /// A TOTP or backup code, for one-step login to an account with 2FA.
+    otp: Option<String>,
+    /// The slug of an organization the access tokens should speak for.
+    org: Option<String>,
+    /// The refresh token goes in the cookie, not the body.
+    cookie: bool,
+}
+
+/// The login form: `email` (or `username` when only that is given) trimmed like a DRF
+/// `CharField` and no longer than a stored one can be (254 and 150 characters), `password` kept as
+/// typed, optional `otp` and boolean `cookie`. A password over the policy's `max_length_bytes`
+/// gets the policy's own `password_too_long` message, before any hashing: argon2 or PBKDF2 over
+/// megabytes of input would be a cheap way to burn the server's CPU.
+fn read_credentials(body: &Value, policy: &PasswordPolicy) -> Result<Credentials, ApiError> {
+    let mut form = Form::new(body);
+    let login = if form.has("username") && !form.has("email") {
+        form.bounded("username", CharField::REQUIRED, USERNAME_MAX).map(Login::Username)
+    } else {
+        form.bounded("email", CharField::REQUIRED, EMAIL_MAX).map(Login::Email)
+    };
+    let password = form.string("password", CharField::PASSWORD);
+    let max_bytes = policy.max_length_bytes;
+    if password.as_ref().is_some_and(|p| p.len() > max_bytes) {
+        form.error("password", Violation::TooLong { max_bytes }.message());
+    }
+    let otp = form.string("otp", CharField { required: false, trim: true, allow_blank: false });
+    let org = form.string("org", CharField { required: false, trim: true, allow_blank: false });
+    let cookie = form.boolean("cookie").unwrap_or(false);
+    form.finish()?;
+    match (login, password) {
+        (Some(login), Some(password)) => Ok(Credentials { login, password, otp, org, cookie }),
+        _ => Err(ApiError::Internal("the login form passed without its fields".into())),
+    }
+}

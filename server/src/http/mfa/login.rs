@@ -1,0 +1,120 @@
+//! The second step of login (API.md §3). After the right password, an account with 2FA gets
+//! `403 mfa_required` and a single-use `mfa_token` valid 5 minutes; `POST /api/token/mfa/` trades it
+//! with a TOTP or backup code for the session's tokens, whose access tokens say `"mfa": true`. The
+//! login may instead carry the code in `otp` and finish in one step.
+
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::post;
+use axum::Router;
+
+use super::{verify_code, Accept, Purpose};
+use crate::http::audit::Actor;
+use crate::http::drf::{CharField, Form, JsonBody};
+use crate::http::login::finish_login;
+use crate::infra::client::Client;
+use crate::infra::error::ApiError;
+use crate::infra::state::AppState;
+use crate::store::challenges::{self, Purpose as ChallengePurpose};
+use crate::store::users::User;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new().route("/api/token/mfa/", post(complete_login))
+}
+
+/// The answer to a wrong second factor at login.
+pub(crate) fn invalid_code() -> ApiError {
+    ApiError::Token { detail: super::INVALID_CODE.into(), code: "mfa_invalid", extra: None }
+}
+
+/// An `mfa_token` that is unknown, used or expired.
+fn challenge_gone() -> ApiError {
+    ApiError::Token {
+        detail: "The two-factor login has expired or was already used. Log in again.".into(),
+        code: "mfa_token_invalid",
+        extra: None,
+    }
+}
+
+/// The `403 mfa_required` answer for `user_id`, whose password was right: a new challenge.
+/// `cookie` (the login asked for cookie mode) carries over to the second step.
+pub(crate) async fn require_second_factor(
+    state: &AppState,
+    user_id: i64,
+    cookie: bool,
+    org: Option<&str>,
+) -> Result<ApiError, ApiError> {
+    let token = challenges::create(state, ChallengePurpose::Mfa, user_id, cookie, false, org).await?;
+    Ok(ApiError::MfaRequired { mfa_token: token })
+}
+
+/// The one-step login's `otp`: a TOTP or backup code of `user`, or `401 mfa_invalid`.
+pub(crate) async fn check_login_code(
+    state: &AppState,
+    user: &User,
+    code: &str,
+    client: &Client,
+) -> Result<(), ApiError> {
+    let actor = Actor { user_id: Some(user.id), client, session_id: None };
+    match verify_code(state, actor, code, Accept::AnyFactor, Purpose::Login).await? {
+        Some(_) => Ok(()),
+        None => Err(invalid_code()),
+    }
+}
+
+/// `POST /api/token/mfa/`: `{"mfa_token", "code"}` → the tokens of a new session with `"mfa": true`
+/// (the refresh token in the cookie when the login asked for cookie mode, or `"cookie": true` here).
+#[utoipa::path(
+    post, path = "/api/token/mfa/", tag = "tokens",
+    request_body = crate::http::openapi::MfaLoginRequest,
+    responses(
+        (status = 200, description = "A new session's tokens.", body = crate::http::openapi::IssuedTokens,
+            headers(("Set-Cookie" = String, description = "Cookie mode: the refresh token, `latchkey_refresh`."))),
+        (status = 400, response = crate::http::openapi::BadRequest),
+        (status = 401, response = crate::http::openapi::MfaInvalid),
+        (status = 403, response = crate::http::openapi::PasswordExpired),
+        (status = 429, response = crate::http::openapi::Throttled),
+    )
+)]
+async fn complete_login(
+    State(state): State<AppState>,
+    client: Client,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    crate::store::limits::hit(&state, "mfa", "ip", &client.network).await?;
+    let mut form = Form::new(&body);
+    let token = form.string("mfa_token", CharField::REQUIRED);
+    let code = form.string("code", CharField::REQUIRED);
+    let cookie = form.boolean("cookie").unwrap_or(false);
+    form.finish()?;
+    let (token, code) = (token.unwrap_or_default(), code.unwrap_or_default());
+    let Some(challenge) = challenges::find(&state, ChallengePurpose::Mfa, &token).await? else {
+        return Err(challenge_gone());
+    };
+    // Deactivated since the password step: the same answer as a failed login.
+    let Some(user) = User::by_id(&state.db, challenge.user_id).await?.filter(|u| u.is_active) else {
+        return Err(ApiError::AuthenticationFailed(crate::http::login::NO_ACTIVE_ACCOUNT));
+    };
+    check_login_code(&state, &user, &code, &client).await?;
+    // Single use: of two requests racing with one token, only the one that spends it goes on.
+    if !challenge.spend(&state).await? {
+        return Err(challenge_gone());
+    }
+    // The organization was checked at the first step; a member removed since gets no `org`.
+    finish_login(&state, &user, &client, true, cookie || challenge.cookie, challenge.org_id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrong_codes_and_spent_tokens_have_distinct_codes() {
+        let body = |e: ApiError| match e {
+            ApiError::Token { code, .. } => code,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(body(invalid_code()), "mfa_invalid");
+        assert_eq!(body(challenge_gone()), "mfa_token_invalid");
+    }
+}

@@ -1,0 +1,325 @@
+//! Two-factor authentication (API.md §3 and §6): TOTP devices a user enrolls and confirms, single-use
+//! backup codes, and the second step of login.
+//!
+//! - Secrets are sealed at rest by `crate::infra::vault`; backup codes are stored as keyed hashes.
+//! - A device counts once confirmed with a code from it. The first confirmation turns 2FA on and
+//!   returns 10 backup codes; removing the last confirmed device turns it off and voids them.
+//! - Every code goes through [`factors::verify_code`]: per-device replay protection (a time step
+//!   once accepted never is again), the per-user back-off of `backoff`, and an audit event.
+
+mod backoff;
+mod factors;
+pub(crate) mod login;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use latchkey_core::totp::{qr_svg, OtpauthUri, TotpParams, TotpSecret};
+use rand_core::OsRng;
+use serde_json::{json, Value};
+use sqlx::Row;
+
+pub use factors::rekey;
+pub(crate) use factors::{mark_session, verify_code, Accept, Purpose};
+
+use crate::flows::reauth::{Action, Method};
+use crate::http::audit::{self, Actor};
+use crate::http::auth::AuthUser;
+use crate::http::drf::{CharField, Form, JsonBody};
+use crate::infra::client::Client;
+use crate::infra::error::ApiError;
+use crate::infra::state::AppState;
+use factors::Device;
+
+/// The answer to a wrong code where a field error fits (the signed-in endpoints).
+pub(crate) const INVALID_CODE: &str = "Invalid two-factor code.";
+const NAME_MAX: usize = 64;
+const DEFAULT_NAME: &str = "Authenticator";
+/// Devices per user, confirmed or not.
+const MAX_DEVICES: usize = 10;
+/// An unconfirmed device older than this is dropped when the user adds another.
+const UNCONFIRMED_LIFETIME: i64 = 3600;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/2fa/", get(status))
+        .route("/api/auth/2fa/totp/", post(add_device))
+        .route("/api/auth/2fa/totp/{id}/confirm/", post(confirm_device))
+        .route("/api/auth/2fa/totp/{id}/", delete(remove_device))
+        .route("/api/auth/2fa/backup-codes/", post(regenerate_backup_codes))
+        .merge(login::router())
+}
+
+/// `GET /api/auth/2fa/`: whether 2FA is on, the devices, and how many backup codes are left.
+#[utoipa::path(
+    get, path = "/api/auth/2fa/", tag = "two-factor", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's second factors.", body = crate::http::openapi::TwoFactorStatus),
+        (status = 401, response = crate::http::openapi::Unauthenticated),
+    )
+)]
+async fn status(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Value>, ApiError> {
+    let devices = Device::list(&state, auth.user.id).await?;
+    let remaining = factors::backup_codes_remaining(&state, auth.user.id).await?;
+    Ok(Json(json!({
+        "enabled": devices.iter().any(|d| d.confirmed),
+        "devices": devices.iter().map(Device::to_json).collect::<Vec<_>>(),
+        "backup_codes_remaining": remaining,
+    })))
+}
+
+/// `POST /api/auth/2fa/totp/`: a new, unconfirmed device with a fresh 160-bit secret, returned
+/// once as base32, as an `otpauth://` URI and as a QR code.
+///
+/// Once 2FA is on, only a session that verified a second factor may add a device: a session
+/// opened before 2FA was turned on cannot plant an attacker's authenticator.
+#[utoipa::path(
+    post, path = "/api/auth/2fa/totp/", tag = "two-factor", security(("bearer" = [])),
+    request_body = crate::http::openapi::NewDeviceRequest,
+    responses(
+        (status = 201, description = "The unconfirmed device and its secret, shown this once.",
+            body = crate::http::openapi::NewDevice),
+        (status = 400, response = crate::http::openapi::BadRequest),
+        (status = 401, response = crate::http::openapi::Unauthenticated),
+        (status = 403, response = crate::http::openapi::Forbidden),
+    )
+)]
+async fn add_device(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let mut form = Form::new(&body);
+    let name = form.string("name", CharField::OPTIONAL).filter(|n| !n.is_empty());
+    if name.as_ref().is_some_and(|n| n.chars().count() > NAME_MAX) {
+        form.error("name", format!("Ensure this field has no more than {NAME_MAX} characters."));
+    }
+    form.finish()?;
+    let user = &auth.user;
+    if user.mfa_enabled && !session_verified(&state, &auth).await? {
+        return Err(ApiError::PermissionDenied);
+    }
+    crate::flows::reauth::require_recent(&state, auth.session_id()).await?;
+    let now = crate::infra::clock::now();
+    sqlx::query("DELETE FROM totp_devices WHERE user_id = $1 AND confirmed = 0 AND created_at < $2")
+        .bind(user.id)
+        .bind(now - UNCONFIRMED_LIFETIME)
+        .execute(&state.db.pool)
+        .await?;
+    if Device::list(&state, user.id).await?.len() >= MAX_DEVICES {
+        let message = format!("An account has at most {MAX_DEVICES} authenticators. Remove one first.");
+        return Err(ApiError::field("non_field_errors", message));
+    }
+    let secret = TotpSecret::generate(&mut OsRng);
+    let device = Device::create(&state, user.id, name.as_deref().unwrap_or(DEFAULT_NAME), &secret, now).await?;
+    let uri = OtpauthUri {
+        secret: secret.clone(),
+        issuer: Some(state.config.totp_issuer.replace(':', "")),
+        // The label may not contain a colon; an e-mail address rarely does, and then loses it.
+        account: user.email.replace(':', ""),
+        params: TotpParams::default(),
+    };
+    let uri = uri.to_uri().map_err(|e| ApiError::Internal(format!("otpauth URI: {e}")))?;
+    let svg = qr_svg(&uri).map_err(|e| ApiError::Internal(format!("QR code: {e}")))?;
+    let body = json!({ "id": device.id, "secret": secret.to_base32(), "otpauth_uri": uri, "qr_svg": svg });
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// `POST /api/auth/2fa/totp/{id}/confirm/`: `{"code"}` from the new device confirms it. The first
+/// confirmed device turns 2FA on, marks this session as verified, and returns 10 backup codes
+/// (shown this once); later devices return `{}`.
+#[utoipa::path(
+    post, path = "/api/auth/2fa/totp/{id}/confirm/", tag = "two-factor", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The device's id.")),
+    request_body = crate::http::openapi::CodeRequest,
+    responses(
+        (status = 200, description = "Confirmed; the backup codes for the first device.",
+            body = crate::http::openapi::BackupCodes),
+        (status = 400, response = crate::http::openapi::BadRequest),
+        (status = 401, response = crate::http::openapi::Unauthenticated),
+        (status = 403, response = crate::http::openapi::ReauthenticationRequired),
+        (status = 404, response = crate::http::openapi::NotFound),
+        (status = 429, response = crate::http::openapi::Throttled),
+    )
+)]
+async fn confirm_device(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    client: Client,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let mut form = Form::new(&body);
+    let code = form.string("code", CharField::REQUIRED);
+    form.finish()?;
+    let code = code.unwrap_or_default();
+    let device = find_device(&state, &auth, &id).await?;
+    // A device added before 2FA was on is confirmed only from a session that verified a second
+    // factor since: a session opened earlier cannot slip its own authenticator in.
+    if auth.user.mfa_enabled && !session_verified(&state, &auth).await? {
+        return Err(ApiError::PermissionDenied);
+    }
+    crate::flows::reauth::require_recent(&state, auth.session_id()).await?;
+    if device.confirmed {
+        return Err(ApiError::field("code", "This authenticator is already confirmed."));
+    }
+    let actor = actor(&auth, &client);
+    let accepted = verify_code(&state, actor, &code, Accept::Device(device.id), Purpose::ConfirmDevice).await?;
+    if accepted.is_none() {
+        return Err(ApiError::field("code", INVALID_CODE));
+    }
+    // Whichever confirmation turns 2FA on, even among concurrent ones, is the first.
+    let first = factors::turn_on(&state, auth.user.id).await?;
+    audit::record(&state, "totp_device_added", actor, json!({ "device_id": device.id, "name": device.name })).await?;
+    let vars = vec![("device", device.name.clone())];
+    crate::http::lifecycle::notify(&state, &auth.user, crate::infra::mail::Kind::MfaDeviceAdded, &client, vars);
+    if !first {
+        return Ok(Json(json!({})));
+    }
+    if let Some(sid) = auth.session_id() {
+        factors::mark_session(&state, sid).await?;
+    }
+    let codes = factors::new_backup_codes(&state, auth.user.id).await?;
+    audit::record(&state, "backup_codes_generated", actor, json!({ "count": codes.len() })).await?;
+    Ok(Json(json!({ "backup_codes": codes })))
+}
+
+/// `DELETE /api/auth/2fa/totp/{id}/`: with `{"password"}` or a current `{"code"}` (TOTP or backup).
+/// Removing the last confirmed device turns 2FA off and voids the backup codes.
+#[utoipa::path(
+    delete, path = "/api/auth/2fa/totp/{id}/", tag = "two-factor", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The device's id.")),
+    request_body = crate::http::openapi::Reauthentication,
+    responses(
+        (status = 204, description = "The device is gone."),
+        (status = 400, response = crate::http::openapi::BadRequest),
+        (status = 401, response = crate::http::openapi::Unauthenticated),
+        (status = 403, response = crate::http::openapi::ReauthenticationRequired),
+        (status = 404, response = crate::http::openapi::NotFound),
+        (status = 429, response = crate::http::openapi::Throttled),
+    )
+)]
+async fn remove_device(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    client: Client,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<StatusCode, ApiError> {
+    let device = find_device(&state, &auth, &id).await?;
+    let actor = actor(&auth, &client);
+    authorize_change(&state, &auth, actor, &body, (Purpose::RemoveDevice, Action::RemoveDevice)).await?;
+    sqlx::query("DELETE FROM totp_devices WHERE id = $1 AND user_id = $2")
+        .bind(device.id)
+        .bind(auth.user.id)
+        .execute(&state.db.pool)
+        .await?;
+    let enabled = factors::refresh_enabled(&state, auth.user.id).await?;
+    let detail = json!({ "device_id": device.id, "name": device.name, "mfa_enabled": enabled });
+    audit::record(&state, "totp_device_removed", actor, detail).await?;
+    if auth.user.mfa_enabled && !enabled {
+        // The last second factor went: sign-in needs the password alone from now on.
+        audit::record(&state, "mfa_disabled", actor, json!({ "by": "device_removed" })).await?;
+        crate::http::lifecycle::notify(&state, &auth.user, crate::infra::mail::Kind::MfaDisabled, &client, Vec::new());
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/auth/2fa/backup-codes/`: with `{"password"}` or a current `{"code"}`, a new set of 10
+/// backup codes; the old set stops working.
+#[utoipa::path(
+    post, path = "/api/auth/2fa/backup-codes/", tag = "two-factor", security(("bearer" = [])),
+    request_body = crate::http::openapi::Reauthentication,
+    responses(
+        (status = 200, description = "The new codes, shown this once.", body = crate::http::openapi::BackupCodes),
+        (status = 400, response = crate::http::openapi::BadRequest),
+        (status = 401, response = crate::http::openapi::Unauthenticated),
+        (status = 403, response = crate::http::openapi::ReauthenticationRequired),
+        (status = 429, response = crate::http::openapi::Throttled),
+    )
+)]
+async fn regenerate_backup_codes(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    client: Client,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    if !auth.user.mfa_enabled {
+        return Err(ApiError::field("non_field_errors", "Two-factor authentication is not enabled."));
+    }
+    let actor = actor(&auth, &client);
+    authorize_change(&state, &auth, actor, &body, (Purpose::NewBackupCodes, Action::NewBackupCodes)).await?;
+    let codes = factors::new_backup_codes(&state, auth.user.id).await?;
+    audit::record(&state, "backup_codes_generated", actor, json!({ "count": codes.len() })).await?;
+    Ok(Json(json!({ "backup_codes": codes })))
+}
+
+/// The caller's device named by the path, or DRF's 404.
+async fn find_device(state: &AppState, auth: &AuthUser, id: &str) -> Result<Device, ApiError> {
+    let id: i64 = id.parse().map_err(|_| ApiError::NotFound)?;
+    Device::find(state, auth.user.id, id).await?.ok_or(ApiError::NotFound)
+}
+
+/// Whether a 2FA change (removing a device, new backup codes) may go ahead. Once 2FA is on, only a
+/// session that verified a second factor, or a request that brings a current code, may change it;
+/// and the request brings the password or a code, or its session proved the user recently.
+async fn authorize_change(
+    state: &AppState,
+    auth: &AuthUser,
+    actor: Actor<'_>,
+    body: &Value,
+    reasons: (Purpose, Action),
+) -> Result<(), ApiError> {
+    let by_code = body.get("password").is_none() && body.get("code").is_some();
+    if auth.user.mfa_enabled && !by_code && !session_verified(state, auth).await? {
+        return Err(ApiError::PermissionDenied);
+    }
+    if body.get("password").is_none() && body.get("code").is_none() {
+        return crate::flows::reauth::require_recent(state, auth.session_id()).await;
+    }
+    prove_identity(state, &auth.user, actor, body, reasons).await.map(|_| ())
+}
+
+/// Proof that the caller is the account holder: `password`, or else a current second-factor `code`
+/// (under the back-off); either under the re-authentication lockout. Returns how it was proved.
+pub(crate) async fn prove_identity(
+    state: &AppState,
+    user: &crate::store::users::User,
+    actor: Actor<'_>,
+    body: &Value,
+    (purpose, action): (Purpose, Action),
+) -> Result<Method, ApiError> {
+    if body.get("password").is_some() {
+        crate::flows::reauth::confirm_password(state, user, actor, action, body).await?;
+        return Ok(Method::Password);
+    }
+    let mut form = Form::new(body);
+    let code = form.string("code", CharField { required: false, trim: true, allow_blank: false });
+    form.finish()?;
+    let Some(code) = code else {
+        return Err(ApiError::field("non_field_errors", "Give your password or a current two-factor code."));
+    };
+    let check = async { Ok(verify_code(state, actor, &code, Accept::AnyFactor, purpose).await?.is_some()) };
+    if crate::flows::reauth::guard(state, actor, user.id, action, Method::Code, check).await? {
+        Ok(Method::Code)
+    } else {
+        Err(ApiError::field("code", INVALID_CODE))
+    }
+}
+
+/// Whether the caller's session verified a second factor.
+async fn session_verified(state: &AppState, auth: &AuthUser) -> Result<bool, ApiError> {
+    let row = sqlx::query("SELECT mfa FROM sessions WHERE id = $1")
+        .bind(auth.session_id().unwrap_or_default())
+        .fetch_optional(&state.db.pool)
+        .await?;
+    Ok(match row {
+        Some(row) => row.try_get::<i64, _>("mfa")? != 0,
+        None => false,
+    })
+}
+
+fn actor<'a>(auth: &'a AuthUser, client: &'a Client) -> Actor<'a> {
+    Actor { user_id: Some(auth.user.id), client, session_id: auth.session_id() }
+}

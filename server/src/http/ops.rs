@@ -1,0 +1,70 @@
+//! Operations endpoints: liveness, readiness, and the public signing key (JWKS).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use crate::infra::error::ApiError;
+use crate::infra::state::AppState;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(get_metrics))
+        .route("/api/schema/", get(crate::http::openapi::get_schema))
+        .route("/.well-known/jwks.json", get(get_jwks))
+}
+
+/// The process is up.
+#[utoipa::path(
+    get, path = "/healthz", tag = "ops",
+    responses((status = 200, description = "The process is up.", body = crate::http::openapi::Status))
+)]
+async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// The database answers.
+#[utoipa::path(
+    get, path = "/readyz", tag = "ops",
+    responses(
+        (status = 200, description = "The database answers.", body = crate::http::openapi::Status),
+        (status = 503, description = "`{\"status\": \"database unavailable\"}`", body = crate::http::openapi::Status),
+    )
+)]
+async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    if state.db.ping().await {
+        (StatusCode::OK, Json(json!({ "status": "ok" })))
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "database unavailable" })))
+    }
+}
+
+/// The public key that verifies access tokens, as a JSON Web Key Set (RFC 7517). Only asymmetric
+/// algorithms publish one: with HS256 the key is the server's secret, so there is nothing to serve.
+#[utoipa::path(
+    get, path = "/.well-known/jwks.json", tag = "ops",
+    responses(
+        (status = 200, description = "`{\"keys\": [jwk]}` for EdDSA, RS256 and ES256.", body = crate::http::openapi::Jwks),
+        (status = 404, response = crate::http::openapi::NotFound),
+    )
+)]
+async fn get_jwks(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let jwk = state.keys.jwk().ok_or(ApiError::NotFound)?;
+    Ok(Json(json!({ "keys": [jwk] })))
+}
+
+/// `GET /metrics`.
+#[utoipa::path(
+    get, path = "/metrics", tag = "ops",
+    responses(
+        (status = 200, description = "The Prometheus text exposition (format 0.0.4).", body = String,
+            content_type = "text/plain; version=0.0.4"),
+    )
+)]
+pub(crate) async fn get_metrics(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+}

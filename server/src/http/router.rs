@@ -1,0 +1,145 @@
+//! The router: every resource's routes, the layers every request passes, and the demo's files.
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderName, HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tower::ServiceExt;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::http::{accounts, admin, audit, keys, lifecycle, mfa, ops, orgs, sudo, tokens, transport};
+use crate::infra::error::ApiError;
+use crate::infra::metrics;
+use crate::infra::state::AppState;
+
+/// Request bodies above this are refused with 413 (API.md §2).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The demo page may run its own scripts and WebAssembly, and nothing else.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+     style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The application's routes, without a socket.
+pub fn app(state: AppState) -> Router {
+    let demo = ServeDir::new(&state.config.demo_dir);
+    let cors = cors(&state.config.cors_origins);
+    let every = EveryRequest { metrics: state.metrics.clone(), request_timeout: state.config.request_timeout };
+    Router::new()
+        .merge(ops::router())
+        .merge(accounts::router())
+        .merge(sudo::router())
+        .merge(tokens::router())
+        .merge(mfa::router())
+        .merge(lifecycle::router())
+        .merge(audit::router())
+        .merge(keys::router())
+        .merge(orgs::router())
+        .merge(admin::router())
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(move |request: Request| not_found_or_demo(demo.clone(), request))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(cors)
+        .layer(axum::middleware::from_fn_with_state(every, every_request))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        // Method, path and status only: headers and bodies, which carry tokens and passwords, are not logged.
+        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), RandomRequestId))
+        .with_state(state)
+}
+
+/// The pages e-mailed links open (`crate::http::lifecycle`): the demo's `index.html` answers them.
+const LINK_PAGES: [&str; 2] = ["/password-reset", "/verify-email"];
+
+/// Unknown `/api/` paths get DRF's 404 body; everything else is the demo's static files.
+async fn not_found_or_demo(demo: ServeDir, mut request: Request) -> Response {
+    if request.uri().path().starts_with("/api/") {
+        return ApiError::NotFound.into_response();
+    }
+    if LINK_PAGES.contains(&request.uri().path().trim_end_matches('/')) {
+        // The page reads `uid` and `token` from its own address; the file is the demo's front page.
+        let query = request.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
+        if let Ok(uri) = format!("/index.html{query}").parse() {
+            *request.uri_mut() = uri;
+        }
+    }
+    match demo.oneshot(request).await {
+        Ok(response) => response.into_response(),
+        Err(never) => match never {},
+    }
+}
+
+/// What [`every_request`] needs.
+#[derive(Debug, Clone)]
+struct EveryRequest {
+    metrics: std::sync::Arc<metrics::Metrics>,
+    request_timeout: std::time::Duration,
+}
+
+/// The one middleware of our own every request passes (one layer, so the hot path pays for one):
+/// it is answered within the request bounds (`transport::within_bounds`: the request timeout, an
+/// unread body drained), counted in the metrics, and, on `/api/`, marked uncacheable. API answers
+/// carry tokens, codes and personal data, and differ per caller: no cache, the browser's or a
+/// proxy's, may keep them (`Pragma` for HTTP/1.0 caches). The demo's static files stay cacheable.
+async fn every_request(State(every): State<EveryRequest>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let family = metrics::Family::of(path);
+    let api = family.is_api() || path == "/api";
+    let started = std::time::Instant::now();
+    let mut response = transport::within_bounds(every.request_timeout, request, next).await;
+    every.metrics.observe(family, response.status().as_u16(), started);
+    if api {
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    }
+    response
+}
+
+async fn method_not_allowed(method: Method) -> ApiError {
+    ApiError::MethodNotAllowed(method.to_string())
+}
+
+/// CORS for the configured origins only; none configured means no cross-origin access.
+fn cors(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o.trim()).ok()).collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, HeaderName::from_static("x-api-key")])
+        // A cross-origin front-end reads when to try again after a 429.
+        .expose_headers([
+            header::RETRY_AFTER,
+            HeaderName::from_static("ratelimit-limit"),
+            HeaderName::from_static("ratelimit-remaining"),
+            HeaderName::from_static("ratelimit-reset"),
+        ])
+        .allow_credentials(true)
+}
+
+/// A request id for every request that does not bring one: 16 random hex characters.
+#[derive(Debug, Clone, Copy)]
+struct RandomRequestId;
+
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        use rand_core::RngCore;
+        let mut bytes = [0u8; 8];
+        rand_core::OsRng.fill_bytes(&mut bytes);
+        let id = latchkey_core::encoding::hex(&bytes);
+        HeaderValue::from_str(&id).ok().map(RequestId::new)
+    }
+}

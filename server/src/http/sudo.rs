@@ -1,0 +1,59 @@
+//! "Sudo mode" (API.md §12): sensitive actions need a session that proved the user recently, by its
+//! login or by `POST /api/auth/reauthenticate/` within `LATCHKEY_REAUTH_WINDOW`. The window itself
+//! lives in `crate::flows::reauth`; this is the endpoint that opens it again.
+
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use crate::flows::reauth::{Action, Method};
+use crate::http::audit::Actor;
+use crate::http::auth::AuthUser;
+use crate::http::drf::JsonBody;
+use crate::http::mfa::Purpose;
+use crate::infra::client::Client;
+use crate::infra::error::ApiError;
+use crate::infra::state::AppState;
+use crate::store::users::iso8601;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new().route("/api/auth/reauthenticate/", post(reauthenticate))
+}
+
+/// `POST /api/auth/reauthenticate/`: `{"password"}` or a current `{"code"}` (TOTP or backup code)
+/// opens the session's window for sensitive actions again, under the same per-user limit as every
+/// other re-authentication. A code also counts as this session's second factor.
+#[utoipa::path(
+    post, path = "/api/auth/reauthenticate/", tag = "accounts", security(("bearer" = [])),
+    request_body = crate::http::openapi::Reauthentication,
+    responses(
+        (status = 200, description = "Sensitive actions are open to this session until `expires_at`.",
+            body = crate::http::openapi::Reauthenticated),
+        (status = 400, response = crate::http::openapi::BadRequest),
+        (status = 401, response = crate::http::openapi::Unauthenticated),
+        (status = 403, response = crate::http::openapi::Forbidden),
+        (status = 429, response = crate::http::openapi::Throttled),
+        (status = 503, response = crate::http::openapi::Unavailable),
+    )
+)]
+async fn reauthenticate(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    client: Client,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    // An API key has no session to open a window in.
+    let Some(sid) = auth.session_id() else { return Err(ApiError::PermissionDenied) };
+    let actor = Actor { user_id: Some(auth.user.id), client: &client, session_id: Some(sid) };
+    let reasons = (Purpose::Reauthenticate, Action::Reauthenticate);
+    let method = crate::http::mfa::prove_identity(&state, &auth.user, actor, &body, reasons).await?;
+    if method == Method::Code {
+        crate::http::mfa::mark_session(&state, sid).await?;
+    }
+    crate::flows::reauth::mark_recent(&state, sid).await?;
+    let method = if method == Method::Code { "code" } else { "password" };
+    crate::http::audit::record(&state, "reauthenticated", actor, json!({ "method": method })).await?;
+    let until = crate::infra::clock::now().saturating_add(crate::infra::clock::seconds(state.config.reauth_window));
+    Ok(Json(json!({ "expires_at": iso8601(until) })))
+}

@@ -1,0 +1,496 @@
+//! The connections under the router, with the bounds `axum::serve` does not set (API.md §2):
+//!
+//! - a request's headers must arrive within [`HEADER_TIMEOUT`] of its first byte (and a new
+//!   connection's first request within that time of the connection), else the connection closes,
+//!   with a 408 when part of a request had come;
+//! - a kept-alive connection waiting for its next request closes after [`IDLE_TIMEOUT`];
+//! - a request must be answered within `LATCHKEY_REQUEST_TIMEOUT` of its headers, body included,
+//!   else 408 ([`within_bounds`]);
+//! - a body the handler left unread (one over the limit, most often) is read and discarded, up to a
+//!   bound, before the answer goes out ([`within_bounds`]): a client still sending would
+//!   otherwise have its connection reset and never see the 413.
+//!
+//! hyper's own `header_read_timeout` is not used: its timer also runs while a kept-alive
+//! connection waits for the next request (hyper 1.x restarts it when the connection goes idle), so
+//! it cannot close idle connections later than slow headers. [`Bounded`] keeps both clocks instead,
+//! told by [`Requests`] when a request is being answered.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Request};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use http_body::{Frame, SizeHint};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::time::{Instant, Sleep};
+use tower::ServiceExt;
+
+/// How long a request's headers may take to arrive, from their first byte.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a kept-alive connection may wait for its next request.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// The most of an unread body discarded before answering; a client sending more is cut off.
+const DRAIN_BYTES: u64 = 1024 * 1024;
+/// The longest wait for an unread body to be sent in full before answering anyway.
+const DRAIN_TIME: Duration = Duration::from_secs(5);
+
+const TIMEOUT_DETAIL: &str = "Request timed out.";
+
+/// Serves `router` on `listener` until `shutdown` resolves, then waits for the requests being
+/// answered (idle connections close at once).
+pub(crate) async fn serve(listener: TcpListener, router: Router, shutdown: impl Future<Output = ()>) {
+    let (stop, stopping) = watch::channel(());
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                tokio::spawn(connection(stream, peer, router.clone(), stopping.clone()));
+            }
+            Err(error) => accept_failed(error).await,
+        }
+    }
+    drop(listener);
+    drop(stopping);
+    let _ = stop.send(());
+    // Every connection task holds a receiver: this returns when the last one has ended.
+    stop.closed().await;
+}
+
+/// A connection reset before it was accepted concerns that client only. Anything else (most often
+/// running out of file descriptors) would fail again at once, so the loop pauses instead of spinning.
+async fn accept_failed(error: io::Error) {
+    use io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(error.kind(), ConnectionAborted | ConnectionRefused | ConnectionReset) {
+        return;
+    }
+    tracing::error!(%error, "accepting a connection failed");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+async fn connection(stream: TcpStream, peer: SocketAddr, router: Router, mut stopping: watch::Receiver<()>) {
+    let activity = Arc::new(Mutex::new(Activity::new(Instant::now())));
+    let io = TokioIo::new(Bounded::new(stream, activity.clone()));
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.header_read_timeout(None);
+    let connection = builder.serve_connection(io, Requests { router, peer, activity });
+    tokio::pin!(connection);
+    let mut stopped = false;
+    loop {
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(error) = result {
+                    tracing::debug!(%peer, %error, "connection closed with an error");
+                }
+                return;
+            }
+            _ = stopping.changed(), if !stopped => {
+                stopped = true;
+                connection.as_mut().graceful_shutdown();
+            }
+        }
+    }
+}
+
+/// Where a connection is between requests, shared by its socket ([`Bounded`]) and its service
+/// ([`Requests`]).
+#[derive(Debug)]
+struct Activity {
+    /// Requests being answered: while there is one, the request timeout is the only clock.
+    busy: usize,
+    /// When the current wait began: the connection, the last answer or write, or a head's first byte.
+    since: Instant,
+    /// How long the current wait may last.
+    patience: Duration,
+    /// Part of a request has arrived: a timeout is then answered with a 408.
+    head_started: bool,
+    /// The read that found no deadline while a request was answered. Without hyper's header timer,
+    /// hyper does not read again when the answer is done (only when the socket wakes it), so the
+    /// end of the request wakes this read, which then arms the idle timer.
+    parked_reader: Option<Waker>,
+}
+
+impl Activity {
+    fn new(now: Instant) -> Self {
+        Self { busy: 0, since: now, patience: HEADER_TIMEOUT, head_started: false, parked_reader: None }
+    }
+
+    fn read(&mut self, now: Instant) {
+        if self.busy == 0 && !self.head_started {
+            self.head_started = true;
+            self.since = now;
+            self.patience = HEADER_TIMEOUT;
+        }
+    }
+
+    /// An answer still being written to a slow reader is not idleness.
+    fn wrote(&mut self, now: Instant) {
+        if self.busy == 0 && !self.head_started {
+            self.since = now;
+        }
+    }
+
+    fn request_started(&mut self) {
+        self.busy += 1;
+        self.head_started = false;
+    }
+
+    fn request_ended(&mut self, now: Instant) {
+        self.busy = self.busy.saturating_sub(1);
+        self.since = now;
+        self.patience = IDLE_TIMEOUT;
+        if let Some(reader) = self.parked_reader.take() {
+            reader.wake();
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        (self.busy == 0).then(|| self.since + self.patience)
+    }
+}
+
+fn lock(activity: &Mutex<Activity>) -> MutexGuard<'_, Activity> {
+    // The state is a few counters, consistent after any panic: poisoning carries no meaning here.
+    activity.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The 408 written straight to the socket when headers stop arriving: hyper has no request to
+/// answer then, and the client deserves to know why the connection closes.
+fn header_timeout_response() -> String {
+    let body = format!(r#"{{"detail":"{TIMEOUT_DETAIL}","code":"request_timeout"}}"#);
+    format!(
+        "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+         cache-control: no-store\r\nx-content-type-options: nosniff\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// A socket whose reads fail once the connection has waited too long (see [`Activity`]); hyper
+/// then closes it.
+#[derive(Debug)]
+struct Bounded {
+    stream: TcpStream,
+    activity: Arc<Mutex<Activity>>,
+    timer: Pin<Box<Sleep>>,
+    /// The last write could not complete: part of an answer may still be queued in hyper.
+    write_blocked: bool,
+}
+
+impl Bounded {
+    fn new(stream: TcpStream, activity: Arc<Mutex<Activity>>) -> Self {
+        let timer = Box::pin(tokio::time::sleep(HEADER_TIMEOUT));
+        Self { stream, activity, timer, write_blocked: false }
+    }
+
+    /// Called when a read would wait: arms the timer for the current deadline, and fails the read
+    /// once it has passed.
+    fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let (deadline, head_started) = {
+            let mut activity = lock(&self.activity);
+            let deadline = activity.deadline();
+            if deadline.is_none() {
+                activity.parked_reader = Some(cx.waker().clone());
+            }
+            (deadline, activity.head_started)
+        };
+        let Some(deadline) = deadline else { return Poll::Pending };
+        // The deadline moves later with every request of a kept-alive connection. Re-arming the
+        // timer each time would update the timer wheel once per request; instead a timer left on
+        // an earlier deadline fires early and is re-armed then, about once a minute.
+        if self.timer.deadline() > deadline {
+            self.timer.as_mut().reset(deadline);
+        }
+        loop {
+            if self.timer.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            if self.timer.deadline() >= deadline {
+                break;
+            }
+            self.timer.as_mut().reset(deadline);
+        }
+        if head_started && !self.write_blocked {
+            // Best effort: the socket is closing either way.
+            let _ = self.stream.try_write(header_timeout_response().as_bytes());
+        }
+        Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "the client was too slow or idle too long")))
+    }
+
+    /// Notes a write's outcome: progress pushes the idle deadline back.
+    fn after_write(&mut self, result: Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
+        self.write_blocked = result.is_pending();
+        if let Poll::Ready(Ok(written)) = result {
+            if written > 0 {
+                lock(&self.activity).wrote(Instant::now());
+            }
+        }
+        result
+    }
+}
+
+impl AsyncRead for Bounded {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        match Pin::new(&mut this.stream).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                if buf.filled().len() > before {
+                    lock(&this.activity).read(Instant::now());
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
+            Poll::Pending => this.poll_deadline(cx),
+        }
+    }
+}
+
+impl AsyncWrite for Bounded {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let result = Pin::new(&mut this.stream).poll_write(cx, buf);
+        this.after_write(result)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let result = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        this.after_write(result)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
+
+/// The router as hyper calls it, one connection's: adds the peer address handlers read through
+/// `ConnectInfo`, and marks the connection busy while a request is answered.
+#[derive(Debug, Clone)]
+struct Requests {
+    router: Router,
+    peer: SocketAddr,
+    activity: Arc<Mutex<Activity>>,
+}
+
+impl hyper::service::Service<hyper::Request<Incoming>> for Requests {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn call(&self, mut request: hyper::Request<Incoming>) -> Self::Future {
+        request.extensions_mut().insert(ConnectInfo(self.peer));
+        let busy = Busy::start(self.activity.clone());
+        let router = self.router.clone();
+        Box::pin(async move {
+            let response = router.oneshot(request).await;
+            drop(busy);
+            response
+        })
+    }
+}
+
+/// A request being answered; the connection's idle clock starts again when it is dropped, also
+/// when hyper drops the answer unfinished.
+struct Busy(Arc<Mutex<Activity>>);
+
+impl Busy {
+    fn start(activity: Arc<Mutex<Activity>>) -> Self {
+        lock(&activity).request_started();
+        Self(activity)
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        lock(&self.0).request_ended(Instant::now());
+    }
+}
+
+/// The request bounds every request is answered within (called by the one middleware every
+/// request passes, `crate::http::router::every_request`): 408 when the request, body included, is not answered
+/// within `limit`; and when the handler answered without reading the whole body (a body over the
+/// limit, most often, after the extractor stopped at the limit), the rest is read and discarded
+/// before the answer goes out, up to [`DRAIN_BYTES`] and [`DRAIN_TIME`]. A client that sends its
+/// whole body before reading the answer (browsers do) would otherwise be reset mid-upload by the
+/// close, and report a network error instead of the 413. A 413 always closes the connection.
+pub(crate) async fn within_bounds(limit: Duration, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, drain_unread_body(request, next)).await {
+        Ok(response) => response,
+        Err(_) => {
+            let body = serde_json::json!({ "detail": TIMEOUT_DETAIL, "code": "request_timeout" });
+            let mut response = (StatusCode::REQUEST_TIMEOUT, Json(body)).into_response();
+            // The unread rest of the body would be taken for the next request: the connection ends.
+            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            response
+        }
+    }
+}
+
+async fn drain_unread_body(request: Request, next: Next) -> Response {
+    // Most requests (every GET) have no body: nothing can be left unread, and nothing is wrapped.
+    if http_body::Body::size_hint(request.body()).exact() == Some(0) {
+        return next.run(request).await;
+    }
+    // Such a client sends nothing until it hears `100 Continue`, which reading the body would send.
+    let waits_for_continue =
+        request.headers().get(header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    let unread = Arc::new(Mutex::new(None));
+    let slot = unread.clone();
+    let request =
+        request.map(|body| Body::new(Watched { inner: Some(body), polled: false, ended: false, unread: slot }));
+    let mut response = next.run(request).await;
+    let rest = unread.lock().unwrap_or_else(PoisonError::into_inner).take();
+    let finished = match rest {
+        Some(Unread { body, polled }) if polled || !waits_for_continue => drain(body).await,
+        Some(_) => false,
+        None => true,
+    };
+    if !finished || response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
+/// Reads and discards `body` to its end, within the bounds; whether the end was reached.
+async fn drain(mut body: Body) -> bool {
+    use http_body::Body as _;
+    if body.size_hint().lower() > DRAIN_BYTES {
+        return false;
+    }
+    let read = async {
+        let mut discarded: u64 = 0;
+        loop {
+            match std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+                None => return true,
+                Some(Ok(frame)) => {
+                    let length = frame.data_ref().map_or(0, Bytes::len);
+                    discarded = discarded.saturating_add(u64::try_from(length).unwrap_or(u64::MAX));
+                    if discarded > DRAIN_BYTES {
+                        return false;
+                    }
+                }
+                Some(Err(_)) => return false,
+            }
+        }
+    };
+    tokio::time::timeout(DRAIN_TIME, read).await.unwrap_or(false)
+}
+
+/// What a handler left of a request body.
+struct Unread {
+    body: Body,
+    /// Whether anything read it at all (and so had hyper send `100 Continue`).
+    polled: bool,
+}
+
+/// A request body that, dropped before its end, leaves the rest for [`within_bounds`].
+struct Watched {
+    inner: Option<Body>,
+    polled: bool,
+    ended: bool,
+    unread: Arc<Mutex<Option<Unread>>>,
+}
+
+impl http_body::Body for Watched {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let this = self.get_mut();
+        let Some(inner) = this.inner.as_mut() else { return Poll::Ready(None) };
+        this.polled = true;
+        let frame = Pin::new(inner).poll_frame(cx);
+        if let Poll::Ready(None) = frame {
+            this.ended = true;
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.as_ref().is_none_or(http_body::Body::is_end_stream)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.as_ref().map_or_else(|| SizeHint::with_exact(0), http_body::Body::size_hint)
+    }
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        let Some(body) = self.inner.take() else { return };
+        if !self.ended && !http_body::Body::is_end_stream(&body) {
+            let unread = Unread { body, polled: self.polled };
+            *self.unread.lock().unwrap_or_else(PoisonError::into_inner) = Some(unread);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clocks_follow_the_connection() {
+        let start = Instant::now();
+        let mut activity = Activity::new(start);
+        // A new connection gets the header timeout for its first request.
+        assert_eq!(activity.deadline(), Some(start + HEADER_TIMEOUT));
+        // The first byte starts the header clock; later bytes do not push it back.
+        let first = start + Duration::from_secs(3);
+        activity.read(first);
+        activity.read(first + Duration::from_secs(5));
+        assert_eq!((activity.deadline(), activity.head_started), (Some(first + HEADER_TIMEOUT), true));
+        // No clock while answering; then the idle clock, pushed back by writes of the answer.
+        activity.request_started();
+        assert_eq!(activity.deadline(), None);
+        let answered = first + Duration::from_secs(20);
+        activity.request_ended(answered);
+        assert_eq!((activity.deadline(), activity.head_started), (Some(answered + IDLE_TIMEOUT), false));
+        activity.wrote(answered + Duration::from_secs(1));
+        assert_eq!(activity.deadline(), Some(answered + Duration::from_secs(1) + IDLE_TIMEOUT));
+        // The next request's first byte: ten seconds for its headers, whatever the writes.
+        let next = answered + Duration::from_secs(30);
+        activity.read(next);
+        activity.wrote(next + Duration::from_secs(1));
+        assert_eq!(activity.deadline(), Some(next + HEADER_TIMEOUT));
+    }
+
+    #[test]
+    fn the_header_timeout_answer_is_a_complete_response() {
+        let text = header_timeout_response();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or_default();
+        assert!(head.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{head}");
+        assert!(head.contains(&format!("content-length: {}", body.len())), "{head}");
+        let json: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+        assert_eq!(json, serde_json::json!({"detail": "Request timed out.", "code": "request_timeout"}));
+    }
+}

@@ -1,0 +1,16 @@
+//! The bottom layer: configuration, the database connection, mail, keys and secrets, the clock,
+//! the password-hashing gate, counters. Knows nothing of HTTP routes, tables or flows.
+
+pub mod client;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod digest;
+pub mod error;
+pub mod links;
+pub mod lock_cache;
+pub mod mail;
+pub mod metrics;
+pub mod passwords;
+pub mod state;
+pub mod vault;

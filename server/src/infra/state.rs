@@ -1,0 +1,263 @@
+//! The shared state every handler receives: configuration, database, signing keys, hashing gate.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use latchkey_core::hash::HashParams;
+use latchkey_core::policy::PasswordPolicy;
+use latchkey_core::token::{Algorithm, Expectations, Keys};
+use rand_core::{OsRng, RngCore};
+
+use crate::infra::config::{Config, EmailBackend};
+use crate::infra::db::{Db, DbError, Dialect};
+use crate::infra::links::LinkSigner;
+use crate::infra::mail::{MailError, Mailer};
+use crate::infra::passwords::Hasher;
+use crate::infra::vault::Vault;
+
+/// Everything a request handler may need.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// The database.
+    pub db: Db,
+    /// The JWT signing and verifying keys.
+    pub keys: Arc<Keys>,
+    /// `iss`/`aud` required on verification.
+    pub expect: Arc<Expectations>,
+    /// The password policy.
+    pub policy: Arc<PasswordPolicy>,
+    /// argon2 behind its gate.
+    pub hasher: Hasher,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<crate::infra::metrics::Metrics>,
+    /// The keys of TOTP secrets and backup codes at rest.
+    pub vault: Arc<Vault>,
+    /// Signs the tokens of e-mailed links.
+    pub links: Arc<LinkSigner>,
+    /// Sends e-mail in the background.
+    pub mailer: Mailer,
+    /// Lockouts this node already knows of (`crate::store::limits`).
+    pub locks: Arc<crate::infra::lock_cache::LockCache>,
+}
+
+/// Why the server cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database is unusable.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// The secret key is missing or unusable.
+    #[error("secret key: {0}")]
+    Secret(String),
+    /// The JWT private key is missing or unusable for the configured algorithm.
+    #[error("JWT signing key: {0}")]
+    SigningKey(String),
+    /// The password policy file is unreadable or invalid.
+    #[error("LATCHKEY_PASSWORD_POLICY: {0}")]
+    Policy(String),
+    /// The e-mail settings are unusable.
+    #[error(transparent)]
+    Mail(#[from] MailError),
+}
+
+impl AppState {
+    /// Connects to the database and prepares keys; does not migrate.
+    pub async fn new(config: Config) -> Result<Self, StartError> {
+        let db = Db::connect(&config.database_url).await?;
+        Self::with_db(config, db)
+    }
+
+    /// State over an existing database connection.
+    pub fn with_db(config: Config, db: Db) -> Result<Self, StartError> {
+        let secret = secret_key(&config, db.dialect)?;
+        let keys = signing_keys(&config, &secret)?;
+        warn_of_console_mail(&config);
+        let vault = encryption_vault(&config, &secret);
+        let policy = password_policy(&config)?;
+        let mailer = Mailer::new(&config)?;
+        let expect = Expectations { iss: config.jwt_issuer.clone(), aud: config.jwt_audience.clone() };
+        Ok(Self {
+            config: Arc::new(config),
+            db,
+            keys: Arc::new(keys),
+            expect: Arc::new(expect),
+            policy: Arc::new(policy),
+            hasher: Hasher::new(HashParams::default()),
+            metrics: Arc::default(),
+            vault: Arc::new(vault),
+            links: Arc::new(LinkSigner::new(&secret)),
+            mailer,
+            locks: Arc::default(),
+        })
+    }
+}
+
+/// The JWT keys: HS256 with the secret key, or the asymmetric algorithm's key pair derived from
+/// `LATCHKEY_JWT_PRIVATE_KEY_FILE`. The secret key stays in use for signed links either way.
+fn signing_keys(config: &Config, secret: &str) -> Result<Keys, StartError> {
+    let algorithm = config.jwt_algorithm;
+    if algorithm == Algorithm::HS256 {
+        // RFC 7518 §3.2: an HS256 key shorter than the hash output is guessable offline from any
+        // one token, and with it every token can be forged.
+        if secret.len() < MIN_HS256_SECRET_BYTES {
+            let source = match config.secret_key {
+                Some(_) => "LATCHKEY_SECRET_KEY".to_owned(),
+                None => secret_path(&config.database_url).display().to_string(),
+            };
+            return Err(StartError::Secret(format!(
+                "{source} is {} bytes long; HS256 needs at least {MIN_HS256_SECRET_BYTES} \
+                 (for example 64 hex characters from `openssl rand -hex 32`)",
+                secret.len()
+            )));
+        }
+        return Keys::hs256(secret.as_bytes()).map_err(|e| StartError::Secret(e.to_string()));
+    }
+    let Some(path) = &config.jwt_private_key_file else {
+        return Err(StartError::SigningKey(format!(
+            "LATCHKEY_JWT_ALGORITHM={algorithm} needs LATCHKEY_JWT_PRIVATE_KEY_FILE (a PKCS#8 PEM private key)"
+        )));
+    };
+    let pem =
+        std::fs::read(path).map_err(|e| StartError::SigningKey(format!("cannot read {}: {e}", path.display())))?;
+    Keys::from_private_pem(algorithm, &pem).map_err(|e| StartError::SigningKey(format!("{}: {e}", path.display())))
+}
+
+/// The shortest HS256 secret accepted, in bytes: 256 bits, SHA-256's output size.
+const MIN_HS256_SECRET_BYTES: usize = 32;
+
+/// The console backend prints password-reset and verification links on standard output. On a
+/// loopback address that is a developer's terminal; on any other it is a server whose output
+/// usually ends up in a log collector, where anyone who reads the logs can take over accounts.
+fn warn_of_console_mail(config: &Config) {
+    if config.email_backend == EmailBackend::Console && !config.bind.ip().is_loopback() {
+        tracing::warn!(
+            bind = %config.bind,
+            "LATCHKEY_EMAIL_BACKEND is console on a non-loopback address: password-reset and verification \
+             links are printed to standard output, where whoever reads the logs can use them. \
+             Set LATCHKEY_EMAIL_BACKEND to an SMTP server in production."
+        );
+    }
+}
+
+/// The policy of `LATCHKEY_PASSWORD_POLICY` (JSON, or TOML when the file name ends in `.toml`), or
+/// the default. The file holds the fields of `GET /api/auth/password/policy/`; absent fields keep
+/// their defaults, unknown ones are errors.
+fn password_policy(config: &Config) -> Result<PasswordPolicy, StartError> {
+    let Some(path) = &config.password_policy else { return Ok(PasswordPolicy::default()) };
+    let error = |e: String| StartError::Policy(format!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
+    let value: serde_json::Value = if path.extension().is_some_and(|e| e == "toml") {
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| error(e.to_string()))?;
+        serde_json::to_value(table).map_err(|e| error(e.to_string()))?
+    } else {
+        serde_json::from_str(&text).map_err(|e| error(e.to_string()))?
+    };
+    PasswordPolicy::from_json(&value).map_err(|e| error(e.to_string()))
+}
+
+/// The vault over `LATCHKEY_ENCRYPTION_KEY`, or over the secret key when that is unset (the vault
+/// derives its own keys from it, distinct from the signing key).
+fn encryption_vault(config: &Config, secret: &str) -> Vault {
+    let key = config.encryption_key.as_deref().unwrap_or_else(|| {
+        tracing::warn!(
+            "LATCHKEY_ENCRYPTION_KEY is not set: TOTP secrets are encrypted with a key derived from the secret key. \
+             Set LATCHKEY_ENCRYPTION_KEY in production, so that the two can be rotated apart."
+        );
+        secret
+    });
+    Vault::new(key, &config.old_encryption_keys)
+}
+
+/// `LATCHKEY_SECRET_KEY`, or (SQLite only) a key generated once and kept in `latchkey.secret`
+/// beside the database file. Several PostgreSQL nodes must share one key, so there it is required.
+fn secret_key(config: &Config, dialect: Dialect) -> Result<String, StartError> {
+    if let Some(secret) = &config.secret_key {
+        return Ok(secret.clone());
+    }
+    if dialect == Dialect::Postgres {
+        return Err(StartError::Secret("LATCHKEY_SECRET_KEY is required with PostgreSQL".into()));
+    }
+    let path = secret_path(&config.database_url);
+    match std::fs::metadata(&path) {
+        Ok(metadata) => return read_secret_file(&path, &metadata),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(StartError::Secret(format!("cannot read {}: {e}", path.display()))),
+    }
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    let secret = latchkey_core::encoding::hex(&bytes);
+    match create_secret_file(&path) {
+        Ok(mut file) => {
+            use std::io::Write;
+            file.write_all(secret.as_bytes())
+                .map_err(|e| StartError::Secret(format!("cannot write {}: {e}", path.display())))?;
+        }
+        // Another process starting on the same database wrote it first: both must use that one.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let metadata = std::fs::metadata(&path)
+                .map_err(|e| StartError::Secret(format!("cannot read {}: {e}", path.display())))?;
+            return read_secret_file(&path, &metadata);
+        }
+        Err(e) => return Err(StartError::Secret(format!("cannot write {}: {e}", path.display()))),
+    }
+    tracing::warn!(
+        path = %path.display(),
+        "LATCHKEY_SECRET_KEY is not set: generated a signing key and stored it beside the database. \
+         Set LATCHKEY_SECRET_KEY in production, and keep it secret."
+    );
+    Ok(secret)
+}
+
+/// Creates the secret file, failing if it exists. On Unix it is born readable by its owner only:
+/// creating it first and restricting it afterwards would leave a moment in which others may open it.
+fn create_secret_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+/// The key in an existing secret file, refused when group or others may read it: whoever reads it
+/// can sign tokens for any user.
+fn read_secret_file(path: &Path, metadata: &std::fs::Metadata) -> Result<String, StartError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = metadata.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(StartError::Secret(format!(
+                "{} is open to group or others (mode {mode:03o}); restrict it with `chmod 600 {}`",
+                path.display(),
+                path.display()
+            )));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = metadata;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| StartError::Secret(format!("cannot read {}: {e}", path.display())))?;
+    Ok(text.trim().to_owned())
+}
+
+/// `latchkey.secret` in the directory of the SQLite file (the working directory for `:memory:`).
+fn secret_path(database_url: &str) -> PathBuf {
+    let path = database_url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let file = path.split('?').next().unwrap_or("");
+    let dir = Path::new(file).parent().filter(|p| !p.as_os_str().is_empty() && !file.contains(":memory:"));
+    dir.unwrap_or(Path::new(".")).join("latchkey.secret")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_secret_lives_beside_the_sqlite_file() {
+        assert_eq!(secret_path("sqlite://latchkey.db?mode=rwc"), Path::new("./latchkey.secret"));
+        assert_eq!(secret_path("sqlite:///var/lib/lk/app.db"), Path::new("/var/lib/lk/latchkey.secret"));
+        assert_eq!(secret_path("sqlite::memory:"), Path::new("./latchkey.secret"));
+    }
+}
