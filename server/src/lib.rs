@@ -20,13 +20,13 @@ pub mod store;
 
 // The paths the binary, the tests and embedders have used since version 1.
 pub use http::router::{app, MAX_BODY_BYTES};
-pub use http::{accounts, audit, auth, authz, drf, keys, lifecycle, mfa, openapi, tokens};
+pub use http::{accounts, auth, authz, drf, keys, lifecycle, mfa, openapi, tokens};
 pub use infra::clock::now;
 pub use infra::config::Config;
 pub use infra::error::ApiError;
 pub use infra::state::AppState;
 pub use infra::{client, config, db, error, links, mail, metrics, passwords, state, vault};
-pub use store::{challenges, django_import, limits, users};
+pub use store::{audit, challenges, django_import, limits, users};
 
 /// Connects, migrates, binds `config.bind`, prints `listening on http://…` once ready, and serves
 /// until Ctrl-C, within the connection bounds of the `transport` module.
@@ -35,7 +35,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     state.db.migrate().await?;
     let listener = tokio::net::TcpListener::bind(state.config.bind).await?;
     let addr = listener.local_addr()?;
-    http::audit::spawn_sweeper(state.clone());
+    store::audit::spawn_sweeper(state.clone());
     let router = http::router::app(state);
     println!("listening on http://{addr}");
     tracing::info!(%addr, "listening");

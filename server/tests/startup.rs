@@ -150,3 +150,21 @@ fn console_mail_on_a_public_address_is_warned_of() {
     let local = logs_of_a_server_on("127.0.0.1:0");
     assert!(!local.contains(warning), "{local}");
 }
+
+#[test]
+fn an_unknown_rate_limit_name_is_refused_at_start_up() {
+    let dir = fresh_dir("limits");
+    let output = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .env("LATCHKEY_BIND", "127.0.0.1:0")
+        .env("LATCHKEY_DATABASE_URL", format!("sqlite://{}/latchkey.db?mode=rwc", dir.display()))
+        .env("LATCHKEY_SECRET_KEY", "startup-secret-startup-secret-startup")
+        // `logn` for `login`: a limit that would silently count nothing.
+        .env("LATCHKEY_RATE_LIMITS", "logn:ip=5/1m,reset:email=3/1h")
+        .output()
+        .expect("run latchkey");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("unknown limit `logn:ip`"), "{stderr}");
+    assert!(stderr.contains("login:ip, mfa:ip, register:ip"), "{stderr}");
+    assert!(String::from_utf8_lossy(&output.stdout).is_empty(), "it must not start listening");
+}

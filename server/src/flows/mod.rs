@@ -1,3 +1,7 @@
 //! The decisions: login, refresh, the MFA step, recovery, re-authentication. No HTTP types.
 
+pub mod email_links;
+pub mod login;
+pub mod passwords;
 pub mod reauth;
+pub mod tokens;

@@ -10,13 +10,14 @@ use latchkey_core::policy::UserAttributes;
 use serde_json::{json, Value};
 
 use crate::flows::reauth::Action;
-use crate::http::audit::Actor;
+use crate::flows::tokens::{issue_session, TokenPair};
 use crate::http::auth::AuthUser;
 use crate::http::drf::{max_length_message, CharField, Form, JsonBody};
-use crate::http::tokens::{issue_session, AuthMethod, TokenPair};
 use crate::infra::client::Client;
 use crate::infra::error::{ApiError, FieldErrors};
 use crate::infra::state::AppState;
+use crate::store::audit::Actor;
+use crate::store::sessions::AuthMethod;
 use crate::store::users::{self, NewUser, User, EMAIL_MAX, USERNAME_MAX};
 
 const EMAIL_TAKEN: &str = "A user with this email already exists.";
@@ -52,11 +53,11 @@ pub(crate) fn router() -> Router<AppState> {
 /// `POST /api/auth/register/`: a new account, logged in.
 #[utoipa::path(
     post, path = "/api/auth/register/", tag = "accounts",
-    request_body = crate::http::openapi::RegisterRequest,
+    request_body = crate::http::openapi::schemas::RegisterRequest,
     responses(
-        (status = 201, description = "The account, and a session opened for it.", body = crate::http::openapi::Registered),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 503, response = crate::http::openapi::Unavailable),
+        (status = 201, description = "The account, and a session opened for it.", body = crate::http::openapi::schemas::Registered),
+        (status = 400, response = crate::http::openapi::schemas::BadRequest),
+        (status = 503, response = crate::http::openapi::schemas::Unavailable),
     )
 )]
 async fn create_user(
@@ -73,7 +74,7 @@ async fn create_user(
     let confirm = form.string("password_confirm", CharField::PASSWORD);
     // Counted once the names are known to be within their bounds: an over-long one costs no write.
     if !form.over_bounds() {
-        crate::store::limits::hit(&state, "register", "ip", &client.network).await?;
+        crate::store::limits::hit(&state, crate::infra::config::Limit::RegisterIp, &client.network).await?;
     }
     if let (Some(password), Some(confirm)) = (&password, &confirm) {
         if password != confirm {
@@ -123,7 +124,7 @@ async fn create_user(
         Err(e) if users::is_unique_violation(&e) => return Err(lost_race(&state, &email, username.as_deref()).await?),
         Err(e) => return Err(e.into()),
     };
-    crate::http::lifecycle::send_verification(&state, &user);
+    crate::flows::email_links::send_verification(&state, &user);
     // With mandatory verification the account cannot be used before the link is followed.
     let tokens = if state.config.verification_mandatory() {
         None
@@ -137,8 +138,8 @@ async fn create_user(
 #[utoipa::path(
     get, path = "/api/auth/me/", tag = "accounts", security(("bearer" = [])),
     responses(
-        (status = 200, description = "The caller.", body = crate::http::openapi::User),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
+        (status = 200, description = "The caller.", body = crate::http::openapi::schemas::User),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
     )
 )]
 async fn get_me(auth: AuthUser) -> Json<Value> {
@@ -149,11 +150,11 @@ async fn get_me(auth: AuthUser) -> Json<Value> {
 /// flags, ids) are read-only here and ignored, as a DRF serializer ignores them.
 #[utoipa::path(
     patch, path = "/api/auth/me/", tag = "accounts", security(("bearer" = [])),
-    request_body = crate::http::openapi::ProfileUpdate,
+    request_body = crate::http::openapi::schemas::ProfileUpdate,
     responses(
-        (status = 200, description = "The caller, changed.", body = crate::http::openapi::User),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
+        (status = 200, description = "The caller, changed.", body = crate::http::openapi::schemas::User),
+        (status = 400, response = crate::http::openapi::schemas::BadRequest),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
     )
 )]
 async fn update_me(
@@ -195,14 +196,14 @@ async fn update_me(
 /// `DELETE /api/auth/me/`: the account goes, and with it (by foreign-key cascade) everything it owns.
 #[utoipa::path(
     delete, path = "/api/auth/me/", tag = "accounts", security(("bearer" = [])),
-    request_body = crate::http::openapi::PasswordConfirmation,
+    request_body = crate::http::openapi::schemas::PasswordConfirmation,
     responses(
         (status = 204, description = "The account and everything it owned are gone."),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
-        (status = 403, response = crate::http::openapi::ReauthenticationRequired),
-        (status = 429, response = crate::http::openapi::Throttled),
-        (status = 503, response = crate::http::openapi::Unavailable),
+        (status = 400, response = crate::http::openapi::schemas::BadRequest),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 403, response = crate::http::openapi::privileged::ReauthenticationRequired),
+        (status = 429, response = crate::http::openapi::schemas::Throttled),
+        (status = 503, response = crate::http::openapi::schemas::Unavailable),
     )
 )]
 async fn delete_me(
@@ -221,8 +222,8 @@ async fn delete_me(
     sqlx::query("DELETE FROM users WHERE id = $1").bind(auth.user.id).execute(&state.db.pool).await?;
     // The row outlives the account (audit rows belong to no table's cascade); the notice goes to
     // the address the account had, so a deletion by someone else does not go unseen.
-    crate::http::audit::record(&state, "account_deleted", actor, json!({})).await?;
-    crate::http::lifecycle::notify(&state, &auth.user, crate::infra::mail::Kind::AccountDeleted, &client, Vec::new());
+    crate::store::audit::record(&state, "account_deleted", actor, json!({})).await?;
+    crate::flows::passwords::notify(&state, &auth.user, crate::infra::mail::Kind::AccountDeleted, &client, Vec::new());
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -10,14 +10,14 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use sqlx::Row;
 
-use crate::http::audit::{self, Actor};
 use crate::http::authz::RequireStaff;
 use crate::http::drf::{CharField, Form, JsonBody};
-use crate::http::sessions::revoke_all;
 use crate::infra::client::Client;
 use crate::infra::db::flag;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
+use crate::store::audit::{self, Actor};
+use crate::store::sessions::revoke_all;
 use crate::store::users::{User, USER_COLUMNS};
 
 /// Users per page, as DRF's `PageNumberPagination` with `PAGE_SIZE = 50`.
@@ -50,10 +50,10 @@ fn admin_json(user: &User) -> Value {
         ("page" = Option<i64>, Query, description = "1-based page number."),
     ),
     responses(
-        (status = 200, description = "A page of users.", body = crate::http::openapi::UserPage),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 404, response = crate::http::openapi::NotFound),
+        (status = 200, description = "A page of users.", body = crate::http::openapi::schemas::UserPage),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 403, response = crate::http::openapi::schemas::Forbidden),
+        (status = 404, response = crate::http::openapi::schemas::NotFound),
     )
 )]
 async fn list_users(
@@ -115,10 +115,10 @@ async fn find(state: &AppState, id: &str) -> Result<User, ApiError> {
     get, path = "/api/admin/users/{id}/", tag = "admin", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The user's id.")),
     responses(
-        (status = 200, description = "The user.", body = crate::http::openapi::AdminUser),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 404, response = crate::http::openapi::NotFound),
+        (status = 200, description = "The user.", body = crate::http::openapi::schemas::AdminUser),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 403, response = crate::http::openapi::schemas::Forbidden),
+        (status = 404, response = crate::http::openapi::schemas::NotFound),
     )
 )]
 async fn get_user(
@@ -134,13 +134,13 @@ async fn get_user(
 #[utoipa::path(
     patch, path = "/api/admin/users/{id}/", tag = "admin", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The user's id.")),
-    request_body = crate::http::openapi::AdminUserUpdate,
+    request_body = crate::http::openapi::schemas::AdminUserUpdate,
     responses(
-        (status = 200, description = "The user as changed.", body = crate::http::openapi::AdminUser),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 404, response = crate::http::openapi::NotFound),
+        (status = 200, description = "The user as changed.", body = crate::http::openapi::schemas::AdminUser),
+        (status = 400, response = crate::http::openapi::schemas::BadRequest),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 403, response = crate::http::openapi::schemas::Forbidden),
+        (status = 404, response = crate::http::openapi::schemas::NotFound),
     )
 )]
 async fn update_user(
@@ -170,7 +170,7 @@ async fn update_user(
     }
     if changes.contains(&("is_active", false)) {
         revoke_all(&state, user.id, None).await?;
-        crate::http::keys::revoke_all(&state, user.id, target_actor(&user, &client), "admin_deactivation").await?;
+        crate::store::api_keys::revoke_all(&state, user.id, target_actor(&user, &client), "admin_deactivation").await?;
     }
     if !changes.is_empty() {
         let detail: serde_json::Map<String, Value> = changes.iter().map(|(f, v)| ((*f).to_owned(), json!(v))).collect();
@@ -185,10 +185,10 @@ async fn update_user(
     post, path = "/api/admin/users/{id}/logout/", tag = "admin", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The user's id.")),
     responses(
-        (status = 200, description = "Every session is revoked.", body = crate::http::openapi::Empty),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 404, response = crate::http::openapi::NotFound),
+        (status = 200, description = "Every session is revoked.", body = crate::http::openapi::schemas::Empty),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 403, response = crate::http::openapi::schemas::Forbidden),
+        (status = 404, response = crate::http::openapi::schemas::NotFound),
     )
 )]
 async fn force_logout(
@@ -199,7 +199,7 @@ async fn force_logout(
 ) -> Result<Json<Value>, ApiError> {
     let user = find(&state, &id).await?;
     let count = revoke_all(&state, user.id, None).await?;
-    crate::http::keys::revoke_all(&state, user.id, target_actor(&user, &client), "admin_logout").await?;
+    crate::store::api_keys::revoke_all(&state, user.id, target_actor(&user, &client), "admin_logout").await?;
     let detail = json!({ "by": staff.user.id, "sessions": count });
     audit::record(&state, "admin_forced_logout", target_actor(&user, &client), detail).await?;
     Ok(Json(json!({})))
@@ -211,13 +211,13 @@ async fn force_logout(
 #[utoipa::path(
     post, path = "/api/admin/users/{id}/2fa/reset/", tag = "admin", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The user's id.")),
-    request_body = crate::http::openapi::ResetReason,
+    request_body = crate::http::openapi::schemas::ResetReason,
     responses(
-        (status = 200, description = "2FA is off for the user.", body = crate::http::openapi::Empty),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 404, response = crate::http::openapi::NotFound),
+        (status = 200, description = "2FA is off for the user.", body = crate::http::openapi::schemas::Empty),
+        (status = 400, response = crate::http::openapi::schemas::BadRequest),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 403, response = crate::http::openapi::schemas::Forbidden),
+        (status = 404, response = crate::http::openapi::schemas::NotFound),
     )
 )]
 async fn reset_two_factor(
@@ -240,12 +240,12 @@ async fn reset_two_factor(
         .await?;
     tx.commit().await?;
     revoke_all(&state, user.id, None).await?;
-    crate::http::keys::revoke_all(&state, user.id, target_actor(&user, &client), "admin_2fa_reset").await?;
+    crate::store::api_keys::revoke_all(&state, user.id, target_actor(&user, &client), "admin_2fa_reset").await?;
     let detail = json!({ "by": staff.user.id, "reason": reason, "devices_removed": devices.rows_affected() });
     audit::record(&state, "admin_2fa_reset", target_actor(&user, &client), detail).await?;
     if user.mfa_enabled {
         audit::record(&state, "mfa_disabled", target_actor(&user, &client), json!({ "by": "admin_reset" })).await?;
-        crate::http::lifecycle::notify(&state, &user, crate::infra::mail::Kind::MfaDisabled, &client, Vec::new());
+        crate::flows::passwords::notify(&state, &user, crate::infra::mail::Kind::MfaDisabled, &client, Vec::new());
     }
     Ok(Json(json!({})))
 }

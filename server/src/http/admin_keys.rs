@@ -9,11 +9,11 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use sqlx::Row;
 
-use crate::http::audit::{self, Actor};
 use crate::http::authz::RequireStaff;
 use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
+use crate::store::audit::{self, Actor};
 use crate::store::users::User;
 
 pub(crate) fn router() -> Router<AppState> {
@@ -33,10 +33,10 @@ async fn find(state: &AppState, id: &str) -> Result<User, ApiError> {
     get, path = "/api/admin/users/{id}/api-keys/", tag = "admin", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The user's id.")),
     responses(
-        (status = 200, description = "The user's keys, without the keys.", body = [crate::http::openapi::ApiKeyInfo]),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 404, response = crate::http::openapi::NotFound),
+        (status = 200, description = "The user's keys, without the keys.", body = [crate::http::openapi::schemas::ApiKeyInfo]),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 403, response = crate::http::openapi::schemas::Forbidden),
+        (status = 404, response = crate::http::openapi::schemas::NotFound),
     )
 )]
 async fn list_user_keys(
@@ -45,7 +45,7 @@ async fn list_user_keys(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let user = find(&state, &id).await?;
-    Ok(Json(crate::http::keys::keys_of(&state, user.id).await?))
+    Ok(Json(crate::store::api_keys::keys_of(&state, user.id).await?))
 }
 
 /// `DELETE /api/admin/users/{id}/api-keys/{key_id}/`: revokes one key of the user. A key of another
@@ -58,9 +58,9 @@ async fn list_user_keys(
     ),
     responses(
         (status = 204, description = "The key no longer works."),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 404, response = crate::http::openapi::NotFound),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 403, response = crate::http::openapi::schemas::Forbidden),
+        (status = 404, response = crate::http::openapi::schemas::NotFound),
     )
 )]
 async fn revoke_user_key(

@@ -7,11 +7,11 @@ use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use crate::http::audit::{self, Actor};
 use crate::http::authz::RequireStaff;
 use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
+use crate::store::audit::{self, Actor};
 use crate::store::users::User;
 
 pub(crate) fn router() -> Router<AppState> {
@@ -32,10 +32,10 @@ async fn find(state: &AppState, id: &str) -> Result<User, ApiError> {
     get, path = "/api/admin/users/{id}/sessions/", tag = "admin", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The user's id.")),
     responses(
-        (status = 200, description = "The user's open sessions, newest first.", body = [crate::http::openapi::Session]),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 404, response = crate::http::openapi::NotFound),
+        (status = 200, description = "The user's open sessions, newest first.", body = [crate::http::openapi::sessions::Session]),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 403, response = crate::http::openapi::schemas::Forbidden),
+        (status = 404, response = crate::http::openapi::schemas::NotFound),
     )
 )]
 async fn list_user_sessions(
@@ -44,7 +44,7 @@ async fn list_user_sessions(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let user = find(&state, &id).await?;
-    Ok(Json(Value::Array(crate::http::session_details::open_sessions(&state, user.id, None).await?)))
+    Ok(Json(Value::Array(crate::store::sessions::open_sessions(&state, user.id, None).await?)))
 }
 
 /// `DELETE /api/admin/users/{id}/sessions/{sid}/`: revokes one open session of the user; an unknown
@@ -58,9 +58,9 @@ async fn list_user_sessions(
     ),
     responses(
         (status = 204, description = "The session is revoked."),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 404, response = crate::http::openapi::NotFound),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 403, response = crate::http::openapi::schemas::Forbidden),
+        (status = 404, response = crate::http::openapi::schemas::NotFound),
     )
 )]
 async fn revoke_user_session(
@@ -70,7 +70,7 @@ async fn revoke_user_session(
     Path((id, sid)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let user = find(&state, &id).await?;
-    if !crate::http::sessions::revoke(&state, &sid, user.id, crate::infra::clock::now()).await? {
+    if !crate::store::sessions::revoke(&state, &sid, user.id, crate::infra::clock::now()).await? {
         return Err(ApiError::NotFound);
     }
     // Filed under the user whose session it was, like every admin event.

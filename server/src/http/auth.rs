@@ -10,9 +10,9 @@ use latchkey_core::token::{Claims, TokenType};
 use serde_json::{json, Value};
 use sqlx::Row;
 
-use crate::http::keys::ApiKey;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
+use crate::store::api_keys::ApiKey;
 use crate::store::users::{User, USER_COLUMNS};
 
 /// The authenticated user of a request, and how they proved it.
@@ -87,14 +87,15 @@ impl FromRequestParts<AppState> for AuthUser {
         let Some(key) = parts.headers.get("x-api-key") else { return Err(ApiError::NotAuthenticated) };
         let key = String::from_utf8_lossy(key.as_bytes()).trim().to_owned();
         let Ok(client) = crate::infra::client::Client::from_request_parts(parts, state).await;
-        let (user, key) = crate::http::keys::authenticate(state, &key, &client).await?;
+        let (user, key) = crate::store::api_keys::authenticate(state, &key, &client).await?;
         let path = parts.uri.path();
         // Reading and editing your own profile with a key is fine; deleting the account is not.
         let own_profile = path == "/api/auth/me/" && parts.method != Method::DELETE;
         if SESSION_ONLY.iter().any(|p| path.starts_with(p)) && !own_profile {
             return Err(ApiError::Forbidden("API keys cannot be used for this; log in instead.".into()));
         }
-        key.allows(&parts.method, path)?;
+        let reads_only = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        key.allows(reads_only, path)?;
         Ok(AuthUser { user, claims: None, api_key: Some(key) })
     }
 }

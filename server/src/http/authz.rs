@@ -33,47 +33,12 @@ use std::marker::PhantomData;
 
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
-use sqlx::Row;
 
 use crate::http::auth::AuthUser;
+use crate::http::drf::{CharField, Form};
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
-
-/// A role in an organization; each includes the ones below it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Role {
-    /// Reads.
-    Viewer,
-    /// Writes their own content.
-    Author,
-    /// Edits everyone's content.
-    Editor,
-    /// Manages the members.
-    Admin,
-}
-
-impl Role {
-    /// The role named `name` (`admin`, `editor`, `author`, `viewer`).
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "admin" => Some(Self::Admin),
-            "editor" => Some(Self::Editor),
-            "author" => Some(Self::Author),
-            "viewer" => Some(Self::Viewer),
-            _ => None,
-        }
-    }
-
-    /// Its name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Admin => "admin",
-            Self::Editor => "editor",
-            Self::Author => "author",
-            Self::Viewer => "viewer",
-        }
-    }
-}
+pub use crate::store::orgs::{membership, Role};
 
 /// A minimum role, as a type: `RequireRole<Editor>`.
 pub trait MinRole {
@@ -208,17 +173,6 @@ impl FromRequestParts<AppState> for OrgMember {
     }
 }
 
-/// The organization `slug`'s id and `user_id`'s role there, if they are a member.
-pub async fn membership(state: &AppState, slug: &str, user_id: i64) -> Result<Option<(i64, Role)>, ApiError> {
-    let sql = "SELECT o.id, m.role FROM organizations o JOIN memberships m ON m.org_id = o.id \
-               WHERE o.slug = $1 AND m.user_id = $2";
-    let row = sqlx::query(sql).bind(slug).bind(user_id).fetch_optional(&state.db.pool).await?;
-    let Some(row) = row else { return Ok(None) };
-    let role: String = row.try_get("role")?;
-    let role = Role::parse(&role).ok_or_else(|| ApiError::Internal(format!("unknown role {role:?}")))?;
-    Ok(Some((row.try_get("id")?, role)))
-}
-
 /// Object ownership: `Ok` when the object exists (`owner` is its owner's id) and belongs to the
 /// caller; DRF's 404 otherwise, for missing and foreign objects alike, so ids of other users'
 /// objects reveal nothing.
@@ -235,4 +189,16 @@ pub fn owned(auth: &AuthUser, owner: Option<i64>) -> Result<(), ApiError> {
     } else {
         Err(ApiError::NotFound)
     }
+}
+
+/// The `role` field of a request, one of the four roles.
+pub(crate) const BAD_ROLE: &str = "Choose one of: admin, editor, author, viewer.";
+
+pub(crate) fn read_role(form: &mut Form<'_>) -> Option<Role> {
+    let role = form.string("role", CharField::REQUIRED)?;
+    let parsed = Role::parse(&role);
+    if parsed.is_none() {
+        form.error("role", BAD_ROLE);
+    }
+    parsed
 }

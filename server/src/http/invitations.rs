@@ -14,15 +14,15 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use sqlx::Row;
 
-use crate::http::audit::{self, Actor};
+use crate::flows::email_links::in_background;
 use crate::http::auth::AuthUser;
 use crate::http::authz::{OrgMember, Role};
 use crate::http::drf::{CharField, Form, JsonBody};
-use crate::http::lifecycle::recovery::in_background;
 use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::mail::{Email, Kind};
 use crate::infra::state::AppState;
+use crate::store::audit::{self, Actor};
 use crate::store::users::{is_valid_email, iso8601, normalize_email, User, EMAIL_MAX};
 
 /// The answer to every invitation, whoever the address belongs to.
@@ -45,14 +45,14 @@ pub(crate) fn router() -> Router<AppState> {
 #[utoipa::path(
     post, path = "/api/orgs/{slug}/invitations/", tag = "organizations", security(("bearer" = [])),
     params(("slug" = String, Path, description = "The organization.")),
-    request_body = crate::http::openapi::NewMemberRequest,
+    request_body = crate::http::openapi::schemas::NewMemberRequest,
     responses(
-        (status = 202, description = "The same answer for every address.", body = crate::http::openapi::Detail),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 404, response = crate::http::openapi::NotFound),
-        (status = 429, response = crate::http::openapi::Throttled),
+        (status = 202, description = "The same answer for every address.", body = crate::http::openapi::schemas::Detail),
+        (status = 400, response = crate::http::openapi::schemas::BadRequest),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 403, response = crate::http::openapi::schemas::Forbidden),
+        (status = 404, response = crate::http::openapi::schemas::NotFound),
+        (status = 429, response = crate::http::openapi::schemas::Throttled),
     )
 )]
 async fn create_invitation(
@@ -78,10 +78,10 @@ pub(crate) async fn invite(
     if email.as_deref().is_some_and(|e| !is_valid_email(e)) {
         form.error("email", "Enter a valid email address.");
     }
-    let role = crate::http::orgs::read_role(&mut form);
+    let role = crate::http::authz::read_role(&mut form);
     form.finish()?;
     let (Some(email), Some(role)) = (email, role) else { return Err(ApiError::Internal("invitation form".into())) };
-    crate::store::limits::hit(state, "invite", "user", &member.auth.user.id.to_string()).await?;
+    crate::store::limits::hit(state, crate::infra::config::Limit::InviteUser, &member.auth.user.id.to_string()).await?;
     // Every member can list the members, so saying that one already is reveals nothing new.
     let sql = "SELECT m.user_id FROM memberships m JOIN users u ON u.id = m.user_id \
                WHERE m.org_id = $1 AND u.email = $2";
@@ -148,9 +148,9 @@ fn verified(auth: &AuthUser) -> Result<String, ApiError> {
 #[utoipa::path(
     get, path = "/api/orgs/invitations/", tag = "organizations", security(("bearer" = [])),
     responses(
-        (status = 200, description = "The caller's pending invitations.", body = [crate::http::openapi::Invitation]),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
-        (status = 403, response = crate::http::openapi::Forbidden),
+        (status = 200, description = "The caller's pending invitations.", body = [crate::http::openapi::invitation_schemas::Invitation]),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 403, response = crate::http::openapi::schemas::Forbidden),
     )
 )]
 async fn list_invitations(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Value>, ApiError> {
@@ -204,10 +204,10 @@ async fn take(tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: &str, email: &str, 
     post, path = "/api/orgs/invitations/{id}/accept/", tag = "organizations", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The invitation's id.")),
     responses(
-        (status = 200, description = "The organization joined, with the caller's role.", body = crate::http::openapi::Org),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 404, response = crate::http::openapi::NotFound),
+        (status = 200, description = "The organization joined, with the caller's role.", body = crate::http::openapi::schemas::Org),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 403, response = crate::http::openapi::schemas::Forbidden),
+        (status = 404, response = crate::http::openapi::schemas::NotFound),
     )
 )]
 async fn accept_invitation(
@@ -254,9 +254,9 @@ async fn accept_invitation(
     params(("id" = i64, Path, description = "The invitation's id.")),
     responses(
         (status = 204, description = "The invitation is declined."),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 404, response = crate::http::openapi::NotFound),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 403, response = crate::http::openapi::schemas::Forbidden),
+        (status = 404, response = crate::http::openapi::schemas::NotFound),
     )
 )]
 async fn decline_invitation(

@@ -8,60 +8,25 @@
 //! manage keys, passwords, second factors or sessions (see `crate::http::auth`).
 
 use axum::extract::{Path, State};
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::{delete, post};
 use axum::{Json, Router};
 use rand_core::{OsRng, RngCore};
 use serde_json::{json, Value};
 use sqlx::Row;
-use subtle::ConstantTimeEq;
 
-use crate::http::audit::{self, Actor};
 use crate::http::authz::owned;
 use crate::http::drf::{CharField, Form, JsonBody};
 use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
-use crate::store::users::{iso8601, parse_iso8601, User, USER_COLUMNS};
+use crate::store::api_keys::keys_of;
+use crate::store::audit::{self, Actor};
+use crate::store::users::{iso8601, parse_iso8601};
 
 /// The scopes a key may have.
 const SCOPES: [&str; 3] = ["read", "write", "admin"];
 const NAME_MAX: usize = 100;
-/// `last_used_at` (and the `api_key_used` audit event) is written at most this often per key.
-const USE_RECORDED_EVERY: i64 = 60;
-
-/// A key that authenticated a request.
-#[derive(Debug, Clone)]
-pub struct ApiKey {
-    /// Its id.
-    pub id: i64,
-    /// What it may do.
-    pub scopes: Vec<String>,
-}
-
-impl ApiKey {
-    /// Whether the key's scopes allow `method` on `path`.
-    ///
-    /// # Errors
-    /// 403 naming the missing scope.
-    pub fn allows(&self, method: &Method, path: &str) -> Result<(), ApiError> {
-        let has = |scope: &str| self.scopes.iter().any(|s| s == scope);
-        let needed = if path.starts_with("/api/admin/") {
-            "admin"
-        } else if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
-            if has("read") || has("write") {
-                return Ok(());
-            }
-            "read"
-        } else {
-            "write"
-        };
-        if has(needed) {
-            return Ok(());
-        }
-        Err(ApiError::Forbidden(format!("This API key lacks the `{needed}` scope.")))
-    }
-}
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -69,60 +34,17 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/auth/api-keys/{id}/", delete(delete_key))
 }
 
-fn invalid_key() -> ApiError {
-    ApiError::Token { detail: "Invalid API key.".into(), code: "authentication_failed", extra: None }
-}
-
-/// The owner of `key` and the key, if it is well-formed, known, unexpired and its owner active.
-///
-/// # Errors
-/// 401 `Invalid API key.` for anything else, the same whatever was wrong.
-pub async fn authenticate(state: &AppState, key: &str, client: &Client) -> Result<(User, ApiKey), ApiError> {
-    let prefix = key.strip_prefix("lk_").and_then(|rest| rest.split_once('_')).map(|(prefix, _)| prefix);
-    let Some(prefix) = prefix.filter(|p| p.len() == 8 && key.len() < 128) else { return Err(invalid_key()) };
-    let sql = format!(
-        "SELECT k.id AS key_id, k.key_hash, k.scopes, k.expires_at, k.last_used_at, {} FROM api_keys k \
-         JOIN users ON users.id = k.user_id WHERE k.prefix = $1",
-        USER_COLUMNS.split(", ").map(|c| format!("users.{}", c.trim())).collect::<Vec<_>>().join(", ")
-    );
-    let Some(row) = sqlx::query(&sql).bind(prefix).fetch_optional(&state.db.pool).await? else {
-        return Err(invalid_key());
-    };
-    let stored: String = row.try_get("key_hash")?;
-    let matches: bool = crate::infra::digest::sha256_hex(key).as_bytes().ct_eq(stored.as_bytes()).into();
-    let now = crate::infra::clock::now();
-    let expires_at: Option<i64> = row.try_get("expires_at")?;
-    let user = User::from_row(&row)?;
-    if !matches || expires_at.is_some_and(|at| at <= now) || !user.is_active {
-        return Err(invalid_key());
-    }
-    let id: i64 = row.try_get("key_id")?;
-    let scopes: String = row.try_get("scopes")?;
-    let last_used: Option<i64> = row.try_get("last_used_at")?;
-    if last_used.is_none_or(|at| at <= now - USE_RECORDED_EVERY) {
-        // Compare-and-set, so that of many nodes using the key at once only one records the use.
-        let sql =
-            "UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)";
-        let done = sqlx::query(sql).bind(now).bind(id).bind(now - USE_RECORDED_EVERY).execute(&state.db.pool).await?;
-        if done.rows_affected() > 0 {
-            let actor = Actor { user_id: Some(user.id), client, session_id: None };
-            audit::record(state, "api_key_used", actor, json!({ "key_id": id, "prefix": prefix })).await?;
-        }
-    }
-    Ok((user, ApiKey { id, scopes: scopes.split_whitespace().map(str::to_owned).collect() }))
-}
-
 /// `POST /api/auth/api-keys/`: `{"name"}`, optional `expires_at` (RFC 3339, in the future) and
 /// `scopes` (default `["read", "write"]`; `admin` for staff only). The key is in this answer only.
 #[utoipa::path(
     post, path = "/api/auth/api-keys/", tag = "api-keys", security(("bearer" = [])),
-    request_body = crate::http::openapi::NewApiKeyRequest,
+    request_body = crate::http::openapi::schemas::NewApiKeyRequest,
     responses(
-        (status = 201, description = "The key, shown this once.", body = crate::http::openapi::NewApiKey),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
-        (status = 403, response = crate::http::openapi::ReauthenticationRequired),
-        (status = 403, response = crate::http::openapi::Forbidden),
+        (status = 201, description = "The key, shown this once.", body = crate::http::openapi::schemas::NewApiKey),
+        (status = 400, response = crate::http::openapi::schemas::BadRequest),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 403, response = crate::http::openapi::privileged::ReauthenticationRequired),
+        (status = 403, response = crate::http::openapi::schemas::Forbidden),
     )
 )]
 async fn create_key(
@@ -220,35 +142,12 @@ async fn create_key(
 #[utoipa::path(
     get, path = "/api/auth/api-keys/", tag = "api-keys", security(("bearer" = [])),
     responses(
-        (status = 200, description = "The caller's keys.", body = [crate::http::openapi::ApiKeyInfo]),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
+        (status = 200, description = "The caller's keys.", body = [crate::http::openapi::schemas::ApiKeyInfo]),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
     )
 )]
 async fn list_keys(State(state): State<AppState>, auth: crate::http::auth::AuthUser) -> Result<Json<Value>, ApiError> {
     Ok(Json(keys_of(&state, auth.user.id).await?))
-}
-
-/// The keys of `user_id`, newest first, without the keys themselves: the list the owner sees at
-/// `GET /api/auth/api-keys/` and staff at `GET /api/admin/users/{id}/api-keys/`.
-pub(crate) async fn keys_of(state: &AppState, user_id: i64) -> Result<Value, ApiError> {
-    let sql = "SELECT id, name, prefix, scopes, created_at, expires_at, last_used_at FROM api_keys WHERE user_id = $1 \
-               ORDER BY id DESC";
-    let rows = sqlx::query(sql).bind(user_id).fetch_all(&state.db.pool).await?;
-    let keys = rows
-        .iter()
-        .map(|row| {
-            Ok(json!({
-                "id": row.try_get::<i64, _>("id")?,
-                "name": row.try_get::<String, _>("name")?,
-                "prefix": row.try_get::<String, _>("prefix")?,
-                "scopes": row.try_get::<String, _>("scopes")?.split_whitespace().collect::<Vec<_>>(),
-                "created_at": iso8601(row.try_get("created_at")?),
-                "expires_at": row.try_get::<Option<i64>, _>("expires_at")?.map(iso8601),
-                "last_used_at": row.try_get::<Option<i64>, _>("last_used_at")?.map(iso8601),
-            }))
-        })
-        .collect::<Result<Vec<Value>, sqlx::Error>>()?;
-    Ok(Value::Array(keys))
 }
 
 /// `DELETE /api/auth/api-keys/{id}/`: revokes one of the caller's keys; anyone else's is a 404.
@@ -257,8 +156,8 @@ pub(crate) async fn keys_of(state: &AppState, user_id: i64) -> Result<Value, Api
     params(("id" = i64, Path, description = "The key's id.")),
     responses(
         (status = 204, description = "The key no longer works."),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
-        (status = 404, response = crate::http::openapi::NotFound),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 404, response = crate::http::openapi::schemas::NotFound),
     )
 )]
 async fn delete_key(
@@ -275,22 +174,4 @@ async fn delete_key(
     let actor = Actor { user_id: Some(auth.user.id), client: &client, session_id: auth.session_id() };
     audit::record(&state, "api_key_revoked", actor, json!({ "key_id": id })).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Revokes every key of `user_id` and returns how many there were. A key acts as its owner, so
-/// whatever takes the owner's sessions away (a password reset, logout-all, deactivation, a forced
-/// logout, the emergency 2FA reset) takes the keys too: a key is not a way back in. Audited as
-/// `api_keys_revoked` with the count and `reason` (`detail.by`), only when there was a key to revoke.
-pub(crate) async fn revoke_all(
-    state: &AppState,
-    user_id: i64,
-    actor: Actor<'_>,
-    reason: &str,
-) -> Result<u64, ApiError> {
-    let done = sqlx::query("DELETE FROM api_keys WHERE user_id = $1").bind(user_id).execute(&state.db.pool).await?;
-    let count = done.rows_affected();
-    if count > 0 {
-        audit::record(state, "api_keys_revoked", actor, json!({ "count": count, "by": reason })).await?;
-    }
-    Ok(count)
 }

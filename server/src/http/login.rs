@@ -16,20 +16,18 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::Router;
 use latchkey_core::policy::{PasswordPolicy, Violation};
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use crate::flows::login::{finish_login, login_failed, reserve_all, settle_success, NO_ACTIVE_ACCOUNT};
 use crate::http::drf::{CharField, Form, JsonBody};
-use crate::http::orgs::{member_of, org_claims};
-use crate::http::tokens::{issue_session, pair_response, AuthMethod};
+use crate::http::tokens::pair_response;
 use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::passwords::Claimant;
 use crate::infra::state::AppState;
-use crate::store::limits::{Lock, Reservation};
+use crate::store::limits::Lock;
+use crate::store::orgs::member_of;
 use crate::store::users::{normalize_email, normalize_username, User, EMAIL_MAX, USERNAME_MAX};
-
-/// DRF's `AuthenticationFailed` from `TokenObtainPairSerializer`: one body for every failure.
-pub(crate) const NO_ACTIVE_ACCOUNT: &str = "No active account found with the given credentials";
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/api/token/", axum::routing::post(create_token_pair))
@@ -40,15 +38,15 @@ pub(crate) fn router() -> Router<AppState> {
 /// 2FA needs its code too: in `otp`, or in a second step after `403 mfa_required` (`crate::http::mfa::login`).
 #[utoipa::path(
     post, path = "/api/token/", tag = "tokens",
-    request_body = crate::http::openapi::TokenObtainRequest,
+    request_body = crate::http::openapi::schemas::TokenObtainRequest,
     responses(
-        (status = 200, description = "A new session's tokens.", body = crate::http::openapi::IssuedTokens,
+        (status = 200, description = "A new session's tokens.", body = crate::http::openapi::schemas::IssuedTokens,
             headers(("Set-Cookie" = String, description = "Cookie mode: the refresh token, `latchkey_refresh`."))),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::LoginFailed),
-        (status = 403, response = crate::http::openapi::MfaRequired),
-        (status = 429, response = crate::http::openapi::Throttled),
-        (status = 503, response = crate::http::openapi::Unavailable),
+        (status = 400, response = crate::http::openapi::schemas::BadRequest),
+        (status = 401, response = crate::http::openapi::schemas::LoginFailed),
+        (status = 403, response = crate::http::openapi::schemas::MfaRequired),
+        (status = 429, response = crate::http::openapi::schemas::Throttled),
+        (status = 503, response = crate::http::openapi::schemas::Unavailable),
     )
 )]
 pub(crate) async fn create_token_pair(
@@ -57,7 +55,7 @@ pub(crate) async fn create_token_pair(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let Credentials { login, password, otp, org, cookie } = read_credentials(&body, &state.policy)?;
-    crate::store::limits::hit(&state, "login", "ip", &client.network).await?;
+    crate::store::limits::hit(&state, crate::infra::config::Limit::LoginIp, &client.network).await?;
     let name = match &login {
         Login::Email(email) => normalize_email(email),
         Login::Username(username) => normalize_username(username),
@@ -119,88 +117,8 @@ pub(crate) async fn create_token_pair(
         };
         crate::http::mfa::login::check_login_code(&state, &user, &otp, &client).await?;
     }
-    finish_login(&state, &user, &client, user.mfa_enabled, cookie, org_id).await
-}
-
-/// Reserves one attempt under each lock, in order; on the first refusal gives back what it took
-/// and answers 429, audited as `locked_out` at most once a minute per lockout.
-async fn reserve_all(
-    state: &AppState,
-    locks: &[Lock],
-    client: &Client,
-    name: &str,
-) -> Result<Vec<Reservation>, ApiError> {
-    let mut reservations = Vec::with_capacity(locks.len());
-    for lock in locks {
-        match lock.reserve(state).await {
-            Ok(reservation) => reservations.push(reservation),
-            Err(refusal) => {
-                for reservation in reservations {
-                    reservation.release().await?;
-                }
-                if lock.note_refusal(state).await? {
-                    login_failed(state, None, client, name, "locked_out").await?;
-                }
-                return Err(refusal);
-            }
-        }
-    }
-    Ok(reservations)
-}
-
-/// After the right password: the account's count starts again, and the network's attempt is given
-/// back (an address is locked out for its failures only).
-async fn settle_success(reservations: Vec<Reservation>) -> Result<(), ApiError> {
-    let mut reservations = reservations.into_iter();
-    // `reserve_all` took the network's (when there is one) first, the account's last.
-    let account = reservations.next_back();
-    for network in reservations {
-        network.release().await?;
-    }
-    if let Some(account) = account {
-        account.succeeded().await?;
-    }
-    Ok(())
-}
-
-/// The end of every login, once the password (and the second factor, `mfa`) are verified: an
-/// expired password gets `403 password_expired` and a token to change it with; otherwise a new
-/// session, a notice e-mail for a device not seen before (`LATCHKEY_NOTIFY_NEW_LOGIN`), and its tokens.
-pub(crate) async fn finish_login(
-    state: &AppState,
-    user: &User,
-    client: &Client,
-    mfa: bool,
-    cookie: bool,
-    org_id: Option<i64>,
-) -> Result<Response, ApiError> {
-    if crate::http::lifecycle::password_expired(state, user) {
-        let purpose = crate::store::challenges::Purpose::PasswordChange;
-        let slug = org_claims(state, user.id, org_id).await?.map(|org| org.slug);
-        let token = crate::store::challenges::create(state, purpose, user.id, cookie, mfa, slug.as_deref()).await?;
-        return Err(ApiError::PasswordExpired { password_change_token: token });
-    }
-    if state.config.notify_new_login {
-        crate::http::lifecycle::notify_if_new_device(state, user, client).await?;
-    }
-    let pair = issue_session(state, user, &client.ip, &client.user_agent, mfa, AuthMethod::Password, org_id).await?;
-    let actor = crate::http::audit::Actor { user_id: Some(user.id), client, session_id: Some(&pair.session_id) };
-    crate::http::audit::record(state, "login_succeeded", actor, json!({ "mfa": mfa })).await?;
-    pair_response(state, pair, cookie)
-}
-
-/// Audits a refused login: `reason` is `bad_credentials`, `inactive`, `locked_out` or
-/// `email_not_verified`; `login` is the name given (never the password), which the audit log cuts
-/// to its length for people.
-async fn login_failed(
-    state: &AppState,
-    user_id: Option<i64>,
-    client: &Client,
-    login: &str,
-    reason: &str,
-) -> Result<(), ApiError> {
-    let actor = crate::http::audit::Actor { user_id, client, session_id: None };
-    crate::http::audit::record(state, "login_failed", actor, json!({ "reason": reason, "login": login })).await
+    let pair = finish_login(&state, &user, &client, user.mfa_enabled, cookie, org_id).await?;
+    pair_response(&state, pair, cookie)
 }
 
 /// How the caller names the account.

@@ -14,14 +14,13 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(get_metrics))
-        .route("/api/schema/", get(crate::http::openapi::get_schema))
         .route("/.well-known/jwks.json", get(get_jwks))
 }
 
 /// The process is up.
 #[utoipa::path(
     get, path = "/healthz", tag = "ops",
-    responses((status = 200, description = "The process is up.", body = crate::http::openapi::Status))
+    responses((status = 200, description = "The process is up.", body = crate::http::openapi::schemas::Status))
 )]
 async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
@@ -31,8 +30,8 @@ async fn healthz() -> Json<Value> {
 #[utoipa::path(
     get, path = "/readyz", tag = "ops",
     responses(
-        (status = 200, description = "The database answers.", body = crate::http::openapi::Status),
-        (status = 503, description = "`{\"status\": \"database unavailable\"}`", body = crate::http::openapi::Status),
+        (status = 200, description = "The database answers.", body = crate::http::openapi::schemas::Status),
+        (status = 503, description = "`{\"status\": \"database unavailable\"}`", body = crate::http::openapi::schemas::Status),
     )
 )]
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
@@ -48,8 +47,8 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
 #[utoipa::path(
     get, path = "/.well-known/jwks.json", tag = "ops",
     responses(
-        (status = 200, description = "`{\"keys\": [jwk]}` for EdDSA, RS256 and ES256.", body = crate::http::openapi::Jwks),
-        (status = 404, response = crate::http::openapi::NotFound),
+        (status = 200, description = "`{\"keys\": [jwk]}` for EdDSA, RS256 and ES256.", body = crate::http::openapi::schemas::Jwks),
+        (status = 404, response = crate::http::openapi::schemas::NotFound),
     )
 )]
 async fn get_jwks(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {

@@ -10,17 +10,16 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use sqlx::Row;
 
-use crate::http::audit::{self, Actor};
 use crate::http::auth::AuthUser;
-use crate::http::authz::{OrgMember, Role};
+use crate::http::authz::{read_role, OrgMember, Role};
 use crate::http::drf::{CharField, Form, JsonBody};
 use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
+use crate::store::audit::{self, Actor};
 use crate::store::users::iso8601;
 
 const LAST_ADMIN: &str = "An organization needs at least one admin.";
-const BAD_ROLE: &str = "Choose one of: admin, editor, author, viewer.";
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -38,11 +37,11 @@ fn is_slug(slug: &str) -> bool {
 /// `POST /api/orgs/`: `{"name", "slug"}`; the caller becomes its admin.
 #[utoipa::path(
     post, path = "/api/orgs/", tag = "organizations", security(("bearer" = [])),
-    request_body = crate::http::openapi::NewOrgRequest,
+    request_body = crate::http::openapi::schemas::NewOrgRequest,
     responses(
-        (status = 201, description = "The organization, with the caller's role.", body = crate::http::openapi::Org),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
+        (status = 201, description = "The organization, with the caller's role.", body = crate::http::openapi::schemas::Org),
+        (status = 400, response = crate::http::openapi::schemas::BadRequest),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
     )
 )]
 async fn create_org(
@@ -106,8 +105,8 @@ async fn create_org(
 #[utoipa::path(
     get, path = "/api/orgs/", tag = "organizations", security(("bearer" = [])),
     responses(
-        (status = 200, description = "The caller's organizations.", body = [crate::http::openapi::Org]),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
+        (status = 200, description = "The caller's organizations.", body = [crate::http::openapi::schemas::Org]),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
     )
 )]
 async fn list_orgs(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Value>, ApiError> {
@@ -134,9 +133,9 @@ async fn list_orgs(State(state): State<AppState>, auth: AuthUser) -> Result<Json
     get, path = "/api/orgs/{slug}/members/", tag = "organizations", security(("bearer" = [])),
     params(("slug" = String, Path, description = "The organization.")),
     responses(
-        (status = 200, description = "The members.", body = [crate::http::openapi::Member]),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
-        (status = 404, response = crate::http::openapi::NotFound),
+        (status = 200, description = "The members.", body = [crate::http::openapi::schemas::Member]),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 404, response = crate::http::openapi::schemas::NotFound),
     )
 )]
 async fn list_members(State(state): State<AppState>, member: OrgMember) -> Result<Json<Value>, ApiError> {
@@ -157,28 +156,19 @@ async fn list_members(State(state): State<AppState>, member: OrgMember) -> Resul
     Ok(Json(Value::Array(members)))
 }
 
-pub(crate) fn read_role(form: &mut Form<'_>) -> Option<Role> {
-    let role = form.string("role", CharField::REQUIRED)?;
-    let parsed = Role::parse(&role);
-    if parsed.is_none() {
-        form.error("role", BAD_ROLE);
-    }
-    parsed
-}
-
 /// `POST /api/orgs/{slug}/members/`: v1's way to add a member, now an invitation exactly as
 /// `POST /api/orgs/{slug}/invitations/` (`crate::http::invitations`): members join by accepting.
 #[utoipa::path(
     post, path = "/api/orgs/{slug}/members/", tag = "organizations", security(("bearer" = [])),
     params(("slug" = String, Path, description = "The organization.")),
-    request_body = crate::http::openapi::NewMemberRequest,
+    request_body = crate::http::openapi::schemas::NewMemberRequest,
     responses(
-        (status = 202, description = "Invited: the same answer for every address.", body = crate::http::openapi::Detail),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 404, response = crate::http::openapi::NotFound),
-        (status = 429, response = crate::http::openapi::Throttled),
+        (status = 202, description = "Invited: the same answer for every address.", body = crate::http::openapi::schemas::Detail),
+        (status = 400, response = crate::http::openapi::schemas::BadRequest),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 403, response = crate::http::openapi::schemas::Forbidden),
+        (status = 404, response = crate::http::openapi::schemas::NotFound),
+        (status = 429, response = crate::http::openapi::schemas::Throttled),
     )
 )]
 async fn add_member(
@@ -194,13 +184,13 @@ async fn add_member(
 #[utoipa::path(
     patch, path = "/api/orgs/{slug}/members/{user_id}/", tag = "organizations", security(("bearer" = [])),
     params(("slug" = String, Path, description = "The organization."), ("user_id" = i64, Path, description = "The member.")),
-    request_body = crate::http::openapi::RoleRequest,
+    request_body = crate::http::openapi::schemas::RoleRequest,
     responses(
-        (status = 200, description = "The member with the new role.", body = crate::http::openapi::Member),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 404, response = crate::http::openapi::NotFound),
+        (status = 200, description = "The member with the new role.", body = crate::http::openapi::schemas::Member),
+        (status = 400, response = crate::http::openapi::schemas::BadRequest),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 403, response = crate::http::openapi::schemas::Forbidden),
+        (status = 404, response = crate::http::openapi::schemas::NotFound),
     )
 )]
 async fn change_role(
@@ -241,10 +231,10 @@ async fn change_role(
     params(("slug" = String, Path, description = "The organization."), ("user_id" = i64, Path, description = "The member.")),
     responses(
         (status = 204, description = "No longer a member."),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 404, response = crate::http::openapi::NotFound),
+        (status = 400, response = crate::http::openapi::schemas::BadRequest),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 403, response = crate::http::openapi::schemas::Forbidden),
+        (status = 404, response = crate::http::openapi::schemas::NotFound),
     )
 )]
 async fn remove_member(
@@ -305,37 +295,6 @@ async fn apply_keeping_an_admin<'q>(
     let done = query.execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(done.rows_affected() > 0)
-}
-
-/// The organization an access token speaks for, and the caller's role there (`crate::http::tokens`).
-#[derive(Debug)]
-pub(crate) struct OrgClaims {
-    pub id: i64,
-    pub slug: String,
-    pub role: String,
-}
-
-/// The claims of organization `org_id` for `user_id`, if they are still a member (a member removed
-/// since the session chose it gets tokens without an organization).
-pub(crate) async fn org_claims(
-    state: &AppState,
-    user_id: i64,
-    org_id: Option<i64>,
-) -> Result<Option<OrgClaims>, ApiError> {
-    let Some(org_id) = org_id else { return Ok(None) };
-    let sql = "SELECT o.slug, m.role FROM organizations o JOIN memberships m ON m.org_id = o.id \
-               WHERE o.id = $1 AND m.user_id = $2";
-    let row = sqlx::query(sql).bind(org_id).bind(user_id).fetch_optional(&state.db.pool).await?;
-    let Some(row) = row else { return Ok(None) };
-    Ok(Some(OrgClaims { id: org_id, slug: row.try_get("slug")?, role: row.try_get("role")? }))
-}
-
-/// The id of organization `slug` if `user_id` is a member; DRF's 403 otherwise (API.md §7).
-pub(crate) async fn member_of(state: &AppState, slug: &str, user_id: i64) -> Result<i64, ApiError> {
-    match crate::http::authz::membership(state, slug, user_id).await? {
-        Some((org_id, _)) => Ok(org_id),
-        None => Err(ApiError::PermissionDenied),
-    }
 }
 
 fn actor<'a>(member: &'a OrgMember, client: &'a Client) -> Actor<'a> {

@@ -12,7 +12,9 @@ use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::http::{accounts, admin, audit, keys, lifecycle, mfa, ops, orgs, sudo, tokens, transport};
+use crate::http::{
+    accounts, admin, audit, keys, lifecycle, login, mfa, openapi, ops, orgs, sessions, sudo, tokens, transport,
+};
 use crate::infra::error::ApiError;
 use crate::infra::metrics;
 use crate::infra::state::AppState;
@@ -33,9 +35,13 @@ pub fn app(state: AppState) -> Router {
     let every = EveryRequest { metrics: state.metrics.clone(), request_timeout: state.config.request_timeout };
     Router::new()
         .merge(ops::router())
+        .route("/api/schema/", axum::routing::get(openapi::document::get_schema))
         .merge(accounts::router())
         .merge(sudo::router())
         .merge(tokens::router())
+        .merge(sessions::router())
+        .merge(login::router())
+        .merge(mfa::login::router())
         .merge(mfa::router())
         .merge(lifecycle::router())
         .merge(audit::router())

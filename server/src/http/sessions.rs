@@ -9,15 +9,15 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use latchkey_core::token::TokenType;
 use serde_json::{json, Value};
-use sqlx::Row;
 
-use crate::http::audit::{self, Actor};
 use crate::http::auth::AuthUser;
 use crate::http::cookies::{without_refresh_cookie, BodyOrCookie};
 use crate::http::drf::{CharField, Form, JsonBody};
 use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
+use crate::store::audit::{self, Actor};
+use crate::store::sessions::{revoke, revoke_all};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -27,88 +27,10 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/auth/sessions/{id}/", delete(delete_session).patch(crate::http::session_details::rename_session))
 }
 
-/// A session row, as token refresh and verification read it.
-#[derive(Debug, Clone)]
-pub(crate) struct Session {
-    pub id: String,
-    pub user_id: i64,
-    /// SHA-256 hex of the `jti` of the one refresh token that may be used now.
-    pub current_hash: String,
-    /// SHA-256 hex of the `jti` it replaced, for the reuse grace window.
-    pub previous_hash: Option<String>,
-    pub rotated_at: Option<i64>,
-    /// The idle limit: a refresh moves it, never past `absolute_expires_at`.
-    pub expires_at: i64,
-    /// The absolute limit, `LATCHKEY_SESSION_MAX_AGE` after the login.
-    pub absolute_expires_at: i64,
-    pub revoked_at: Option<i64>,
-    /// A second factor was verified for this session.
-    pub mfa: bool,
-    /// The organization its access tokens speak for.
-    pub org_id: Option<i64>,
-}
-
-impl Session {
-    /// The session with this id, whatever its state.
-    pub async fn load(state: &AppState, id: &str) -> Result<Option<Self>, ApiError> {
-        let sql = "SELECT id, user_id, current_hash, previous_hash, rotated_at, expires_at, absolute_expires_at, \
-                   revoked_at, mfa, org_id FROM sessions WHERE id = $1";
-        let Some(row) = sqlx::query(sql).bind(id).fetch_optional(&state.db.pool).await? else { return Ok(None) };
-        Ok(Some(Self {
-            id: row.try_get("id")?,
-            user_id: row.try_get("user_id")?,
-            current_hash: row.try_get("current_hash")?,
-            previous_hash: row.try_get("previous_hash")?,
-            rotated_at: row.try_get("rotated_at")?,
-            expires_at: row.try_get("expires_at")?,
-            absolute_expires_at: row.try_get("absolute_expires_at")?,
-            revoked_at: row.try_get("revoked_at")?,
-            mfa: row.try_get::<i64, _>("mfa")? != 0,
-            org_id: row.try_get("org_id")?,
-        }))
-    }
-
-    /// Not revoked, and neither its idle nor its absolute limit passed at `now`.
-    pub fn is_open(&self, now: i64) -> bool {
-        self.revoked_at.is_none() && self.expires_at > now && self.absolute_expires_at > now
-    }
-}
-
-/// Revokes one session of `user_id`; false when it is unknown, someone else's, or already closed.
-pub(crate) async fn revoke(state: &AppState, id: &str, user_id: i64, now: i64) -> Result<bool, ApiError> {
-    let sql = "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL \
-               AND expires_at > $4 AND absolute_expires_at > $5";
-    let done = sqlx::query(sql).bind(now).bind(id).bind(user_id).bind(now).bind(now).execute(&state.db.pool).await?;
-    Ok(done.rows_affected() > 0)
-}
-
 /// Audits the revocation of session `sid` by its owner.
 async fn revoked(state: &AppState, auth: &AuthUser, client: &Client, sid: &str, by: &str) -> Result<(), ApiError> {
     let actor = Actor { user_id: Some(auth.user.id), client, session_id: Some(sid) };
     audit::record(state, "session_revoked", actor, json!({ "by": by })).await
-}
-
-/// Revokes every open session of `user_id` but `keep` (a session id, or none); returns how many.
-/// Used by logout-all, password changes and resets, and the admin API. Ended sessions are left as
-/// they are, so that the count is of sessions that could still be used.
-pub(crate) async fn revoke_all(state: &AppState, user_id: i64, keep: Option<&str>) -> Result<u64, ApiError> {
-    let now = crate::infra::clock::now();
-    let sql = "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND id <> $3 \
-               AND expires_at > $4 AND absolute_expires_at > $5";
-    let done = sqlx::query(sql)
-        .bind(now)
-        .bind(user_id)
-        .bind(keep.unwrap_or_default())
-        .bind(now)
-        .bind(now)
-        .execute(&state.db.pool)
-        .await?;
-    Ok(done.rows_affected())
-}
-
-/// simplejwt's answer for a refresh token that may no longer be used.
-pub(crate) fn blacklisted() -> ApiError {
-    ApiError::token_not_valid("Token is blacklisted")
 }
 
 /// `POST /api/auth/logout/`: revokes the session of the given refresh token (body, else cookie), or
@@ -116,13 +38,13 @@ pub(crate) fn blacklisted() -> ApiError {
 /// caller is fine. Closing the cookie's session or the caller's own deletes the refresh cookie.
 #[utoipa::path(
     post, path = "/api/auth/logout/", tag = "sessions", security(("bearer" = [])),
-    request_body = crate::http::openapi::LogoutRequest,
+    request_body = crate::http::openapi::schemas::LogoutRequest,
     responses(
-        (status = 200, description = "The session is revoked.", body = crate::http::openapi::Empty,
+        (status = 200, description = "The session is revoked.", body = crate::http::openapi::schemas::Empty,
             headers(("Set-Cookie" = String, description = "Deletes the refresh cookie, when it named this session."))),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
-        (status = 403, response = crate::http::openapi::CsrfFailed),
+        (status = 400, response = crate::http::openapi::schemas::BadRequest),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 403, response = crate::http::openapi::schemas::CsrfFailed),
     )
 )]
 async fn logout(
@@ -168,13 +90,13 @@ async fn logout(
 /// open, and the answer counts the others: `{"revoked": n}`.
 #[utoipa::path(
     post, path = "/api/auth/logout-all/", tag = "sessions", security(("bearer" = [])),
-    request_body = crate::http::openapi::LogoutAllRequest,
+    request_body = crate::http::openapi::sessions::LogoutAllRequest,
     responses(
         (status = 200, description = "`{}` when every session of the caller is revoked; `{\"revoked\": n}` when \
-            `keep_current` kept the caller's.", body = crate::http::openapi::LogoutAllRevoked,
+            `keep_current` kept the caller's.", body = crate::http::openapi::sessions::LogoutAllRevoked,
             headers(("Set-Cookie" = String, description = "Without `keep_current`: deletes the refresh cookie."))),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
+        (status = 400, response = crate::http::openapi::schemas::BadRequest),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
     )
 )]
 async fn logout_all(
@@ -191,7 +113,7 @@ async fn logout_all(
     let actor = Actor { user_id: Some(auth.user.id), client: &client, session_id: auth.session_id() };
     let detail = json!({ "by": "logout_all", "count": count, "keep_current": keep_current });
     audit::record(&state, "session_revoked", actor, detail).await?;
-    crate::http::keys::revoke_all(&state, auth.user.id, actor, "logout_all").await?;
+    crate::store::api_keys::revoke_all(&state, auth.user.id, actor, "logout_all").await?;
     if keep_current {
         return Ok(Json(json!({ "revoked": count })).into_response());
     }
@@ -204,12 +126,12 @@ async fn logout_all(
 #[utoipa::path(
     get, path = "/api/auth/sessions/", tag = "sessions", security(("bearer" = [])),
     responses(
-        (status = 200, description = "The caller's open sessions, newest first.", body = [crate::http::openapi::Session]),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
+        (status = 200, description = "The caller's open sessions, newest first.", body = [crate::http::openapi::sessions::Session]),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
     )
 )]
 async fn list_sessions(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Value>, ApiError> {
-    let sessions = crate::http::session_details::open_sessions(&state, auth.user.id, auth.session_id()).await?;
+    let sessions = crate::store::sessions::open_sessions(&state, auth.user.id, auth.session_id()).await?;
     Ok(Json(Value::Array(sessions)))
 }
 
@@ -220,8 +142,8 @@ async fn list_sessions(State(state): State<AppState>, auth: AuthUser) -> Result<
     params(("id" = String, Path, description = "The session's id.")),
     responses(
         (status = 204, description = "The session is revoked."),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
-        (status = 404, response = crate::http::openapi::NotFound),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 404, response = crate::http::openapi::schemas::NotFound),
     )
 )]
 async fn delete_session(

@@ -8,13 +8,13 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::flows::reauth::{Action, Method};
-use crate::http::audit::Actor;
 use crate::http::auth::AuthUser;
 use crate::http::drf::JsonBody;
 use crate::http::mfa::Purpose;
 use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
+use crate::store::audit::Actor;
 use crate::store::users::iso8601;
 
 pub(crate) fn router() -> Router<AppState> {
@@ -26,15 +26,15 @@ pub(crate) fn router() -> Router<AppState> {
 /// other re-authentication. A code also counts as this session's second factor.
 #[utoipa::path(
     post, path = "/api/auth/reauthenticate/", tag = "accounts", security(("bearer" = [])),
-    request_body = crate::http::openapi::Reauthentication,
+    request_body = crate::http::openapi::schemas::Reauthentication,
     responses(
         (status = 200, description = "Sensitive actions are open to this session until `expires_at`.",
-            body = crate::http::openapi::Reauthenticated),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 429, response = crate::http::openapi::Throttled),
-        (status = 503, response = crate::http::openapi::Unavailable),
+            body = crate::http::openapi::privileged::Reauthenticated),
+        (status = 400, response = crate::http::openapi::schemas::BadRequest),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 403, response = crate::http::openapi::schemas::Forbidden),
+        (status = 429, response = crate::http::openapi::schemas::Throttled),
+        (status = 503, response = crate::http::openapi::schemas::Unavailable),
     )
 )]
 async fn reauthenticate(
@@ -53,7 +53,7 @@ async fn reauthenticate(
     }
     crate::flows::reauth::mark_recent(&state, sid).await?;
     let method = if method == Method::Code { "code" } else { "password" };
-    crate::http::audit::record(&state, "reauthenticated", actor, json!({ "method": method })).await?;
+    crate::store::audit::record(&state, "reauthenticated", actor, json!({ "method": method })).await?;
     let until = crate::infra::clock::now().saturating_add(crate::infra::clock::seconds(state.config.reauth_window));
     Ok(Json(json!({ "expires_at": iso8601(until) })))
 }

@@ -6,21 +6,21 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use latchkey_core::token::{new_jti, Claims, TokenType};
-use rand_core::OsRng;
+use latchkey_core::token::{Claims, TokenType};
 use serde_json::{json, Value};
-use subtle::ConstantTimeEq;
 
+use crate::flows::tokens::{access_token_for, refresh_token_for, same_hash, session_id};
+// Where embedders and tests have found them since version 1.
+pub use crate::flows::tokens::{issue_session, TokenPair};
 use crate::http::cookies::{with_refresh_cookie, without_refresh_cookie, BodyOrCookie};
 use crate::http::drf::{CharField, Form, JsonBody};
-use crate::http::orgs::{member_of, org_claims, OrgClaims};
-pub use crate::http::session_details::AuthMethod;
-use crate::http::sessions::{blacklisted, Session};
 use crate::infra::client::Client;
-use crate::infra::db::flag;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
 use crate::infra::{clock::seconds, digest::sha256_hex};
+use crate::store::orgs::{member_of, org_claims};
+pub use crate::store::sessions::AuthMethod;
+use crate::store::sessions::{blacklisted, Session};
 use crate::store::users::User;
 
 /// `TokenRefreshSerializer`'s answer for a deleted or inactive user.
@@ -31,67 +31,6 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/token/refresh/", post(refresh_token))
         .route("/api/token/verify/", post(verify_token))
         .route("/api/token/blacklist/", post(blacklist_token))
-        // The session endpoints share the session model; they are mounted with the token routes.
-        .merge(crate::http::sessions::router())
-        .merge(crate::http::login::router())
-}
-
-/// A token pair as simplejwt writes it: `refresh` first (a struct keeps the field order, where a
-/// `serde_json::Map` would sort the keys).
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct TokenPair {
-    /// The refresh token.
-    pub refresh: String,
-    /// The access token.
-    pub access: String,
-    /// The session the pair belongs to (not part of the body).
-    #[serde(skip)]
-    pub session_id: String,
-}
-
-/// Opens a session for `user` and returns its first pair. `mfa`: a second factor was verified for
-/// this login (the access tokens' `mfa` claim); `method`: how the login proved the user. The
-/// session ends `LATCHKEY_SESSION_MAX_AGE` from now at the latest. Also records the login in
-/// `users.last_login`. Used by login, its second step, and registration.
-pub async fn issue_session(
-    state: &AppState,
-    user: &User,
-    ip: &str,
-    user_agent: &str,
-    mfa: bool,
-    method: AuthMethod,
-    org_id: Option<i64>,
-) -> Result<TokenPair, ApiError> {
-    let now = crate::infra::clock::now();
-    // 128 random bits as 32 hex characters: the same shape as a jti.
-    let sid = new_jti(&mut OsRng);
-    let absolute = now.saturating_add(seconds(state.config.session_max_age));
-    let (refresh, refresh_claims) = refresh_token_for(state, user.id, &sid, now, absolute)?;
-    let org = org_claims(state, user.id, org_id).await?;
-    let access = access_token_for(state, user, &sid, mfa, org.as_ref(), now)?;
-    let sql = "INSERT INTO sessions (id, user_id, current_hash, created_at, last_used_at, expires_at, ip, user_agent, \
-               mfa, org_id, absolute_expires_at, auth_method) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
-    sqlx::query(sql)
-        .bind(&sid)
-        .bind(user.id)
-        .bind(sha256_hex(&refresh_claims.jti))
-        .bind(now)
-        .bind(now)
-        .bind(refresh_claims.exp)
-        .bind(ip)
-        .bind(user_agent)
-        .bind(flag(mfa))
-        .bind(org.as_ref().map(|o| o.id))
-        .bind(absolute)
-        .bind(method.as_str().into_owned())
-        .execute(&state.db.pool)
-        .await?;
-    sqlx::query("UPDATE users SET last_login = $1 WHERE id = $2")
-        .bind(now)
-        .bind(user.id)
-        .execute(&state.db.pool)
-        .await?;
-    Ok(TokenPair { refresh, access, session_id: sid })
 }
 
 /// The answer carrying a new pair: the pair as JSON, or in cookie mode `{"access"}` with the
@@ -107,14 +46,14 @@ pub(crate) fn pair_response(state: &AppState, pair: TokenPair, cookie: bool) -> 
 /// the refresh cookie instead, `{"access"}` and the rotated cookie.
 #[utoipa::path(
     post, path = "/api/token/refresh/", tag = "tokens",
-    request_body = crate::http::openapi::RefreshRequest,
+    request_body = crate::http::openapi::schemas::RefreshRequest,
     responses(
         (status = 200, description = "The next tokens; the old refresh token is spent.",
-            body = crate::http::openapi::IssuedTokens,
+            body = crate::http::openapi::schemas::IssuedTokens,
             headers(("Set-Cookie" = String, description = "Cookie mode: the next refresh token."))),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::TokenNotValid),
-        (status = 403, response = crate::http::openapi::CsrfFailed),
+        (status = 400, response = crate::http::openapi::schemas::BadRequest),
+        (status = 401, response = crate::http::openapi::schemas::TokenNotValid),
+        (status = 403, response = crate::http::openapi::schemas::CsrfFailed),
     )
 )]
 async fn refresh_token(
@@ -171,11 +110,11 @@ async fn refresh_token(
 /// or a refresh token that has been rotated, is blacklisted. Nothing is revoked here.
 #[utoipa::path(
     post, path = "/api/token/verify/", tag = "tokens",
-    request_body = crate::http::openapi::VerifyRequest,
+    request_body = crate::http::openapi::schemas::VerifyRequest,
     responses(
-        (status = 200, description = "The token is valid.", body = crate::http::openapi::Empty),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::TokenNotValid),
+        (status = 200, description = "The token is valid.", body = crate::http::openapi::schemas::Empty),
+        (status = 400, response = crate::http::openapi::schemas::BadRequest),
+        (status = 401, response = crate::http::openapi::schemas::TokenNotValid),
     )
 )]
 async fn verify_token(State(state): State<AppState>, JsonBody(body): JsonBody) -> Result<Json<Value>, ApiError> {
@@ -198,13 +137,13 @@ async fn verify_token(State(state): State<AppState>, JsonBody(body): JsonBody) -
 /// the cookie, when used, is deleted.
 #[utoipa::path(
     post, path = "/api/token/blacklist/", tag = "tokens",
-    request_body = crate::http::openapi::RefreshRequest,
+    request_body = crate::http::openapi::schemas::RefreshRequest,
     responses(
-        (status = 200, description = "The token's session is revoked.", body = crate::http::openapi::Empty,
+        (status = 200, description = "The token's session is revoked.", body = crate::http::openapi::schemas::Empty,
             headers(("Set-Cookie" = String, description = "Cookie mode: deletes the refresh cookie."))),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::TokenNotValid),
-        (status = 403, response = crate::http::openapi::CsrfFailed),
+        (status = 400, response = crate::http::openapi::schemas::BadRequest),
+        (status = 401, response = crate::http::openapi::schemas::TokenNotValid),
+        (status = 403, response = crate::http::openapi::schemas::CsrfFailed),
     )
 )]
 async fn blacklist_token(
@@ -216,12 +155,12 @@ async fn blacklist_token(
     let now = crate::infra::clock::now();
     let claims = verify(&state, &token, Some(TokenType::Refresh), now)?;
     let session = current_session(&state, &claims, now, &client).await?;
-    if !crate::http::sessions::revoke(&state, &session.id, session.user_id, now).await? {
+    if !crate::store::sessions::revoke(&state, &session.id, session.user_id, now).await? {
         return Err(blacklisted());
     }
     let actor =
-        crate::http::audit::Actor { user_id: Some(session.user_id), client: &client, session_id: Some(&session.id) };
-    crate::http::audit::record(&state, "session_revoked", actor, json!({ "by": "blacklist" })).await?;
+        crate::store::audit::Actor { user_id: Some(session.user_id), client: &client, session_id: Some(&session.id) };
+    crate::store::audit::record(&state, "session_revoked", actor, json!({ "by": "blacklist" })).await?;
     if request.cookie.is_some() {
         return without_refresh_cookie(&state.config, json!({}));
     }
@@ -272,64 +211,10 @@ async fn current_session(state: &AppState, claims: &Claims, now: i64, client: &C
     let is_previous = session.previous_hash.as_deref().is_some_and(|previous| same_hash(&presented, previous));
     let in_grace = is_previous && session.rotated_at.is_some_and(|at| now < at.saturating_add(grace));
     if !in_grace {
-        crate::http::sessions::revoke(state, &session.id, session.user_id, now).await?;
-        let actor = crate::http::audit::Actor { user_id: Some(session.user_id), client, session_id: Some(&session.id) };
-        crate::http::audit::record(state, "refresh_reuse_detected", actor, json!({ "session_revoked": true })).await?;
+        crate::store::sessions::revoke(state, &session.id, session.user_id, now).await?;
+        let actor =
+            crate::store::audit::Actor { user_id: Some(session.user_id), client, session_id: Some(&session.id) };
+        crate::store::audit::record(state, "refresh_reuse_detected", actor, json!({ "session_revoked": true })).await?;
     }
     Err(blacklisted())
-}
-
-/// The `sid` claim, or "" (which names no session) when a token has none.
-fn session_id(claims: &Claims) -> &str {
-    claims.extra.get("sid").and_then(Value::as_str).unwrap_or_default()
-}
-
-fn same_hash(a: &str, b: &str) -> bool {
-    a.as_bytes().ct_eq(b.as_bytes()).into()
-}
-
-/// A signed refresh token of session `sid`, and its claims (for `jti` and `exp`): it expires a refresh
-/// lifetime from `now`, or at `absolute` (the session's absolute limit) when that comes first.
-fn refresh_token_for(
-    state: &AppState,
-    user_id: i64,
-    sid: &str,
-    now: i64,
-    absolute: i64,
-) -> Result<(String, Claims), ApiError> {
-    let lifetime = seconds(state.config.refresh_token_lifetime);
-    let mut claims = Claims::new(TokenType::Refresh, user_id.to_string(), now, lifetime, &mut OsRng);
-    claims.exp = claims.exp.min(absolute);
-    claims.extra.insert("sid".into(), json!(sid));
-    Ok((sign(state, &mut claims)?, claims))
-}
-
-/// A signed access token with the user's current claims (API.md §3).
-fn access_token_for(
-    state: &AppState,
-    user: &User,
-    sid: &str,
-    mfa: bool,
-    org: Option<&OrgClaims>,
-    now: i64,
-) -> Result<String, ApiError> {
-    let lifetime = seconds(state.config.access_token_lifetime);
-    let mut claims = Claims::new(TokenType::Access, user.id.to_string(), now, lifetime, &mut OsRng);
-    claims.extra.insert("email".into(), json!(user.email));
-    claims.extra.insert("is_staff".into(), json!(user.is_staff));
-    claims.extra.insert("is_verified".into(), json!(user.is_verified));
-    claims.extra.insert("mfa".into(), json!(mfa));
-    if let Some(org) = org {
-        claims.extra.insert("org".into(), json!(org.slug));
-        claims.extra.insert("roles".into(), json!([org.role]));
-    }
-    claims.extra.insert("sid".into(), json!(sid));
-    sign(state, &mut claims)
-}
-
-/// Adds `iss`/`aud` when configured and signs.
-fn sign(state: &AppState, claims: &mut Claims) -> Result<String, ApiError> {
-    claims.iss.clone_from(&state.config.jwt_issuer);
-    claims.aud.clone_from(&state.config.jwt_audience);
-    state.keys.encode(claims).map_err(|e| ApiError::Internal(format!("signing a token: {e}")))
 }

@@ -207,14 +207,70 @@ pub struct Rate {
     pub window: Duration,
 }
 
-/// The request limits by scope and subject (`LATCHKEY_RATE_LIMITS`).
+/// A request limit the server counts: a scope (what is being done) and the subject it is counted
+/// per (the client's network, the e-mail address a request names, or the signed-in user).
+/// `LATCHKEY_RATE_LIMITS` names them as `scope:subject`; any other name is refused at start-up,
+/// so a typo cannot silently leave an endpoint unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// `login:ip`: `POST /api/token/`.
+    LoginIp,
+    /// `mfa:ip`: `POST /api/token/mfa/`.
+    MfaIp,
+    /// `register:ip`: `POST /api/auth/register/`.
+    RegisterIp,
+    /// `reset:ip`: password-reset requests per client.
+    ResetIp,
+    /// `reset:email`: password-reset requests per address named.
+    ResetEmail,
+    /// `verify:ip`: e-mail verification attempts per client.
+    VerifyIp,
+    /// `resend:ip`: verification e-mails asked for per client.
+    ResendIp,
+    /// `resend:email`: verification e-mails asked for per address.
+    ResendEmail,
+    /// `invite:user`: invitations sent per inviting user.
+    InviteUser,
+}
+
+impl Limit {
+    /// Every limit, in the order of the documentation.
+    pub const ALL: [Self; 9] = [
+        Self::LoginIp,
+        Self::MfaIp,
+        Self::RegisterIp,
+        Self::ResetIp,
+        Self::ResetEmail,
+        Self::VerifyIp,
+        Self::ResendIp,
+        Self::ResendEmail,
+        Self::InviteUser,
+    ];
+
+    /// Its name in `LATCHKEY_RATE_LIMITS` and in the counter keys: `scope:subject`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::LoginIp => "login:ip",
+            Self::MfaIp => "mfa:ip",
+            Self::RegisterIp => "register:ip",
+            Self::ResetIp => "reset:ip",
+            Self::ResetEmail => "reset:email",
+            Self::VerifyIp => "verify:ip",
+            Self::ResendIp => "resend:ip",
+            Self::ResendEmail => "resend:email",
+            Self::InviteUser => "invite:user",
+        }
+    }
+}
+
+/// The request limits configured (`LATCHKEY_RATE_LIMITS`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RateLimits(Vec<(String, String, Rate)>);
+pub struct RateLimits(Vec<(Limit, Rate)>);
 
 impl RateLimits {
-    /// The limit of `scope` for `subject`, if any.
-    pub fn get(&self, scope: &str, subject: &str) -> Option<Rate> {
-        self.0.iter().find(|(s, t, _)| s == scope && t == subject).map(|(_, _, rate)| *rate)
+    /// The rate of `limit`, if it is configured.
+    pub fn get(&self, limit: Limit) -> Option<Rate> {
+        self.0.iter().find(|(l, _)| *l == limit).map(|(_, rate)| *rate)
     }
 }
 
@@ -226,17 +282,22 @@ impl FromStr for RateLimits {
         if text.trim() == "off" {
             return Ok(Self::default());
         }
-        let parse = |part: &str| -> Result<(String, String, Rate), String> {
+        let parse = |part: &str| -> Result<(Limit, Rate), String> {
             let error = || format!("`{part}`: expected scope:subject=count/window, as in login:ip=60/1m");
             let (name, rate) = part.split_once('=').ok_or_else(error)?;
-            let (scope, subject) = name.trim().split_once(':').ok_or_else(error)?;
+            let name = name.trim();
+            name.split_once(':').ok_or_else(error)?;
+            let limit = Limit::ALL.into_iter().find(|l| l.name() == name).ok_or_else(|| {
+                let known: Vec<&str> = Limit::ALL.iter().map(|l| l.name()).collect();
+                format!("`{part}`: unknown limit `{name}`; the limits are {}", known.join(", "))
+            })?;
             let (count, window) = rate.trim().split_once('/').ok_or_else(error)?;
             let count: u32 = count.trim().parse().map_err(|_| error())?;
             let window = humantime::parse_duration(window.trim()).map_err(|e| format!("`{part}`: {e}"))?;
             if window.as_secs() == 0 {
                 return Err(format!("`{part}`: the window must be at least a second"));
             }
-            Ok((scope.to_owned(), subject.to_owned(), Rate { count, window }))
+            Ok((limit, Rate { count, window }))
         };
         text.split(',').map(str::trim).filter(|p| !p.is_empty()).map(parse).collect::<Result<_, _>>().map(Self)
     }

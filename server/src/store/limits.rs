@@ -22,7 +22,7 @@
 
 use sqlx::Row;
 
-use crate::infra::config::Rate;
+use crate::infra::config::{Limit, Rate};
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
 
@@ -47,13 +47,13 @@ fn key(prefix: &str, subject: &str) -> String {
     format!("{prefix}:{}", crate::infra::digest::sha256_hex(subject))
 }
 
-/// Counts one request of `scope` from `subject` against its configured limit (none configured, or
+/// Counts one request under `limit` from `subject` against its configured rate (none configured, or
 /// an empty subject such as a request without a socket address: nothing to count).
 ///
 /// # Errors
 /// 429 with `Retry-After` and `RateLimit-*` once the window's requests are used up.
-pub async fn hit(state: &AppState, scope: &str, subject_kind: &str, subject: &str) -> Result<(), ApiError> {
-    let Some(Rate { count, window }) = state.config.rate_limits.get(scope, subject_kind) else { return Ok(()) };
+pub async fn hit(state: &AppState, limit: Limit, subject: &str) -> Result<(), ApiError> {
+    let Some(Rate { count, window }) = state.config.rate_limits.get(limit) else { return Ok(()) };
     if subject.is_empty() {
         return Ok(());
     }
@@ -65,7 +65,7 @@ pub async fn hit(state: &AppState, scope: &str, subject_kind: &str, subject: &st
                hits = CASE WHEN rate_limits.window_start = $4 THEN rate_limits.hits + 1 ELSE 1 END, \
                window_start = $5, updated_at = $6 RETURNING hits";
     let row = sqlx::query(sql)
-        .bind(key(&format!("rate:{scope}:{subject_kind}"), subject))
+        .bind(key(&format!("rate:{}", limit.name()), subject))
         .bind(start)
         .bind(now)
         .bind(start)
@@ -301,14 +301,23 @@ mod tests {
     #[test]
     fn rate_limits_parse() {
         let limits: crate::infra::config::RateLimits = " login:ip=5/1m , reset:email=3/1h".parse().unwrap();
-        assert_eq!(limits.get("login", "ip"), Some(Rate { count: 5, window: Duration::from_secs(60) }));
-        assert_eq!(limits.get("reset", "email"), Some(Rate { count: 3, window: Duration::from_secs(3600) }));
-        assert_eq!(limits.get("login", "email"), None);
+        assert_eq!(limits.get(Limit::LoginIp), Some(Rate { count: 5, window: Duration::from_secs(60) }));
+        assert_eq!(limits.get(Limit::ResetEmail), Some(Rate { count: 3, window: Duration::from_secs(3600) }));
+        assert_eq!(limits.get(Limit::ResetIp), None);
         assert_eq!(
             "off".parse::<crate::infra::config::RateLimits>().unwrap(),
             crate::infra::config::RateLimits::default()
         );
-        for bad in ["login=5/1m", "login:ip=5", "login:ip=x/1m", "login:ip=5/0s", "login:ip=5/soon"] {
+        for bad in [
+            "login=5/1m",
+            "login:ip=5",
+            "login:ip=x/1m",
+            "login:ip=5/0s",
+            "login:ip=5/soon",
+            "logn:ip=5/1m",
+            "login:email=5/1m",
+            "login:ip:x=5/1m",
+        ] {
             assert!(bad.parse::<crate::infra::config::RateLimits>().is_err(), "{bad}");
         }
         assert!(crate::infra::config::DEFAULT_RATE_LIMITS.parse::<crate::infra::config::RateLimits>().is_ok());

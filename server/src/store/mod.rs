@@ -1,6 +1,12 @@
 //! The tables: one module per table or group of tables, the place SQL is written.
 
+pub mod api_keys;
+pub mod audit;
 pub mod challenges;
 pub mod django_import;
 pub mod limits;
+pub mod mfa_backoff;
+pub mod mfa_factors;
+pub mod orgs;
+pub mod sessions;
 pub mod users;

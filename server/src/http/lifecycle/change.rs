@@ -7,18 +7,19 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::json;
 
-use super::{check_new_password, replace_password, Change};
+use crate::flows::passwords::{check_new_password, replace_password, Change};
 use crate::flows::reauth::Action;
-use crate::http::audit::Actor;
+use crate::flows::tokens::issue_session;
 use crate::http::auth::AuthUser;
 use crate::http::cookies::with_refresh_cookie;
 use crate::http::drf::{CharField, Form, JsonBody};
-use crate::http::tokens::{issue_session, AuthMethod};
 use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::passwords::Claimant;
 use crate::infra::state::AppState;
+use crate::store::audit::Actor;
 use crate::store::challenges::{self, Purpose};
+use crate::store::sessions::AuthMethod;
 use crate::store::users::User;
 
 /// Django's `PasswordChangeForm` message.
@@ -34,15 +35,15 @@ pub(super) fn router() -> Router<AppState> {
 /// instead (an expired password), every session is revoked and a new one's tokens come back.
 #[utoipa::path(
     post, path = "/api/auth/password/change/", tag = "passwords", security(("bearer" = []), ()),
-    request_body = crate::http::openapi::PasswordChangeRequest,
+    request_body = crate::http::openapi::schemas::PasswordChangeRequest,
     responses(
         (status = 200, description = "Saved; with a `password_change_token`, also a new session's tokens.",
-            body = crate::http::openapi::PasswordChanged),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
-        (status = 403, response = crate::http::openapi::ReauthenticationRequired),
-        (status = 429, response = crate::http::openapi::Throttled),
-        (status = 503, response = crate::http::openapi::Unavailable),
+            body = crate::http::openapi::schemas::PasswordChanged),
+        (status = 400, response = crate::http::openapi::schemas::BadRequest),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 403, response = crate::http::openapi::privileged::ReauthenticationRequired),
+        (status = 429, response = crate::http::openapi::schemas::Throttled),
+        (status = 503, response = crate::http::openapi::schemas::Unavailable),
     )
 )]
 async fn change_password(
@@ -75,7 +76,7 @@ async fn change_password(
     };
     form.finish()?;
     let (Some((user, session)), Some(new)) = (user, new) else {
-        return Err(ApiError::AuthenticationFailed(crate::http::login::NO_ACTIVE_ACCOUNT));
+        return Err(ApiError::AuthenticationFailed(crate::flows::login::NO_ACTIVE_ACCOUNT));
     };
     let actor = Actor { user_id: Some(user.id), client: &client, session_id: session.as_deref() };
     match &old {

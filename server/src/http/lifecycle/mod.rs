@@ -8,18 +8,12 @@ pub(crate) mod recovery;
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use latchkey_core::policy::{UserAttributes, Validation};
-use serde_json::{json, Value};
-use sqlx::Row;
+use latchkey_core::policy::UserAttributes;
+use serde_json::Value;
 
 use crate::http::drf::{CharField, Form, JsonBody};
-use crate::infra::client::Client;
-use crate::infra::error::{ApiError, FieldErrors};
-use crate::infra::mail::{Email, Kind};
+use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
-use crate::store::users::{iso8601, User};
-
-pub(crate) use recovery::send_verification;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -33,7 +27,7 @@ pub(crate) fn router() -> Router<AppState> {
 /// `validatePassword` given this object answers exactly as the server does.
 #[utoipa::path(
     get, path = "/api/auth/password/policy/", tag = "passwords",
-    responses((status = 200, description = "The active password policy.", body = crate::http::openapi::PasswordPolicy))
+    responses((status = 200, description = "The active password policy.", body = crate::http::openapi::schemas::PasswordPolicy))
 )]
 async fn get_policy(State(state): State<AppState>) -> Json<Value> {
     Json(serde_json::to_value(&*state.policy).unwrap_or_default())
@@ -44,10 +38,10 @@ async fn get_policy(State(state): State<AppState>) -> Json<Value> {
 /// The history rule needs an account, so it is left to change and reset.
 #[utoipa::path(
     post, path = "/api/auth/password/validate/", tag = "passwords",
-    request_body = crate::http::openapi::ValidatePasswordRequest,
+    request_body = crate::http::openapi::schemas::ValidatePasswordRequest,
     responses(
-        (status = 200, description = "The verdict.", body = crate::http::openapi::PasswordValidation),
-        (status = 400, response = crate::http::openapi::BadRequest),
+        (status = 200, description = "The verdict.", body = crate::http::openapi::schemas::PasswordValidation),
+        (status = 400, response = crate::http::openapi::schemas::BadRequest),
     )
 )]
 async fn validate_password(State(state): State<AppState>, JsonBody(body): JsonBody) -> Result<Json<Value>, ApiError> {
@@ -63,181 +57,4 @@ async fn validate_password(State(state): State<AppState>, JsonBody(body): JsonBo
     form.finish()?;
     let verdict = state.policy.validate(&password.unwrap_or_default(), &user);
     Ok(Json(serde_json::to_value(verdict).map_err(|e| ApiError::Internal(e.to_string()))?))
-}
-
-/// The facts of `user` the similarity rule compares a password with.
-fn attributes(user: &User) -> UserAttributes {
-    UserAttributes {
-        email: Some(user.email.clone()),
-        username: user.username.clone(),
-        first_name: Some(user.first_name.clone()),
-        last_name: Some(user.last_name.clone()),
-    }
-}
-
-/// Checks a new password of `user` against the policy and, when the policy keeps a history, against
-/// the current and former hashes (each comparison is a password hash: it runs on the hashing pool).
-/// A refusal is `{field: [messages]}`.
-async fn check_new_password(
-    state: &AppState,
-    user: &User,
-    password: &str,
-    field: &str,
-    client: &Client,
-) -> Result<(), ApiError> {
-    let attributes = attributes(user);
-    let verdict: Validation = if state.policy.history == 0 {
-        state.policy.validate(password, &attributes)
-    } else {
-        let rows = sqlx::query("SELECT password FROM password_history WHERE user_id = $1 ORDER BY id DESC")
-            .bind(user.id)
-            .fetch_all(&state.db.pool)
-            .await?;
-        let mut previous = vec![user.password.clone()];
-        for row in &rows {
-            previous.push(row.try_get("password")?);
-        }
-        let claimant = crate::infra::passwords::Claimant::new(user.email.clone(), client);
-        let (policy, password) = (state.policy.clone(), password.to_owned());
-        state.hasher.validate_with_history(policy, password, attributes, previous, &claimant).await?
-    };
-    if verdict.valid {
-        return Ok(());
-    }
-    let messages = verdict.violations.iter().map(|v| v.message()).collect();
-    Err(ApiError::Validation(FieldErrors::from([(field.to_owned(), messages)])))
-}
-
-/// How a password was replaced, for the notice and the audit log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Change {
-    Changed,
-    Reset,
-}
-
-/// Replaces `user`'s password with `new_hash` if it is still `user.password` (a compare-and-set, so
-/// that of two uses of one reset link only one wins); returns false otherwise. Keeps the old hash
-/// for the history rule, revokes every session but `keep`, audits, and sends the notice.
-async fn replace_password(
-    state: &AppState,
-    user: &User,
-    new_hash: &str,
-    keep: Option<&str>,
-    how: Change,
-    client: &Client,
-) -> Result<bool, ApiError> {
-    let now = crate::infra::clock::now();
-    // A reset proves the mailbox, as a verification link would.
-    let verified = how == Change::Reset || user.is_verified;
-    let sql =
-        "UPDATE users SET password = $1, password_changed_at = $2, is_verified = $3 WHERE id = $4 AND password = $5";
-    let done = sqlx::query(sql)
-        .bind(new_hash)
-        .bind(now)
-        .bind(crate::infra::db::flag(verified))
-        .bind(user.id)
-        .bind(&user.password)
-        .execute(&state.db.pool)
-        .await?;
-    if done.rows_affected() == 0 {
-        return Ok(false);
-    }
-    keep_history(state, user, now).await?;
-    crate::http::sessions::revoke_all(state, user.id, keep).await?;
-    let (event, verb) = match how {
-        Change::Changed => ("password_changed", "changed"),
-        Change::Reset => ("password_reset", "reset"),
-    };
-    let actor = crate::http::audit::Actor { user_id: Some(user.id), client, session_id: keep };
-    // A reset is for a password that may be lost or stolen, so the keys go too; a change proves the
-    // old password, and the keys stay.
-    if how == Change::Reset {
-        crate::http::keys::revoke_all(state, user.id, actor, "password_reset").await?;
-    }
-    crate::http::audit::record(state, event, actor, json!({})).await?;
-    notify(state, user, Kind::PasswordChanged, client, vec![("how", verb.to_owned())]);
-    Ok(true)
-}
-
-/// Files the replaced hash in `password_history`, keeping as many as the policy's `history` asks
-/// (the current password counts as one of them).
-async fn keep_history(state: &AppState, user: &User, now: i64) -> Result<(), ApiError> {
-    let keep = i64::from(state.policy.history).saturating_sub(1);
-    if keep > 0 {
-        sqlx::query("INSERT INTO password_history (user_id, password, created_at) VALUES ($1, $2, $3)")
-            .bind(user.id)
-            .bind(&user.password)
-            .bind(now)
-            .execute(&state.db.pool)
-            .await?;
-    }
-    let sql = "DELETE FROM password_history WHERE user_id = $1 AND id NOT IN \
-               (SELECT id FROM password_history WHERE user_id = $2 ORDER BY id DESC LIMIT $3)";
-    sqlx::query(sql).bind(user.id).bind(user.id).bind(keep).execute(&state.db.pool).await?;
-    Ok(())
-}
-
-/// Whether `user`'s password is older than `LATCHKEY_PASSWORD_MAX_AGE`.
-pub(crate) fn password_expired(state: &AppState, user: &User) -> bool {
-    let Some(max_age) = state.config.password_max_age else { return false };
-    let max_age = crate::infra::clock::seconds(max_age);
-    let changed = user.password_changed_at.unwrap_or(user.date_joined);
-    crate::infra::clock::now() >= changed.saturating_add(max_age)
-}
-
-/// Sends the new-login notice when none of `user`'s sessions, open or closed, came from this IP
-/// address and user agent. The very first session (registration) is not news.
-pub(crate) async fn notify_if_new_device(state: &AppState, user: &User, client: &Client) -> Result<(), ApiError> {
-    let sql = "SELECT COUNT(*) AS sessions, COALESCE(SUM(CASE WHEN ip = $1 AND user_agent = $2 THEN 1 ELSE 0 END), 0) \
-               AS same FROM sessions WHERE user_id = $3";
-    let row =
-        sqlx::query(sql).bind(&client.ip).bind(&client.user_agent).bind(user.id).fetch_one(&state.db.pool).await?;
-    let (sessions, same): (i64, i64) = (row.try_get("sessions")?, row.try_get("same")?);
-    if sessions > 0 && same == 0 {
-        notify(state, user, Kind::NewLogin, client, vec![("user_agent", client.user_agent.clone())]);
-    }
-    Ok(())
-}
-
-/// Sends `kind`'s notice to `user`, with the time, the client's IP and a link to the front-end.
-pub(crate) fn notify(
-    state: &AppState,
-    user: &User,
-    kind: Kind,
-    client: &Client,
-    mut vars: Vec<(&'static str, String)>,
-) {
-    let ip = if client.ip.is_empty() { "an unknown address".to_owned() } else { client.ip.clone() };
-    let when = iso8601(crate::infra::clock::now()).replace('T', " ").trim_end_matches('Z').to_owned();
-    vars.extend([
-        ("email", user.email.clone()),
-        ("when", when),
-        ("ip", ip),
-        ("reset_link", format!("{}/", state.config.public_base())),
-    ]);
-    state.mailer.send(Email { to: user.email.clone(), kind, vars });
-}
-
-/// A duration in words for e-mails: `1 hour`, `3 days`, `90 minutes`.
-fn in_words(seconds: u64) -> String {
-    let (n, unit) = match seconds {
-        s if s % 86_400 == 0 && s >= 86_400 => (s / 86_400, "day"),
-        s if s % 3600 == 0 && s >= 3600 => (s / 3600, "hour"),
-        s if s % 60 == 0 && s >= 60 => (s / 60, "minute"),
-        s => (s, "second"),
-    };
-    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_as_words() {
-        assert_eq!(in_words(3600), "1 hour");
-        assert_eq!(in_words(3 * 86_400), "3 days");
-        assert_eq!(in_words(90 * 60), "90 minutes");
-        assert_eq!(in_words(1), "1 second");
-    }
 }

@@ -9,14 +9,14 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use super::{check_new_password, in_words, replace_password, Change};
+use crate::flows::email_links::{in_background, link_kind, link_state, send_link, send_verification};
+use crate::flows::passwords::{check_new_password, replace_password, Change};
 use crate::http::auth::AuthUser;
 use crate::http::drf::{CharField, Form, JsonBody};
 use crate::infra::client::Client;
 use crate::infra::clock::seconds;
 use crate::infra::error::ApiError;
-use crate::infra::links::{parse_uid, uid, Purpose};
-use crate::infra::mail::{Email, Kind};
+use crate::infra::links::{parse_uid, Purpose};
 use crate::infra::state::AppState;
 use crate::store::users::{is_valid_email, normalize_email, User, EMAIL_MAX};
 
@@ -32,33 +32,6 @@ pub(super) fn router() -> Router<AppState> {
         .route("/api/auth/password/reset/confirm/", post(confirm_reset))
         .route("/api/auth/email/verify/", post(verify_email))
         .route("/api/auth/email/verify/resend/", post(resend_verification))
-}
-
-/// What a link's token is bound to. A reset link: the password hash (so the link dies when the
-/// password changes, its own use included), the last login and the address, as in Django. A
-/// verification link: the address it verifies.
-fn link_state(purpose: Purpose, user: &User) -> String {
-    match purpose {
-        Purpose::PasswordReset => format!("{}|{}|{}", user.password, user.last_login.unwrap_or(0), user.email),
-        Purpose::VerifyEmail => user.email.clone(),
-    }
-}
-
-/// The page a link opens, the message that carries it, and how long it works.
-fn link_kind(state: &AppState, purpose: Purpose) -> (&'static str, Kind, std::time::Duration) {
-    match purpose {
-        Purpose::PasswordReset => ("password-reset", Kind::PasswordReset, state.config.password_reset_timeout),
-        Purpose::VerifyEmail => ("verify-email", Kind::VerifyEmail, state.config.email_verification_timeout),
-    }
-}
-
-/// E-mails `user` a `purpose` link: `{public URL}/<page>?uid=…&token=…`.
-fn send_link(state: &AppState, user: &User, purpose: Purpose) {
-    let (page, kind, lifetime) = link_kind(state, purpose);
-    let token = state.links.token(purpose, user.id, &link_state(purpose, user), crate::infra::clock::now());
-    let link = format!("{}/{page}?uid={}&token={token}", state.config.public_base(), uid(user.id));
-    let vars = vec![("email", user.email.clone()), ("link", link), ("valid_for", in_words(lifetime.as_secs()))];
-    state.mailer.send(Email { to: user.email.clone(), kind, vars });
 }
 
 /// The user a link's `uid` and `token` are for, if the token is theirs, for `purpose`, and unexpired.
@@ -83,23 +56,14 @@ fn read_email(body: &Value) -> Result<String, ApiError> {
     Ok(email.unwrap_or_default())
 }
 
-/// Runs `work` after the answer, so the answer's timing says nothing about the address.
-pub(crate) fn in_background(work: impl std::future::Future<Output = Result<(), ApiError>> + Send + 'static) {
-    tokio::spawn(async move {
-        if let Err(error) = work.await {
-            tracing::error!(%error, "background e-mail work failed");
-        }
-    });
-}
-
 /// `POST /api/auth/password/reset/`: `{"email"}` → always the same 200. An active account with that
 /// address gets a link that works once, for `LATCHKEY_PASSWORD_RESET_TIMEOUT`.
 #[utoipa::path(
     post, path = "/api/auth/password/reset/", tag = "passwords",
-    request_body = crate::http::openapi::EmailRequest,
+    request_body = crate::http::openapi::schemas::EmailRequest,
     responses(
-        (status = 200, description = "The same answer for every address.", body = crate::http::openapi::Detail),
-        (status = 400, response = crate::http::openapi::BadRequest),
+        (status = 200, description = "The same answer for every address.", body = crate::http::openapi::schemas::Detail),
+        (status = 400, response = crate::http::openapi::schemas::BadRequest),
     )
 )]
 async fn request_reset(
@@ -108,8 +72,8 @@ async fn request_reset(
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
     let email = read_email(&body)?;
-    crate::store::limits::hit(&state, "reset", "ip", &client.network).await?;
-    crate::store::limits::hit(&state, "reset", "email", &email).await?;
+    crate::store::limits::hit(&state, crate::infra::config::Limit::ResetIp, &client.network).await?;
+    crate::store::limits::hit(&state, crate::infra::config::Limit::ResetEmail, &email).await?;
     let task_state = state.clone();
     in_background(async move {
         let state = task_state;
@@ -125,11 +89,11 @@ async fn request_reset(
 /// as verified.
 #[utoipa::path(
     post, path = "/api/auth/password/reset/confirm/", tag = "passwords",
-    request_body = crate::http::openapi::ResetConfirmRequest,
+    request_body = crate::http::openapi::schemas::ResetConfirmRequest,
     responses(
-        (status = 200, description = "The password is replaced.", body = crate::http::openapi::Detail),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 503, response = crate::http::openapi::Unavailable),
+        (status = 200, description = "The password is replaced.", body = crate::http::openapi::schemas::Detail),
+        (status = 400, response = crate::http::openapi::schemas::BadRequest),
+        (status = 503, response = crate::http::openapi::schemas::Unavailable),
     )
 )]
 async fn confirm_reset(
@@ -157,19 +121,14 @@ async fn confirm_reset(
     Ok(Json(json!({ "detail": RESET_DONE })))
 }
 
-/// E-mails `user` a link that verifies their address, valid `LATCHKEY_EMAIL_VERIFICATION_TIMEOUT`.
-pub(crate) fn send_verification(state: &AppState, user: &User) {
-    send_link(state, user, Purpose::VerifyEmail);
-}
-
 /// `POST /api/auth/email/verify/`: `{"uid", "token"}` from the link → the address is verified.
 /// Following the link again is harmless and answers the same.
 #[utoipa::path(
     post, path = "/api/auth/email/verify/", tag = "passwords",
-    request_body = crate::http::openapi::VerifyEmailRequest,
+    request_body = crate::http::openapi::schemas::VerifyEmailRequest,
     responses(
-        (status = 200, description = "The address is verified.", body = crate::http::openapi::Detail),
-        (status = 400, response = crate::http::openapi::BadRequest),
+        (status = 200, description = "The address is verified.", body = crate::http::openapi::schemas::Detail),
+        (status = 400, response = crate::http::openapi::schemas::BadRequest),
     )
 )]
 async fn verify_email(
@@ -177,7 +136,7 @@ async fn verify_email(
     client: Client,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
-    crate::store::limits::hit(&state, "verify", "ip", &client.network).await?;
+    crate::store::limits::hit(&state, crate::infra::config::Limit::VerifyIp, &client.network).await?;
     let mut form = Form::new(&body);
     let uid = form.string("uid", CharField::REQUIRED);
     let token = form.string("token", CharField::REQUIRED);
@@ -192,8 +151,8 @@ async fn verify_email(
         .execute(&state.db.pool)
         .await?;
     if done.rows_affected() > 0 {
-        let actor = crate::http::audit::Actor { user_id: Some(user.id), client: &client, session_id: None };
-        crate::http::audit::record(&state, "email_verified", actor, json!({})).await?;
+        let actor = crate::store::audit::Actor { user_id: Some(user.id), client: &client, session_id: None };
+        crate::store::audit::record(&state, "email_verified", actor, json!({})).await?;
     }
     Ok(Json(json!({ "detail": VERIFIED })))
 }
@@ -202,11 +161,11 @@ async fn verify_email(
 /// someone who cannot sign in yet (mandatory verification), `{"email"}` and always the same answer.
 #[utoipa::path(
     post, path = "/api/auth/email/verify/resend/", tag = "passwords", security(("bearer" = []), ()),
-    request_body = crate::http::openapi::ResendRequest,
+    request_body = crate::http::openapi::schemas::ResendRequest,
     responses(
-        (status = 200, description = "Sent, unless the address is already verified.", body = crate::http::openapi::Detail),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
+        (status = 200, description = "Sent, unless the address is already verified.", body = crate::http::openapi::schemas::Detail),
+        (status = 400, response = crate::http::openapi::schemas::BadRequest),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
     )
 )]
 async fn resend_verification(
@@ -220,9 +179,9 @@ async fn resend_verification(
         Err(ApiError::NotAuthenticated) => Some(read_email(&body)?),
         _ => None,
     };
-    crate::store::limits::hit(&state, "resend", "ip", &client.network).await?;
+    crate::store::limits::hit(&state, crate::infra::config::Limit::ResendIp, &client.network).await?;
     if let Ok(auth) = &auth {
-        crate::store::limits::hit(&state, "resend", "email", &auth.user.email).await?;
+        crate::store::limits::hit(&state, crate::infra::config::Limit::ResendEmail, &auth.user.email).await?;
     }
     match auth {
         Ok(auth) if auth.user.is_verified => Ok(Json(json!({ "detail": "Your e-mail address is already verified." }))),
@@ -232,7 +191,7 @@ async fn resend_verification(
         }
         Err(ApiError::NotAuthenticated) => {
             let email = named.unwrap_or_default();
-            crate::store::limits::hit(&state, "resend", "email", &email).await?;
+            crate::store::limits::hit(&state, crate::infra::config::Limit::ResendEmail, &email).await?;
             let state = state.clone();
             in_background(async move {
                 let user = User::by_email(&state.db, &email).await?;

@@ -9,12 +9,12 @@ use axum::routing::post;
 use axum::Router;
 
 use super::{verify_code, Accept, Purpose};
-use crate::http::audit::Actor;
+use crate::flows::login::finish_login;
 use crate::http::drf::{CharField, Form, JsonBody};
-use crate::http::login::finish_login;
 use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
+use crate::store::audit::Actor;
 use crate::store::challenges::{self, Purpose as ChallengePurpose};
 use crate::store::users::User;
 
@@ -66,14 +66,14 @@ pub(crate) async fn check_login_code(
 /// (the refresh token in the cookie when the login asked for cookie mode, or `"cookie": true` here).
 #[utoipa::path(
     post, path = "/api/token/mfa/", tag = "tokens",
-    request_body = crate::http::openapi::MfaLoginRequest,
+    request_body = crate::http::openapi::schemas::MfaLoginRequest,
     responses(
-        (status = 200, description = "A new session's tokens.", body = crate::http::openapi::IssuedTokens,
+        (status = 200, description = "A new session's tokens.", body = crate::http::openapi::schemas::IssuedTokens,
             headers(("Set-Cookie" = String, description = "Cookie mode: the refresh token, `latchkey_refresh`."))),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::MfaInvalid),
-        (status = 403, response = crate::http::openapi::PasswordExpired),
-        (status = 429, response = crate::http::openapi::Throttled),
+        (status = 400, response = crate::http::openapi::schemas::BadRequest),
+        (status = 401, response = crate::http::openapi::schemas::MfaInvalid),
+        (status = 403, response = crate::http::openapi::schemas::PasswordExpired),
+        (status = 429, response = crate::http::openapi::schemas::Throttled),
     )
 )]
 async fn complete_login(
@@ -81,7 +81,7 @@ async fn complete_login(
     client: Client,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    crate::store::limits::hit(&state, "mfa", "ip", &client.network).await?;
+    crate::store::limits::hit(&state, crate::infra::config::Limit::MfaIp, &client.network).await?;
     let mut form = Form::new(&body);
     let token = form.string("mfa_token", CharField::REQUIRED);
     let code = form.string("code", CharField::REQUIRED);
@@ -93,7 +93,7 @@ async fn complete_login(
     };
     // Deactivated since the password step: the same answer as a failed login.
     let Some(user) = User::by_id(&state.db, challenge.user_id).await?.filter(|u| u.is_active) else {
-        return Err(ApiError::AuthenticationFailed(crate::http::login::NO_ACTIVE_ACCOUNT));
+        return Err(ApiError::AuthenticationFailed(crate::flows::login::NO_ACTIVE_ACCOUNT));
     };
     check_login_code(&state, &user, &code, &client).await?;
     // Single use: of two requests racing with one token, only the one that spends it goes on.
@@ -101,7 +101,9 @@ async fn complete_login(
         return Err(challenge_gone());
     }
     // The organization was checked at the first step; a member removed since gets no `org`.
-    finish_login(&state, &user, &client, true, cookie || challenge.cookie, challenge.org_id).await
+    let cookie = cookie || challenge.cookie;
+    let pair = finish_login(&state, &user, &client, true, cookie, challenge.org_id).await?;
+    crate::http::tokens::pair_response(&state, pair, cookie)
 }
 
 #[cfg(test)]

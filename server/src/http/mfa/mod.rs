@@ -7,8 +7,6 @@
 //! - Every code goes through [`factors::verify_code`]: per-device replay protection (a time step
 //!   once accepted never is again), the per-user back-off of `backoff`, and an audit event.
 
-mod backoff;
-mod factors;
 pub(crate) mod login;
 
 use axum::extract::{Path, State};
@@ -20,17 +18,17 @@ use rand_core::OsRng;
 use serde_json::{json, Value};
 use sqlx::Row;
 
-pub use factors::rekey;
-pub(crate) use factors::{mark_session, verify_code, Accept, Purpose};
+pub use crate::store::mfa_factors::rekey;
+pub(crate) use crate::store::mfa_factors::{mark_session, verify_code, Accept, Purpose};
 
 use crate::flows::reauth::{Action, Method};
-use crate::http::audit::{self, Actor};
 use crate::http::auth::AuthUser;
 use crate::http::drf::{CharField, Form, JsonBody};
 use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
-use factors::Device;
+use crate::store::audit::{self, Actor};
+use crate::store::mfa_factors::{self as factors, Device};
 
 /// The answer to a wrong code where a field error fits (the signed-in endpoints).
 pub(crate) const INVALID_CODE: &str = "Invalid two-factor code.";
@@ -48,15 +46,14 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/auth/2fa/totp/{id}/confirm/", post(confirm_device))
         .route("/api/auth/2fa/totp/{id}/", delete(remove_device))
         .route("/api/auth/2fa/backup-codes/", post(regenerate_backup_codes))
-        .merge(login::router())
 }
 
 /// `GET /api/auth/2fa/`: whether 2FA is on, the devices, and how many backup codes are left.
 #[utoipa::path(
     get, path = "/api/auth/2fa/", tag = "two-factor", security(("bearer" = [])),
     responses(
-        (status = 200, description = "The caller's second factors.", body = crate::http::openapi::TwoFactorStatus),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
+        (status = 200, description = "The caller's second factors.", body = crate::http::openapi::schemas::TwoFactorStatus),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
     )
 )]
 async fn status(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Value>, ApiError> {
@@ -76,13 +73,13 @@ async fn status(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Va
 /// opened before 2FA was turned on cannot plant an attacker's authenticator.
 #[utoipa::path(
     post, path = "/api/auth/2fa/totp/", tag = "two-factor", security(("bearer" = [])),
-    request_body = crate::http::openapi::NewDeviceRequest,
+    request_body = crate::http::openapi::schemas::NewDeviceRequest,
     responses(
         (status = 201, description = "The unconfirmed device and its secret, shown this once.",
-            body = crate::http::openapi::NewDevice),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
-        (status = 403, response = crate::http::openapi::Forbidden),
+            body = crate::http::openapi::schemas::NewDevice),
+        (status = 400, response = crate::http::openapi::schemas::BadRequest),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 403, response = crate::http::openapi::schemas::Forbidden),
     )
 )]
 async fn add_device(
@@ -132,15 +129,15 @@ async fn add_device(
 #[utoipa::path(
     post, path = "/api/auth/2fa/totp/{id}/confirm/", tag = "two-factor", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The device's id.")),
-    request_body = crate::http::openapi::CodeRequest,
+    request_body = crate::http::openapi::schemas::CodeRequest,
     responses(
         (status = 200, description = "Confirmed; the backup codes for the first device.",
-            body = crate::http::openapi::BackupCodes),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
-        (status = 403, response = crate::http::openapi::ReauthenticationRequired),
-        (status = 404, response = crate::http::openapi::NotFound),
-        (status = 429, response = crate::http::openapi::Throttled),
+            body = crate::http::openapi::schemas::BackupCodes),
+        (status = 400, response = crate::http::openapi::schemas::BadRequest),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 403, response = crate::http::openapi::privileged::ReauthenticationRequired),
+        (status = 404, response = crate::http::openapi::schemas::NotFound),
+        (status = 429, response = crate::http::openapi::schemas::Throttled),
     )
 )]
 async fn confirm_device(
@@ -173,7 +170,7 @@ async fn confirm_device(
     let first = factors::turn_on(&state, auth.user.id).await?;
     audit::record(&state, "totp_device_added", actor, json!({ "device_id": device.id, "name": device.name })).await?;
     let vars = vec![("device", device.name.clone())];
-    crate::http::lifecycle::notify(&state, &auth.user, crate::infra::mail::Kind::MfaDeviceAdded, &client, vars);
+    crate::flows::passwords::notify(&state, &auth.user, crate::infra::mail::Kind::MfaDeviceAdded, &client, vars);
     if !first {
         return Ok(Json(json!({})));
     }
@@ -190,14 +187,14 @@ async fn confirm_device(
 #[utoipa::path(
     delete, path = "/api/auth/2fa/totp/{id}/", tag = "two-factor", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The device's id.")),
-    request_body = crate::http::openapi::Reauthentication,
+    request_body = crate::http::openapi::schemas::Reauthentication,
     responses(
         (status = 204, description = "The device is gone."),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
-        (status = 403, response = crate::http::openapi::ReauthenticationRequired),
-        (status = 404, response = crate::http::openapi::NotFound),
-        (status = 429, response = crate::http::openapi::Throttled),
+        (status = 400, response = crate::http::openapi::schemas::BadRequest),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 403, response = crate::http::openapi::privileged::ReauthenticationRequired),
+        (status = 404, response = crate::http::openapi::schemas::NotFound),
+        (status = 429, response = crate::http::openapi::schemas::Throttled),
     )
 )]
 async fn remove_device(
@@ -221,7 +218,7 @@ async fn remove_device(
     if auth.user.mfa_enabled && !enabled {
         // The last second factor went: sign-in needs the password alone from now on.
         audit::record(&state, "mfa_disabled", actor, json!({ "by": "device_removed" })).await?;
-        crate::http::lifecycle::notify(&state, &auth.user, crate::infra::mail::Kind::MfaDisabled, &client, Vec::new());
+        crate::flows::passwords::notify(&state, &auth.user, crate::infra::mail::Kind::MfaDisabled, &client, Vec::new());
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -230,13 +227,13 @@ async fn remove_device(
 /// backup codes; the old set stops working.
 #[utoipa::path(
     post, path = "/api/auth/2fa/backup-codes/", tag = "two-factor", security(("bearer" = [])),
-    request_body = crate::http::openapi::Reauthentication,
+    request_body = crate::http::openapi::schemas::Reauthentication,
     responses(
-        (status = 200, description = "The new codes, shown this once.", body = crate::http::openapi::BackupCodes),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthenticated),
-        (status = 403, response = crate::http::openapi::ReauthenticationRequired),
-        (status = 429, response = crate::http::openapi::Throttled),
+        (status = 200, description = "The new codes, shown this once.", body = crate::http::openapi::schemas::BackupCodes),
+        (status = 400, response = crate::http::openapi::schemas::BadRequest),
+        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 403, response = crate::http::openapi::privileged::ReauthenticationRequired),
+        (status = 429, response = crate::http::openapi::schemas::Throttled),
     )
 )]
 async fn regenerate_backup_codes(

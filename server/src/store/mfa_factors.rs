@@ -8,11 +8,11 @@ use serde_json::{json, Value};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::backoff::Attempt;
-use crate::http::audit::{self, Actor};
 use crate::infra::db::flag;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
+use crate::store::audit::{self, Actor};
+use crate::store::mfa_backoff::Attempt;
 use crate::store::users::iso8601;
 
 /// Codes are accepted one time step either side of the server's (API.md §6).

@@ -1,0 +1,98 @@
+//! The end of a login, whatever proved the user: lockout reservations taken before the password is
+//! checked and settled after, an expired password's detour, the new-device notice, the session and
+//! its audit event.
+
+use serde_json::json;
+
+use crate::flows::tokens::{issue_session, TokenPair};
+use crate::infra::client::Client;
+use crate::infra::error::ApiError;
+use crate::infra::state::AppState;
+use crate::store::limits::{Lock, Reservation};
+use crate::store::orgs::org_claims;
+use crate::store::sessions::AuthMethod;
+use crate::store::users::User;
+
+/// DRF's `AuthenticationFailed` from `TokenObtainPairSerializer`: one body for every failure.
+pub(crate) const NO_ACTIVE_ACCOUNT: &str = "No active account found with the given credentials";
+
+/// Reserves one attempt under each lock, in order; on the first refusal gives back what it took
+/// and answers 429, audited as `locked_out` at most once a minute per lockout.
+pub(crate) async fn reserve_all(
+    state: &AppState,
+    locks: &[Lock],
+    client: &Client,
+    name: &str,
+) -> Result<Vec<Reservation>, ApiError> {
+    let mut reservations = Vec::with_capacity(locks.len());
+    for lock in locks {
+        match lock.reserve(state).await {
+            Ok(reservation) => reservations.push(reservation),
+            Err(refusal) => {
+                for reservation in reservations {
+                    reservation.release().await?;
+                }
+                if lock.note_refusal(state).await? {
+                    login_failed(state, None, client, name, "locked_out").await?;
+                }
+                return Err(refusal);
+            }
+        }
+    }
+    Ok(reservations)
+}
+
+/// After the right password: the account's count starts again, and the network's attempt is given
+/// back (an address is locked out for its failures only).
+pub(crate) async fn settle_success(reservations: Vec<Reservation>) -> Result<(), ApiError> {
+    let mut reservations = reservations.into_iter();
+    // `reserve_all` took the network's (when there is one) first, the account's last.
+    let account = reservations.next_back();
+    for network in reservations {
+        network.release().await?;
+    }
+    if let Some(account) = account {
+        account.succeeded().await?;
+    }
+    Ok(())
+}
+
+/// The end of every login, once the password (and the second factor, `mfa`) are verified: an
+/// expired password gets `403 password_expired` and a token to change it with; otherwise a new
+/// session, a notice e-mail for a device not seen before (`LATCHKEY_NOTIFY_NEW_LOGIN`), and its tokens.
+pub(crate) async fn finish_login(
+    state: &AppState,
+    user: &User,
+    client: &Client,
+    mfa: bool,
+    cookie: bool,
+    org_id: Option<i64>,
+) -> Result<TokenPair, ApiError> {
+    if crate::flows::passwords::password_expired(state, user) {
+        let purpose = crate::store::challenges::Purpose::PasswordChange;
+        let slug = org_claims(state, user.id, org_id).await?.map(|org| org.slug);
+        let token = crate::store::challenges::create(state, purpose, user.id, cookie, mfa, slug.as_deref()).await?;
+        return Err(ApiError::PasswordExpired { password_change_token: token });
+    }
+    if state.config.notify_new_login {
+        crate::flows::passwords::notify_if_new_device(state, user, client).await?;
+    }
+    let pair = issue_session(state, user, &client.ip, &client.user_agent, mfa, AuthMethod::Password, org_id).await?;
+    let actor = crate::store::audit::Actor { user_id: Some(user.id), client, session_id: Some(&pair.session_id) };
+    crate::store::audit::record(state, "login_succeeded", actor, json!({ "mfa": mfa })).await?;
+    Ok(pair)
+}
+
+/// Audits a refused login: `reason` is `bad_credentials`, `inactive`, `locked_out` or
+/// `email_not_verified`; `login` is the name given (never the password), which the audit log cuts
+/// to its length for people.
+pub(crate) async fn login_failed(
+    state: &AppState,
+    user_id: Option<i64>,
+    client: &Client,
+    login: &str,
+    reason: &str,
+) -> Result<(), ApiError> {
+    let actor = crate::store::audit::Actor { user_id, client, session_id: None };
+    crate::store::audit::record(state, "login_failed", actor, json!({ "reason": reason, "login": login })).await
+}

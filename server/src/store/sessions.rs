@@ -1,0 +1,212 @@
+//! The `sessions` table: one row per login (a refresh-token family), what revokes it, and what the
+//! session list shows of it.
+
+use crate::infra::error::ApiError;
+use crate::infra::state::AppState;
+use crate::store::users::iso8601;
+use serde_json::{json, Value};
+use sqlx::Row;
+use std::borrow::Cow;
+
+/// A session row, as token refresh and verification read it.
+/// The columns [`to_json`] reads.
+pub(crate) const COLUMNS: &str =
+    "id, name, created_at, last_used_at, expires_at, absolute_expires_at, ip, user_agent, \
+                       auth_method, mfa";
+
+#[derive(Debug, Clone)]
+pub(crate) struct Session {
+    pub id: String,
+    pub user_id: i64,
+    /// SHA-256 hex of the `jti` of the one refresh token that may be used now.
+    pub current_hash: String,
+    /// SHA-256 hex of the `jti` it replaced, for the reuse grace window.
+    pub previous_hash: Option<String>,
+    pub rotated_at: Option<i64>,
+    /// The idle limit: a refresh moves it, never past `absolute_expires_at`.
+    pub expires_at: i64,
+    /// The absolute limit, `LATCHKEY_SESSION_MAX_AGE` after the login.
+    pub absolute_expires_at: i64,
+    pub revoked_at: Option<i64>,
+    /// A second factor was verified for this session.
+    pub mfa: bool,
+    /// The organization its access tokens speak for.
+    pub org_id: Option<i64>,
+}
+
+impl Session {
+    /// The session with this id, whatever its state.
+    pub async fn load(state: &AppState, id: &str) -> Result<Option<Self>, ApiError> {
+        let sql = "SELECT id, user_id, current_hash, previous_hash, rotated_at, expires_at, absolute_expires_at, \
+                   revoked_at, mfa, org_id FROM sessions WHERE id = $1";
+        let Some(row) = sqlx::query(sql).bind(id).fetch_optional(&state.db.pool).await? else { return Ok(None) };
+        Ok(Some(Self {
+            id: row.try_get("id")?,
+            user_id: row.try_get("user_id")?,
+            current_hash: row.try_get("current_hash")?,
+            previous_hash: row.try_get("previous_hash")?,
+            rotated_at: row.try_get("rotated_at")?,
+            expires_at: row.try_get("expires_at")?,
+            absolute_expires_at: row.try_get("absolute_expires_at")?,
+            revoked_at: row.try_get("revoked_at")?,
+            mfa: row.try_get::<i64, _>("mfa")? != 0,
+            org_id: row.try_get("org_id")?,
+        }))
+    }
+
+    /// Not revoked, and neither its idle nor its absolute limit passed at `now`.
+    pub fn is_open(&self, now: i64) -> bool {
+        self.revoked_at.is_none() && self.expires_at > now && self.absolute_expires_at > now
+    }
+}
+
+/// Revokes one session of `user_id`; false when it is unknown, someone else's, or already closed.
+pub(crate) async fn revoke(state: &AppState, id: &str, user_id: i64, now: i64) -> Result<bool, ApiError> {
+    let sql = "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL \
+               AND expires_at > $4 AND absolute_expires_at > $5";
+    let done = sqlx::query(sql).bind(now).bind(id).bind(user_id).bind(now).bind(now).execute(&state.db.pool).await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Revokes every open session of `user_id` but `keep` (a session id, or none); returns how many.
+/// Used by logout-all, password changes and resets, and the admin API. Ended sessions are left as
+/// they are, so that the count is of sessions that could still be used.
+pub(crate) async fn revoke_all(state: &AppState, user_id: i64, keep: Option<&str>) -> Result<u64, ApiError> {
+    let now = crate::infra::clock::now();
+    let sql = "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND id <> $3 \
+               AND expires_at > $4 AND absolute_expires_at > $5";
+    let done = sqlx::query(sql)
+        .bind(now)
+        .bind(user_id)
+        .bind(keep.unwrap_or_default())
+        .bind(now)
+        .bind(now)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// simplejwt's answer for a refresh token that may no longer be used.
+pub(crate) fn blacklisted() -> ApiError {
+    ApiError::token_not_valid("Token is blacklisted")
+}
+
+/// A session's name is at most this many characters.
+pub const MAX_NAME_CHARS: usize = 64;
+
+/// How the login that opened a session proved the user, as the session object's `auth_method`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// The password (and, when the account has one, a second factor).
+    Password,
+    /// A passkey.
+    Passkey,
+    /// A social login, with the provider's name (`social:github`).
+    Social(String),
+    /// A one-time code sent by e-mail.
+    Code,
+}
+
+impl AuthMethod {
+    /// The stored and answered form: `password`, `passkey`, `social:<provider>` or `code`.
+    pub fn as_str(&self) -> Cow<'_, str> {
+        match self {
+            Self::Password => Cow::Borrowed("password"),
+            Self::Passkey => Cow::Borrowed("passkey"),
+            Self::Social(provider) => Cow::Owned(format!("social:{provider}")),
+            Self::Code => Cow::Borrowed("code"),
+        }
+    }
+}
+
+/// The open sessions of `user_id`, newest first, as session objects; `current` marks the one with
+/// this id.
+pub(crate) async fn open_sessions(
+    state: &AppState,
+    user_id: i64,
+    current: Option<&str>,
+) -> Result<Vec<Value>, ApiError> {
+    let now = crate::infra::clock::now();
+    let sql = format!(
+        "SELECT {COLUMNS} FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
+         AND absolute_expires_at > $3 ORDER BY created_at DESC, id"
+    );
+    let rows = sqlx::query(&sql).bind(user_id).bind(now).bind(now).fetch_all(&state.db.pool).await?;
+    let current = current.unwrap_or_default();
+    Ok(rows.iter().map(|row| to_json(row, current)).collect::<Result<Vec<Value>, sqlx::Error>>()?)
+}
+
+/// A session object (API.md §4). `expires_at` is when the session ends unless it is used before:
+/// the idle limit, never past `absolute_expires_at`, which no refresh moves.
+pub(crate) fn to_json(row: &sqlx::any::AnyRow, current: &str) -> Result<Value, sqlx::Error> {
+    let id: String = row.try_get("id")?;
+    let user_agent: String = row.try_get("user_agent")?;
+    let absolute: i64 = row.try_get("absolute_expires_at")?;
+    let idle: i64 = row.try_get("expires_at")?;
+    Ok(json!({
+        "id": id,
+        "name": row.try_get::<Option<String>, _>("name")?,
+        "current": id == current,
+        "created_at": iso8601(row.try_get("created_at")?),
+        "last_used_at": iso8601(row.try_get("last_used_at")?),
+        "expires_at": iso8601(idle.min(absolute)),
+        "absolute_expires_at": iso8601(absolute),
+        "ip": row.try_get::<String, _>("ip")?,
+        "device": device(&user_agent),
+        "user_agent": user_agent,
+        "auth_method": row.try_get::<String, _>("auth_method")?,
+        "mfa": row.try_get::<i64, _>("mfa")? != 0,
+    }))
+}
+
+/// `{"browser", "os"}` as woothee reads a user agent (`{"browser": "Chrome", "os": "Linux"}`);
+/// either is null when the agent does not say. Parsed when read, not stored, so that a better
+/// parser improves the sessions already open.
+pub fn device(user_agent: &str) -> Value {
+    let known = |text: &str| (!text.is_empty() && text != "UNKNOWN").then(|| text.to_owned());
+    let (browser, os) = match woothee::parser::Parser::new().parse(user_agent) {
+        // woothee calls every HTTP library "HTTP Library" and puts which one (curl, wget) in the
+        // version: the library is what a person recognizes.
+        Some(agent) if agent.name == "HTTP Library" => (known(agent.version), known(agent.os)),
+        Some(agent) => (known(agent.name), known(agent.os)),
+        None => (None, None),
+    };
+    json!({ "browser": browser, "os": os })
+}
+
+/// Deletes the sessions that ended (revoked, idle past their refresh lifetime, or past their
+/// absolute limit) before `before`: the audit events that name them are kept as long, no longer.
+pub(crate) async fn sweep(state: &AppState, before: i64) -> Result<u64, ApiError> {
+    let sql = "DELETE FROM sessions WHERE revoked_at < $1 OR expires_at < $2 OR absolute_expires_at < $3";
+    let done = sqlx::query(sql).bind(before).bind(before).bind(before).execute(&state.db.pool).await?;
+    Ok(done.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{device, AuthMethod};
+
+    #[test]
+    fn devices_are_read_from_user_agents() {
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 \
+                      Safari/537.36";
+        assert_eq!(device(chrome), json!({"browser": "Chrome", "os": "Linux"}));
+        let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) \
+                      Version/17.5 Mobile/15E148 Safari/604.1";
+        assert_eq!(device(iphone), json!({"browser": "Safari", "os": "iPhone"}));
+        assert_eq!(device("curl/8.5.0"), json!({"browser": "curl", "os": null}));
+        for unknown in ["", "laptop", "python-requests/2.31.0", "é老\u{0}"] {
+            assert_eq!(device(unknown), json!({"browser": null, "os": null}), "{unknown:?}");
+        }
+    }
+
+    #[test]
+    fn auth_methods_are_stored_by_name() {
+        assert_eq!(AuthMethod::Password.as_str(), "password");
+        assert_eq!(AuthMethod::Passkey.as_str(), "passkey");
+        assert_eq!(AuthMethod::Social("github".into()).as_str(), "social:github");
+        assert_eq!(AuthMethod::Code.as_str(), "code");
+    }
+}
