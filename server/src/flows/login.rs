@@ -8,6 +8,7 @@ use crate::flows::tokens::{issue_session, TokenPair};
 use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
+use crate::store::audit::AuditEvent;
 use crate::store::limits::{Lock, Reservation};
 use crate::store::orgs::org_claims;
 use crate::store::sessions::AuthMethod;
@@ -79,7 +80,7 @@ pub(crate) async fn finish_login(
     }
     let pair = issue_session(state, user, &client.ip, &client.user_agent, mfa, AuthMethod::Password, org_id).await?;
     let actor = crate::store::audit::Actor { user_id: Some(user.id), client, session_id: Some(&pair.session_id) };
-    crate::store::audit::record(state, "login_succeeded", actor, json!({ "mfa": mfa })).await?;
+    crate::store::audit::record(state, AuditEvent::LoginSucceeded, actor, json!({ "mfa": mfa })).await?;
     Ok(pair)
 }
 
@@ -94,5 +95,6 @@ pub(crate) async fn login_failed(
     reason: &str,
 ) -> Result<(), ApiError> {
     let actor = crate::store::audit::Actor { user_id, client, session_id: None };
-    crate::store::audit::record(state, "login_failed", actor, json!({ "reason": reason, "login": login })).await
+    crate::store::audit::record(state, AuditEvent::LoginFailed, actor, json!({ "reason": reason, "login": login }))
+        .await
 }

@@ -6,6 +6,7 @@ use crate::infra::client::Client;
 use crate::infra::error::{ApiError, FieldErrors};
 use crate::infra::mail::{Email, Kind};
 use crate::infra::state::AppState;
+use crate::store::audit::AuditEvent;
 use crate::store::users::{iso8601, User};
 use latchkey_core::policy::{UserAttributes, Validation};
 use serde_json::json;
@@ -91,8 +92,8 @@ pub(crate) async fn replace_password(
     keep_history(state, user, now).await?;
     crate::store::sessions::revoke_all(state, user.id, keep).await?;
     let (event, verb) = match how {
-        Change::Changed => ("password_changed", "changed"),
-        Change::Reset => ("password_reset", "reset"),
+        Change::Changed => (AuditEvent::PasswordChanged, "changed"),
+        Change::Reset => (AuditEvent::PasswordReset, "reset"),
     };
     let actor = crate::store::audit::Actor { user_id: Some(user.id), client, session_id: keep };
     // A reset is for a password that may be lost or stolen, so the keys go too; a change proves the

@@ -16,7 +16,7 @@ use sqlx::Row;
 use crate::infra::error::ApiError;
 use crate::infra::passwords::Claimant;
 use crate::infra::state::AppState;
-use crate::store::audit::Actor;
+use crate::store::audit::{Actor, AuditEvent};
 use crate::store::limits::Lock;
 use crate::store::users::User;
 
@@ -87,7 +87,7 @@ where
         Ok(false) => {
             reservation.failed().await?;
             let detail = json!({ "purpose": action.as_str(), "method": method.as_str() });
-            crate::store::audit::record(state, "reauth_failed", actor, detail).await?;
+            crate::store::audit::record(state, AuditEvent::ReauthFailed, actor, detail).await?;
             Ok(false)
         }
         Err(error) => {

@@ -16,7 +16,7 @@ use crate::http::drf::{max_length_message, CharField, Form, JsonBody};
 use crate::infra::client::Client;
 use crate::infra::error::{ApiError, FieldErrors};
 use crate::infra::state::AppState;
-use crate::store::audit::Actor;
+use crate::store::audit::{Actor, AuditEvent};
 use crate::store::sessions::AuthMethod;
 use crate::store::users::{self, NewUser, User, EMAIL_MAX, USERNAME_MAX};
 
@@ -56,8 +56,8 @@ pub(crate) fn router() -> Router<AppState> {
     request_body = crate::http::openapi::schemas::RegisterRequest,
     responses(
         (status = 201, description = "The account, and a session opened for it.", body = crate::http::openapi::schemas::Registered),
-        (status = 400, response = crate::http::openapi::schemas::BadRequest),
-        (status = 503, response = crate::http::openapi::schemas::Unavailable),
+        (status = 400, response = crate::http::openapi::errors::BadRequest),
+        (status = 503, response = crate::http::openapi::errors::Unavailable),
     )
 )]
 async fn create_user(
@@ -139,7 +139,7 @@ async fn create_user(
     get, path = "/api/auth/me/", tag = "accounts", security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller.", body = crate::http::openapi::schemas::User),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
     )
 )]
 async fn get_me(auth: AuthUser) -> Json<Value> {
@@ -153,8 +153,8 @@ async fn get_me(auth: AuthUser) -> Json<Value> {
     request_body = crate::http::openapi::schemas::ProfileUpdate,
     responses(
         (status = 200, description = "The caller, changed.", body = crate::http::openapi::schemas::User),
-        (status = 400, response = crate::http::openapi::schemas::BadRequest),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 400, response = crate::http::openapi::errors::BadRequest),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
     )
 )]
 async fn update_me(
@@ -199,11 +199,11 @@ async fn update_me(
     request_body = crate::http::openapi::schemas::PasswordConfirmation,
     responses(
         (status = 204, description = "The account and everything it owned are gone."),
-        (status = 400, response = crate::http::openapi::schemas::BadRequest),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 400, response = crate::http::openapi::errors::BadRequest),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
         (status = 403, response = crate::http::openapi::privileged::ReauthenticationRequired),
-        (status = 429, response = crate::http::openapi::schemas::Throttled),
-        (status = 503, response = crate::http::openapi::schemas::Unavailable),
+        (status = 429, response = crate::http::openapi::errors::Throttled),
+        (status = 503, response = crate::http::openapi::errors::Unavailable),
     )
 )]
 async fn delete_me(
@@ -222,7 +222,7 @@ async fn delete_me(
     sqlx::query("DELETE FROM users WHERE id = $1").bind(auth.user.id).execute(&state.db.pool).await?;
     // The row outlives the account (audit rows belong to no table's cascade); the notice goes to
     // the address the account had, so a deletion by someone else does not go unseen.
-    crate::store::audit::record(&state, "account_deleted", actor, json!({})).await?;
+    crate::store::audit::record(&state, AuditEvent::AccountDeleted, actor, json!({})).await?;
     crate::flows::passwords::notify(&state, &auth.user, crate::infra::mail::Kind::AccountDeleted, &client, Vec::new());
     Ok(StatusCode::NO_CONTENT)
 }

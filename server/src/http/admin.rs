@@ -16,7 +16,7 @@ use crate::infra::client::Client;
 use crate::infra::db::flag;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
-use crate::store::audit::{self, Actor};
+use crate::store::audit::{self, Actor, AuditEvent};
 use crate::store::sessions::revoke_all;
 use crate::store::users::{User, USER_COLUMNS};
 
@@ -50,10 +50,10 @@ fn admin_json(user: &User) -> Value {
         ("page" = Option<i64>, Query, description = "1-based page number."),
     ),
     responses(
-        (status = 200, description = "A page of users.", body = crate::http::openapi::schemas::UserPage),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
-        (status = 403, response = crate::http::openapi::schemas::Forbidden),
-        (status = 404, response = crate::http::openapi::schemas::NotFound),
+        (status = 200, description = "A page of users.", body = crate::http::openapi::admin_schemas::UserPage),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
+        (status = 403, response = crate::http::openapi::errors::Forbidden),
+        (status = 404, response = crate::http::openapi::errors::NotFound),
     )
 )]
 async fn list_users(
@@ -115,10 +115,10 @@ async fn find(state: &AppState, id: &str) -> Result<User, ApiError> {
     get, path = "/api/admin/users/{id}/", tag = "admin", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The user's id.")),
     responses(
-        (status = 200, description = "The user.", body = crate::http::openapi::schemas::AdminUser),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
-        (status = 403, response = crate::http::openapi::schemas::Forbidden),
-        (status = 404, response = crate::http::openapi::schemas::NotFound),
+        (status = 200, description = "The user.", body = crate::http::openapi::admin_schemas::AdminUser),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
+        (status = 403, response = crate::http::openapi::errors::Forbidden),
+        (status = 404, response = crate::http::openapi::errors::NotFound),
     )
 )]
 async fn get_user(
@@ -134,13 +134,13 @@ async fn get_user(
 #[utoipa::path(
     patch, path = "/api/admin/users/{id}/", tag = "admin", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The user's id.")),
-    request_body = crate::http::openapi::schemas::AdminUserUpdate,
+    request_body = crate::http::openapi::admin_schemas::AdminUserUpdate,
     responses(
-        (status = 200, description = "The user as changed.", body = crate::http::openapi::schemas::AdminUser),
-        (status = 400, response = crate::http::openapi::schemas::BadRequest),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
-        (status = 403, response = crate::http::openapi::schemas::Forbidden),
-        (status = 404, response = crate::http::openapi::schemas::NotFound),
+        (status = 200, description = "The user as changed.", body = crate::http::openapi::admin_schemas::AdminUser),
+        (status = 400, response = crate::http::openapi::errors::BadRequest),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
+        (status = 403, response = crate::http::openapi::errors::Forbidden),
+        (status = 404, response = crate::http::openapi::errors::NotFound),
     )
 )]
 async fn update_user(
@@ -175,7 +175,7 @@ async fn update_user(
     if !changes.is_empty() {
         let detail: serde_json::Map<String, Value> = changes.iter().map(|(f, v)| ((*f).to_owned(), json!(v))).collect();
         let detail = json!({ "by": staff.user.id, "changes": detail });
-        audit::record(&state, "admin_user_updated", target_actor(&user, &client), detail).await?;
+        audit::record(&state, AuditEvent::AdminUserUpdated, target_actor(&user, &client), detail).await?;
     }
     Ok(Json(admin_json(&find(&state, &id).await?)))
 }
@@ -186,9 +186,9 @@ async fn update_user(
     params(("id" = i64, Path, description = "The user's id.")),
     responses(
         (status = 200, description = "Every session is revoked.", body = crate::http::openapi::schemas::Empty),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
-        (status = 403, response = crate::http::openapi::schemas::Forbidden),
-        (status = 404, response = crate::http::openapi::schemas::NotFound),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
+        (status = 403, response = crate::http::openapi::errors::Forbidden),
+        (status = 404, response = crate::http::openapi::errors::NotFound),
     )
 )]
 async fn force_logout(
@@ -201,7 +201,7 @@ async fn force_logout(
     let count = revoke_all(&state, user.id, None).await?;
     crate::store::api_keys::revoke_all(&state, user.id, target_actor(&user, &client), "admin_logout").await?;
     let detail = json!({ "by": staff.user.id, "sessions": count });
-    audit::record(&state, "admin_forced_logout", target_actor(&user, &client), detail).await?;
+    audit::record(&state, AuditEvent::AdminForcedLogout, target_actor(&user, &client), detail).await?;
     Ok(Json(json!({})))
 }
 
@@ -211,13 +211,13 @@ async fn force_logout(
 #[utoipa::path(
     post, path = "/api/admin/users/{id}/2fa/reset/", tag = "admin", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The user's id.")),
-    request_body = crate::http::openapi::schemas::ResetReason,
+    request_body = crate::http::openapi::admin_schemas::ResetReason,
     responses(
         (status = 200, description = "2FA is off for the user.", body = crate::http::openapi::schemas::Empty),
-        (status = 400, response = crate::http::openapi::schemas::BadRequest),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
-        (status = 403, response = crate::http::openapi::schemas::Forbidden),
-        (status = 404, response = crate::http::openapi::schemas::NotFound),
+        (status = 400, response = crate::http::openapi::errors::BadRequest),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
+        (status = 403, response = crate::http::openapi::errors::Forbidden),
+        (status = 404, response = crate::http::openapi::errors::NotFound),
     )
 )]
 async fn reset_two_factor(
@@ -242,9 +242,10 @@ async fn reset_two_factor(
     revoke_all(&state, user.id, None).await?;
     crate::store::api_keys::revoke_all(&state, user.id, target_actor(&user, &client), "admin_2fa_reset").await?;
     let detail = json!({ "by": staff.user.id, "reason": reason, "devices_removed": devices.rows_affected() });
-    audit::record(&state, "admin_2fa_reset", target_actor(&user, &client), detail).await?;
+    audit::record(&state, AuditEvent::Admin2faReset, target_actor(&user, &client), detail).await?;
     if user.mfa_enabled {
-        audit::record(&state, "mfa_disabled", target_actor(&user, &client), json!({ "by": "admin_reset" })).await?;
+        audit::record(&state, AuditEvent::MfaDisabled, target_actor(&user, &client), json!({ "by": "admin_reset" }))
+            .await?;
         crate::flows::passwords::notify(&state, &user, crate::infra::mail::Kind::MfaDisabled, &client, Vec::new());
     }
     Ok(Json(json!({})))

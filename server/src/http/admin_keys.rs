@@ -13,7 +13,7 @@ use crate::http::authz::RequireStaff;
 use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
-use crate::store::audit::{self, Actor};
+use crate::store::audit::{self, Actor, AuditEvent};
 use crate::store::users::User;
 
 pub(crate) fn router() -> Router<AppState> {
@@ -33,10 +33,10 @@ async fn find(state: &AppState, id: &str) -> Result<User, ApiError> {
     get, path = "/api/admin/users/{id}/api-keys/", tag = "admin", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The user's id.")),
     responses(
-        (status = 200, description = "The user's keys, without the keys.", body = [crate::http::openapi::schemas::ApiKeyInfo]),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
-        (status = 403, response = crate::http::openapi::schemas::Forbidden),
-        (status = 404, response = crate::http::openapi::schemas::NotFound),
+        (status = 200, description = "The user's keys, without the keys.", body = [crate::http::openapi::admin_schemas::ApiKeyInfo]),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
+        (status = 403, response = crate::http::openapi::errors::Forbidden),
+        (status = 404, response = crate::http::openapi::errors::NotFound),
     )
 )]
 async fn list_user_keys(
@@ -58,9 +58,9 @@ async fn list_user_keys(
     ),
     responses(
         (status = 204, description = "The key no longer works."),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
-        (status = 403, response = crate::http::openapi::schemas::Forbidden),
-        (status = 404, response = crate::http::openapi::schemas::NotFound),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
+        (status = 403, response = crate::http::openapi::errors::Forbidden),
+        (status = 404, response = crate::http::openapi::errors::NotFound),
     )
 )]
 async fn revoke_user_key(
@@ -78,6 +78,6 @@ async fn revoke_user_key(
     // Filed under the owner, as the other admin events are; `staff` names who revoked it.
     let actor = Actor { user_id: Some(user.id), client: &client, session_id: None };
     let detail = json!({ "key_id": key_id, "prefix": prefix, "by": "admin", "staff": staff.user.id });
-    audit::record(&state, "api_key_revoked", actor, detail).await?;
+    audit::record(&state, AuditEvent::ApiKeyRevoked, actor, detail).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -11,7 +11,7 @@ use crate::http::authz::RequireStaff;
 use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
-use crate::store::audit::{self, Actor};
+use crate::store::audit::{self, Actor, AuditEvent};
 use crate::store::users::User;
 
 pub(crate) fn router() -> Router<AppState> {
@@ -33,9 +33,9 @@ async fn find(state: &AppState, id: &str) -> Result<User, ApiError> {
     params(("id" = i64, Path, description = "The user's id.")),
     responses(
         (status = 200, description = "The user's open sessions, newest first.", body = [crate::http::openapi::sessions::Session]),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
-        (status = 403, response = crate::http::openapi::schemas::Forbidden),
-        (status = 404, response = crate::http::openapi::schemas::NotFound),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
+        (status = 403, response = crate::http::openapi::errors::Forbidden),
+        (status = 404, response = crate::http::openapi::errors::NotFound),
     )
 )]
 async fn list_user_sessions(
@@ -58,9 +58,9 @@ async fn list_user_sessions(
     ),
     responses(
         (status = 204, description = "The session is revoked."),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
-        (status = 403, response = crate::http::openapi::schemas::Forbidden),
-        (status = 404, response = crate::http::openapi::schemas::NotFound),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
+        (status = 403, response = crate::http::openapi::errors::Forbidden),
+        (status = 404, response = crate::http::openapi::errors::NotFound),
     )
 )]
 async fn revoke_user_session(
@@ -75,6 +75,6 @@ async fn revoke_user_session(
     }
     // Filed under the user whose session it was, like every admin event.
     let actor = Actor { user_id: Some(user.id), client: &client, session_id: Some(&sid) };
-    audit::record(&state, "session_revoked", actor, json!({ "by": "admin", "staff": staff.user.id })).await?;
+    audit::record(&state, AuditEvent::SessionRevoked, actor, json!({ "by": "admin", "staff": staff.user.id })).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -35,9 +35,9 @@ pub(crate) fn router() -> Router<AppState> {
         ("before" = Option<i64>, Query, description = "Only events with a smaller id: the `next` page's cursor."),
     ),
     responses(
-        (status = 200, description = "A page of events, newest first.", body = crate::http::openapi::schemas::AuditPage),
-        (status = 400, response = crate::http::openapi::schemas::BadRequest),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 200, description = "A page of events, newest first.", body = crate::http::openapi::lifecycle_schemas::AuditPage),
+        (status = 400, response = crate::http::openapi::errors::BadRequest),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
     )
 )]
 async fn own_events(
@@ -65,10 +65,10 @@ async fn own_events(
         ("until" = Option<i64>, Query, description = "Only events before this time (Unix seconds)."),
     ),
     responses(
-        (status = 200, description = "A page of events, newest first.", body = crate::http::openapi::schemas::AuditPage),
-        (status = 400, response = crate::http::openapi::schemas::BadRequest),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
-        (status = 403, response = crate::http::openapi::schemas::Forbidden),
+        (status = 200, description = "A page of events, newest first.", body = crate::http::openapi::lifecycle_schemas::AuditPage),
+        (status = 400, response = crate::http::openapi::errors::BadRequest),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
+        (status = 403, response = crate::http::openapi::errors::Forbidden),
     )
 )]
 async fn all_events(

@@ -22,7 +22,7 @@ use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::mail::{Email, Kind};
 use crate::infra::state::AppState;
-use crate::store::audit::{self, Actor};
+use crate::store::audit::{self, Actor, AuditEvent};
 use crate::store::users::{is_valid_email, iso8601, normalize_email, User, EMAIL_MAX};
 
 /// The answer to every invitation, whoever the address belongs to.
@@ -45,14 +45,14 @@ pub(crate) fn router() -> Router<AppState> {
 #[utoipa::path(
     post, path = "/api/orgs/{slug}/invitations/", tag = "organizations", security(("bearer" = [])),
     params(("slug" = String, Path, description = "The organization.")),
-    request_body = crate::http::openapi::schemas::NewMemberRequest,
+    request_body = crate::http::openapi::admin_schemas::NewMemberRequest,
     responses(
-        (status = 202, description = "The same answer for every address.", body = crate::http::openapi::schemas::Detail),
-        (status = 400, response = crate::http::openapi::schemas::BadRequest),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
-        (status = 403, response = crate::http::openapi::schemas::Forbidden),
-        (status = 404, response = crate::http::openapi::schemas::NotFound),
-        (status = 429, response = crate::http::openapi::schemas::Throttled),
+        (status = 202, description = "The same answer for every address.", body = crate::http::openapi::lifecycle_schemas::Detail),
+        (status = 400, response = crate::http::openapi::errors::BadRequest),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
+        (status = 403, response = crate::http::openapi::errors::Forbidden),
+        (status = 404, response = crate::http::openapi::errors::NotFound),
+        (status = 429, response = crate::http::openapi::errors::Throttled),
     )
 )]
 async fn create_invitation(
@@ -112,7 +112,7 @@ pub(crate) async fn invite(
     let id: i64 = row.try_get("id")?;
     let actor = Actor { user_id: Some(member.auth.user.id), client, session_id: member.auth.session_id() };
     let detail = json!({ "org": member.slug, "invitation": id, "email": email, "role": role.as_str() });
-    audit::record(state, "org_invitation_sent", actor, detail).await?;
+    audit::record(state, AuditEvent::OrgInvitationSent, actor, detail).await?;
     let (state, org_id, inviter) = (state.clone(), member.org_id, member.auth.user.email.clone());
     in_background(async move {
         let Some(user) = User::by_email(&state.db, &email).await?.filter(|u| u.is_active) else { return Ok(()) };
@@ -149,8 +149,8 @@ fn verified(auth: &AuthUser) -> Result<String, ApiError> {
     get, path = "/api/orgs/invitations/", tag = "organizations", security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's pending invitations.", body = [crate::http::openapi::invitation_schemas::Invitation]),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
-        (status = 403, response = crate::http::openapi::schemas::Forbidden),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
+        (status = 403, response = crate::http::openapi::errors::Forbidden),
     )
 )]
 async fn list_invitations(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Value>, ApiError> {
@@ -204,10 +204,10 @@ async fn take(tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: &str, email: &str, 
     post, path = "/api/orgs/invitations/{id}/accept/", tag = "organizations", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The invitation's id.")),
     responses(
-        (status = 200, description = "The organization joined, with the caller's role.", body = crate::http::openapi::schemas::Org),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
-        (status = 403, response = crate::http::openapi::schemas::Forbidden),
-        (status = 404, response = crate::http::openapi::schemas::NotFound),
+        (status = 200, description = "The organization joined, with the caller's role.", body = crate::http::openapi::admin_schemas::Org),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
+        (status = 403, response = crate::http::openapi::errors::Forbidden),
+        (status = 404, response = crate::http::openapi::errors::NotFound),
     )
 )]
 async fn accept_invitation(
@@ -238,7 +238,7 @@ async fn accept_invitation(
     let detail = json!({
         "org": invitation.slug, "invitation": invitation.id, "role": role, "joined": joined.rows_affected() > 0,
     });
-    audit::record(&state, "org_invitation_accepted", actor, detail).await?;
+    audit::record(&state, AuditEvent::OrgInvitationAccepted, actor, detail).await?;
     Ok(Json(json!({
         "id": invitation.org_id,
         "name": row.try_get::<String, _>("name")?,
@@ -254,9 +254,9 @@ async fn accept_invitation(
     params(("id" = i64, Path, description = "The invitation's id.")),
     responses(
         (status = 204, description = "The invitation is declined."),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
-        (status = 403, response = crate::http::openapi::schemas::Forbidden),
-        (status = 404, response = crate::http::openapi::schemas::NotFound),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
+        (status = 403, response = crate::http::openapi::errors::Forbidden),
+        (status = 404, response = crate::http::openapi::errors::NotFound),
     )
 )]
 async fn decline_invitation(
@@ -271,6 +271,6 @@ async fn decline_invitation(
     tx.commit().await?;
     let actor = Actor { user_id: Some(auth.user.id), client: &client, session_id: auth.session_id() };
     let detail = json!({ "org": invitation.slug, "invitation": invitation.id, "role": invitation.role });
-    audit::record(&state, "org_invitation_declined", actor, detail).await?;
+    audit::record(&state, AuditEvent::OrgInvitationDeclined, actor, detail).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -21,7 +21,7 @@ use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
 use crate::store::api_keys::keys_of;
-use crate::store::audit::{self, Actor};
+use crate::store::audit::{self, Actor, AuditEvent};
 use crate::store::users::{iso8601, parse_iso8601};
 
 /// The scopes a key may have.
@@ -38,13 +38,13 @@ pub(crate) fn router() -> Router<AppState> {
 /// `scopes` (default `["read", "write"]`; `admin` for staff only). The key is in this answer only.
 #[utoipa::path(
     post, path = "/api/auth/api-keys/", tag = "api-keys", security(("bearer" = [])),
-    request_body = crate::http::openapi::schemas::NewApiKeyRequest,
+    request_body = crate::http::openapi::admin_schemas::NewApiKeyRequest,
     responses(
-        (status = 201, description = "The key, shown this once.", body = crate::http::openapi::schemas::NewApiKey),
-        (status = 400, response = crate::http::openapi::schemas::BadRequest),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 201, description = "The key, shown this once.", body = crate::http::openapi::admin_schemas::NewApiKey),
+        (status = 400, response = crate::http::openapi::errors::BadRequest),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
         (status = 403, response = crate::http::openapi::privileged::ReauthenticationRequired),
-        (status = 403, response = crate::http::openapi::schemas::Forbidden),
+        (status = 403, response = crate::http::openapi::errors::Forbidden),
     )
 )]
 async fn create_key(
@@ -129,8 +129,13 @@ async fn create_key(
         .await?;
     let id: i64 = row.try_get("id")?;
     let actor = Actor { user_id: Some(auth.user.id), client: &client, session_id: auth.session_id() };
-    audit::record(&state, "api_key_created", actor, json!({ "key_id": id, "prefix": prefix, "scopes": scopes }))
-        .await?;
+    audit::record(
+        &state,
+        AuditEvent::ApiKeyCreated,
+        actor,
+        json!({ "key_id": id, "prefix": prefix, "scopes": scopes }),
+    )
+    .await?;
     let body = json!({
         "id": id, "name": name, "prefix": prefix, "key": key, "scopes": scopes,
         "created_at": iso8601(now), "expires_at": expires_at.map(iso8601),
@@ -142,8 +147,8 @@ async fn create_key(
 #[utoipa::path(
     get, path = "/api/auth/api-keys/", tag = "api-keys", security(("bearer" = [])),
     responses(
-        (status = 200, description = "The caller's keys.", body = [crate::http::openapi::schemas::ApiKeyInfo]),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 200, description = "The caller's keys.", body = [crate::http::openapi::admin_schemas::ApiKeyInfo]),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
     )
 )]
 async fn list_keys(State(state): State<AppState>, auth: crate::http::auth::AuthUser) -> Result<Json<Value>, ApiError> {
@@ -156,8 +161,8 @@ async fn list_keys(State(state): State<AppState>, auth: crate::http::auth::AuthU
     params(("id" = i64, Path, description = "The key's id.")),
     responses(
         (status = 204, description = "The key no longer works."),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
-        (status = 404, response = crate::http::openapi::schemas::NotFound),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
+        (status = 404, response = crate::http::openapi::errors::NotFound),
     )
 )]
 async fn delete_key(
@@ -172,6 +177,6 @@ async fn delete_key(
     owned(&auth, owner)?;
     sqlx::query("DELETE FROM api_keys WHERE id = $1").bind(id).execute(&state.db.pool).await?;
     let actor = Actor { user_id: Some(auth.user.id), client: &client, session_id: auth.session_id() };
-    audit::record(&state, "api_key_revoked", actor, json!({ "key_id": id })).await?;
+    audit::record(&state, AuditEvent::ApiKeyRevoked, actor, json!({ "key_id": id })).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -42,11 +42,11 @@ pub(crate) fn router() -> Router<AppState> {
     responses(
         (status = 200, description = "A new session's tokens.", body = crate::http::openapi::schemas::IssuedTokens,
             headers(("Set-Cookie" = String, description = "Cookie mode: the refresh token, `latchkey_refresh`."))),
-        (status = 400, response = crate::http::openapi::schemas::BadRequest),
-        (status = 401, response = crate::http::openapi::schemas::LoginFailed),
-        (status = 403, response = crate::http::openapi::schemas::MfaRequired),
-        (status = 429, response = crate::http::openapi::schemas::Throttled),
-        (status = 503, response = crate::http::openapi::schemas::Unavailable),
+        (status = 400, response = crate::http::openapi::errors::BadRequest),
+        (status = 401, response = crate::http::openapi::errors::LoginFailed),
+        (status = 403, response = crate::http::openapi::errors::MfaRequired),
+        (status = 429, response = crate::http::openapi::errors::Throttled),
+        (status = 503, response = crate::http::openapi::errors::Unavailable),
     )
 )]
 pub(crate) async fn create_token_pair(

@@ -48,7 +48,7 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     get, path = "/.well-known/jwks.json", tag = "ops",
     responses(
         (status = 200, description = "`{\"keys\": [jwk]}` for EdDSA, RS256 and ES256.", body = crate::http::openapi::schemas::Jwks),
-        (status = 404, response = crate::http::openapi::schemas::NotFound),
+        (status = 404, response = crate::http::openapi::errors::NotFound),
     )
 )]
 async fn get_jwks(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {

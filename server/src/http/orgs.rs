@@ -16,7 +16,7 @@ use crate::http::drf::{CharField, Form, JsonBody};
 use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
-use crate::store::audit::{self, Actor};
+use crate::store::audit::{self, Actor, AuditEvent};
 use crate::store::users::iso8601;
 
 const LAST_ADMIN: &str = "An organization needs at least one admin.";
@@ -37,11 +37,11 @@ fn is_slug(slug: &str) -> bool {
 /// `POST /api/orgs/`: `{"name", "slug"}`; the caller becomes its admin.
 #[utoipa::path(
     post, path = "/api/orgs/", tag = "organizations", security(("bearer" = [])),
-    request_body = crate::http::openapi::schemas::NewOrgRequest,
+    request_body = crate::http::openapi::admin_schemas::NewOrgRequest,
     responses(
-        (status = 201, description = "The organization, with the caller's role.", body = crate::http::openapi::schemas::Org),
-        (status = 400, response = crate::http::openapi::schemas::BadRequest),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 201, description = "The organization, with the caller's role.", body = crate::http::openapi::admin_schemas::Org),
+        (status = 400, response = crate::http::openapi::errors::BadRequest),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
     )
 )]
 async fn create_org(
@@ -96,7 +96,7 @@ async fn create_org(
         .await?;
     tx.commit().await?;
     let actor = Actor { user_id: Some(auth.user.id), client: &client, session_id: auth.session_id() };
-    audit::record(&state, "org_created", actor, json!({ "org": slug })).await?;
+    audit::record(&state, AuditEvent::OrgCreated, actor, json!({ "org": slug })).await?;
     let body = json!({ "id": id, "name": name, "slug": slug, "role": "admin", "created_at": iso8601(now) });
     Ok((StatusCode::CREATED, Json(body)))
 }
@@ -105,8 +105,8 @@ async fn create_org(
 #[utoipa::path(
     get, path = "/api/orgs/", tag = "organizations", security(("bearer" = [])),
     responses(
-        (status = 200, description = "The caller's organizations.", body = [crate::http::openapi::schemas::Org]),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 200, description = "The caller's organizations.", body = [crate::http::openapi::admin_schemas::Org]),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
     )
 )]
 async fn list_orgs(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Value>, ApiError> {
@@ -133,9 +133,9 @@ async fn list_orgs(State(state): State<AppState>, auth: AuthUser) -> Result<Json
     get, path = "/api/orgs/{slug}/members/", tag = "organizations", security(("bearer" = [])),
     params(("slug" = String, Path, description = "The organization.")),
     responses(
-        (status = 200, description = "The members.", body = [crate::http::openapi::schemas::Member]),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
-        (status = 404, response = crate::http::openapi::schemas::NotFound),
+        (status = 200, description = "The members.", body = [crate::http::openapi::admin_schemas::Member]),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
+        (status = 404, response = crate::http::openapi::errors::NotFound),
     )
 )]
 async fn list_members(State(state): State<AppState>, member: OrgMember) -> Result<Json<Value>, ApiError> {
@@ -161,14 +161,14 @@ async fn list_members(State(state): State<AppState>, member: OrgMember) -> Resul
 #[utoipa::path(
     post, path = "/api/orgs/{slug}/members/", tag = "organizations", security(("bearer" = [])),
     params(("slug" = String, Path, description = "The organization.")),
-    request_body = crate::http::openapi::schemas::NewMemberRequest,
+    request_body = crate::http::openapi::admin_schemas::NewMemberRequest,
     responses(
-        (status = 202, description = "Invited: the same answer for every address.", body = crate::http::openapi::schemas::Detail),
-        (status = 400, response = crate::http::openapi::schemas::BadRequest),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
-        (status = 403, response = crate::http::openapi::schemas::Forbidden),
-        (status = 404, response = crate::http::openapi::schemas::NotFound),
-        (status = 429, response = crate::http::openapi::schemas::Throttled),
+        (status = 202, description = "Invited: the same answer for every address.", body = crate::http::openapi::lifecycle_schemas::Detail),
+        (status = 400, response = crate::http::openapi::errors::BadRequest),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
+        (status = 403, response = crate::http::openapi::errors::Forbidden),
+        (status = 404, response = crate::http::openapi::errors::NotFound),
+        (status = 429, response = crate::http::openapi::errors::Throttled),
     )
 )]
 async fn add_member(
@@ -184,13 +184,13 @@ async fn add_member(
 #[utoipa::path(
     patch, path = "/api/orgs/{slug}/members/{user_id}/", tag = "organizations", security(("bearer" = [])),
     params(("slug" = String, Path, description = "The organization."), ("user_id" = i64, Path, description = "The member.")),
-    request_body = crate::http::openapi::schemas::RoleRequest,
+    request_body = crate::http::openapi::admin_schemas::RoleRequest,
     responses(
-        (status = 200, description = "The member with the new role.", body = crate::http::openapi::schemas::Member),
-        (status = 400, response = crate::http::openapi::schemas::BadRequest),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
-        (status = 403, response = crate::http::openapi::schemas::Forbidden),
-        (status = 404, response = crate::http::openapi::schemas::NotFound),
+        (status = 200, description = "The member with the new role.", body = crate::http::openapi::admin_schemas::Member),
+        (status = 400, response = crate::http::openapi::errors::BadRequest),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
+        (status = 403, response = crate::http::openapi::errors::Forbidden),
+        (status = 404, response = crate::http::openapi::errors::NotFound),
     )
 )]
 async fn change_role(
@@ -221,7 +221,7 @@ async fn change_role(
         return Err(ApiError::field("non_field_errors", LAST_ADMIN));
     }
     let detail = json!({ "org": member.slug, "member": target.0, "role": role.as_str() });
-    audit::record(&state, "org_role_changed", actor(&member, &client), detail).await?;
+    audit::record(&state, AuditEvent::OrgRoleChanged, actor(&member, &client), detail).await?;
     Ok(Json(json!({ "user_id": target.0, "email": target.1, "role": role.as_str(), "joined_at": iso8601(target.2) })))
 }
 
@@ -231,10 +231,10 @@ async fn change_role(
     params(("slug" = String, Path, description = "The organization."), ("user_id" = i64, Path, description = "The member.")),
     responses(
         (status = 204, description = "No longer a member."),
-        (status = 400, response = crate::http::openapi::schemas::BadRequest),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
-        (status = 403, response = crate::http::openapi::schemas::Forbidden),
-        (status = 404, response = crate::http::openapi::schemas::NotFound),
+        (status = 400, response = crate::http::openapi::errors::BadRequest),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
+        (status = 403, response = crate::http::openapi::errors::Forbidden),
+        (status = 404, response = crate::http::openapi::errors::NotFound),
     )
 )]
 async fn remove_member(
@@ -255,7 +255,7 @@ async fn remove_member(
         return Err(ApiError::field("non_field_errors", LAST_ADMIN));
     }
     let detail = json!({ "org": member.slug, "member": target.0, "left": leaving });
-    audit::record(&state, "org_member_removed", actor(&member, &client), detail).await?;
+    audit::record(&state, AuditEvent::OrgMemberRemoved, actor(&member, &client), detail).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -22,9 +22,9 @@ use crate::store::sessions::{to_json, COLUMNS, MAX_NAME_CHARS};
     request_body = crate::http::openapi::sessions::SessionUpdate,
     responses(
         (status = 200, description = "The session as changed.", body = crate::http::openapi::sessions::Session),
-        (status = 400, response = crate::http::openapi::schemas::BadRequest),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
-        (status = 404, response = crate::http::openapi::schemas::NotFound),
+        (status = 400, response = crate::http::openapi::errors::BadRequest),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
+        (status = 404, response = crate::http::openapi::errors::NotFound),
     )
 )]
 pub(crate) async fn rename_session(

@@ -16,7 +16,7 @@ use crate::http::drf::{CharField, Form, JsonBody};
 use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
-use crate::store::audit::{self, Actor};
+use crate::store::audit::{self, Actor, AuditEvent};
 use crate::store::sessions::{revoke, revoke_all};
 
 pub(crate) fn router() -> Router<AppState> {
@@ -30,7 +30,7 @@ pub(crate) fn router() -> Router<AppState> {
 /// Audits the revocation of session `sid` by its owner.
 async fn revoked(state: &AppState, auth: &AuthUser, client: &Client, sid: &str, by: &str) -> Result<(), ApiError> {
     let actor = Actor { user_id: Some(auth.user.id), client, session_id: Some(sid) };
-    audit::record(state, "session_revoked", actor, json!({ "by": by })).await
+    audit::record(state, AuditEvent::SessionRevoked, actor, json!({ "by": by })).await
 }
 
 /// `POST /api/auth/logout/`: revokes the session of the given refresh token (body, else cookie), or
@@ -42,9 +42,9 @@ async fn revoked(state: &AppState, auth: &AuthUser, client: &Client, sid: &str, 
     responses(
         (status = 200, description = "The session is revoked.", body = crate::http::openapi::schemas::Empty,
             headers(("Set-Cookie" = String, description = "Deletes the refresh cookie, when it named this session."))),
-        (status = 400, response = crate::http::openapi::schemas::BadRequest),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
-        (status = 403, response = crate::http::openapi::schemas::CsrfFailed),
+        (status = 400, response = crate::http::openapi::errors::BadRequest),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
+        (status = 403, response = crate::http::openapi::errors::CsrfFailed),
     )
 )]
 async fn logout(
@@ -95,8 +95,8 @@ async fn logout(
         (status = 200, description = "`{}` when every session of the caller is revoked; `{\"revoked\": n}` when \
             `keep_current` kept the caller's.", body = crate::http::openapi::sessions::LogoutAllRevoked,
             headers(("Set-Cookie" = String, description = "Without `keep_current`: deletes the refresh cookie."))),
-        (status = 400, response = crate::http::openapi::schemas::BadRequest),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 400, response = crate::http::openapi::errors::BadRequest),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
     )
 )]
 async fn logout_all(
@@ -112,7 +112,7 @@ async fn logout_all(
     let count = revoke_all(&state, auth.user.id, keep).await?;
     let actor = Actor { user_id: Some(auth.user.id), client: &client, session_id: auth.session_id() };
     let detail = json!({ "by": "logout_all", "count": count, "keep_current": keep_current });
-    audit::record(&state, "session_revoked", actor, detail).await?;
+    audit::record(&state, AuditEvent::SessionRevoked, actor, detail).await?;
     crate::store::api_keys::revoke_all(&state, auth.user.id, actor, "logout_all").await?;
     if keep_current {
         return Ok(Json(json!({ "revoked": count })).into_response());
@@ -127,7 +127,7 @@ async fn logout_all(
     get, path = "/api/auth/sessions/", tag = "sessions", security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's open sessions, newest first.", body = [crate::http::openapi::sessions::Session]),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
     )
 )]
 async fn list_sessions(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Value>, ApiError> {
@@ -142,8 +142,8 @@ async fn list_sessions(State(state): State<AppState>, auth: AuthUser) -> Result<
     params(("id" = String, Path, description = "The session's id.")),
     responses(
         (status = 204, description = "The session is revoked."),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
-        (status = 404, response = crate::http::openapi::schemas::NotFound),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
+        (status = 404, response = crate::http::openapi::errors::NotFound),
     )
 )]
 async fn delete_session(

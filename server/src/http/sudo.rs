@@ -14,7 +14,7 @@ use crate::http::mfa::Purpose;
 use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
-use crate::store::audit::Actor;
+use crate::store::audit::{Actor, AuditEvent};
 use crate::store::users::iso8601;
 
 pub(crate) fn router() -> Router<AppState> {
@@ -30,11 +30,11 @@ pub(crate) fn router() -> Router<AppState> {
     responses(
         (status = 200, description = "Sensitive actions are open to this session until `expires_at`.",
             body = crate::http::openapi::privileged::Reauthenticated),
-        (status = 400, response = crate::http::openapi::schemas::BadRequest),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
-        (status = 403, response = crate::http::openapi::schemas::Forbidden),
-        (status = 429, response = crate::http::openapi::schemas::Throttled),
-        (status = 503, response = crate::http::openapi::schemas::Unavailable),
+        (status = 400, response = crate::http::openapi::errors::BadRequest),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
+        (status = 403, response = crate::http::openapi::errors::Forbidden),
+        (status = 429, response = crate::http::openapi::errors::Throttled),
+        (status = 503, response = crate::http::openapi::errors::Unavailable),
     )
 )]
 async fn reauthenticate(
@@ -53,7 +53,7 @@ async fn reauthenticate(
     }
     crate::flows::reauth::mark_recent(&state, sid).await?;
     let method = if method == Method::Code { "code" } else { "password" };
-    crate::store::audit::record(&state, "reauthenticated", actor, json!({ "method": method })).await?;
+    crate::store::audit::record(&state, AuditEvent::Reauthenticated, actor, json!({ "method": method })).await?;
     let until = crate::infra::clock::now().saturating_add(crate::infra::clock::seconds(state.config.reauth_window));
     Ok(Json(json!({ "expires_at": iso8601(until) })))
 }

@@ -18,6 +18,7 @@ use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
 use crate::infra::{clock::seconds, digest::sha256_hex};
+use crate::store::audit::AuditEvent;
 use crate::store::orgs::{member_of, org_claims};
 pub use crate::store::sessions::AuthMethod;
 use crate::store::sessions::{blacklisted, Session};
@@ -51,9 +52,9 @@ pub(crate) fn pair_response(state: &AppState, pair: TokenPair, cookie: bool) -> 
         (status = 200, description = "The next tokens; the old refresh token is spent.",
             body = crate::http::openapi::schemas::IssuedTokens,
             headers(("Set-Cookie" = String, description = "Cookie mode: the next refresh token."))),
-        (status = 400, response = crate::http::openapi::schemas::BadRequest),
-        (status = 401, response = crate::http::openapi::schemas::TokenNotValid),
-        (status = 403, response = crate::http::openapi::schemas::CsrfFailed),
+        (status = 400, response = crate::http::openapi::errors::BadRequest),
+        (status = 401, response = crate::http::openapi::errors::TokenNotValid),
+        (status = 403, response = crate::http::openapi::errors::CsrfFailed),
     )
 )]
 async fn refresh_token(
@@ -113,8 +114,8 @@ async fn refresh_token(
     request_body = crate::http::openapi::schemas::VerifyRequest,
     responses(
         (status = 200, description = "The token is valid.", body = crate::http::openapi::schemas::Empty),
-        (status = 400, response = crate::http::openapi::schemas::BadRequest),
-        (status = 401, response = crate::http::openapi::schemas::TokenNotValid),
+        (status = 400, response = crate::http::openapi::errors::BadRequest),
+        (status = 401, response = crate::http::openapi::errors::TokenNotValid),
     )
 )]
 async fn verify_token(State(state): State<AppState>, JsonBody(body): JsonBody) -> Result<Json<Value>, ApiError> {
@@ -141,9 +142,9 @@ async fn verify_token(State(state): State<AppState>, JsonBody(body): JsonBody) -
     responses(
         (status = 200, description = "The token's session is revoked.", body = crate::http::openapi::schemas::Empty,
             headers(("Set-Cookie" = String, description = "Cookie mode: deletes the refresh cookie."))),
-        (status = 400, response = crate::http::openapi::schemas::BadRequest),
-        (status = 401, response = crate::http::openapi::schemas::TokenNotValid),
-        (status = 403, response = crate::http::openapi::schemas::CsrfFailed),
+        (status = 400, response = crate::http::openapi::errors::BadRequest),
+        (status = 401, response = crate::http::openapi::errors::TokenNotValid),
+        (status = 403, response = crate::http::openapi::errors::CsrfFailed),
     )
 )]
 async fn blacklist_token(
@@ -160,7 +161,7 @@ async fn blacklist_token(
     }
     let actor =
         crate::store::audit::Actor { user_id: Some(session.user_id), client: &client, session_id: Some(&session.id) };
-    crate::store::audit::record(&state, "session_revoked", actor, json!({ "by": "blacklist" })).await?;
+    crate::store::audit::record(&state, AuditEvent::SessionRevoked, actor, json!({ "by": "blacklist" })).await?;
     if request.cookie.is_some() {
         return without_refresh_cookie(&state.config, json!({}));
     }
@@ -214,7 +215,8 @@ async fn current_session(state: &AppState, claims: &Claims, now: i64, client: &C
         crate::store::sessions::revoke(state, &session.id, session.user_id, now).await?;
         let actor =
             crate::store::audit::Actor { user_id: Some(session.user_id), client, session_id: Some(&session.id) };
-        crate::store::audit::record(state, "refresh_reuse_detected", actor, json!({ "session_revoked": true })).await?;
+        crate::store::audit::record(state, AuditEvent::RefreshReuseDetected, actor, json!({ "session_revoked": true }))
+            .await?;
     }
     Err(blacklisted())
 }

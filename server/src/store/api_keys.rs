@@ -4,7 +4,7 @@
 use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
-use crate::store::audit::{self, Actor};
+use crate::store::audit::{self, Actor, AuditEvent};
 use crate::store::users::{iso8601, User, USER_COLUMNS};
 use serde_json::{json, Value};
 use sqlx::Row;
@@ -84,7 +84,7 @@ pub async fn authenticate(state: &AppState, key: &str, client: &Client) -> Resul
         let done = sqlx::query(sql).bind(now).bind(id).bind(now - USE_RECORDED_EVERY).execute(&state.db.pool).await?;
         if done.rows_affected() > 0 {
             let actor = Actor { user_id: Some(user.id), client, session_id: None };
-            audit::record(state, "api_key_used", actor, json!({ "key_id": id, "prefix": prefix })).await?;
+            audit::record(state, AuditEvent::ApiKeyUsed, actor, json!({ "key_id": id, "prefix": prefix })).await?;
         }
     }
     Ok((user, ApiKey { id, scopes: scopes.split_whitespace().map(str::to_owned).collect() }))
@@ -126,7 +126,7 @@ pub(crate) async fn revoke_all(
     let done = sqlx::query("DELETE FROM api_keys WHERE user_id = $1").bind(user_id).execute(&state.db.pool).await?;
     let count = done.rows_affected();
     if count > 0 {
-        audit::record(state, "api_keys_revoked", actor, json!({ "count": count, "by": reason })).await?;
+        audit::record(state, AuditEvent::ApiKeysRevoked, actor, json!({ "count": count, "by": reason })).await?;
     }
     Ok(count)
 }

@@ -11,7 +11,7 @@ use sqlx::Row;
 use crate::infra::db::flag;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
-use crate::store::audit::{self, Actor};
+use crate::store::audit::{self, Actor, AuditEvent};
 use crate::store::mfa_backoff::Attempt;
 use crate::store::users::iso8601;
 
@@ -246,7 +246,7 @@ pub(crate) async fn verify_code(
         Ok(attempt) => attempt,
         Err(error) => {
             let detail = json!({ "purpose": purpose.as_str(), "reason": "throttled" });
-            audit::record(state, "mfa_failed", actor, detail).await?;
+            audit::record(state, AuditEvent::MfaFailed, actor, detail).await?;
             return Err(error);
         }
     };
@@ -263,12 +263,12 @@ pub(crate) async fn verify_code(
         Some(method) => {
             attempt.succeeded(state).await?;
             let detail = json!({ "purpose": purpose.as_str(), "method": method.as_str() });
-            audit::record(state, "mfa_verified", actor, detail).await?;
+            audit::record(state, AuditEvent::MfaVerified, actor, detail).await?;
         }
         None => {
             attempt.failed(state, now).await?;
             let detail = json!({ "purpose": purpose.as_str(), "reason": "invalid_code" });
-            audit::record(state, "mfa_failed", actor, detail).await?;
+            audit::record(state, AuditEvent::MfaFailed, actor, detail).await?;
         }
     }
     Ok(method)

@@ -35,15 +35,15 @@ pub(super) fn router() -> Router<AppState> {
 /// instead (an expired password), every session is revoked and a new one's tokens come back.
 #[utoipa::path(
     post, path = "/api/auth/password/change/", tag = "passwords", security(("bearer" = []), ()),
-    request_body = crate::http::openapi::schemas::PasswordChangeRequest,
+    request_body = crate::http::openapi::lifecycle_schemas::PasswordChangeRequest,
     responses(
         (status = 200, description = "Saved; with a `password_change_token`, also a new session's tokens.",
-            body = crate::http::openapi::schemas::PasswordChanged),
-        (status = 400, response = crate::http::openapi::schemas::BadRequest),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+            body = crate::http::openapi::lifecycle_schemas::PasswordChanged),
+        (status = 400, response = crate::http::openapi::errors::BadRequest),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
         (status = 403, response = crate::http::openapi::privileged::ReauthenticationRequired),
-        (status = 429, response = crate::http::openapi::schemas::Throttled),
-        (status = 503, response = crate::http::openapi::schemas::Unavailable),
+        (status = 429, response = crate::http::openapi::errors::Throttled),
+        (status = 503, response = crate::http::openapi::errors::Unavailable),
     )
 )]
 async fn change_password(

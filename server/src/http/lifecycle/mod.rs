@@ -27,7 +27,7 @@ pub(crate) fn router() -> Router<AppState> {
 /// `validatePassword` given this object answers exactly as the server does.
 #[utoipa::path(
     get, path = "/api/auth/password/policy/", tag = "passwords",
-    responses((status = 200, description = "The active password policy.", body = crate::http::openapi::schemas::PasswordPolicy))
+    responses((status = 200, description = "The active password policy.", body = crate::http::openapi::lifecycle_schemas::PasswordPolicy))
 )]
 async fn get_policy(State(state): State<AppState>) -> Json<Value> {
     Json(serde_json::to_value(&*state.policy).unwrap_or_default())
@@ -38,10 +38,10 @@ async fn get_policy(State(state): State<AppState>) -> Json<Value> {
 /// The history rule needs an account, so it is left to change and reset.
 #[utoipa::path(
     post, path = "/api/auth/password/validate/", tag = "passwords",
-    request_body = crate::http::openapi::schemas::ValidatePasswordRequest,
+    request_body = crate::http::openapi::lifecycle_schemas::ValidatePasswordRequest,
     responses(
-        (status = 200, description = "The verdict.", body = crate::http::openapi::schemas::PasswordValidation),
-        (status = 400, response = crate::http::openapi::schemas::BadRequest),
+        (status = 200, description = "The verdict.", body = crate::http::openapi::lifecycle_schemas::PasswordValidation),
+        (status = 400, response = crate::http::openapi::errors::BadRequest),
     )
 )]
 async fn validate_password(State(state): State<AppState>, JsonBody(body): JsonBody) -> Result<Json<Value>, ApiError> {

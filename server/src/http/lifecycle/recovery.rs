@@ -18,6 +18,7 @@ use crate::infra::clock::seconds;
 use crate::infra::error::ApiError;
 use crate::infra::links::{parse_uid, Purpose};
 use crate::infra::state::AppState;
+use crate::store::audit::AuditEvent;
 use crate::store::users::{is_valid_email, normalize_email, User, EMAIL_MAX};
 
 const RESET_SENT: &str = "If the address is registered, a reset link has been sent.";
@@ -60,10 +61,10 @@ fn read_email(body: &Value) -> Result<String, ApiError> {
 /// address gets a link that works once, for `LATCHKEY_PASSWORD_RESET_TIMEOUT`.
 #[utoipa::path(
     post, path = "/api/auth/password/reset/", tag = "passwords",
-    request_body = crate::http::openapi::schemas::EmailRequest,
+    request_body = crate::http::openapi::lifecycle_schemas::EmailRequest,
     responses(
-        (status = 200, description = "The same answer for every address.", body = crate::http::openapi::schemas::Detail),
-        (status = 400, response = crate::http::openapi::schemas::BadRequest),
+        (status = 200, description = "The same answer for every address.", body = crate::http::openapi::lifecycle_schemas::Detail),
+        (status = 400, response = crate::http::openapi::errors::BadRequest),
     )
 )]
 async fn request_reset(
@@ -89,11 +90,11 @@ async fn request_reset(
 /// as verified.
 #[utoipa::path(
     post, path = "/api/auth/password/reset/confirm/", tag = "passwords",
-    request_body = crate::http::openapi::schemas::ResetConfirmRequest,
+    request_body = crate::http::openapi::lifecycle_schemas::ResetConfirmRequest,
     responses(
-        (status = 200, description = "The password is replaced.", body = crate::http::openapi::schemas::Detail),
-        (status = 400, response = crate::http::openapi::schemas::BadRequest),
-        (status = 503, response = crate::http::openapi::schemas::Unavailable),
+        (status = 200, description = "The password is replaced.", body = crate::http::openapi::lifecycle_schemas::Detail),
+        (status = 400, response = crate::http::openapi::errors::BadRequest),
+        (status = 503, response = crate::http::openapi::errors::Unavailable),
     )
 )]
 async fn confirm_reset(
@@ -125,10 +126,10 @@ async fn confirm_reset(
 /// Following the link again is harmless and answers the same.
 #[utoipa::path(
     post, path = "/api/auth/email/verify/", tag = "passwords",
-    request_body = crate::http::openapi::schemas::VerifyEmailRequest,
+    request_body = crate::http::openapi::lifecycle_schemas::VerifyEmailRequest,
     responses(
-        (status = 200, description = "The address is verified.", body = crate::http::openapi::schemas::Detail),
-        (status = 400, response = crate::http::openapi::schemas::BadRequest),
+        (status = 200, description = "The address is verified.", body = crate::http::openapi::lifecycle_schemas::Detail),
+        (status = 400, response = crate::http::openapi::errors::BadRequest),
     )
 )]
 async fn verify_email(
@@ -152,7 +153,7 @@ async fn verify_email(
         .await?;
     if done.rows_affected() > 0 {
         let actor = crate::store::audit::Actor { user_id: Some(user.id), client: &client, session_id: None };
-        crate::store::audit::record(&state, "email_verified", actor, json!({})).await?;
+        crate::store::audit::record(&state, AuditEvent::EmailVerified, actor, json!({})).await?;
     }
     Ok(Json(json!({ "detail": VERIFIED })))
 }
@@ -161,11 +162,11 @@ async fn verify_email(
 /// someone who cannot sign in yet (mandatory verification), `{"email"}` and always the same answer.
 #[utoipa::path(
     post, path = "/api/auth/email/verify/resend/", tag = "passwords", security(("bearer" = []), ()),
-    request_body = crate::http::openapi::schemas::ResendRequest,
+    request_body = crate::http::openapi::lifecycle_schemas::ResendRequest,
     responses(
-        (status = 200, description = "Sent, unless the address is already verified.", body = crate::http::openapi::schemas::Detail),
-        (status = 400, response = crate::http::openapi::schemas::BadRequest),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 200, description = "Sent, unless the address is already verified.", body = crate::http::openapi::lifecycle_schemas::Detail),
+        (status = 400, response = crate::http::openapi::errors::BadRequest),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
     )
 )]
 async fn resend_verification(

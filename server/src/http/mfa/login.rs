@@ -70,10 +70,10 @@ pub(crate) async fn check_login_code(
     responses(
         (status = 200, description = "A new session's tokens.", body = crate::http::openapi::schemas::IssuedTokens,
             headers(("Set-Cookie" = String, description = "Cookie mode: the refresh token, `latchkey_refresh`."))),
-        (status = 400, response = crate::http::openapi::schemas::BadRequest),
-        (status = 401, response = crate::http::openapi::schemas::MfaInvalid),
-        (status = 403, response = crate::http::openapi::schemas::PasswordExpired),
-        (status = 429, response = crate::http::openapi::schemas::Throttled),
+        (status = 400, response = crate::http::openapi::errors::BadRequest),
+        (status = 401, response = crate::http::openapi::errors::MfaInvalid),
+        (status = 403, response = crate::http::openapi::lifecycle_schemas::PasswordExpired),
+        (status = 429, response = crate::http::openapi::errors::Throttled),
     )
 )]
 async fn complete_login(

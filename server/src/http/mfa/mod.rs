@@ -27,7 +27,7 @@ use crate::http::drf::{CharField, Form, JsonBody};
 use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
-use crate::store::audit::{self, Actor};
+use crate::store::audit::{self, Actor, AuditEvent};
 use crate::store::mfa_factors::{self as factors, Device};
 
 /// The answer to a wrong code where a field error fits (the signed-in endpoints).
@@ -53,7 +53,7 @@ pub(crate) fn router() -> Router<AppState> {
     get, path = "/api/auth/2fa/", tag = "two-factor", security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's second factors.", body = crate::http::openapi::schemas::TwoFactorStatus),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
     )
 )]
 async fn status(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Value>, ApiError> {
@@ -77,9 +77,9 @@ async fn status(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Va
     responses(
         (status = 201, description = "The unconfirmed device and its secret, shown this once.",
             body = crate::http::openapi::schemas::NewDevice),
-        (status = 400, response = crate::http::openapi::schemas::BadRequest),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
-        (status = 403, response = crate::http::openapi::schemas::Forbidden),
+        (status = 400, response = crate::http::openapi::errors::BadRequest),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
+        (status = 403, response = crate::http::openapi::errors::Forbidden),
     )
 )]
 async fn add_device(
@@ -133,11 +133,11 @@ async fn add_device(
     responses(
         (status = 200, description = "Confirmed; the backup codes for the first device.",
             body = crate::http::openapi::schemas::BackupCodes),
-        (status = 400, response = crate::http::openapi::schemas::BadRequest),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 400, response = crate::http::openapi::errors::BadRequest),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
         (status = 403, response = crate::http::openapi::privileged::ReauthenticationRequired),
-        (status = 404, response = crate::http::openapi::schemas::NotFound),
-        (status = 429, response = crate::http::openapi::schemas::Throttled),
+        (status = 404, response = crate::http::openapi::errors::NotFound),
+        (status = 429, response = crate::http::openapi::errors::Throttled),
     )
 )]
 async fn confirm_device(
@@ -168,7 +168,8 @@ async fn confirm_device(
     }
     // Whichever confirmation turns 2FA on, even among concurrent ones, is the first.
     let first = factors::turn_on(&state, auth.user.id).await?;
-    audit::record(&state, "totp_device_added", actor, json!({ "device_id": device.id, "name": device.name })).await?;
+    audit::record(&state, AuditEvent::TotpDeviceAdded, actor, json!({ "device_id": device.id, "name": device.name }))
+        .await?;
     let vars = vec![("device", device.name.clone())];
     crate::flows::passwords::notify(&state, &auth.user, crate::infra::mail::Kind::MfaDeviceAdded, &client, vars);
     if !first {
@@ -178,7 +179,7 @@ async fn confirm_device(
         factors::mark_session(&state, sid).await?;
     }
     let codes = factors::new_backup_codes(&state, auth.user.id).await?;
-    audit::record(&state, "backup_codes_generated", actor, json!({ "count": codes.len() })).await?;
+    audit::record(&state, AuditEvent::BackupCodesGenerated, actor, json!({ "count": codes.len() })).await?;
     Ok(Json(json!({ "backup_codes": codes })))
 }
 
@@ -190,11 +191,11 @@ async fn confirm_device(
     request_body = crate::http::openapi::schemas::Reauthentication,
     responses(
         (status = 204, description = "The device is gone."),
-        (status = 400, response = crate::http::openapi::schemas::BadRequest),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 400, response = crate::http::openapi::errors::BadRequest),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
         (status = 403, response = crate::http::openapi::privileged::ReauthenticationRequired),
-        (status = 404, response = crate::http::openapi::schemas::NotFound),
-        (status = 429, response = crate::http::openapi::schemas::Throttled),
+        (status = 404, response = crate::http::openapi::errors::NotFound),
+        (status = 429, response = crate::http::openapi::errors::Throttled),
     )
 )]
 async fn remove_device(
@@ -214,10 +215,10 @@ async fn remove_device(
         .await?;
     let enabled = factors::refresh_enabled(&state, auth.user.id).await?;
     let detail = json!({ "device_id": device.id, "name": device.name, "mfa_enabled": enabled });
-    audit::record(&state, "totp_device_removed", actor, detail).await?;
+    audit::record(&state, AuditEvent::TotpDeviceRemoved, actor, detail).await?;
     if auth.user.mfa_enabled && !enabled {
         // The last second factor went: sign-in needs the password alone from now on.
-        audit::record(&state, "mfa_disabled", actor, json!({ "by": "device_removed" })).await?;
+        audit::record(&state, AuditEvent::MfaDisabled, actor, json!({ "by": "device_removed" })).await?;
         crate::flows::passwords::notify(&state, &auth.user, crate::infra::mail::Kind::MfaDisabled, &client, Vec::new());
     }
     Ok(StatusCode::NO_CONTENT)
@@ -230,10 +231,10 @@ async fn remove_device(
     request_body = crate::http::openapi::schemas::Reauthentication,
     responses(
         (status = 200, description = "The new codes, shown this once.", body = crate::http::openapi::schemas::BackupCodes),
-        (status = 400, response = crate::http::openapi::schemas::BadRequest),
-        (status = 401, response = crate::http::openapi::schemas::Unauthenticated),
+        (status = 400, response = crate::http::openapi::errors::BadRequest),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
         (status = 403, response = crate::http::openapi::privileged::ReauthenticationRequired),
-        (status = 429, response = crate::http::openapi::schemas::Throttled),
+        (status = 429, response = crate::http::openapi::errors::Throttled),
     )
 )]
 async fn regenerate_backup_codes(
@@ -248,7 +249,7 @@ async fn regenerate_backup_codes(
     let actor = actor(&auth, &client);
     authorize_change(&state, &auth, actor, &body, (Purpose::NewBackupCodes, Action::NewBackupCodes)).await?;
     let codes = factors::new_backup_codes(&state, auth.user.id).await?;
-    audit::record(&state, "backup_codes_generated", actor, json!({ "count": codes.len() })).await?;
+    audit::record(&state, AuditEvent::BackupCodesGenerated, actor, json!({ "count": codes.len() })).await?;
     Ok(Json(json!({ "backup_codes": codes })))
 }
 

@@ -6,8 +6,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{OpenApi as Document, Ref};
 use utoipa::{Modify, OpenApi};
 
+use super::errors::*;
+use super::lifecycle_schemas::*;
 use super::privileged::*;
-use super::schemas::*;
 
 /// The name of the bearer security scheme that authenticated operations require.
 const BEARER: &str = "bearer";

@@ -10,8 +10,11 @@
 //! assert!(document.paths.paths.contains_key("/api/token/"));
 //! ```
 
+pub mod admin_schemas;
 pub mod document;
+pub mod errors;
 pub mod invitation_schemas;
+pub mod lifecycle_schemas;
 pub mod privileged;
 pub mod schemas;
 pub mod sessions;

@@ -3,7 +3,7 @@
 
 use utoipa::{ToResponse, ToSchema};
 
-use super::schemas::ErrorDetail;
+use super::errors::ErrorDetail;
 
 /// 403: a sensitive action (2FA changes, a new API key, the password, deleting the account) from a
 /// session that has not proved the user within `LATCHKEY_REAUTH_WINDOW`. Ask for the password or a
