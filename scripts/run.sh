@@ -8,6 +8,10 @@ cd "$ROOT"
 if [ ! -f wasm/pkg/web/latchkey_bg.wasm ] || [ -n "$(find core/src core/data wasm/src wasm/js scripts/package-json.mjs -newer wasm/pkg/web/latchkey_bg.wasm -print -quit)" ]; then
   "$ROOT/scripts/build-wasm.sh"
 fi
-rm -rf web-demo/pkg && cp -r wasm/pkg/web web-demo/pkg
+# The release binary compiles web-demo/ in: copy the package only when it changed, so that an
+# unchanged demo does not rebuild the server.
+if ! diff -rq wasm/pkg/web web-demo/pkg >/dev/null 2>&1; then
+  rm -rf web-demo/pkg && cp -r wasm/pkg/web web-demo/pkg
+fi
 say "Building and starting the server"
 exec cargo run --release -p latchkey-server --bin latchkey -- "$@"

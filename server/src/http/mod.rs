@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod authz;
 pub mod cookies;
+pub mod demo;
 pub mod drf;
 pub mod error;
 pub mod extract;

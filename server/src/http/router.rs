@@ -3,18 +3,17 @@
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Router;
-use tower::ServiceExt;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
-use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::http::{
     accounts, admin, audit, keys, lifecycle, login, mfa, openapi, ops, orgs, sessions, sudo, tokens, transport,
 };
+use crate::http::demo::Demo;
 use crate::infra::error::ApiError;
 use crate::infra::metrics;
 use crate::infra::state::AppState;
@@ -30,7 +29,7 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The application's routes, without a socket.
 pub fn app(state: AppState) -> Router {
-    let demo = ServeDir::new(&state.config.demo_dir);
+    let demo = Demo::of(&state.config);
     let cors = cors(&state.config.cors_origins);
     let every = EveryRequest { metrics: state.metrics.clone(), request_timeout: state.config.request_timeout };
     Router::new()
@@ -49,7 +48,7 @@ pub fn app(state: AppState) -> Router {
         .merge(orgs::router())
         .merge(admin::router())
         .method_not_allowed_fallback(method_not_allowed)
-        .fallback(move |request: Request| not_found_or_demo(demo.clone(), request))
+        .fallback(move |request: Request| demo.clone().answer(request))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(cors)
         .layer(axum::middleware::from_fn_with_state(every, every_request))
@@ -65,27 +64,6 @@ pub fn app(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), RandomRequestId))
         .with_state(state)
-}
-
-/// The pages e-mailed links open (`crate::http::lifecycle`): the demo's `index.html` answers them.
-const LINK_PAGES: [&str; 2] = ["/password-reset", "/verify-email"];
-
-/// Unknown `/api/` paths get DRF's 404 body; everything else is the demo's static files.
-async fn not_found_or_demo(demo: ServeDir, mut request: Request) -> Response {
-    if request.uri().path().starts_with("/api/") {
-        return ApiError::NotFound.into_response();
-    }
-    if LINK_PAGES.contains(&request.uri().path().trim_end_matches('/')) {
-        // The page reads `uid` and `token` from its own address; the file is the demo's front page.
-        let query = request.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
-        if let Ok(uri) = format!("/index.html{query}").parse() {
-            *request.uri_mut() = uri;
-        }
-    }
-    match demo.oneshot(request).await {
-        Ok(response) => response.into_response(),
-        Err(never) => match never {},
-    }
 }
 
 /// What [`every_request`] needs.

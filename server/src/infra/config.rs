@@ -166,8 +166,13 @@ pub struct Config {
     /// `text` or `json` (one JSON object per line).
     #[arg(long, env = "LATCHKEY_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
-    /// Directory of the web demo served at `/` (`scripts/run.sh` prepares it).
-    #[arg(long, env = "LATCHKEY_DEMO_DIR", default_value = "web-demo")]
+    /// The web demo at `/`: `on` (its files are compiled into release binaries) or `off` (`/` and
+    /// every other path outside the API answer 404).
+    #[arg(long, env = "LATCHKEY_DEMO", default_value = "on", value_parser = on_off, action = clap::ArgAction::Set)]
+    pub demo: bool,
+    /// A directory to serve at `/` instead of the demo compiled in (a demo being edited, or your
+    /// own page); empty for the one compiled in.
+    #[arg(long, env = "LATCHKEY_DEMO_DIR", default_value = "", value_parser = any_path)]
     pub demo_dir: PathBuf,
 }
 
@@ -347,6 +352,20 @@ impl FromStr for EmailBackend {
 }
 
 /// A JOSE algorithm name Latchkey signs with.
+/// `on` or `off`.
+fn on_off(text: &str) -> Result<bool, String> {
+    match text {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("`{text}`: expected on or off")),
+    }
+}
+
+/// A path, empty allowed (clap's own path parser refuses an empty value).
+fn any_path(text: &str) -> Result<PathBuf, String> {
+    Ok(PathBuf::from(text))
+}
+
 fn parse_algorithm(name: &str) -> Result<Algorithm, String> {
     Algorithm::from_name(name).ok_or_else(|| format!("`{name}` is not one of HS256, EdDSA, RS256, ES256"))
 }
