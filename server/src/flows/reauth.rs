@@ -11,8 +11,6 @@ use std::future::Future;
 
 use serde_json::{json, Value};
 
-use sqlx::Row;
-
 use crate::infra::error::ApiError;
 use crate::infra::passwords::Claimant;
 use crate::infra::state::AppState;
@@ -140,13 +138,7 @@ pub(crate) async fn confirm_password(
 /// `POST /api/auth/reauthenticate/` since. A request without a session (an API key) never has.
 pub(crate) async fn is_recent(state: &AppState, sid: Option<&str>) -> Result<bool, ApiError> {
     let Some(sid) = sid else { return Ok(false) };
-    let row = sqlx::query("SELECT created_at, reauthenticated_at FROM sessions WHERE id = $1")
-        .bind(sid)
-        .fetch_optional(&state.db.pool)
-        .await?;
-    let Some(row) = row else { return Ok(false) };
-    let proved =
-        row.try_get::<i64, _>("created_at")?.max(row.try_get::<Option<i64>, _>("reauthenticated_at")?.unwrap_or(0));
+    let Some(proved) = crate::store::sessions::proved_at(state, sid).await? else { return Ok(false) };
     Ok(proved >= crate::infra::clock::now() - crate::infra::clock::seconds(state.config.reauth_window))
 }
 
@@ -163,10 +155,5 @@ pub(crate) async fn require_recent(state: &AppState, sid: Option<&str>) -> Resul
 
 /// Opens the window again for session `sid`: the user just proved it is them.
 pub(crate) async fn mark_recent(state: &AppState, sid: &str) -> Result<(), ApiError> {
-    sqlx::query("UPDATE sessions SET reauthenticated_at = $1 WHERE id = $2")
-        .bind(crate::infra::clock::now())
-        .bind(sid)
-        .execute(&state.db.pool)
-        .await?;
-    Ok(())
+    crate::store::sessions::mark_reauthenticated(state, sid, crate::infra::clock::now()).await
 }

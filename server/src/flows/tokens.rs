@@ -7,12 +7,11 @@ use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
 use crate::infra::clock::seconds;
-use crate::infra::db::flag;
 use crate::infra::digest::sha256_hex;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
 use crate::store::orgs::{org_claims, OrgClaims};
-use crate::store::sessions::AuthMethod;
+use crate::store::sessions::{AuthMethod, NewSession};
 use crate::store::users::User;
 
 /// A token pair as simplejwt writes it: `refresh` first (a struct keeps the field order, where a
@@ -48,28 +47,19 @@ pub async fn issue_session(
     let (refresh, refresh_claims) = refresh_token_for(state, user.id, &sid, now, absolute)?;
     let org = org_claims(state, user.id, org_id).await?;
     let access = access_token_for(state, user, &sid, mfa, org.as_ref(), now)?;
-    let sql = "INSERT INTO sessions (id, user_id, current_hash, created_at, last_used_at, expires_at, ip, user_agent, \
-               mfa, org_id, absolute_expires_at, auth_method) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
-    sqlx::query(sql)
-        .bind(&sid)
-        .bind(user.id)
-        .bind(sha256_hex(&refresh_claims.jti))
-        .bind(now)
-        .bind(now)
-        .bind(refresh_claims.exp)
-        .bind(ip)
-        .bind(user_agent)
-        .bind(flag(mfa))
-        .bind(org.as_ref().map(|o| o.id))
-        .bind(absolute)
-        .bind(method.as_str().into_owned())
-        .execute(&state.db.pool)
-        .await?;
-    sqlx::query("UPDATE users SET last_login = $1 WHERE id = $2")
-        .bind(now)
-        .bind(user.id)
-        .execute(&state.db.pool)
-        .await?;
+    let session = NewSession {
+        id: &sid,
+        user_id: user.id,
+        refresh_hash: sha256_hex(&refresh_claims.jti),
+        expires_at: refresh_claims.exp,
+        absolute_expires_at: absolute,
+        ip,
+        user_agent,
+        mfa,
+        org_id: org.as_ref().map(|o| o.id),
+        method,
+    };
+    crate::store::sessions::open(state, &session, now).await?;
     Ok(TokenPair { refresh, access, session_id: sid })
 }
 

@@ -7,7 +7,6 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use sqlx::Row;
 
 use crate::http::authz::RequireStaff;
 use crate::infra::client::Client;
@@ -71,10 +70,7 @@ async fn revoke_user_key(
 ) -> Result<StatusCode, ApiError> {
     let user = find(&state, &id).await?;
     let key_id: i64 = key_id.parse().map_err(|_| ApiError::NotFound)?;
-    let sql = "DELETE FROM api_keys WHERE id = $1 AND user_id = $2 RETURNING prefix";
-    let row = sqlx::query(sql).bind(key_id).bind(user.id).fetch_optional(&state.db.pool).await?;
-    let Some(row) = row else { return Err(ApiError::NotFound) };
-    let prefix: String = row.try_get("prefix")?;
+    let prefix = crate::store::api_keys::delete_one(&state, key_id, user.id).await?.ok_or(ApiError::NotFound)?;
     // Filed under the owner, as the other admin events are; `staff` names who revoked it.
     let actor = Actor { user_id: Some(user.id), client: &client, session_id: None };
     let detail = json!({ "key_id": key_id, "prefix": prefix, "by": "admin", "staff": staff.user.id });

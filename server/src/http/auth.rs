@@ -8,12 +8,11 @@ use axum::http::request::Parts;
 use axum::http::{header, Method};
 use latchkey_core::token::{Claims, TokenType};
 use serde_json::{json, Value};
-use sqlx::Row;
 
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
 use crate::store::api_keys::ApiKey;
-use crate::store::users::{User, USER_COLUMNS};
+use crate::store::users::User;
 
 /// The authenticated user of a request, and how they proved it.
 #[derive(Debug, Clone)]
@@ -112,21 +111,12 @@ async fn from_access_token(state: &AppState, token: &str) -> Result<AuthUser, Ap
     })?;
     let user_id: i64 = claims.user_id.parse().map_err(|_| user_not_found())?;
     let sid = claims.extra.get("sid").and_then(|v| v.as_str()).unwrap_or_default();
-    // One query: the user, and whether the token's session is still open (logout revokes access
-    // tokens at once, not only refresh tokens; a session past its absolute limit stops them too).
-    let sql = format!(
-        "SELECT {USER_COLUMNS}, (SELECT COUNT(*) FROM sessions s WHERE s.id = $1 AND s.user_id = users.id \
-         AND s.revoked_at IS NULL AND s.expires_at > $2 AND s.absolute_expires_at > $3) AS open FROM users \
-         WHERE id = $4"
-    );
-    let query = sqlx::query(&sql).bind(sid).bind(now).bind(now).bind(user_id);
-    let row = query.fetch_optional(&state.db.pool).await?;
-    let Some(row) = row else { return Err(user_not_found()) };
-    let user = User::from_row(&row)?;
+    let found = crate::store::sessions::user_with_open_session(state, user_id, sid, now).await?;
+    let Some((user, open)) = found else { return Err(user_not_found()) };
     if !user.is_active {
         return Err(ApiError::Token { detail: "User is inactive".into(), code: "user_inactive", extra: None });
     }
-    if row.try_get::<i64, _>("open")? == 0 {
+    if !open {
         return Err(ApiError::token_not_valid("Token is blacklisted"));
     }
     Ok(AuthUser { user, claims: Some(claims), api_key: None })

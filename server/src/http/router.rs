@@ -10,10 +10,10 @@ use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, 
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::http::demo::Demo;
 use crate::http::{
     accounts, admin, audit, keys, lifecycle, login, mfa, openapi, ops, orgs, sessions, sudo, tokens, transport,
 };
-use crate::http::demo::Demo;
 use crate::infra::error::ApiError;
 use crate::infra::metrics;
 use crate::infra::state::AppState;

@@ -11,7 +11,7 @@ use crate::http::auth::AuthUser;
 use crate::http::drf::{CharField, Form, JsonBody};
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
-use crate::store::sessions::{to_json, COLUMNS, MAX_NAME_CHARS};
+use crate::store::sessions::{self, MAX_NAME_CHARS};
 
 /// `PATCH /api/auth/sessions/{id}/`: `{"name"}` names one open session of the caller (trimmed, at
 /// most 64 characters; blank removes the name) and answers the session. Anyone else's, or an
@@ -37,14 +37,10 @@ pub(crate) async fn rename_session(
     let name = form.bounded("name", CharField::OPTIONAL, MAX_NAME_CHARS);
     form.finish()?;
     let now = crate::infra::clock::now();
-    let open = "user_id = $1 AND id = $2 AND revoked_at IS NULL AND expires_at > $3 AND absolute_expires_at > $4";
     if let Some(name) = name {
-        let sql = format!("UPDATE sessions SET name = $5 WHERE {open}");
-        let name = Some(name).filter(|n| !n.is_empty());
-        sqlx::query(&sql).bind(auth.user.id).bind(&id).bind(now).bind(now).bind(name).execute(&state.db.pool).await?;
+        sessions::rename_open(&state, auth.user.id, &id, Some(name).filter(|n| !n.is_empty()), now).await?;
     }
-    let sql = format!("SELECT {COLUMNS} FROM sessions WHERE {open}");
-    let row = sqlx::query(&sql).bind(auth.user.id).bind(&id).bind(now).bind(now).fetch_optional(&state.db.pool).await?;
-    let row = row.ok_or(ApiError::NotFound)?;
-    Ok(Json(to_json(&row, auth.session_id().unwrap_or_default())?))
+    let current = auth.session_id().unwrap_or_default();
+    let session = sessions::open_one(&state, auth.user.id, &id, current, now).await?;
+    Ok(Json(session.ok_or(ApiError::NotFound)?))
 }

@@ -21,7 +21,7 @@ use crate::infra::{clock::seconds, digest::sha256_hex};
 use crate::store::audit::AuditEvent;
 use crate::store::orgs::{member_of, org_claims};
 pub use crate::store::sessions::AuthMethod;
-use crate::store::sessions::{blacklisted, Session};
+use crate::store::sessions::{blacklisted, Rotation, Session};
 use crate::store::users::User;
 
 /// `TokenRefreshSerializer`'s answer for a deleted or inactive user.
@@ -85,19 +85,12 @@ async fn refresh_token(
     // Compare-and-swap: of concurrent refreshes of one token exactly one matches `current_hash`;
     // the others change nothing and are told the token is used up, without revoking the session.
     let org = org_claims(&state, user.id, org_id).await?;
-    let sql = "UPDATE sessions SET previous_hash = current_hash, current_hash = $1, rotated_at = $2, \
-               last_used_at = $3, expires_at = $4, org_id = $5 WHERE id = $6 AND current_hash = $7 AND revoked_at IS NULL";
-    let done = sqlx::query(sql)
-        .bind(sha256_hex(&new_claims.jti))
-        .bind(now)
-        .bind(now)
-        .bind(new_claims.exp)
-        .bind(org.as_ref().map(|o| o.id))
-        .bind(&session.id)
-        .bind(&session.current_hash)
-        .execute(&state.db.pool)
-        .await?;
-    if done.rows_affected() == 0 {
+    let rotation = Rotation {
+        new_hash: sha256_hex(&new_claims.jti),
+        expires_at: new_claims.exp,
+        org_id: org.as_ref().map(|o| o.id),
+    };
+    if !crate::store::sessions::rotate(&state, &session, &rotation, now).await? {
         return Err(blacklisted());
     }
     let access = access_token_for(&state, &user, &session.id, session.mfa, org.as_ref(), now)?;

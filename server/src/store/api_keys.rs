@@ -130,3 +130,10 @@ pub(crate) async fn revoke_all(
     }
     Ok(count)
 }
+
+/// Deletes key `key_id` of `user_id`; its prefix, or `None` when the user has no such key.
+pub(crate) async fn delete_one(state: &AppState, key_id: i64, user_id: i64) -> Result<Option<String>, ApiError> {
+    let sql = "DELETE FROM api_keys WHERE id = $1 AND user_id = $2 RETURNING prefix";
+    let row = sqlx::query(sql).bind(key_id).bind(user_id).fetch_optional(&state.db.pool).await?;
+    Ok(row.map(|row| row.try_get("prefix")).transpose()?)
+}

@@ -1,12 +1,14 @@
 //! The `sessions` table: one row per login (a refresh-token family), what revokes it, and what the
 //! session list shows of it.
 
-use crate::infra::error::ApiError;
-use crate::infra::state::AppState;
-use crate::store::users::iso8601;
+use std::borrow::Cow;
+
 use serde_json::{json, Value};
 use sqlx::Row;
-use std::borrow::Cow;
+
+use crate::infra::error::ApiError;
+use crate::infra::state::AppState;
+use crate::store::users::{iso8601, User, USER_COLUMNS};
 
 /// A session row, as token refresh and verification read it.
 /// The columns [`to_json`] reads.
@@ -180,6 +182,148 @@ pub(crate) async fn sweep(state: &AppState, before: i64) -> Result<u64, ApiError
     let sql = "DELETE FROM sessions WHERE revoked_at < $1 OR expires_at < $2 OR absolute_expires_at < $3";
     let done = sqlx::query(sql).bind(before).bind(before).bind(before).execute(&state.db.pool).await?;
     Ok(done.rows_affected())
+}
+
+/// Which of a user's sessions are open: `$1` the user, `$2` the session, `$3` and `$4` now.
+const OPEN_ONE: &str =
+    "user_id = $1 AND id = $2 AND revoked_at IS NULL AND expires_at > $3 AND absolute_expires_at > $4";
+
+/// Names (or, with `None`, unnames) session `id` of `user_id` if it is open.
+pub(crate) async fn rename_open(
+    state: &AppState,
+    user_id: i64,
+    id: &str,
+    name: Option<String>,
+    now: i64,
+) -> Result<(), ApiError> {
+    let sql = format!("UPDATE sessions SET name = $5 WHERE {OPEN_ONE}");
+    sqlx::query(&sql).bind(user_id).bind(id).bind(now).bind(now).bind(name).execute(&state.db.pool).await?;
+    Ok(())
+}
+
+/// Session `id` of `user_id` as its owner sees it (`current`: the asking session's id), if open.
+pub(crate) async fn open_one(
+    state: &AppState,
+    user_id: i64,
+    id: &str,
+    current: &str,
+    now: i64,
+) -> Result<Option<Value>, ApiError> {
+    let sql = format!("SELECT {COLUMNS} FROM sessions WHERE {OPEN_ONE}");
+    let row = sqlx::query(&sql).bind(user_id).bind(id).bind(now).bind(now).fetch_optional(&state.db.pool).await?;
+    Ok(row.map(|row| to_json(&row, current)).transpose()?)
+}
+
+/// When session `sid` last proved its user: its login, or its last re-authentication.
+pub(crate) async fn proved_at(state: &AppState, sid: &str) -> Result<Option<i64>, ApiError> {
+    let row = sqlx::query("SELECT created_at, reauthenticated_at FROM sessions WHERE id = $1")
+        .bind(sid)
+        .fetch_optional(&state.db.pool)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let created: i64 = row.try_get("created_at")?;
+    Ok(Some(created.max(row.try_get::<Option<i64>, _>("reauthenticated_at")?.unwrap_or(0))))
+}
+
+/// Records that session `sid` proved its user again at `now`.
+pub(crate) async fn mark_reauthenticated(state: &AppState, sid: &str, now: i64) -> Result<(), ApiError> {
+    sqlx::query("UPDATE sessions SET reauthenticated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(sid)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(())
+}
+
+/// A session about to open (`crate::flows::tokens::issue_session`).
+#[derive(Debug)]
+pub(crate) struct NewSession<'a> {
+    pub id: &'a str,
+    pub user_id: i64,
+    /// The SHA-256 of its first refresh token's `jti`.
+    pub refresh_hash: String,
+    pub expires_at: i64,
+    pub absolute_expires_at: i64,
+    pub ip: &'a str,
+    pub user_agent: &'a str,
+    pub mfa: bool,
+    pub org_id: Option<i64>,
+    pub method: AuthMethod,
+}
+
+/// Stores `session`, opened at `now`, and records the login in `users.last_login`.
+pub(crate) async fn open(state: &AppState, session: &NewSession<'_>, now: i64) -> Result<(), ApiError> {
+    let sql = "INSERT INTO sessions (id, user_id, current_hash, created_at, last_used_at, expires_at, ip, user_agent, \
+               mfa, org_id, absolute_expires_at, auth_method) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+    sqlx::query(sql)
+        .bind(session.id)
+        .bind(session.user_id)
+        .bind(&session.refresh_hash)
+        .bind(now)
+        .bind(now)
+        .bind(session.expires_at)
+        .bind(session.ip)
+        .bind(session.user_agent)
+        .bind(crate::infra::db::flag(session.mfa))
+        .bind(session.org_id)
+        .bind(session.absolute_expires_at)
+        .bind(session.method.as_str().into_owned())
+        .execute(&state.db.pool)
+        .await?;
+    sqlx::query("UPDATE users SET last_login = $1 WHERE id = $2")
+        .bind(now)
+        .bind(session.user_id)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(())
+}
+
+/// The user of an access token and whether its session `sid` is still open at `now` (logout
+/// revokes access tokens at once, not only refresh tokens; a session past its absolute limit
+/// stops them too), in one query: what every authenticated request asks.
+pub(crate) async fn user_with_open_session(
+    state: &AppState,
+    user_id: i64,
+    sid: &str,
+    now: i64,
+) -> Result<Option<(User, bool)>, ApiError> {
+    let sql = format!(
+        "SELECT {USER_COLUMNS}, (SELECT COUNT(*) FROM sessions s WHERE s.id = $1 AND s.user_id = users.id \
+         AND s.revoked_at IS NULL AND s.expires_at > $2 AND s.absolute_expires_at > $3) AS open FROM users \
+         WHERE id = $4"
+    );
+    let row = sqlx::query(&sql).bind(sid).bind(now).bind(now).bind(user_id).fetch_optional(&state.db.pool).await?;
+    let Some(row) = row else { return Ok(None) };
+    let open = row.try_get::<i64, _>("open")? != 0;
+    Ok(Some((User::from_row(&row)?, open)))
+}
+
+/// A refresh's new token, as the session keeps it.
+#[derive(Debug)]
+pub(crate) struct Rotation {
+    /// The SHA-256 of the new refresh token's `jti`.
+    pub new_hash: String,
+    pub expires_at: i64,
+    pub org_id: Option<i64>,
+}
+
+/// Moves `session` on to its next refresh token, if its current one is still the one `session`
+/// was read with: a compare-and-swap, so of concurrent refreshes of one token exactly one succeeds
+/// (`true`) and the others change nothing (`false`).
+pub(crate) async fn rotate(state: &AppState, session: &Session, next: &Rotation, now: i64) -> Result<bool, ApiError> {
+    let sql = "UPDATE sessions SET previous_hash = current_hash, current_hash = $1, rotated_at = $2, \
+               last_used_at = $3, expires_at = $4, org_id = $5 WHERE id = $6 AND current_hash = $7 AND revoked_at IS NULL";
+    let done = sqlx::query(sql)
+        .bind(&next.new_hash)
+        .bind(now)
+        .bind(now)
+        .bind(next.expires_at)
+        .bind(next.org_id)
+        .bind(&session.id)
+        .bind(&session.current_hash)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 #[cfg(test)]
