@@ -52,7 +52,32 @@ export interface VerifyTotpOptions extends TotpOptions {
 export interface TotpUriOptions extends TotpOptions { secret: string; issuer?: string | null; account: string; }
 export interface OtpauthParams { secret: string; issuer: string | null; account: string; algorithm: TotpAlgorithm; digits: number; period: number; }
 export interface TotpVerification { valid: boolean; step: number | null; }
-export interface DecodedToken { header: Record<string, unknown>; claims: Record<string, unknown>; }
+/**
+ * A token's claims: simplejwt's, Latchkey's (the core's `SessionClaims`; refresh tokens carry `sid`
+ * only, `org` and `roles` come with an organization), and any other claim under its own name.
+ */
+export interface TokenClaims {
+  token_type: "access" | "refresh";
+  exp: number;
+  iat: number;
+  jti: string;
+  /** A string; tokens of older simplejwt versions may hold a number. */
+  user_id: string | number;
+  /** The session: logging out revokes its tokens. */
+  sid?: string;
+  email?: string;
+  is_staff?: boolean;
+  is_verified?: boolean;
+  /** A second factor was verified at this session's login. */
+  mfa?: boolean;
+  /** The organization the token speaks for, and the user's role there. */
+  org?: string;
+  roles?: string[];
+  aud?: string | string[];
+  iss?: string;
+  [claim: string]: unknown;
+}
+export interface DecodedToken { header: Record<string, unknown>; claims: TokenClaims; }
 
 /** The default policy, with its fingerprint. */
 export function defaultPolicy(): PasswordPolicy;
@@ -79,3 +104,19 @@ export function tokenSecondsLeft(jwt: string, time?: number | null): number;
 /** The canonical form of a typed backup code, as the server compares it. */
 export function normalizeBackupCode(code: string): string;
 "#;
+
+#[cfg(test)]
+mod tests {
+    /// The TypeScript type of decoded claims names every claim the core types, so the two cannot drift.
+    #[test]
+    fn the_token_claims_type_names_the_cores_session_claims() {
+        // The declarations are consumed by the wasm-bindgen macro: read them from this file.
+        let source = include_str!("lib.rs");
+        let start = source.find("export interface TokenClaims {").expect("TokenClaims is declared");
+        let body = &source[start..];
+        let body = &body[..body.find("\n}").expect("the interface ends")];
+        for name in latchkey_core::token::SESSION_CLAIM_NAMES {
+            assert!(body.contains(&format!("\n  {name}?: ")), "TokenClaims lacks `{name}`");
+        }
+    }
+}

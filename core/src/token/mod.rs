@@ -25,6 +25,7 @@ mod claims;
 mod jwk;
 #[cfg(feature = "jwt")]
 mod keys;
+mod session;
 mod unverified;
 #[cfg(feature = "jwt")]
 mod validate;
@@ -32,6 +33,7 @@ mod validate;
 pub use claims::{new_jti, Claims, TokenType};
 #[cfg(feature = "jwt")]
 pub use keys::{Algorithm, Keys};
+pub use session::{SessionClaims, SESSION_CLAIM_NAMES};
 pub use unverified::{decode_unverified, seconds_left, Unverified, MAX_TOKEN_LEN};
 #[cfg(feature = "jwt")]
 pub use validate::Expectations;

@@ -1,9 +1,8 @@
 //! A session's tokens: opening a session with its first pair, and signing refresh and access tokens
 //! with the user's current claims (simplejwt's shapes, with `sid`, `mfa`, `org` and `roles`).
 
-use latchkey_core::token::{new_jti, Claims, TokenType};
+use latchkey_core::token::{new_jti, Claims, SessionClaims, TokenType};
 use rand_core::OsRng;
-use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
 use crate::infra::clock::seconds;
@@ -64,8 +63,8 @@ pub async fn issue_session(
 }
 
 /// The `sid` claim, or "" (which names no session) when a token has none.
-pub(crate) fn session_id(claims: &Claims) -> &str {
-    claims.extra.get("sid").and_then(Value::as_str).unwrap_or_default()
+pub(crate) fn session_id(claims: &Claims) -> String {
+    claims.session().sid.unwrap_or_default()
 }
 
 pub(crate) fn same_hash(a: &str, b: &str) -> bool {
@@ -84,7 +83,7 @@ pub(crate) fn refresh_token_for(
     let lifetime = seconds(state.config.refresh_token_lifetime);
     let mut claims = Claims::new(TokenType::Refresh, user_id.to_string(), now, lifetime, &mut OsRng);
     claims.exp = claims.exp.min(absolute);
-    claims.extra.insert("sid".into(), json!(sid));
+    claims.set_session(&SessionClaims { sid: Some(sid.to_owned()), ..SessionClaims::default() });
     Ok((sign(state, &mut claims)?, claims))
 }
 
@@ -99,15 +98,15 @@ pub(crate) fn access_token_for(
 ) -> Result<String, ApiError> {
     let lifetime = seconds(state.config.access_token_lifetime);
     let mut claims = Claims::new(TokenType::Access, user.id.to_string(), now, lifetime, &mut OsRng);
-    claims.extra.insert("email".into(), json!(user.email));
-    claims.extra.insert("is_staff".into(), json!(user.is_staff));
-    claims.extra.insert("is_verified".into(), json!(user.is_verified));
-    claims.extra.insert("mfa".into(), json!(mfa));
-    if let Some(org) = org {
-        claims.extra.insert("org".into(), json!(org.slug));
-        claims.extra.insert("roles".into(), json!([org.role]));
-    }
-    claims.extra.insert("sid".into(), json!(sid));
+    claims.set_session(&SessionClaims {
+        sid: Some(sid.to_owned()),
+        email: Some(user.email.clone()),
+        is_staff: Some(user.is_staff),
+        is_verified: Some(user.is_verified),
+        mfa: Some(mfa),
+        org: org.map(|org| org.slug.clone()),
+        roles: org.map(|org| vec![org.role.clone()]),
+    });
     sign(state, &mut claims)
 }
 

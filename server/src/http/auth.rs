@@ -6,8 +6,8 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, Method};
-use latchkey_core::token::{Claims, TokenType};
-use serde_json::{json, Value};
+use latchkey_core::token::{Claims, SessionClaims, TokenType};
+use serde_json::json;
 
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
@@ -19,9 +19,11 @@ use crate::store::users::User;
 pub struct AuthUser {
     /// The user (active).
     pub user: User,
-    /// The access token's claims, when a bearer token authenticated the request; `sid` in `extra`
-    /// names the session.
+    /// The access token's claims, when a bearer token authenticated the request.
     pub claims: Option<Claims>,
+    /// Latchkey's claims of that token (`sid`, `mfa`, `org`, `roles`...), read once; empty for an
+    /// API key.
+    pub session: SessionClaims,
     /// The key, when `X-API-Key` authenticated the request.
     pub api_key: Option<ApiKey>,
 }
@@ -29,19 +31,18 @@ pub struct AuthUser {
 impl AuthUser {
     /// The session this access token belongs to (none for an API key).
     pub fn session_id(&self) -> Option<&str> {
-        self.claims.as_ref().and_then(|c| c.extra.get("sid")).and_then(Value::as_str)
+        self.session.sid.as_deref()
     }
 
     /// Whether the session verified a second factor (the access token's `mfa`; never for an API key).
     pub fn mfa(&self) -> bool {
-        self.claims.as_ref().and_then(|c| c.extra.get("mfa")).and_then(Value::as_bool).unwrap_or(false)
+        self.session.mfa.unwrap_or(false)
     }
 
     /// The organization the access token speaks for (`org`) and the caller's role there (`roles`).
     pub fn org(&self) -> Option<(&str, &str)> {
-        let claims = self.claims.as_ref()?;
-        let org = claims.extra.get("org")?.as_str()?;
-        let role = claims.extra.get("roles")?.as_array()?.first()?.as_str()?;
+        let org = self.session.org.as_deref()?;
+        let role = self.session.roles.as_ref()?.first()?;
         Some((org, role))
     }
 }
@@ -95,7 +96,7 @@ impl FromRequestParts<AppState> for AuthUser {
         }
         let reads_only = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         key.allows(reads_only, path)?;
-        Ok(AuthUser { user, claims: None, api_key: Some(key) })
+        Ok(AuthUser { user, claims: None, session: SessionClaims::default(), api_key: Some(key) })
     }
 }
 
@@ -110,7 +111,8 @@ async fn from_access_token(state: &AppState, token: &str) -> Result<AuthUser, Ap
         }
     })?;
     let user_id: i64 = claims.user_id.parse().map_err(|_| user_not_found())?;
-    let sid = claims.extra.get("sid").and_then(|v| v.as_str()).unwrap_or_default();
+    let session = claims.session();
+    let sid = session.sid.as_deref().unwrap_or_default();
     let found = crate::store::sessions::user_with_open_session(state, user_id, sid, now).await?;
     let Some((user, open)) = found else { return Err(user_not_found()) };
     if !user.is_active {
@@ -119,7 +121,7 @@ async fn from_access_token(state: &AppState, token: &str) -> Result<AuthUser, Ap
     if !open {
         return Err(ApiError::token_not_valid("Token is blacklisted"));
     }
-    Ok(AuthUser { user, claims: Some(claims), api_key: None })
+    Ok(AuthUser { user, claims: Some(claims), session, api_key: None })
 }
 
 fn user_not_found() -> ApiError {

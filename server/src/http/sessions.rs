@@ -70,7 +70,7 @@ async fn logout(
             if claims.user_id != auth.user.id.to_string() {
                 return Err(ApiError::token_not_valid("Token is invalid"));
             }
-            claims.extra.get("sid").and_then(Value::as_str).unwrap_or_default().to_owned()
+            claims.session().sid.unwrap_or_default()
         }
         None => auth.session_id().unwrap_or_default().to_owned(),
     };

@@ -115,7 +115,7 @@ async fn verify_token(State(state): State<AppState>, JsonBody(body): JsonBody) -
     let token = read_token(&body, "token")?;
     let now = crate::infra::clock::now();
     let claims = verify(&state, &token, None, now)?;
-    let session = Session::load(&state, session_id(&claims)).await?;
+    let session = Session::load(&state, &session_id(&claims)).await?;
     let usable = session.is_some_and(|s| {
         s.is_open(now)
             && s.user_id.to_string() == claims.user_id
@@ -188,7 +188,7 @@ fn verify(state: &AppState, token: &str, expected: Option<TokenType>, now: i64) 
 /// was already rotated. The latter is reuse, and revokes the whole session, unless it is the token
 /// rotated last and comes within the grace window (two tabs refreshing at once).
 async fn current_session(state: &AppState, claims: &Claims, now: i64, client: &Client) -> Result<Session, ApiError> {
-    let session = Session::load(state, session_id(claims)).await?;
+    let session = Session::load(state, &session_id(claims)).await?;
     let Some(session) = session.filter(|s| s.revoked_at.is_none() && s.user_id.to_string() == claims.user_id) else {
         return Err(blacklisted());
     };
