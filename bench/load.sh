@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # HTTP load on loopback, bounded in time: Latchkey (release build, fresh SQLite) and, when the Django
-# peer is available (LATCHKEY_PEER_DIR, default ../shared/peers), the same scenarios against it in the
+# peer is available (LATCHKEY_PEER_DIR: a directory with django/setup.sh, the DRF + simplejwt stack to
+# compare with), the same scenarios against it in the
 # same run, with the ratios. Installs wrk from Debian when missing.
 #
 #   bench/load.sh                 # DURATION=10s by default
@@ -12,7 +13,7 @@ source "$(dirname "$0")/../scripts/lib.sh"
 cd "$ROOT"
 
 DURATION=${DURATION:-10s}
-PEER_DIR=${LATCHKEY_PEER_DIR:-$ROOT/../shared/peers}
+PEER_DIR=${LATCHKEY_PEER_DIR:-}
 EMAIL=bench@example.com
 PASSWORD='Bench-Passw0rd-2024!'
 CORES=$(nproc)
@@ -77,7 +78,7 @@ post http://127.0.0.1:18000 "{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\",\"
 scenarios http://127.0.0.1:18000 | tee "$WORK/latchkey.txt"
 kill "$LATCHKEY_PID" 2>/dev/null || true
 
-if [ -x "$PEER_DIR/django/setup.sh" ]; then
+if [ -n "$PEER_DIR" ] && [ -x "$PEER_DIR/django/setup.sh" ]; then
   say "Django peer ($PEER_DIR, run from a copy)"
   cp -r "$PEER_DIR/django" "$WORK/peer" && chmod -R u+w "$WORK/peer"
   "$WORK/peer/setup.sh" >/dev/null

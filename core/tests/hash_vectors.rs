@@ -49,7 +49,7 @@ fn django_hashes_verify_and_ask_for_a_rehash() {
     }
 }
 
-/// compat-specs §3's PBKDF2 vectors at Django's real iteration counts (870 000 to 1 200 000). The
+/// The PBKDF2 vectors computed with Python's hashlib.pbkdf2_hmac at Django's real iteration counts (870 000 to 1 200 000). The
 /// workspace builds the hashing crates optimized even in debug (root Cargo.toml), so this stays fast.
 #[test]
 fn django_default_iterations_verify() {

@@ -1,4 +1,4 @@
-// Type-checked, never run: the package's TypeScript declarations describe every function of API.md
+// Type-checked, never run: the package's TypeScript declarations describe every function the README lists
 // §10 and the `LatchkeyClient` with useful types (tsc --noEmit fails on any mismatch, including
 // the lines marked to expect an error).
 import init, {

@@ -12,7 +12,7 @@ Every hash is made by Django's hasher classes (`encode` with a fixed salt, so th
 or, for formats older Django versions wrote, by the same argon2-cffi / bcrypt calls with other
 parameters. Each one is checked with Django's `check_password` before it is written. Parameters are
 small where Django's defaults would make the debug-build tests slow; the format is what matters.
-Rows marked "slow" (the compat-specs PBKDF2 vectors at 870 000 to 1 200 000 iterations) are run by an
+Rows marked "slow" (the hashlib.pbkdf2_hmac PBKDF2 vectors at 870 000 to 1 200 000 iterations) are run by an
 ignored Rust test: `cargo test --release -p latchkey-core --features hashing -- --ignored`. Django's
 real argon2 defaults (m=102400, t=2, p=8) take about 3 s in a debug build, so no row uses them.
 """
@@ -45,7 +45,7 @@ SALT = "NwHk1TQU8yY0D9aBEJ8xZ3"  # 22 alphanumerics, the shape of Django's salts
 OURS_SALT = bytes(range(1, 17))  # what hash_password gets as its 16 salt bytes in the Rust test
 SMALL_ARGON2 = {"time_cost": 2, "memory_cost": 1024, "parallelism": 2}
 
-# compat-specs §3, computed there with hashlib.pbkdf2_hmac; re-derived and compared below.
+# Computed with hashlib.pbkdf2_hmac; re-derived and compared below.
 SPEC_PBKDF2 = [
     ("lètmein", "seasalt", 1_000_000, "pbkdf2_sha256$1000000$seasalt$r1uLUxoxpP2Ued/qxvmje7UH9PUJBkRrvf9gGPL7Cps="),
     ("lètmein", "seasalt", 870_000, "pbkdf2_sha256$870000$seasalt$wJSpLMQRQz0Dhj/pFpbyjMj71B2gUYp6HJS5AU+32Ac="),
@@ -92,7 +92,7 @@ def rows():
         encoded = hashers.PBKDF2PasswordHasher().encode(password, salt, iterations)
         assert encoded == expected, (encoded, expected)
         out.append(usable(f"pbkdf2_sha256_{iterations}_{salt}", encoded, password, "wrong",
-                          "compat-specs §3, re-made with Django's PBKDF2PasswordHasher"))
+                          "hashlib.pbkdf2_hmac, re-made with Django's PBKDF2PasswordHasher"))
         out[-1]["slow"] = True  # ~9 s each in a debug build: the Rust test runs these with --ignored
     out.append(usable("pbkdf2_sha256_small", hashers.PBKDF2PasswordHasher().encode(PASSWORD, SALT, 1000)))
     out.append(usable("pbkdf2_sha1_small", hashers.PBKDF2SHA1PasswordHasher().encode(PASSWORD, SALT, 1000)))

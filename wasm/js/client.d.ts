@@ -1,4 +1,4 @@
-// `LatchkeyClient`: a browser front-end's session with a Latchkey server, in cookie mode (API.md §3).
+// `LatchkeyClient`: a browser front-end's session with a Latchkey server, in cookie mode (docs/api.md#tokens).
 // `import { LatchkeyClient } from "latchkey/client"` with a bundler; in a plain browser module,
 // `import init from "latchkey/web"` and `import { LatchkeyClient } from "latchkey/web/client"`, then
 // `await init()` before the first call.

@@ -87,7 +87,7 @@ pub(crate) fn refresh_token_for(
     Ok((sign(state, &mut claims)?, claims))
 }
 
-/// A signed access token with the user's current claims (API.md §3).
+/// A signed access token with the user's current claims (docs/api.md#tokens).
 pub(crate) fn access_token_for(
     state: &AppState,
     user: &User,

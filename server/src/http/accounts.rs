@@ -1,6 +1,6 @@
-//! Accounts (API.md §4): registration, and the caller's own account at `/api/auth/me/` to read,
+//! Accounts (docs/api.md#accounts-and-registration): registration, and the caller's own account at `/api/auth/me/` to read,
 //! edit and delete. Validation answers in DRF's shape with every field's errors at once, using
-//! DRF's and Django's English messages (compat-specs §1.3 and §2).
+//! DRF's and Django's English messages.
 
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -1,4 +1,4 @@
-//! The admin API for staff (API.md §7): find users, activate or deactivate them (deactivation
+//! The admin API for staff (docs/api.md#api-keys): find users, activate or deactivate them (deactivation
 //! revokes every session and API key), grant staff, mark verified, force a logout, and the emergency
 //! reset of a user's second factors. Every change is an audit event naming the staff member who made it.
 

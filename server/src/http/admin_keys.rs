@@ -1,4 +1,4 @@
-//! The admin API's view of a user's API keys (API.md §7): staff list them (never the keys, which
+//! The admin API's view of a user's API keys (docs/api.md#api-keys): staff list them (never the keys, which
 //! nobody can see again) and revoke one, for example a key found in a public repository. Revoking
 //! every key at once comes with deactivation, the forced logout and the 2FA reset (`crate::http::admin`).
 

@@ -1,4 +1,4 @@
-//! The sessions of one user, for staff (API.md §7): the list, in the shape users see their own in,
+//! The sessions of one user, for staff (docs/api.md#api-keys): the list, in the shape users see their own in,
 //! and revoking one. Forcing a logout of every session is `POST /api/admin/users/{id}/logout/`.
 
 use axum::extract::{Path, State};

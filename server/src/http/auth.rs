@@ -1,5 +1,5 @@
 //! Authentication as an extractor: `AuthUser` reads `Authorization: Bearer <jwt>` exactly as
-//! simplejwt's `JWTAuthentication` does (compat-specs §1.5), verifies an access token, and loads an
+//! simplejwt's `JWTAuthentication` does, verifies an access token, and loads an
 //! active user whose session is still open; or, with `X-API-Key`, finds the key (`crate::http::keys`) and
 //! loads its owner. Authorization on top of it is in `crate::http::authz`.
 

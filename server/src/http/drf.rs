@@ -1,5 +1,5 @@
 //! Request bodies the DRF way: a JSON extractor whose rejections are [`ApiError`]s, and a small
-//! serializer-like reader that collects DRF's field messages (compat-specs §1.3).
+//! serializer-like reader that collects DRF's field messages.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};

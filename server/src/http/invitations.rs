@@ -1,4 +1,4 @@
-//! Invitations to join an organization (API.md §7). Members join by invitation only: an org admin
+//! Invitations to join an organization (docs/api.md#api-keys). Members join by invitation only: an org admin
 //! invites an e-mail address with a role, and whoever is signed in with that address, verified,
 //! accepts or declines it within 7 days.
 //!

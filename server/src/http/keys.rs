@@ -1,4 +1,4 @@
-//! API keys (API.md §7): for scripts and services, sent as `X-API-Key: <key>`.
+//! API keys (docs/api.md#api-keys): for scripts and services, sent as `X-API-Key: <key>`.
 //!
 //! A key is `lk_<prefix>_<secret>`: 8 hex characters that name it (shown in lists, used to find
 //! it) and 160 random bits. It is shown once; the database keeps the prefix and the SHA-256 of the

@@ -1,4 +1,4 @@
-//! Login with a password (`POST /api/token/`, API.md §3): the decisions between the form and a new
+//! Login with a password (`POST /api/token/`, docs/api.md#tokens): the decisions between the form and a new
 //! session, in the order that keeps them cheap for an attacker to ask and expensive to abuse.
 //!
 //! 1. The form is bounded before anything else (`email` 254 characters, `username` 150, the password

@@ -1,4 +1,4 @@
-//! Organizations and their members (API.md §7). The creator is the first `admin`; only admins
+//! Organizations and their members (docs/api.md#api-keys). The creator is the first `admin`; only admins
 //! manage members, who join by invitation (`crate::http::invitations`); an organization always keeps at
 //! least one admin, so the last one can neither leave nor step down. Members see the member list;
 //! to everyone else an organization does not exist.

@@ -18,7 +18,7 @@ use crate::infra::error::ApiError;
 use crate::infra::metrics;
 use crate::infra::state::AppState;
 
-/// Request bodies above this are refused with 413 (API.md §2).
+/// Request bodies above this are refused with 413 (docs/api.md#conventions).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The demo page may run its own scripts and WebAssembly, and nothing else.

@@ -1,4 +1,4 @@
-//! Sessions: one row per login, the family of refresh tokens rotated from it (API.md §3, §4).
+//! Sessions: one row per login, the family of refresh tokens rotated from it (docs/api.md#tokens, §4).
 //! This module owns the row and the endpoints a signed-in user manages them with: logout,
 //! logout-all, and the list of open sessions. Issuing and rotating tokens lives in `tokens`.
 

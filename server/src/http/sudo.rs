@@ -1,4 +1,4 @@
-//! "Sudo mode" (API.md §12): sensitive actions need a session that proved the user recently, by its
+//! "Sudo mode" (docs/api.md#re-authentication-sudo-mode): sensitive actions need a session that proved the user recently, by its
 //! login or by `POST /api/auth/reauthenticate/` within `LATCHKEY_REAUTH_WINDOW`. The window itself
 //! lives in `crate::flows::reauth`; this is the endpoint that opens it again.
 

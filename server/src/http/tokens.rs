@@ -1,4 +1,4 @@
-//! simplejwt's token endpoints (API.md §3, compat-specs §1): obtain a pair, refresh, verify,
+//! simplejwt's token endpoints (docs/api.md#tokens): obtain a pair, refresh, verify,
 //! blacklist. Every pair belongs to a session (`sessions`); refresh always rotates, and presenting
 //! a rotated refresh token again revokes the whole session unless it comes within the grace window.
 

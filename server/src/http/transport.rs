@@ -1,4 +1,4 @@
-//! The connections under the router, with the bounds `axum::serve` does not set (API.md §2):
+//! The connections under the router, with the bounds `axum::serve` does not set (docs/api.md#conventions):
 //!
 //! - a request's headers must arrive within [`HEADER_TIMEOUT`] of its first byte (and a new
 //!   connection's first request within that time of the connection), else the connection closes,

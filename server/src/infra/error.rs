@@ -1,5 +1,5 @@
 //! The one HTTP error type: every failure becomes a DRF-shaped JSON body with the status DRF and
-//! simplejwt would use (API.md §2). Internal errors are logged and answer a generic 500.
+//! simplejwt would use (docs/api.md#conventions). Internal errors are logged and answer a generic 500.
 
 use std::collections::BTreeMap;
 
@@ -44,10 +44,10 @@ pub enum ApiError {
     /// 403 with a specific reason (a permission class's own message, in DRF's terms).
     #[error("{0}")]
     Forbidden(String),
-    /// 403: a sensitive action from a session that has not proved the user recently (API.md §12).
+    /// 403: a sensitive action from a session that has not proved the user recently (docs/api.md#re-authentication-sudo-mode).
     #[error("Please confirm it is you.")]
     ReauthenticationRequired,
-    /// 403: the password was right, and the account needs its second factor (API.md §3).
+    /// 403: the password was right, and the account needs its second factor (docs/api.md#tokens).
     #[error("Two-factor authentication required.")]
     MfaRequired {
         /// The single-use token that `POST /api/token/mfa/` takes with the code.

@@ -1,4 +1,4 @@
-//! `latchkey import-django` (API.md §9): users, their password hashes as they are, django-otp TOTP
+//! `latchkey import-django` (docs/operations.md#importing-from-django): users, their password hashes as they are, django-otp TOTP
 //! devices and static tokens, read from a Django database (SQLite or PostgreSQL) into Latchkey's.
 //!
 //! - **Users** (`auth_user`, or the table `--user-table` names, with `AbstractUser`'s columns) are

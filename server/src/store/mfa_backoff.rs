@@ -1,6 +1,6 @@
 //! The per-user back-off on second-factor codes: after n failures in a row, the next try waits
 //! 2^(n-1) seconds (1, 2, 4, 8 ...) up to `LATCHKEY_MFA_BACKOFF_CAP`, as django-otp's throttling
-//! does (compat-specs §4.2) but capped. A try during the wait is refused with 429 and
+//! does but capped. A try during the wait is refused with 429 and
 //! `Retry-After`, even with the right code, and does not count as a failure.
 //!
 //! The state lives in the user's row, so every node sharing the database sees it. A try first

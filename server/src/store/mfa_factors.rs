@@ -15,7 +15,7 @@ use crate::store::audit::{self, Actor, AuditEvent};
 use crate::store::mfa_backoff::Attempt;
 use crate::store::users::iso8601;
 
-/// Codes are accepted one time step either side of the server's (API.md §6).
+/// Codes are accepted one time step either side of the server's (docs/api.md#two-factor-authentication).
 const WINDOW: u8 = 1;
 
 /// A TOTP device row.

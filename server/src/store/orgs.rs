@@ -76,7 +76,7 @@ pub(crate) async fn org_claims(
     Ok(Some(OrgClaims { id: org_id, slug: row.try_get("slug")?, role: row.try_get("role")? }))
 }
 
-/// The id of organization `slug` if `user_id` is a member; DRF's 403 otherwise (API.md §7).
+/// The id of organization `slug` if `user_id` is a member; DRF's 403 otherwise (docs/api.md#api-keys).
 pub(crate) async fn member_of(state: &AppState, slug: &str, user_id: i64) -> Result<i64, ApiError> {
     match membership(state, slug, user_id).await? {
         Some((org_id, _)) => Ok(org_id),

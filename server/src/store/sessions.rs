@@ -138,7 +138,7 @@ pub(crate) async fn open_sessions(
     Ok(rows.iter().map(|row| to_json(row, current)).collect::<Result<Vec<Value>, sqlx::Error>>()?)
 }
 
-/// A session object (API.md §4). `expires_at` is when the session ends unless it is used before:
+/// A session object (docs/api.md#accounts-and-registration). `expires_at` is when the session ends unless it is used before:
 /// the idle limit, never past `absolute_expires_at`, which no refresh moves.
 pub(crate) fn to_json(row: &sqlx::any::AnyRow, current: &str) -> Result<Value, sqlx::Error> {
     let id: String = row.try_get("id")?;

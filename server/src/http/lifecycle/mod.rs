@@ -1,4 +1,4 @@
-//! The password lifecycle and e-mail verification (API.md §5): the policy and live validation, change,
+//! The password lifecycle and e-mail verification (docs/api.md#password-lifecycle): the policy and live validation, change,
 //! reset by e-mailed link, verification of the address, history and expiry, and the notices the
 //! user gets by e-mail. Links are signed by `crate::infra::links`; mail goes out through `crate::infra::mail`.
 

@@ -1,4 +1,4 @@
-//! The second step of login (API.md §3). After the right password, an account with 2FA gets
+//! The second step of login (docs/api.md#tokens). After the right password, an account with 2FA gets
 //! `403 mfa_required` and a single-use `mfa_token` valid 5 minutes; `POST /api/token/mfa/` trades it
 //! with a TOTP or backup code for the session's tokens, whose access tokens say `"mfa": true`. The
 //! login may instead carry the code in `otp` and finish in one step.

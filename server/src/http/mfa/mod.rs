@@ -1,4 +1,4 @@
-//! Two-factor authentication (API.md §3 and §6): TOTP devices a user enrolls and confirms, single-use
+//! Two-factor authentication (docs/api.md#tokens and #two-factor-authentication): TOTP devices a user enrolls and confirms, single-use
 //! backup codes, and the second step of login.
 //!
 //! - Secrets are sealed at rest by `crate::infra::vault`; backup codes are stored as keyed hashes.

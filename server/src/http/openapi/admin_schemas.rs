@@ -4,7 +4,7 @@ use utoipa::ToSchema;
 
 use super::schemas::User;
 
-// API keys, organizations, admin (API.md §7).
+// API keys, organizations, admin (docs/api.md#api-keys).
 
 /// A new API key.
 #[derive(Debug, ToSchema)]
@@ -129,7 +129,7 @@ pub struct RoleRequest {
 /// A user as staff see it: the user, plus `is_active` and `is_superuser`.
 #[derive(Debug, ToSchema)]
 pub struct AdminUser {
-    /// The user's fields (API.md §4).
+    /// The user's fields (docs/api.md#accounts-and-registration).
     #[serde(flatten)]
     pub user: User,
     /// Inactive users cannot log in.

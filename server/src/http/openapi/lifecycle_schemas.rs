@@ -2,7 +2,7 @@
 
 use utoipa::{ToResponse, ToSchema};
 
-// The password lifecycle (API.md §5).
+// The password lifecycle (docs/api.md#password-lifecycle).
 
 /// A password policy: the rules, and a fingerprint of them and of the word lists compiled in
 /// (equal fingerprints give equal verdicts).

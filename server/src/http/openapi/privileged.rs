@@ -1,4 +1,4 @@
-//! The bodies of sudo mode (API.md §12): the answer that asks for re-authentication, and the
+//! The bodies of sudo mode (docs/api.md#re-authentication-sudo-mode): the answer that asks for re-authentication, and the
 //! answer of `POST /api/auth/reauthenticate/`.
 
 use utoipa::{ToResponse, ToSchema};

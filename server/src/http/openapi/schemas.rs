@@ -84,7 +84,7 @@ pub struct Jwks {
 #[derive(Debug, ToSchema)]
 pub struct Empty {}
 
-/// A user (API.md §4). Datetimes are RFC 3339 in UTC.
+/// A user (docs/api.md#accounts-and-registration). Datetimes are RFC 3339 in UTC.
 #[derive(Debug, ToSchema)]
 #[schema(example = json!({
     "id": 1, "email": "ada@example.com", "username": "ada", "first_name": "Ada", "last_name": "Lovelace",

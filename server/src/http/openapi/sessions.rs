@@ -1,4 +1,4 @@
-//! The session object (API.md §4) and the bodies of the session endpoints: naming a session, and
+//! The session object (docs/api.md#accounts-and-registration) and the bodies of the session endpoints: naming a session, and
 //! logging out everywhere else.
 
 use utoipa::ToSchema;

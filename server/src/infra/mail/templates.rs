@@ -1,6 +1,11 @@
 //! The e-mail templates, compiled in from `server/templates/`: `<kind>.txt` (its first line is the
 //! subject, then a blank line, then the text body) and `<kind>.html` (the HTML body). Placeholders are
-//! `{{name}}`; values are HTML-escaped in the HTML part.
+//! `{{name}}`, filled by the `upon` template engine in a single pass; values are HTML-escaped in the
+//! HTML part.
+
+use std::fmt::Write;
+
+use upon::{Engine, Value, ValueAccess, ValueMember};
 
 /// The messages Latchkey sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,34 +92,48 @@ pub struct Rendered {
 pub fn render(kind: Kind, vars: &[(&str, String)]) -> Rendered {
     let (text, html) = kind.sources();
     let (subject, body) = text.split_once("\n\n").unwrap_or((text, ""));
+    let plain = Engine::new();
+    let mut escaped = Engine::new();
+    escaped.set_default_formatter(&escape_html);
     Rendered {
-        subject: fill(subject.trim(), vars, |v| v.to_owned()),
-        text: fill(body, vars, |v| v.to_owned()),
-        html: fill(html, vars, escape_html),
+        subject: fill(&plain, subject.trim(), vars),
+        text: fill(&plain, body, vars),
+        html: fill(&escaped, html, vars),
     }
 }
 
-fn fill(template: &str, vars: &[(&str, String)], escape: impl Fn(&str) -> String) -> String {
-    let mut out = template.to_owned();
-    for (name, value) in vars {
-        out = out.replace(&format!("{{{{{name}}}}}"), &escape(value));
-    }
-    out
+/// `template` with every `{{name}}` replaced by its value in `vars`, as `engine` formats it. One
+/// pass: a value is written out as it is, never read again as a template, so a user's name or
+/// address holding `{{link}}` stays that text. A name without a value is left as `{{name}}`.
+fn fill(engine: &Engine<'_>, template: &str, vars: &[(&str, String)]) -> String {
+    let lookup = |path: &[ValueMember<'_>]| {
+        let [ValueMember { access: ValueAccess::Key(name), .. }] = path else {
+            return Err("a placeholder is a single name".to_owned());
+        };
+        let value = vars.iter().find(|(var, _)| var == name).map(|(_, value)| value.clone());
+        Ok(Value::String(value.unwrap_or_else(|| format!("{{{{{name}}}}}"))))
+    };
+    let rendered = engine.compile(template).and_then(|compiled| compiled.render_from_fn(engine, lookup).to_string());
+    rendered.unwrap_or_else(|error| {
+        tracing::error!(%error, "e-mail template not filled");
+        template.to_owned()
+    })
 }
 
-fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+/// The HTML part's formatter: `&`, `<`, `>`, `"` and `'` in values become character references.
+fn escape_html(f: &mut upon::fmt::Formatter<'_>, value: &Value) -> upon::fmt::Result {
+    let Value::String(text) = value else { return upon::fmt::default(f, value) };
     for c in text.chars() {
         match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
+            '&' => f.write_str("&amp;")?,
+            '<' => f.write_str("&lt;")?,
+            '>' => f.write_str("&gt;")?,
+            '"' => f.write_str("&quot;")?,
+            '\'' => f.write_str("&#x27;")?,
+            c => f.write_char(c)?,
         }
     }
-    out
+    Ok(())
 }
 
 #[cfg(test)]
@@ -146,5 +165,35 @@ mod tests {
             assert!(rendered.text.contains("<email>"), "{kind:?}");
             assert!(rendered.html.contains("&lt;email&gt;") && !rendered.html.contains("<email>"), "{kind:?}");
         }
+    }
+
+    #[test]
+    fn placeholders_inside_values_are_not_expanded() {
+        let email = "{{link}}{link}{{ valid_for }}{% if x %}@example.com";
+        let vars = vec![
+            ("email", email.to_owned()),
+            ("link", "https://latchkey.example/verify?token=secret".to_owned()),
+            ("valid_for", "1 hour".to_owned()),
+        ];
+        let rendered = render(Kind::VerifyEmail, &vars);
+        for part in [&rendered.text, &rendered.html] {
+            assert_eq!(
+                part.matches("token=secret").count(),
+                1,
+                "the link appears once, where the template has it: {part}"
+            );
+        }
+        assert!(rendered.text.contains(email), "{}", rendered.text);
+        assert!(rendered.html.contains(email), "nothing in it to escape: {}", rendered.html);
+        // The order of the values changes nothing either.
+        let reversed: Vec<_> = vars.into_iter().rev().collect();
+        let again = render(Kind::VerifyEmail, &reversed);
+        assert_eq!((again.text, again.html), (rendered.text, rendered.html));
+    }
+
+    #[test]
+    fn a_placeholder_without_a_value_is_left_as_it_is() {
+        let rendered = render(Kind::PasswordReset, &[("email", "a@example.com".to_owned())]);
+        assert!(rendered.text.contains("{{link}}") && rendered.html.contains("{{valid_for}}"), "{}", rendered.html);
     }
 }
