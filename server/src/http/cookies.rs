@@ -1,4 +1,4 @@
-//! Cookie mode for refresh tokens (API.md §3). A browser front-end can keep its refresh token in an
+//! Cookie mode for refresh tokens (docs/api.md#tokens). A browser front-end can keep its refresh token in an
 //! `HttpOnly` cookie, out of reach of scripts, instead of in storage: login with `"cookie": true`
 //! sets it, and refresh, blacklist and logout read it when the body names no `refresh` token.
 //!
@@ -12,6 +12,8 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use cookie::time::Duration;
+use cookie::{Cookie, SameSite};
 use serde_json::Value;
 
 use crate::http::drf::{is_json, JsonBody};
@@ -69,10 +71,16 @@ pub(crate) fn without_refresh_cookie(config: &Config, body: Value) -> Result<Res
 }
 
 fn set_cookie(config: &Config, value: &str, max_age: u64) -> Result<HeaderValue, ApiError> {
+    let cookie = Cookie::build((REFRESH_COOKIE, value))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .path(COOKIE_PATH)
+        .max_age(Duration::seconds(i64::try_from(max_age).unwrap_or(i64::MAX)))
+        .build();
+    // `Secure` stays the last attribute, where it has always been sent (the crate would write it
+    // before `Path`; browsers read attributes in any order).
     let secure = if is_secure(config) { "; Secure" } else { "" };
-    let cookie =
-        format!("{REFRESH_COOKIE}={value}; HttpOnly; SameSite=Strict; Path={COOKIE_PATH}; Max-Age={max_age}{secure}");
-    HeaderValue::from_str(&cookie).map_err(|e| ApiError::Internal(format!("refresh cookie: {e}")))
+    HeaderValue::from_str(&format!("{cookie}{secure}")).map_err(|e| ApiError::Internal(format!("refresh cookie: {e}")))
 }
 
 /// Whether the cookie needs `Secure`: always, unless the public URL (`http://<bind>` when unset) is
@@ -103,10 +111,10 @@ fn refresh_cookie(headers: &HeaderMap) -> Option<String> {
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, value)| *name == REFRESH_COOKIE && !value.is_empty())
-        .map(|(_, value)| value.to_owned())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|cookie| cookie.name() == REFRESH_COOKIE && !cookie.value().is_empty())
+        .map(|cookie| cookie.value().to_owned())
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 
 use std::net::IpAddr;
 
+use ipnet::Ipv6Net;
+
 /// Stored user agents are cut to this many characters.
 pub(crate) const MAX_USER_AGENT_CHARS: usize = 256;
 
@@ -24,7 +26,7 @@ pub struct Client {
 pub fn network_of(ip: IpAddr, ipv6_prefix: u8) -> String {
     match ip.to_canonical() {
         IpAddr::V4(v4) => v4.to_string(),
-        v6 => format!("{}/{}", crate::infra::config::truncate(v6, ipv6_prefix.min(128)), ipv6_prefix.min(128)),
+        IpAddr::V6(v6) => Ipv6Net::new(v6, ipv6_prefix.min(128)).map(|net| net.trunc().to_string()).unwrap_or_default(),
     }
 }
 

@@ -1,10 +1,11 @@
-//! Configuration: environment variables (API.md §1), each overridable by a flag of the same name.
+//! Configuration: environment variables (docs/operations.md), each overridable by a flag of the same name.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use ipnet::IpNet;
 use latchkey_core::token::Algorithm;
 
 /// How the server is configured. Every field reads `LATCHKEY_<NAME>` from the environment; unset
@@ -372,12 +373,14 @@ fn parse_algorithm(name: &str) -> Result<Algorithm, String> {
 
 /// The reverse proxies whose `X-Forwarded-For` is believed (`LATCHKEY_TRUSTED_PROXIES`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TrustedProxies(Vec<Cidr>);
+pub struct TrustedProxies(Vec<IpNet>);
 
 impl TrustedProxies {
-    /// Whether `ip` is inside one of the networks.
+    /// Whether `ip` is inside one of the networks. An IPv4-mapped IPv6 address (`::ffff:10.0.0.1`)
+    /// is its IPv4 address, as a dual-stack socket reports IPv4 peers.
     pub fn contains(&self, ip: IpAddr) -> bool {
-        self.0.iter().any(|cidr| cidr.contains(ip))
+        let ip = ip.to_canonical();
+        self.0.iter().any(|network| network.contains(&ip))
     }
 
     /// The client's IP for a connection from `peer` carrying these `X-Forwarded-For` header values
@@ -413,67 +416,35 @@ impl FromStr for TrustedProxies {
 
     /// Comma-separated CIDRs; blanks around and between them are ignored.
     fn from_str(text: &str) -> Result<Self, String> {
-        let cidrs = text.split(',').map(str::trim).filter(|part| !part.is_empty()).map(Cidr::from_str);
+        let cidrs = text.split(',').map(str::trim).filter(|part| !part.is_empty()).map(parse_network);
         cidrs.collect::<Result<Vec<_>, _>>().map(Self)
     }
 }
 
-/// A network: an address whose bits past `prefix` are zero.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cidr {
-    network: IpAddr,
-    prefix: u8,
-}
-
-impl Cidr {
-    /// Whether `ip` is in this network. An IPv4-mapped IPv6 address (`::ffff:10.0.0.1`) is its
-    /// IPv4 address, as a dual-stack socket reports IPv4 peers.
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = ip.to_canonical();
-        ip.is_ipv4() == self.network.is_ipv4() && truncate(ip, self.prefix) == self.network
+/// A network: `address/prefix`, or a bare address for one host. Host bits must be zero:
+/// `10.0.0.1/8` is refused rather than silently read as `10.0.0.0/8`, since it is more likely a typo.
+fn parse_network(text: &str) -> Result<IpNet, String> {
+    let (address, prefix) = match text.split_once('/') {
+        Some((address, prefix)) => (address, Some(prefix)),
+        None => (text, None),
+    };
+    let address: IpAddr = address.parse().map_err(|_| format!("`{text}` is not an IP address or a CIDR"))?;
+    let network = match prefix {
+        None => IpNet::from(address),
+        Some(digits) => digits
+            .parse::<u8>()
+            .ok()
+            .filter(|_| digits.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|prefix| IpNet::new(address, prefix).ok())
+            .ok_or_else(|| {
+                let max = IpNet::from(address).max_prefix_len();
+                format!("`{text}`: the prefix length must be a number from 0 to {max}")
+            })?,
+    };
+    if network.trunc() != network {
+        return Err(format!("`{text}` has host bits set; the network is `{}`", network.trunc()));
     }
-}
-
-/// `ip` with every bit past the first `prefix` cleared.
-pub(crate) fn truncate(ip: IpAddr, prefix: u8) -> IpAddr {
-    match ip {
-        IpAddr::V4(v4) => {
-            let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
-            IpAddr::from((u32::from(v4) & mask).to_be_bytes())
-        }
-        IpAddr::V6(v6) => {
-            let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
-            IpAddr::from((u128::from(v6) & mask).to_be_bytes())
-        }
-    }
-}
-
-impl FromStr for Cidr {
-    type Err = String;
-
-    /// `address/prefix`, or a bare address for one host. Host bits must be zero: `10.0.0.1/8` is
-    /// refused rather than silently read as `10.0.0.0/8`, since it is more likely a typo.
-    fn from_str(text: &str) -> Result<Self, String> {
-        let (address, prefix) = match text.split_once('/') {
-            Some((address, prefix)) => (address, Some(prefix)),
-            None => (text, None),
-        };
-        let network: IpAddr = address.parse().map_err(|_| format!("`{text}` is not an IP address or a CIDR"))?;
-        let max: u8 = if network.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            None => max,
-            Some(digits) => digits
-                .parse::<u8>()
-                .ok()
-                .filter(|prefix| digits.bytes().all(|b| b.is_ascii_digit()) && *prefix <= max)
-                .ok_or_else(|| format!("`{text}`: the prefix length must be a number from 0 to {max}"))?,
-        };
-        let masked = truncate(network, prefix);
-        if masked != network {
-            return Err(format!("`{text}` has host bits set; the network is `{masked}/{prefix}`"));
-        }
-        Ok(Self { network, prefix })
-    }
+    Ok(network)
 }
 
 #[cfg(test)]

@@ -1,8 +1,11 @@
-//! The user record, its JSON form (API.md §4) and the queries every resource shares.
+//! The user record, its JSON form (docs/api.md#accounts-and-registration) and the queries every resource shares.
 
 use serde_json::{json, Value};
 use sqlx::any::AnyRow;
 use sqlx::Row;
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime, PrimitiveDateTime, UtcOffset};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::infra::db::Db;
@@ -19,7 +22,7 @@ pub struct User {
     pub username: Option<String>,
     /// Password hash (argon2id PHC, or a Django format until the next login).
     pub password: String,
-    /// Profile fields (API.md §4), empty when unset.
+    /// Profile fields (docs/api.md#accounts-and-registration), empty when unset.
     pub first_name: String,
     /// See `first_name`.
     pub last_name: String,
@@ -143,7 +146,7 @@ impl User {
         Ok(row.try_get::<i64, _>("n")? > 0)
     }
 
-    /// The JSON form of API.md §4.
+    /// The JSON form of docs/api.md#accounts-and-registration.
     pub fn to_json(&self) -> Value {
         json!({
             "id": self.id,
@@ -178,7 +181,7 @@ pub fn normalize_username(username: &str) -> String {
     username.nfkc().collect()
 }
 
-/// E-mail addresses compare case-insensitively: NFKC, then lowercase, whole address (API.md §2).
+/// E-mail addresses compare case-insensitively: NFKC, then lowercase, whole address (docs/api.md#conventions).
 pub fn normalize_email(email: &str) -> String {
     email.trim().nfkc().collect::<String>().to_lowercase()
 }
@@ -267,82 +270,62 @@ pub fn is_valid_username(username: &str) -> bool {
 /// Django's `parse_date`: `YYYY-M-D` with one- or two-digit month and day, a real calendar date;
 /// answered in the canonical `YYYY-MM-DD`.
 pub fn parse_date(text: &str) -> Option<String> {
-    let mut parts = text.split('-');
-    let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
-    let digits = |s: &str, range: std::ops::RangeInclusive<usize>| {
-        range.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
-    };
-    if parts.next().is_some() || !digits(year, 4..=4) || !digits(month, 1..=2) || !digits(day, 1..=2) {
+    django_date(text)?.format(format_description!("[year]-[month]-[day]")).ok()
+}
+
+/// A date of Django's form. `[year]` would also take a leading sign and the year 0; Django takes
+/// neither.
+fn django_date(text: &str) -> Option<Date> {
+    if !text.starts_with(|c: char| c.is_ascii_digit()) {
         return None;
     }
-    let (year, month, day): (u32, u32, u32) = (year.parse().ok()?, month.parse().ok()?, day.parse().ok()?);
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let days = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return None,
-    };
-    (year >= 1 && (1..=days).contains(&day)).then(|| format!("{year:04}-{month:02}-{day:02}"))
+    let date = Date::parse(text, format_description!("[year]-[month padding:none]-[day padding:none]")).ok()?;
+    (date.year() >= 1).then_some(date)
 }
 
 /// Unix seconds as an RFC 3339 UTC timestamp (`2026-11-22T01:02:03Z`), as DRF renders datetimes.
+/// RFC 3339 has four-digit years: an instant outside years 0000 to 9999 is rendered as the nearest
+/// one inside.
 pub fn iso8601(seconds: i64) -> String {
-    let days = seconds.div_euclid(86_400);
-    let secs = seconds.rem_euclid(86_400);
-    // Civil-from-days (Howard Hinnant's algorithm), proleptic Gregorian.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
+    const FIRST: i64 = -62_167_219_200; // 0000-01-01T00:00:00Z
+    const LAST: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+    OffsetDateTime::from_unix_timestamp(seconds.clamp(FIRST, LAST))
+        .ok()
+        .and_then(|at| at.format(&Rfc3339).ok())
+        .unwrap_or_default()
 }
 
 /// Unix seconds of an RFC 3339 date-time as DRF's `DateTimeField` accepts it
 /// (`2026-01-02T03:04:05Z`, fractional seconds and a `±HH:MM` offset allowed), or `None`.
 pub fn parse_iso8601(text: &str) -> Option<i64> {
     let text = text.trim();
-    let (date, rest) = text.split_once(['T', ' '])?;
-    let date = parse_date(date)?;
-    let (year, month, day): (i64, i64, i64) =
-        (date.get(..4)?.parse().ok()?, date.get(5..7)?.parse().ok()?, date.get(8..10)?.parse().ok()?);
-    let (time, offset) = match rest.find(['Z', 'z', '+', '-']) {
-        Some(at) => rest.split_at(at),
-        None => return None,
-    };
-    let offset = match offset {
-        "Z" | "z" => 0,
-        _ => {
-            let sign = if offset.starts_with('-') { -1 } else { 1 };
-            let (hours, minutes) = offset.get(1..)?.split_once(':')?;
-            let (hours, minutes): (i64, i64) = (hours.parse().ok()?, minutes.parse().ok()?);
-            if hours > 23 || minutes > 59 {
-                return None;
-            }
-            sign * (hours * 3600 + minutes * 60)
-        }
-    };
-    let time = time.split('.').next()?;
-    let parts: Vec<i64> = time.split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
-    let [hour, minute, second] = parts.as_slice() else { return None };
-    if *hour > 23 || *minute > 59 || *second > 59 {
+    if !text.starts_with(|c: char| c.is_ascii_digit()) {
         return None;
     }
-    // Days-from-civil (Howard Hinnant's algorithm), the inverse of `iso8601`.
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
+    let at = match text.strip_suffix(['Z', 'z']) {
+        Some(utc) => PrimitiveDateTime::parse(
+            utc,
+            format_description!(
+                "[year]-[month padding:none]-[day padding:none][first [T][ ]]\
+                 [hour padding:none]:[minute padding:none]:[second padding:none][optional [.[subsecond]]]"
+            ),
+        )
+        .ok()?
+        .assume_utc(),
+        None => OffsetDateTime::parse(
+            text,
+            format_description!(
+                "[year]-[month padding:none]-[day padding:none][first [T][ ]]\
+                 [hour padding:none]:[minute padding:none]:[second padding:none][optional [.[subsecond]]]\
+                 [offset_hour sign:mandatory padding:none]:[offset_minute padding:none]"
+            ),
+        )
+        .ok()?,
+    };
+    // Django's dates start at year 1 and its offsets stop short of a day; the instant must also be
+    // one that `iso8601` can render.
+    let in_range = at.year() >= 1 && at.offset().whole_hours().abs() <= 23;
+    Some(at.checked_to_offset(UtcOffset::UTC).filter(|_| in_range)?.unix_timestamp())
 }
 
 #[cfg(test)]
@@ -433,5 +416,21 @@ mod tests {
         assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
         assert_eq!(iso8601(1_700_000_000), "2023-11-14T22:13:20Z");
         assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(iso8601(253_402_300_799), "9999-12-31T23:59:59Z");
+        assert_eq!(iso8601(i64::MAX), "9999-12-31T23:59:59Z", "past four-digit years: the last one");
+        assert_eq!(iso8601(i64::MIN), "0000-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn datetimes_parse_with_django_leniency() {
+        for text in ["2023-11-14 22:13:20z", "2023-11-14T22:13:20.123456789123Z", " 2023-11-14T22:13:20Z "] {
+            assert_eq!(parse_iso8601(text), Some(1_700_000_000), "{text}");
+        }
+        assert_eq!(parse_iso8601("2023-1-2T3:4:5+2:0"), parse_iso8601("2023-01-02T01:04:05Z"));
+        for bad in
+            ["+2023-11-14T22:13:20Z", "0000-01-01T00:00:00Z", "2023-11-14T22:13:20+24:00", "9999-12-31T23:00:00-02:00"]
+        {
+            assert_eq!(parse_iso8601(bad), None, "{bad}");
+        }
     }
 }
