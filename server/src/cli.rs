@@ -36,7 +36,7 @@ pub async fn create_superuser(config: Config, email: &str, password: &str) -> Re
     .bind(flag(true))
     .bind(flag(true))
     .bind(flag(true))
-    .bind(crate::infra::clock::now())
+    .bind(state.clock.now())
     .fetch_one(&state.db.pool)
     .await
     .map_err(|e| match e {

@@ -29,7 +29,7 @@ pub(crate) fn link_kind(state: &AppState, purpose: Purpose) -> (&'static str, Ki
 /// E-mails `user` a `purpose` link: `{public URL}/<page>?uid=…&token=…`.
 pub(crate) fn send_link(state: &AppState, user: &User, purpose: Purpose) {
     let (page, kind, lifetime) = link_kind(state, purpose);
-    let token = state.links.token(purpose, user.id, &link_state(purpose, user), crate::infra::clock::now());
+    let token = state.links.token(purpose, user.id, &link_state(purpose, user), state.clock.now());
     let link = format!("{}/{page}?uid={}&token={token}", state.config.public_base(), uid(user.id));
     let vars = vec![("email", user.email.clone()), ("link", link), ("valid_for", in_words(lifetime.as_secs()))];
     state.mailer.send(Email { to: user.email.clone(), kind, vars });

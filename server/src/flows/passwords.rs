@@ -73,7 +73,7 @@ pub(crate) async fn replace_password(
     how: Change,
     client: &Client,
 ) -> Result<bool, ApiError> {
-    let now = crate::infra::clock::now();
+    let now = state.clock.now();
     // A reset proves the mailbox, as a verification link would.
     let verified = how == Change::Reset || user.is_verified;
     let sql =
@@ -129,7 +129,7 @@ pub(crate) fn password_expired(state: &AppState, user: &User) -> bool {
     let Some(max_age) = state.config.password_max_age else { return false };
     let max_age = crate::infra::clock::seconds(max_age);
     let changed = user.password_changed_at.unwrap_or(user.date_joined);
-    crate::infra::clock::now() >= changed.saturating_add(max_age)
+    state.clock.now() >= changed.saturating_add(max_age)
 }
 
 /// Sends the new-login notice when none of `user`'s sessions, open or closed, came from this IP
@@ -155,7 +155,7 @@ pub(crate) fn notify(
     mut vars: Vec<(&'static str, String)>,
 ) {
     let ip = if client.ip.is_empty() { "an unknown address".to_owned() } else { client.ip.clone() };
-    let when = iso8601(crate::infra::clock::now()).replace('T', " ").trim_end_matches('Z').to_owned();
+    let when = iso8601(state.clock.now()).replace('T', " ").trim_end_matches('Z').to_owned();
     vars.extend([
         ("email", user.email.clone()),
         ("when", when),

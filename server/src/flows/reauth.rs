@@ -139,7 +139,7 @@ pub(crate) async fn confirm_password(
 pub(crate) async fn is_recent(state: &AppState, sid: Option<&str>) -> Result<bool, ApiError> {
     let Some(sid) = sid else { return Ok(false) };
     let Some(proved) = crate::store::sessions::proved_at(state, sid).await? else { return Ok(false) };
-    Ok(proved >= crate::infra::clock::now() - crate::infra::clock::seconds(state.config.reauth_window))
+    Ok(proved >= state.clock.now() - crate::infra::clock::seconds(state.config.reauth_window))
 }
 
 /// Refuses a sensitive action from a session that has not proved the user recently: 403
@@ -155,5 +155,5 @@ pub(crate) async fn require_recent(state: &AppState, sid: Option<&str>) -> Resul
 
 /// Opens the window again for session `sid`: the user just proved it is them.
 pub(crate) async fn mark_recent(state: &AppState, sid: &str) -> Result<(), ApiError> {
-    crate::store::sessions::mark_reauthenticated(state, sid, crate::infra::clock::now()).await
+    crate::store::sessions::mark_reauthenticated(state, sid, state.clock.now()).await
 }

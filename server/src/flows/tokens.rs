@@ -39,7 +39,7 @@ pub async fn issue_session(
     method: AuthMethod,
     org_id: Option<i64>,
 ) -> Result<TokenPair, ApiError> {
-    let now = crate::infra::clock::now();
+    let now = state.clock.now();
     // 128 random bits as 32 hex characters: the same shape as a jti.
     let sid = new_jti(&mut OsRng);
     let absolute = now.saturating_add(seconds(state.config.session_max_age));

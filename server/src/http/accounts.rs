@@ -116,7 +116,7 @@ async fn create_user(
         password_hash: &password_hash,
         first_name: &first_name,
         last_name: &last_name,
-        date_joined: crate::infra::clock::now(),
+        date_joined: state.clock.now(),
     };
     let user = match User::create(&state.db, &new).await {
         Ok(user) => user,

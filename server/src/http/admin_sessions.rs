@@ -70,7 +70,7 @@ async fn revoke_user_session(
     Path((id, sid)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let user = find(&state, &id).await?;
-    if !crate::store::sessions::revoke(&state, &sid, user.id, crate::infra::clock::now()).await? {
+    if !crate::store::sessions::revoke(&state, &sid, user.id, state.clock.now()).await? {
         return Err(ApiError::NotFound);
     }
     // Filed under the user whose session it was, like every admin event.

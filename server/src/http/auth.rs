@@ -101,7 +101,7 @@ impl FromRequestParts<AppState> for AuthUser {
 }
 
 async fn from_access_token(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
-    let now = crate::infra::clock::now();
+    let now = state.clock.now();
     let claims = state.keys.verify(token, Some(TokenType::Access), now, &state.expect).map_err(|e| {
         let message = json!({ "token_class": "AccessToken", "token_type": "access", "message": e.to_string() });
         ApiError::Token {

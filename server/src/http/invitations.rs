@@ -88,7 +88,7 @@ pub(crate) async fn invite(
     if sqlx::query(sql).bind(member.org_id).bind(&email).fetch_optional(&state.db.pool).await?.is_some() {
         return Err(ApiError::field("email", "This user is already a member."));
     }
-    let now = crate::infra::clock::now();
+    let now = state.clock.now();
     // Expired invitations can no longer be answered; each new one sweeps its organization's away.
     sqlx::query("DELETE FROM org_invitations WHERE org_id = $1 AND expires_at <= $2")
         .bind(member.org_id)
@@ -158,7 +158,7 @@ async fn list_invitations(State(state): State<AppState>, auth: AuthUser) -> Resu
     let sql = "SELECT i.id, i.role, i.created_at, i.expires_at, o.slug, o.name, u.email AS inviter \
                FROM org_invitations i JOIN organizations o ON o.id = i.org_id LEFT JOIN users u ON u.id = i.invited_by \
                WHERE i.email = $1 AND i.expires_at > $2 ORDER BY i.created_at DESC, i.id DESC";
-    let rows = sqlx::query(sql).bind(email).bind(crate::infra::clock::now()).fetch_all(&state.db.pool).await?;
+    let rows = sqlx::query(sql).bind(email).bind(state.clock.now()).fetch_all(&state.db.pool).await?;
     let invitations = rows
         .iter()
         .map(|row| {
@@ -217,7 +217,7 @@ async fn accept_invitation(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let email = verified(&auth)?;
-    let now = crate::infra::clock::now();
+    let now = state.clock.now();
     let mut tx = state.db.pool.begin().await?;
     let invitation = take(&mut tx, &id, &email, now).await?;
     let sql = "INSERT INTO memberships (org_id, user_id, role, created_at) VALUES ($1, $2, $3, $4) \
@@ -267,7 +267,7 @@ async fn decline_invitation(
 ) -> Result<StatusCode, ApiError> {
     let email = verified(&auth)?;
     let mut tx = state.db.pool.begin().await?;
-    let invitation = take(&mut tx, &id, &email, crate::infra::clock::now()).await?;
+    let invitation = take(&mut tx, &id, &email, state.clock.now()).await?;
     tx.commit().await?;
     let actor = Actor { user_id: Some(auth.user.id), client: &client, session_id: auth.session_id() };
     let detail = json!({ "org": invitation.slug, "invitation": invitation.id, "role": invitation.role });

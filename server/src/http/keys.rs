@@ -58,7 +58,7 @@ async fn create_key(
     if name.as_ref().is_some_and(|n| n.chars().count() > NAME_MAX) {
         form.error("name", format!("Ensure this field has no more than {NAME_MAX} characters."));
     }
-    let now = crate::infra::clock::now();
+    let now = state.clock.now();
     let expires_at = match body.get("expires_at") {
         None | Some(Value::Null) => None,
         Some(Value::String(text)) => match parse_iso8601(text) {

@@ -73,7 +73,7 @@ async fn create_org(
     }
     form.finish()?;
     let (name, slug) = (name.unwrap_or_default(), slug.unwrap_or_default());
-    let now = crate::infra::clock::now();
+    let now = state.clock.now();
     let mut tx = state.db.pool.begin().await?;
     let inserted = sqlx::query("INSERT INTO organizations (slug, name, created_at) VALUES ($1, $2, $3) RETURNING id")
         .bind(&slug)

@@ -36,7 +36,7 @@ pub(crate) async fn rename_session(
     let mut form = Form::new(&body);
     let name = form.bounded("name", CharField::OPTIONAL, MAX_NAME_CHARS);
     form.finish()?;
-    let now = crate::infra::clock::now();
+    let now = state.clock.now();
     if let Some(name) = name {
         sessions::rename_open(&state, auth.user.id, &id, Some(name).filter(|n| !n.is_empty()), now).await?;
     }

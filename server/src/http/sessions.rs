@@ -57,7 +57,7 @@ async fn logout(
     let refresh = form.string("refresh", CharField { required: false, trim: true, allow_blank: false });
     form.finish()?;
     let from_cookie = request.cookie.is_some();
-    let now = crate::infra::clock::now();
+    let now = state.clock.now();
     let sid = match refresh.or(request.cookie) {
         Some(token) => {
             // Any signed, unexpired refresh token of the caller names the session to close, even
@@ -152,7 +152,7 @@ async fn delete_session(
     client: Client,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if revoke(&state, &id, auth.user.id, crate::infra::clock::now()).await? {
+    if revoke(&state, &id, auth.user.id, state.clock.now()).await? {
         revoked(&state, &auth, &client, &id, "sessions_endpoint").await?;
         Ok(StatusCode::NO_CONTENT)
     } else {

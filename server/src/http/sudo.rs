@@ -54,6 +54,6 @@ async fn reauthenticate(
     crate::flows::reauth::mark_recent(&state, sid).await?;
     let method = if method == Method::Code { "code" } else { "password" };
     crate::store::audit::record(&state, AuditEvent::Reauthenticated, actor, json!({ "method": method })).await?;
-    let until = crate::infra::clock::now().saturating_add(crate::infra::clock::seconds(state.config.reauth_window));
+    let until = state.clock.now().saturating_add(crate::infra::clock::seconds(state.config.reauth_window));
     Ok(Json(json!({ "expires_at": iso8601(until) })))
 }

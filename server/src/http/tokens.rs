@@ -63,7 +63,7 @@ async fn refresh_token(
     request: BodyOrCookie,
 ) -> Result<Response, ApiError> {
     let token = refresh_of(&request)?;
-    let now = crate::infra::clock::now();
+    let now = state.clock.now();
     let claims = verify(&state, &token, Some(TokenType::Refresh), now)?;
     let user = match claims.user_id.parse::<i64>() {
         Ok(id) => User::by_id(&state.db, id).await?,
@@ -113,7 +113,7 @@ async fn refresh_token(
 )]
 async fn verify_token(State(state): State<AppState>, JsonBody(body): JsonBody) -> Result<Json<Value>, ApiError> {
     let token = read_token(&body, "token")?;
-    let now = crate::infra::clock::now();
+    let now = state.clock.now();
     let claims = verify(&state, &token, None, now)?;
     let session = Session::load(&state, &session_id(&claims)).await?;
     let usable = session.is_some_and(|s| {
@@ -146,7 +146,7 @@ async fn blacklist_token(
     request: BodyOrCookie,
 ) -> Result<Response, ApiError> {
     let token = refresh_of(&request)?;
-    let now = crate::infra::clock::now();
+    let now = state.clock.now();
     let claims = verify(&state, &token, Some(TokenType::Refresh), now)?;
     let session = current_session(&state, &claims, now, &client).await?;
     if !crate::store::sessions::revoke(&state, &session.id, session.user_id, now).await? {

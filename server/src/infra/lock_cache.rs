@@ -25,10 +25,10 @@ impl LockCache {
         }
     }
 
-    pub(crate) fn remember(&self, key: &str, until: i64) {
+    /// Remembers that `key` is locked until `until`; at `now`, ended lockouts make room first.
+    pub(crate) fn remember(&self, key: &str, until: i64, now: i64) {
         let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if map.len() >= LOCK_CACHE_MAX {
-            let now = crate::infra::clock::now();
             map.retain(|_, until| *until > now);
         }
         if map.len() < LOCK_CACHE_MAX {

@@ -38,6 +38,8 @@ pub struct AppState {
     pub links: Arc<LinkSigner>,
     /// Sends e-mail in the background.
     pub mailer: Mailer,
+    /// The time (tests move it).
+    pub clock: crate::infra::clock::Clock,
     /// Lockouts this node already knows of (`crate::store::limits`).
     pub locks: Arc<crate::infra::lock_cache::LockCache>,
 }
@@ -89,6 +91,7 @@ impl AppState {
             vault: Arc::new(vault),
             links: Arc::new(LinkSigner::new(&secret)),
             mailer,
+            clock: crate::infra::clock::Clock::default(),
             locks: Arc::default(),
         })
     }

@@ -68,7 +68,7 @@ pub async fn authenticate(state: &AppState, key: &str, client: &Client) -> Resul
     };
     let stored: String = row.try_get("key_hash")?;
     let matches: bool = crate::infra::digest::sha256_hex(key).as_bytes().ct_eq(stored.as_bytes()).into();
-    let now = crate::infra::clock::now();
+    let now = state.clock.now();
     let expires_at: Option<i64> = row.try_get("expires_at")?;
     let user = User::from_row(&row)?;
     if !matches || expires_at.is_some_and(|at| at <= now) || !user.is_active {

@@ -176,7 +176,7 @@ pub async fn record(state: &AppState, event: AuditEvent, actor: Actor<'_>, mut d
     let sql = "INSERT INTO audit_events (created_at, event, user_id, ip, user_agent, session_id, detail) \
                VALUES ($1, $2, $3, $4, $5, $6, $7)";
     sqlx::query(sql)
-        .bind(crate::infra::clock::now())
+        .bind(state.clock.now())
         .bind(event)
         .bind(actor.user_id)
         .bind(&actor.client.ip)
@@ -206,7 +206,7 @@ fn cut_strings(value: &mut Value) {
 /// ended longer ago than that, expired login challenges, and stale rate-limit rows. Returns how
 /// many audit events went.
 pub async fn sweep(state: &AppState) -> Result<u64, ApiError> {
-    let now = crate::infra::clock::now();
+    let now = state.clock.now();
     let retention = crate::infra::clock::seconds(state.config.audit_retention);
     let done = sqlx::query("DELETE FROM audit_events WHERE created_at < $1")
         .bind(now.saturating_sub(retention))

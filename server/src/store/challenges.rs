@@ -62,7 +62,7 @@ pub async fn create(
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);
     let token = latchkey_core::encoding::hex(&bytes);
-    let now = crate::infra::clock::now();
+    let now = state.clock.now();
     // Expired challenges are swept as new ones are made; the table stays as small as the logins in flight.
     sqlx::query("DELETE FROM mfa_challenges WHERE expires_at <= $1").bind(now).execute(&state.db.pool).await?;
     let sql = "INSERT INTO mfa_challenges (token_hash, user_id, cookie, expires_at, purpose, mfa, org) \
@@ -88,7 +88,7 @@ pub async fn find(state: &AppState, purpose: Purpose, token: &str) -> Result<Opt
     let row = sqlx::query(sql)
         .bind(&hash)
         .bind(purpose.as_str())
-        .bind(crate::infra::clock::now())
+        .bind(state.clock.now())
         .fetch_optional(&state.db.pool)
         .await?;
     let Some(row) = row else { return Ok(None) };
@@ -106,7 +106,7 @@ impl Challenge {
     pub async fn spend(&self, state: &AppState) -> Result<bool, ApiError> {
         let done = sqlx::query("DELETE FROM mfa_challenges WHERE token_hash = $1 AND expires_at > $2")
             .bind(&self.hash)
-            .bind(crate::infra::clock::now())
+            .bind(state.clock.now())
             .execute(&state.db.pool)
             .await?;
         Ok(done.rows_affected() > 0)

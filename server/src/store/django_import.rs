@@ -334,12 +334,8 @@ async fn import_static_tokens(
         let import_key = format!("django:static:{}", row.try_get::<i64, _>("id")?);
         let sql = "INSERT INTO imported_static_tokens (import_key, user_id, created_at) VALUES ($1, $2, $3) \
                    ON CONFLICT (import_key) DO NOTHING";
-        let first_time = sqlx::query(sql)
-            .bind(&import_key)
-            .bind(user_id)
-            .bind(crate::infra::clock::now())
-            .execute(&mut **tx)
-            .await?;
+        let first_time =
+            sqlx::query(sql).bind(&import_key).bind(user_id).bind(state.clock.now()).execute(&mut **tx).await?;
         if first_time.rows_affected() == 0 {
             summary.backup_codes_present += 1;
             continue;
@@ -350,7 +346,7 @@ async fn import_static_tokens(
         let done = sqlx::query(sql)
             .bind(user_id)
             .bind(state.vault.backup_code_hash(&normalized))
-            .bind(crate::infra::clock::now())
+            .bind(state.clock.now())
             .execute(&mut **tx)
             .await?;
         if done.rows_affected() > 0 {

@@ -57,7 +57,7 @@ pub async fn hit(state: &AppState, limit: Limit, subject: &str) -> Result<(), Ap
     if subject.is_empty() {
         return Ok(());
     }
-    let now = crate::infra::clock::now();
+    let now = state.clock.now();
     let window = seconds(window);
     let start = now - now.rem_euclid(window);
     let sql = "INSERT INTO rate_limits (key, hits, window_start, updated_at) VALUES ($1, 1, $2, $3) \
@@ -114,7 +114,7 @@ impl Lock {
     /// 429 with `Retry-After` (the lockout's end, or a second while other checks run), before any
     /// password is hashed.
     pub async fn reserve(&self, state: &AppState) -> Result<Reservation, ApiError> {
-        let now = crate::infra::clock::now();
+        let now = state.clock.now();
         if let Some(until) = state.locks.locked_until(&self.key, now) {
             return Err(ApiError::Throttled { wait: wait(until, now), limit: None });
         }
@@ -153,7 +153,7 @@ impl Lock {
             .transpose()?
             .unwrap_or(0);
         if until > now {
-            state.locks.remember(&self.key, until);
+            state.locks.remember(&self.key, until, state.clock.now());
         }
         Err(ApiError::Throttled { wait: wait(until, now), limit: None })
     }
@@ -161,7 +161,7 @@ impl Lock {
     /// Whether a refusal under this lockout should be audited now: true at most once per minute
     /// per key (one compare-and-set), so refused floods write no more than that.
     pub async fn note_refusal(&self, state: &AppState) -> Result<bool, ApiError> {
-        let now = crate::infra::clock::now();
+        let now = state.clock.now();
         let done = sqlx::query("UPDATE rate_limits SET noted_at = $1 WHERE key = $2 AND noted_at <= $3")
             .bind(now)
             .bind(&self.key)
@@ -193,7 +193,7 @@ impl Reservation {
         if self.count < i64::from(self.lock.attempts.max(1)) {
             return Ok(false);
         }
-        let now = crate::infra::clock::now();
+        let now = state.clock.now();
         let until = now.saturating_add(lockout_length(&state.config, self.lockouts + 1));
         // Only one lock per round: the failure that took the last attempt, if the round is unlocked.
         let sql = "UPDATE rate_limits SET failures = 0, lockouts = lockouts + 1, locked_until = $1 \
@@ -206,7 +206,7 @@ impl Reservation {
             .execute(&state.db.pool)
             .await?;
         if done.rows_affected() > 0 {
-            state.locks.remember(&self.lock.key, until);
+            state.locks.remember(&self.lock.key, until, state.clock.now());
             return Ok(true);
         }
         Ok(false)
@@ -271,8 +271,8 @@ pub async fn sweep(state: &AppState) -> Result<u64, ApiError> {
     let longest =
         seconds(config.lockout_cap).max(seconds(config.lockout_window)).max(86_400) + LOCKOUTS_FORGOTTEN_AFTER;
     let done = sqlx::query("DELETE FROM rate_limits WHERE updated_at < $1 AND locked_until < $2")
-        .bind(crate::infra::clock::now() - longest)
-        .bind(crate::infra::clock::now())
+        .bind(state.clock.now() - longest)
+        .bind(state.clock.now())
         .execute(&state.db.pool)
         .await?;
     Ok(done.rows_affected())

@@ -241,7 +241,7 @@ pub(crate) async fn verify_code(
     purpose: Purpose,
 ) -> Result<Option<Method>, ApiError> {
     let user_id = actor.user_id.ok_or_else(|| ApiError::Internal("a second-factor check without a user".into()))?;
-    let now = crate::infra::clock::now();
+    let now = state.clock.now();
     let attempt = match Attempt::begin(state, user_id, now).await {
         Ok(attempt) => attempt,
         Err(error) => {
@@ -322,7 +322,7 @@ async fn use_backup_code(state: &AppState, user_id: i64, code: &str) -> Result<b
 /// and only their hashes are kept.
 pub(crate) async fn new_backup_codes(state: &AppState, user_id: i64) -> Result<Vec<String>, ApiError> {
     let codes = generate_backup_codes(&mut OsRng);
-    let now = crate::infra::clock::now();
+    let now = state.clock.now();
     let mut tx = state.db.pool.begin().await?;
     sqlx::query("DELETE FROM backup_codes WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
     for code in &codes {
@@ -411,7 +411,7 @@ mod tests {
                 .await
                 .unwrap();
         let secret = TotpSecret::generate(&mut OsRng);
-        let now = crate::infra::clock::now();
+        let now = state.clock.now();
         Device::create(&state, user.0, "Phone", &secret, now).await.unwrap();
         let first = Device::list(&state, user.0).await.unwrap().remove(0);
         let second = first.clone();

@@ -74,7 +74,7 @@ pub(crate) async fn revoke(state: &AppState, id: &str, user_id: i64, now: i64) -
 /// Used by logout-all, password changes and resets, and the admin API. Ended sessions are left as
 /// they are, so that the count is of sessions that could still be used.
 pub(crate) async fn revoke_all(state: &AppState, user_id: i64, keep: Option<&str>) -> Result<u64, ApiError> {
-    let now = crate::infra::clock::now();
+    let now = state.clock.now();
     let sql = "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND id <> $3 \
                AND expires_at > $4 AND absolute_expires_at > $5";
     let done = sqlx::query(sql)
@@ -128,7 +128,7 @@ pub(crate) async fn open_sessions(
     user_id: i64,
     current: Option<&str>,
 ) -> Result<Vec<Value>, ApiError> {
-    let now = crate::infra::clock::now();
+    let now = state.clock.now();
     let sql = format!(
         "SELECT {COLUMNS} FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
          AND absolute_expires_at > $3 ORDER BY created_at DESC, id"

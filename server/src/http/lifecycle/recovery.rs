@@ -40,9 +40,7 @@ async fn linked_user(state: &AppState, purpose: Purpose, uid: &str, token: &str)
     let Some(id) = parse_uid(uid) else { return Ok(None) };
     let max_age = seconds(link_kind(state, purpose).2);
     let user = User::by_id(&state.db, id).await?;
-    Ok(user.filter(|u| {
-        state.links.check(purpose, u.id, &link_state(purpose, u), token, crate::infra::clock::now(), max_age)
-    }))
+    Ok(user.filter(|u| state.links.check(purpose, u.id, &link_state(purpose, u), token, state.clock.now(), max_age)))
 }
 
 /// Reads a required e-mail address: at most 254 characters as given, then normalized, then valid

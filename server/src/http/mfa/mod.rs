@@ -98,7 +98,7 @@ async fn add_device(
         return Err(ApiError::PermissionDenied);
     }
     crate::flows::reauth::require_recent(&state, auth.session_id()).await?;
-    let now = crate::infra::clock::now();
+    let now = state.clock.now();
     sqlx::query("DELETE FROM totp_devices WHERE user_id = $1 AND confirmed = 0 AND created_at < $2")
         .bind(user.id)
         .bind(now - UNCONFIRMED_LIFETIME)
