@@ -2,7 +2,7 @@
 
 use latchkey_core::policy::UserAttributes;
 
-use crate::infra::db::{flag, Db};
+use crate::infra::db::Db;
 use crate::store::users::normalize_email;
 use crate::{config::Config, state::AppState};
 
@@ -27,23 +27,10 @@ pub async fn create_superuser(config: Config, email: &str, password: &str) -> Re
         .hash(password.to_owned(), &crate::infra::passwords::Claimant::default())
         .await
         .map_err(|e| e.to_string())?;
-    let row: (i64,) = sqlx::query_as(
-        "INSERT INTO users (email, password, is_staff, is_superuser, is_verified, date_joined) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-    )
-    .bind(&email)
-    .bind(&hash)
-    .bind(flag(true))
-    .bind(flag(true))
-    .bind(flag(true))
-    .bind(state.clock.now())
-    .fetch_one(&state.db.pool)
-    .await
-    .map_err(|e| match e {
+    crate::store::users::create_superuser(&state.db, &email, &hash, state.clock.now()).await.map_err(|e| match e {
         sqlx::Error::Database(db) if db.is_unique_violation() => "A user with this email already exists.".to_owned(),
         other => other.to_string(),
-    })?;
-    Ok(row.0)
+    })
 }
 
 /// Seals every TOTP secret still under an old encryption key again under `LATCHKEY_ENCRYPTION_KEY`

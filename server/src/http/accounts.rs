@@ -184,7 +184,7 @@ async fn update_me(
         changes.push(("website", Some(website)));
     }
     form.finish()?;
-    match save_profile(&state, auth.user.id, &changes).await {
+    match users::save_profile(&state.db, auth.user.id, &changes).await {
         Ok(Some(user)) => Ok(Json(user.to_json())),
         Ok(None) => Ok(Json(auth.user.to_json())),
         // Another request took the username after our check.
@@ -219,7 +219,7 @@ async fn delete_me(
     } else {
         crate::flows::reauth::require_recent(&state, auth.session_id()).await?;
     }
-    sqlx::query("DELETE FROM users WHERE id = $1").bind(auth.user.id).execute(&state.db.pool).await?;
+    users::delete(&state.db, auth.user.id).await?;
     // The row outlives the account (audit rows belong to no table's cascade); the notice goes to
     // the address the account had, so a deletion by someone else does not go unseen.
     crate::store::audit::record(&state, AuditEvent::AccountDeleted, actor, json!({})).await?;
@@ -234,32 +234,6 @@ struct Registered {
     /// Absent with mandatory e-mail verification.
     #[serde(skip_serializing_if = "Option::is_none")]
     tokens: Option<TokenPair>,
-}
-
-/// Writes `changes` (column, value) to the user's row; `None` when there is nothing to change.
-async fn save_profile(
-    state: &AppState,
-    id: i64,
-    changes: &[(&str, Option<String>)],
-) -> Result<Option<User>, sqlx::Error> {
-    if changes.is_empty() {
-        return Ok(None);
-    }
-    // Column names come from this module's fixed lists, never from the request.
-    let sets: Vec<String> =
-        changes.iter().enumerate().map(|(i, (column, _))| format!("{column} = ${}", i + 1)).collect();
-    let sql = format!(
-        "UPDATE users SET {} WHERE id = ${} RETURNING {}",
-        sets.join(", "),
-        changes.len() + 1,
-        users::USER_COLUMNS
-    );
-    let mut query = sqlx::query(&sql);
-    for (_, value) in changes {
-        query = query.bind(value.clone());
-    }
-    let row = query.bind(id).fetch_one(&state.db.pool).await?;
-    User::from_row(&row).map(Some)
 }
 
 /// The 400 for a registration whose insert hit a unique constraint: which fields were taken.

@@ -12,12 +12,10 @@ use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use sqlx::Row;
 
 use crate::http::auth::AuthUser;
 use crate::infra::error::{ApiError, FieldErrors};
 use crate::infra::state::AppState;
-use crate::store::users::iso8601;
 
 /// Events per page unless `limit` says otherwise, and the most it may say.
 const DEFAULT_LIMIT: i64 = 50;
@@ -147,41 +145,25 @@ fn user_filter(number: &mut impl FnMut(&str) -> Option<i64>) -> Option<i64> {
 
 /// One page: `{"results": [...], "next": "<path>?...&before=<id>" or null}`.
 async fn page(state: &AppState, path: &str, filter: &Filter, with_user: bool) -> Result<Json<Value>, ApiError> {
-    // Unset filters compare with values that match everything, so one statement serves every query.
-    let sql = "SELECT id, created_at, event, user_id, ip, user_agent, session_id, detail FROM audit_events \
-               WHERE id < $1 AND ($2 = 0 OR user_id = $3) AND ($4 = '' OR event = $5) AND ($6 = '' OR ip = $7) \
-               AND created_at >= $8 AND created_at < $9 ORDER BY id DESC LIMIT $10";
-    let rows = sqlx::query(sql)
-        .bind(filter.before.unwrap_or(i64::MAX))
-        .bind(i64::from(filter.user_id.is_some()))
-        .bind(filter.user_id.unwrap_or(0))
-        .bind(filter.event.clone().unwrap_or_default())
-        .bind(filter.event.clone().unwrap_or_default())
-        .bind(filter.ip.clone().unwrap_or_default())
-        .bind(filter.ip.clone().unwrap_or_default())
-        .bind(filter.since.unwrap_or(i64::MIN))
-        .bind(filter.until.unwrap_or(i64::MAX))
-        .bind(filter.limit + 1)
-        .fetch_all(&state.db.pool)
-        .await?;
+    let query = crate::store::audit::EventQuery {
+        before: filter.before,
+        user_id: filter.user_id,
+        event: filter.event.as_deref(),
+        ip: filter.ip.as_deref(),
+        since: filter.since,
+        until: filter.until,
+        limit: filter.limit + 1,
+    };
+    let rows = crate::store::audit::events(state, &query).await?;
     let more = rows.len() > usize::try_from(filter.limit).unwrap_or(0);
     let mut results = Vec::new();
     let mut last_id = None;
-    for row in rows.iter().take(usize::try_from(filter.limit).unwrap_or(0)) {
-        let id: i64 = row.try_get("id")?;
+    for (id, mut event) in rows.into_iter().take(usize::try_from(filter.limit).unwrap_or(0)) {
         last_id = Some(id);
-        let detail: String = row.try_get("detail")?;
-        let mut event = json!({
-            "id": id,
-            "created_at": iso8601(row.try_get("created_at")?),
-            "event": row.try_get::<String, _>("event")?,
-            "ip": row.try_get::<String, _>("ip")?,
-            "user_agent": row.try_get::<String, _>("user_agent")?,
-            "session_id": row.try_get::<Option<String>, _>("session_id")?,
-            "detail": serde_json::from_str::<Value>(&detail).unwrap_or(Value::Null),
-        });
-        if with_user {
-            event["user_id"] = json!(row.try_get::<Option<i64>, _>("user_id")?);
+        if !with_user {
+            if let Some(fields) = event.as_object_mut() {
+                fields.remove("user_id");
+            }
         }
         results.push(event);
     }

@@ -13,7 +13,6 @@ use axum::routing::{delete, post};
 use axum::{Json, Router};
 use rand_core::{OsRng, RngCore};
 use serde_json::{json, Value};
-use sqlx::Row;
 
 use crate::http::authz::owned;
 use crate::http::drf::{CharField, Form, JsonBody};
@@ -115,19 +114,15 @@ async fn create_key(
     OsRng.fill_bytes(&mut bytes);
     let prefix = latchkey_core::encoding::hex(&bytes[..4]);
     let key = format!("lk_{prefix}_{}", latchkey_core::encoding::hex(&bytes[4..]));
-    let sql = "INSERT INTO api_keys (user_id, name, prefix, key_hash, scopes, created_at, expires_at) \
-               VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
-    let row = sqlx::query(sql)
-        .bind(auth.user.id)
-        .bind(&name)
-        .bind(&prefix)
-        .bind(crate::infra::digest::sha256_hex(&key))
-        .bind(scopes.join(" "))
-        .bind(now)
-        .bind(expires_at)
-        .fetch_one(&state.db.pool)
-        .await?;
-    let id: i64 = row.try_get("id")?;
+    let new_key = crate::store::api_keys::NewKey {
+        user_id: auth.user.id,
+        name: &name,
+        prefix: &prefix,
+        key_hash: crate::infra::digest::sha256_hex(&key),
+        scopes: scopes.join(" "),
+        expires_at,
+    };
+    let id = crate::store::api_keys::insert(&state, &new_key, now).await?;
     let actor = Actor { user_id: Some(auth.user.id), client: &client, session_id: auth.session_id() };
     audit::record(
         &state,
@@ -172,10 +167,8 @@ async fn delete_key(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id: i64 = id.parse().map_err(|_| ApiError::NotFound)?;
-    let row = sqlx::query("SELECT user_id FROM api_keys WHERE id = $1").bind(id).fetch_optional(&state.db.pool).await?;
-    let owner = row.map(|row| row.try_get::<i64, _>("user_id")).transpose()?;
-    owned(&auth, owner)?;
-    sqlx::query("DELETE FROM api_keys WHERE id = $1").bind(id).execute(&state.db.pool).await?;
+    owned(&auth, crate::store::api_keys::owner_of(&state, id).await?)?;
+    crate::store::api_keys::delete(&state, id).await?;
     let actor = Actor { user_id: Some(auth.user.id), client: &client, session_id: auth.session_id() };
     audit::record(&state, AuditEvent::ApiKeyRevoked, actor, json!({ "key_id": id })).await?;
     Ok(StatusCode::NO_CONTENT)

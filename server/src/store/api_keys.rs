@@ -137,3 +137,44 @@ pub(crate) async fn delete_one(state: &AppState, key_id: i64, user_id: i64) -> R
     let row = sqlx::query(sql).bind(key_id).bind(user_id).fetch_optional(&state.db.pool).await?;
     Ok(row.map(|row| row.try_get("prefix")).transpose()?)
 }
+
+/// A key about to be stored: only its hash is kept.
+#[derive(Debug)]
+pub(crate) struct NewKey<'a> {
+    pub user_id: i64,
+    pub name: &'a str,
+    pub prefix: &'a str,
+    pub key_hash: String,
+    /// Space-separated.
+    pub scopes: String,
+    pub expires_at: Option<i64>,
+}
+
+/// Stores `key`, created at `now`; its id.
+pub(crate) async fn insert(state: &AppState, key: &NewKey<'_>, now: i64) -> Result<i64, ApiError> {
+    let sql = "INSERT INTO api_keys (user_id, name, prefix, key_hash, scopes, created_at, expires_at) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
+    let row = sqlx::query(sql)
+        .bind(key.user_id)
+        .bind(key.name)
+        .bind(key.prefix)
+        .bind(&key.key_hash)
+        .bind(&key.scopes)
+        .bind(now)
+        .bind(key.expires_at)
+        .fetch_one(&state.db.pool)
+        .await?;
+    Ok(row.try_get("id")?)
+}
+
+/// The owner of key `id`, if it exists.
+pub(crate) async fn owner_of(state: &AppState, id: i64) -> Result<Option<i64>, ApiError> {
+    let row = sqlx::query("SELECT user_id FROM api_keys WHERE id = $1").bind(id).fetch_optional(&state.db.pool).await?;
+    Ok(row.map(|row| row.try_get::<i64, _>("user_id")).transpose()?)
+}
+
+/// Deletes key `id`.
+pub(crate) async fn delete(state: &AppState, id: i64) -> Result<(), ApiError> {
+    sqlx::query("DELETE FROM api_keys WHERE id = $1").bind(id).execute(&state.db.pool).await?;
+    Ok(())
+}

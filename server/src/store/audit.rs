@@ -5,10 +5,13 @@
 //! An event's `detail` says what happened (the method, the purpose, a reason), never with what: no
 //! password, token, code or secret is ever passed here.
 
+use serde_json::{json, Value};
+use sqlx::Row;
+
 use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
-use serde_json::Value;
+use crate::store::users::iso8601;
 
 /// Every security event the audit log records; its name is what the `event` column, the log line
 /// and `GET /api/admin/audit/?event=` use.
@@ -230,6 +233,61 @@ pub fn spawn_sweeper(state: AppState) {
             }
         }
     });
+}
+
+/// Which events a page reads, newest first; `None` filters match everything.
+#[derive(Debug)]
+pub(crate) struct EventQuery<'a> {
+    /// Only ids below this (the `next` page's cursor).
+    pub before: Option<i64>,
+    pub user_id: Option<i64>,
+    pub event: Option<&'a str>,
+    pub ip: Option<&'a str>,
+    /// At or after, in Unix seconds.
+    pub since: Option<i64>,
+    /// Before, in Unix seconds.
+    pub until: Option<i64>,
+    pub limit: i64,
+}
+
+/// The events `query` selects, newest first, each with its id and as the API shows it (with `user_id`).
+pub(crate) async fn events(state: &AppState, query: &EventQuery<'_>) -> Result<Vec<(i64, Value)>, ApiError> {
+    // Unset filters compare with values that match everything, so one statement serves every query.
+    let sql = "SELECT id, created_at, event, user_id, ip, user_agent, session_id, detail FROM audit_events \
+               WHERE id < $1 AND ($2 = 0 OR user_id = $3) AND ($4 = '' OR event = $5) AND ($6 = '' OR ip = $7) \
+               AND created_at >= $8 AND created_at < $9 ORDER BY id DESC LIMIT $10";
+    let rows = sqlx::query(sql)
+        .bind(query.before.unwrap_or(i64::MAX))
+        .bind(i64::from(query.user_id.is_some()))
+        .bind(query.user_id.unwrap_or(0))
+        .bind(query.event.unwrap_or_default())
+        .bind(query.event.unwrap_or_default())
+        .bind(query.ip.unwrap_or_default())
+        .bind(query.ip.unwrap_or_default())
+        .bind(query.since.unwrap_or(i64::MIN))
+        .bind(query.until.unwrap_or(i64::MAX))
+        .bind(query.limit)
+        .fetch_all(&state.db.pool)
+        .await?;
+    let mut events = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id: i64 = row.try_get("id")?;
+        let detail: String = row.try_get("detail")?;
+        events.push((
+            id,
+            json!({
+                "id": id,
+                "created_at": iso8601(row.try_get("created_at")?),
+                "event": row.try_get::<String, _>("event")?,
+                "ip": row.try_get::<String, _>("ip")?,
+                "user_agent": row.try_get::<String, _>("user_agent")?,
+                "session_id": row.try_get::<Option<String>, _>("session_id")?,
+                "detail": serde_json::from_str::<Value>(&detail).unwrap_or(Value::Null),
+                "user_id": row.try_get::<Option<i64>, _>("user_id")?,
+            }),
+        ));
+    }
+    Ok(events)
 }
 
 #[cfg(test)]

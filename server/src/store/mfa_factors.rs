@@ -380,6 +380,26 @@ pub(crate) async fn mark_session(state: &AppState, sid: &str) -> Result<(), ApiE
     Ok(())
 }
 
+/// Deletes `user_id`'s authenticators added before `before` and never confirmed.
+pub(crate) async fn delete_unconfirmed(state: &AppState, user_id: i64, before: i64) -> Result<(), ApiError> {
+    sqlx::query("DELETE FROM totp_devices WHERE user_id = $1 AND confirmed = 0 AND created_at < $2")
+        .bind(user_id)
+        .bind(before)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Deletes authenticator `id` of `user_id`.
+pub(crate) async fn delete_device(state: &AppState, id: i64, user_id: i64) -> Result<(), ApiError> {
+    sqlx::query("DELETE FROM totp_devices WHERE id = $1 AND user_id = $2")
+        .bind(id)
+        .bind(user_id)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {

@@ -326,6 +326,15 @@ pub(crate) async fn rotate(state: &AppState, session: &Session, next: &Rotation,
     Ok(done.rows_affected() == 1)
 }
 
+/// Whether session `sid` verified a second factor at its login.
+pub(crate) async fn verified_second_factor(state: &AppState, sid: &str) -> Result<bool, ApiError> {
+    let row = sqlx::query("SELECT mfa FROM sessions WHERE id = $1").bind(sid).fetch_optional(&state.db.pool).await?;
+    Ok(match row {
+        Some(row) => row.try_get::<i64, _>("mfa")? != 0,
+        None => false,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

@@ -328,6 +328,57 @@ pub fn parse_iso8601(text: &str) -> Option<i64> {
     Some(at.checked_to_offset(UtcOffset::UTC).filter(|_| in_range)?.unix_timestamp())
 }
 
+/// Inserts a verified staff superuser (`latchkey createsuperuser`); its id.
+pub async fn create_superuser(db: &Db, email: &str, hash: &str, now: i64) -> Result<i64, sqlx::Error> {
+    let row: (i64,) = sqlx::query_as(
+        "INSERT INTO users (email, password, is_staff, is_superuser, is_verified, date_joined) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(email)
+    .bind(hash)
+    .bind(crate::infra::db::flag(true))
+    .bind(crate::infra::db::flag(true))
+    .bind(crate::infra::db::flag(true))
+    .bind(now)
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(row.0)
+}
+
+/// Deletes the user (sessions, keys, devices and memberships go with it by cascade).
+pub async fn delete(db: &Db, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&db.pool).await?;
+    Ok(())
+}
+
+/// Marks the address verified if the user still has `email`; whether it changed anything.
+pub async fn mark_verified(db: &Db, id: i64, email: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE users SET is_verified = 1 WHERE id = $1 AND email = $2 AND is_verified = 0")
+        .bind(id)
+        .bind(email)
+        .execute(&db.pool)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Writes `changes` (column, value) to the user's row and returns it; `None` when there is nothing
+/// to change. Column names come from the callers' fixed lists, never from a request.
+pub async fn save_profile(db: &Db, id: i64, changes: &[(&str, Option<String>)]) -> Result<Option<User>, sqlx::Error> {
+    if changes.is_empty() {
+        return Ok(None);
+    }
+    let sets: Vec<String> =
+        changes.iter().enumerate().map(|(i, (column, _))| format!("{column} = ${}", i + 1)).collect();
+    let sql =
+        format!("UPDATE users SET {} WHERE id = ${} RETURNING {}", sets.join(", "), changes.len() + 1, USER_COLUMNS);
+    let mut query = sqlx::query(&sql);
+    for (_, value) in changes {
+        query = query.bind(value.clone());
+    }
+    let row = query.bind(id).fetch_one(&db.pool).await?;
+    User::from_row(&row).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -144,12 +144,7 @@ async fn verify_email(
     let Some(user) = linked_user(&state, Purpose::VerifyEmail, &uid, &token).await? else {
         return Err(ApiError::field("token", BAD_LINK));
     };
-    let done = sqlx::query("UPDATE users SET is_verified = 1 WHERE id = $1 AND email = $2 AND is_verified = 0")
-        .bind(user.id)
-        .bind(&user.email)
-        .execute(&state.db.pool)
-        .await?;
-    if done.rows_affected() > 0 {
+    if crate::store::users::mark_verified(&state.db, user.id, &user.email).await? {
         let actor = crate::store::audit::Actor { user_id: Some(user.id), client: &client, session_id: None };
         crate::store::audit::record(&state, AuditEvent::EmailVerified, actor, json!({})).await?;
     }

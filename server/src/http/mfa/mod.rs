@@ -16,7 +16,6 @@ use axum::{Json, Router};
 use latchkey_core::totp::{qr_svg, OtpauthUri, TotpParams, TotpSecret};
 use rand_core::OsRng;
 use serde_json::{json, Value};
-use sqlx::Row;
 
 pub use crate::store::mfa_factors::rekey;
 pub(crate) use crate::store::mfa_factors::{mark_session, verify_code, Accept, Purpose};
@@ -99,11 +98,7 @@ async fn add_device(
     }
     crate::flows::reauth::require_recent(&state, auth.session_id()).await?;
     let now = state.clock.now();
-    sqlx::query("DELETE FROM totp_devices WHERE user_id = $1 AND confirmed = 0 AND created_at < $2")
-        .bind(user.id)
-        .bind(now - UNCONFIRMED_LIFETIME)
-        .execute(&state.db.pool)
-        .await?;
+    factors::delete_unconfirmed(&state, user.id, now - UNCONFIRMED_LIFETIME).await?;
     if Device::list(&state, user.id).await?.len() >= MAX_DEVICES {
         let message = format!("An account has at most {MAX_DEVICES} authenticators. Remove one first.");
         return Err(ApiError::field("non_field_errors", message));
@@ -208,11 +203,7 @@ async fn remove_device(
     let device = find_device(&state, &auth, &id).await?;
     let actor = actor(&auth, &client);
     authorize_change(&state, &auth, actor, &body, (Purpose::RemoveDevice, Action::RemoveDevice)).await?;
-    sqlx::query("DELETE FROM totp_devices WHERE id = $1 AND user_id = $2")
-        .bind(device.id)
-        .bind(auth.user.id)
-        .execute(&state.db.pool)
-        .await?;
+    factors::delete_device(&state, device.id, auth.user.id).await?;
     let enabled = factors::refresh_enabled(&state, auth.user.id).await?;
     let detail = json!({ "device_id": device.id, "name": device.name, "mfa_enabled": enabled });
     audit::record(&state, AuditEvent::TotpDeviceRemoved, actor, detail).await?;
@@ -308,14 +299,7 @@ pub(crate) async fn prove_identity(
 
 /// Whether the caller's session verified a second factor.
 async fn session_verified(state: &AppState, auth: &AuthUser) -> Result<bool, ApiError> {
-    let row = sqlx::query("SELECT mfa FROM sessions WHERE id = $1")
-        .bind(auth.session_id().unwrap_or_default())
-        .fetch_optional(&state.db.pool)
-        .await?;
-    Ok(match row {
-        Some(row) => row.try_get::<i64, _>("mfa")? != 0,
-        None => false,
-    })
+    crate::store::sessions::verified_second_factor(state, auth.session_id().unwrap_or_default()).await
 }
 
 fn actor<'a>(auth: &'a AuthUser, client: &'a Client) -> Actor<'a> {
