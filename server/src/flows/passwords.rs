@@ -10,7 +10,6 @@ use crate::store::audit::AuditEvent;
 use crate::store::users::{iso8601, User};
 use latchkey_core::policy::{UserAttributes, Validation};
 use serde_json::json;
-use sqlx::Row;
 
 /// The facts of `user` the similarity rule compares a password with.
 pub(crate) fn attributes(user: &User) -> UserAttributes {
@@ -36,14 +35,8 @@ pub(crate) async fn check_new_password(
     let verdict: Validation = if state.policy.history == 0 {
         state.policy.validate(password, &attributes)
     } else {
-        let rows = sqlx::query("SELECT password FROM password_history WHERE user_id = $1 ORDER BY id DESC")
-            .bind(user.id)
-            .fetch_all(&state.db.pool)
-            .await?;
         let mut previous = vec![user.password.clone()];
-        for row in &rows {
-            previous.push(row.try_get("password")?);
-        }
+        previous.extend(crate::store::password_history::of(state, user.id).await?);
         let claimant = crate::infra::passwords::Claimant::new(user.email.clone(), client);
         let (policy, password) = (state.policy.clone(), password.to_owned());
         state.hasher.validate_with_history(policy, password, attributes, previous, &claimant).await?
@@ -76,17 +69,7 @@ pub(crate) async fn replace_password(
     let now = state.clock.now();
     // A reset proves the mailbox, as a verification link would.
     let verified = how == Change::Reset || user.is_verified;
-    let sql =
-        "UPDATE users SET password = $1, password_changed_at = $2, is_verified = $3 WHERE id = $4 AND password = $5";
-    let done = sqlx::query(sql)
-        .bind(new_hash)
-        .bind(now)
-        .bind(crate::infra::db::flag(verified))
-        .bind(user.id)
-        .bind(&user.password)
-        .execute(&state.db.pool)
-        .await?;
-    if done.rows_affected() == 0 {
+    if !crate::store::users::replace_password(&state.db, user, new_hash, verified, now).await? {
         return Ok(false);
     }
     keep_history(state, user, now).await?;
@@ -110,18 +93,7 @@ pub(crate) async fn replace_password(
 /// (the current password counts as one of them).
 pub(crate) async fn keep_history(state: &AppState, user: &User, now: i64) -> Result<(), ApiError> {
     let keep = i64::from(state.policy.history).saturating_sub(1);
-    if keep > 0 {
-        sqlx::query("INSERT INTO password_history (user_id, password, created_at) VALUES ($1, $2, $3)")
-            .bind(user.id)
-            .bind(&user.password)
-            .bind(now)
-            .execute(&state.db.pool)
-            .await?;
-    }
-    let sql = "DELETE FROM password_history WHERE user_id = $1 AND id NOT IN \
-               (SELECT id FROM password_history WHERE user_id = $2 ORDER BY id DESC LIMIT $3)";
-    sqlx::query(sql).bind(user.id).bind(user.id).bind(keep).execute(&state.db.pool).await?;
-    Ok(())
+    crate::store::password_history::keep(state, user, keep, now).await
 }
 
 /// Whether `user`'s password is older than `LATCHKEY_PASSWORD_MAX_AGE`.
@@ -135,11 +107,7 @@ pub(crate) fn password_expired(state: &AppState, user: &User) -> bool {
 /// Sends the new-login notice when none of `user`'s sessions, open or closed, came from this IP
 /// address and user agent. The very first session (registration) is not news.
 pub(crate) async fn notify_if_new_device(state: &AppState, user: &User, client: &Client) -> Result<(), ApiError> {
-    let sql = "SELECT COUNT(*) AS sessions, COALESCE(SUM(CASE WHEN ip = $1 AND user_agent = $2 THEN 1 ELSE 0 END), 0) \
-               AS same FROM sessions WHERE user_id = $3";
-    let row =
-        sqlx::query(sql).bind(&client.ip).bind(&client.user_agent).bind(user.id).fetch_one(&state.db.pool).await?;
-    let (sessions, same): (i64, i64) = (row.try_get("sessions")?, row.try_get("same")?);
+    let (sessions, same) = crate::store::sessions::count_from(state, user.id, &client.ip, &client.user_agent).await?;
     if sessions > 0 && same == 0 {
         notify(state, user, Kind::NewLogin, client, vec![("user_agent", client.user_agent.clone())]);
     }

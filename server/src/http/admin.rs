@@ -8,17 +8,15 @@ use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use sqlx::Row;
 
 use crate::http::authz::RequireStaff;
 use crate::http::drf::{CharField, Form, JsonBody};
 use crate::infra::client::Client;
-use crate::infra::db::flag;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
 use crate::store::audit::{self, Actor, AuditEvent};
 use crate::store::sessions::revoke_all;
-use crate::store::users::{User, USER_COLUMNS};
+use crate::store::users::{self, User};
 
 /// Users per page, as DRF's `PageNumberPagination` with `PAGE_SIZE = 50`.
 const PAGE_SIZE: i64 = 50;
@@ -67,34 +65,12 @@ async fn list_users(
         Some(text) => text.parse().ok().filter(|p| *p >= 1).ok_or(ApiError::NotFound)?,
     };
     let search = query.get("search").map(|s| s.trim().to_lowercase()).unwrap_or_default();
-    let pattern = format!("%{}%", search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-    let filter = "($1 = '' OR LOWER(email) LIKE $2 ESCAPE '\\' OR LOWER(COALESCE(username, '')) LIKE $3 ESCAPE '\\' \
-                  OR LOWER(first_name) LIKE $4 ESCAPE '\\' OR LOWER(last_name) LIKE $5 ESCAPE '\\')";
-    let count_sql = format!("SELECT COUNT(*) AS n FROM users WHERE {filter}");
-    let count: i64 = sqlx::query(&count_sql)
-        .bind(&search)
-        .bind(&pattern)
-        .bind(&pattern)
-        .bind(&pattern)
-        .bind(&pattern)
-        .fetch_one(&state.db.pool)
-        .await?
-        .try_get("n")?;
+    let count = users::count_matching(&state.db, &search).await?;
     if page > 1 && (page - 1) * PAGE_SIZE >= count {
         return Err(ApiError::NotFound);
     }
-    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {filter} ORDER BY id LIMIT $6 OFFSET $7");
-    let rows = sqlx::query(&sql)
-        .bind(&search)
-        .bind(&pattern)
-        .bind(&pattern)
-        .bind(&pattern)
-        .bind(&pattern)
-        .bind(PAGE_SIZE)
-        .bind((page - 1) * PAGE_SIZE)
-        .fetch_all(&state.db.pool)
-        .await?;
-    let results = rows.iter().map(|row| User::from_row(row).map(|u| admin_json(&u))).collect::<Result<Vec<_>, _>>()?;
+    let found = users::matching(&state.db, &search, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    let results: Vec<Value> = found.iter().map(admin_json).collect();
     let link = |page: i64| {
         let search =
             if search.is_empty() { String::new() } else { format!("search={}&", crate::http::audit::encode(&search)) };
@@ -165,8 +141,7 @@ async fn update_user(
     }
     for (field, value) in &changes {
         // The column name comes from the fixed list above, never from the request.
-        let sql = format!("UPDATE users SET {field} = $1 WHERE id = $2");
-        sqlx::query(&sql).bind(flag(*value)).bind(user.id).execute(&state.db.pool).await?;
+        users::set_flag(&state.db, user.id, field, *value).await?;
     }
     if changes.contains(&("is_active", false)) {
         revoke_all(&state, user.id, None).await?;
@@ -231,17 +206,10 @@ async fn reset_two_factor(
     let reason = form.string("reason", CharField::REQUIRED);
     form.finish()?;
     let user = find(&state, &id).await?;
-    let mut tx = state.db.pool.begin().await?;
-    let devices = sqlx::query("DELETE FROM totp_devices WHERE user_id = $1").bind(user.id).execute(&mut *tx).await?;
-    sqlx::query("DELETE FROM backup_codes WHERE user_id = $1").bind(user.id).execute(&mut *tx).await?;
-    sqlx::query("UPDATE users SET mfa_enabled = 0, mfa_failures = 0, mfa_locked_until = 0 WHERE id = $1")
-        .bind(user.id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
+    let devices = crate::store::mfa_factors::remove_all(&state, user.id).await?;
     revoke_all(&state, user.id, None).await?;
     crate::store::api_keys::revoke_all(&state, user.id, target_actor(&user, &client), "admin_2fa_reset").await?;
-    let detail = json!({ "by": staff.user.id, "reason": reason, "devices_removed": devices.rows_affected() });
+    let detail = json!({ "by": staff.user.id, "reason": reason, "devices_removed": devices });
     audit::record(&state, AuditEvent::Admin2faReset, target_actor(&user, &client), detail).await?;
     if user.mfa_enabled {
         audit::record(&state, AuditEvent::MfaDisabled, target_actor(&user, &client), json!({ "by": "admin_reset" }))

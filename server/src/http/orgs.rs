@@ -8,7 +8,6 @@ use axum::http::StatusCode;
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use sqlx::Row;
 
 use crate::http::auth::AuthUser;
 use crate::http::authz::{read_role, OrgMember, Role};
@@ -17,6 +16,7 @@ use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
 use crate::store::audit::{self, Actor, AuditEvent};
+use crate::store::orgs;
 use crate::store::users::iso8601;
 
 const LAST_ADMIN: &str = "An organization needs at least one admin.";
@@ -62,39 +62,16 @@ async fn create_org(
                 "slug",
                 "Enter a valid \"slug\" consisting of letters, numbers, underscores or hyphens (at most 50).",
             );
-        } else if sqlx::query("SELECT 1 FROM organizations WHERE slug = $1")
-            .bind(slug)
-            .fetch_optional(&state.db.pool)
-            .await?
-            .is_some()
-        {
+        } else if orgs::slug_taken(&state, slug).await? {
             form.error("slug", "organization with this slug already exists.");
         }
     }
     form.finish()?;
     let (name, slug) = (name.unwrap_or_default(), slug.unwrap_or_default());
     let now = state.clock.now();
-    let mut tx = state.db.pool.begin().await?;
-    let inserted = sqlx::query("INSERT INTO organizations (slug, name, created_at) VALUES ($1, $2, $3) RETURNING id")
-        .bind(&slug)
-        .bind(&name)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await;
-    let id: i64 = match inserted {
-        Ok(row) => row.try_get("id")?,
-        Err(e) if crate::store::users::is_unique_violation(&e) => {
-            return Err(ApiError::field("slug", "organization with this slug already exists."));
-        }
-        Err(e) => return Err(e.into()),
+    let Some(id) = orgs::create(&state, &slug, &name, auth.user.id, now).await? else {
+        return Err(ApiError::field("slug", "organization with this slug already exists."));
     };
-    sqlx::query("INSERT INTO memberships (org_id, user_id, role, created_at) VALUES ($1, $2, 'admin', $3)")
-        .bind(id)
-        .bind(auth.user.id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
     let actor = Actor { user_id: Some(auth.user.id), client: &client, session_id: auth.session_id() };
     audit::record(&state, AuditEvent::OrgCreated, actor, json!({ "org": slug })).await?;
     let body = json!({ "id": id, "name": name, "slug": slug, "role": "admin", "created_at": iso8601(now) });
@@ -110,22 +87,7 @@ async fn create_org(
     )
 )]
 async fn list_orgs(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Value>, ApiError> {
-    let sql = "SELECT o.id, o.name, o.slug, o.created_at, m.role FROM organizations o \
-               JOIN memberships m ON m.org_id = o.id WHERE m.user_id = $1 ORDER BY o.slug";
-    let rows = sqlx::query(sql).bind(auth.user.id).fetch_all(&state.db.pool).await?;
-    let orgs = rows
-        .iter()
-        .map(|row| {
-            Ok(json!({
-                "id": row.try_get::<i64, _>("id")?,
-                "name": row.try_get::<String, _>("name")?,
-                "slug": row.try_get::<String, _>("slug")?,
-                "role": row.try_get::<String, _>("role")?,
-                "created_at": iso8601(row.try_get("created_at")?),
-            }))
-        })
-        .collect::<Result<Vec<Value>, sqlx::Error>>()?;
-    Ok(Json(Value::Array(orgs)))
+    Ok(Json(Value::Array(orgs::of_user(&state, auth.user.id).await?)))
 }
 
 /// `GET /api/orgs/{slug}/members/`: every member, for any member.
@@ -139,21 +101,7 @@ async fn list_orgs(State(state): State<AppState>, auth: AuthUser) -> Result<Json
     )
 )]
 async fn list_members(State(state): State<AppState>, member: OrgMember) -> Result<Json<Value>, ApiError> {
-    let sql = "SELECT u.id, u.email, m.role, m.created_at FROM memberships m JOIN users u ON u.id = m.user_id \
-               WHERE m.org_id = $1 ORDER BY m.created_at, u.id";
-    let rows = sqlx::query(sql).bind(member.org_id).fetch_all(&state.db.pool).await?;
-    let members = rows
-        .iter()
-        .map(|row| {
-            Ok(json!({
-                "user_id": row.try_get::<i64, _>("id")?,
-                "email": row.try_get::<String, _>("email")?,
-                "role": row.try_get::<String, _>("role")?,
-                "joined_at": iso8601(row.try_get("created_at")?),
-            }))
-        })
-        .collect::<Result<Vec<Value>, sqlx::Error>>()?;
-    Ok(Json(Value::Array(members)))
+    Ok(Json(Value::Array(orgs::members(&state, member.org_id).await?)))
 }
 
 /// `POST /api/orgs/{slug}/members/`: v1's way to add a member, now an invitation exactly as
@@ -207,17 +155,7 @@ async fn change_role(
     form.finish()?;
     let role = role.ok_or_else(|| ApiError::Internal("role form".into()))?;
     let target = target(&state, &member, &user_id).await?;
-    let sql = format!(
-        "UPDATE memberships SET role = $1 WHERE org_id = $2 AND user_id = $3 AND ($4 = 'admin' OR {})",
-        leaves_an_admin(5)
-    );
-    let query = sqlx::query(&sql)
-        .bind(role.as_str())
-        .bind(member.org_id)
-        .bind(target.0)
-        .bind(role.as_str())
-        .bind(member.org_id);
-    if !apply_keeping_an_admin(&state, member.org_id, query).await? {
+    if !orgs::change_role(&state, member.org_id, target.0, role).await? {
         return Err(ApiError::field("non_field_errors", LAST_ADMIN));
     }
     let detail = json!({ "org": member.slug, "member": target.0, "role": role.as_str() });
@@ -249,9 +187,7 @@ async fn remove_member(
         member.require(Role::Admin)?;
     }
     let target = target(&state, &member, &user_id).await?;
-    let sql = format!("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2 AND {}", leaves_an_admin(3));
-    let query = sqlx::query(&sql).bind(member.org_id).bind(target.0).bind(member.org_id);
-    if !apply_keeping_an_admin(&state, member.org_id, query).await? {
+    if !orgs::remove_member(&state, member.org_id, target.0).await? {
         return Err(ApiError::field("non_field_errors", LAST_ADMIN));
     }
     let detail = json!({ "org": member.slug, "member": target.0, "left": leaving });
@@ -262,39 +198,8 @@ async fn remove_member(
 /// The member named by the path: `(user id, e-mail, joined at)`, or 404.
 async fn target(state: &AppState, member: &OrgMember, user_id: &str) -> Result<(i64, String, i64), ApiError> {
     let user_id: i64 = user_id.parse().map_err(|_| ApiError::NotFound)?;
-    let sql = "SELECT u.email, m.created_at FROM memberships m JOIN users u ON u.id = m.user_id \
-               WHERE m.org_id = $1 AND m.user_id = $2";
-    let row = sqlx::query(sql).bind(member.org_id).bind(user_id).fetch_optional(&state.db.pool).await?;
-    let row = row.ok_or(ApiError::NotFound)?;
-    Ok((user_id, row.try_get("email")?, row.try_get("created_at")?))
-}
-
-/// The condition under which a membership may lose its admin role: it is not an admin, or another
-/// admin remains. Parameter `$org` is the organization's id.
-fn leaves_an_admin(org: usize) -> String {
-    format!(
-        "(role <> 'admin' OR (SELECT COUNT(*) FROM memberships a WHERE a.org_id = ${org} AND a.role = 'admin') > 1)"
-    )
-}
-
-/// Runs `query` (an update or delete guarded by [`leaves_an_admin`]) so that two admins demoting
-/// each other at once cannot leave the organization without one: SQLite runs writes one at a time,
-/// and on PostgreSQL the organization's row is locked first. False when the guard refused.
-async fn apply_keeping_an_admin<'q>(
-    state: &AppState,
-    org_id: i64,
-    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-) -> Result<bool, ApiError> {
-    let mut tx = state.db.pool.begin().await?;
-    if state.db.dialect == crate::infra::db::Dialect::Postgres {
-        sqlx::query("SELECT id FROM organizations WHERE id = $1 FOR UPDATE")
-            .bind(org_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    }
-    let done = query.execute(&mut *tx).await?;
-    tx.commit().await?;
-    Ok(done.rows_affected() > 0)
+    let (email, joined) = orgs::membership_of(state, member.org_id, user_id).await?.ok_or(ApiError::NotFound)?;
+    Ok((user_id, email, joined))
 }
 
 fn actor<'a>(member: &'a OrgMember, client: &'a Client) -> Actor<'a> {

@@ -400,6 +400,20 @@ pub(crate) async fn delete_device(state: &AppState, id: i64, user_id: i64) -> Re
     Ok(())
 }
 
+/// Removes every second factor of `user_id` in one transaction (staff's emergency reset): its
+/// authenticators, backup codes and back-off; how many authenticators went.
+pub(crate) async fn remove_all(state: &AppState, user_id: i64) -> Result<u64, ApiError> {
+    let mut tx = state.db.pool.begin().await?;
+    let devices = sqlx::query("DELETE FROM totp_devices WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM backup_codes WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE users SET mfa_enabled = 0, mfa_failures = 0, mfa_locked_until = 0 WHERE id = $1")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(devices.rows_affected())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {

@@ -1,10 +1,12 @@
 //! The `organizations` and `memberships` tables: roles, membership, and the organization an access
 //! token speaks for.
 
+use serde_json::{json, Value};
 use sqlx::Row;
 
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
+use crate::store::users::iso8601;
 
 /// A role in an organization; each includes the ones below it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -82,4 +84,154 @@ pub(crate) async fn member_of(state: &AppState, slug: &str, user_id: i64) -> Res
         Some((org_id, _)) => Ok(org_id),
         None => Err(ApiError::PermissionDenied),
     }
+}
+
+/// The condition under which a membership may lose its admin role: it is not an admin, or another
+/// admin remains. Parameter `$org` is the organization's id.
+fn leaves_an_admin(org: usize) -> String {
+    format!(
+        "(role <> 'admin' OR (SELECT COUNT(*) FROM memberships a WHERE a.org_id = ${org} AND a.role = 'admin') > 1)"
+    )
+}
+
+/// Runs `query` (an update or delete guarded by [`leaves_an_admin`]) so that two admins demoting
+/// each other at once cannot leave the organization without one: SQLite runs writes one at a time,
+/// and on PostgreSQL the organization's row is locked first. False when the guard refused.
+async fn apply_keeping_an_admin<'q>(
+    state: &AppState,
+    org_id: i64,
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+) -> Result<bool, ApiError> {
+    let mut tx = state.db.pool.begin().await?;
+    if state.db.dialect == crate::infra::db::Dialect::Postgres {
+        sqlx::query("SELECT id FROM organizations WHERE id = $1 FOR UPDATE")
+            .bind(org_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    }
+    let done = query.execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Whether an organization has slug `slug`.
+pub(crate) async fn slug_taken(state: &AppState, slug: &str) -> Result<bool, ApiError> {
+    let row =
+        sqlx::query("SELECT 1 FROM organizations WHERE slug = $1").bind(slug).fetch_optional(&state.db.pool).await?;
+    Ok(row.is_some())
+}
+
+/// Creates organization `slug` with `creator` as its admin, in one transaction; its id, or `None`
+/// when the slug was taken meanwhile.
+pub(crate) async fn create(
+    state: &AppState,
+    slug: &str,
+    name: &str,
+    creator: i64,
+    now: i64,
+) -> Result<Option<i64>, ApiError> {
+    let mut tx = state.db.pool.begin().await?;
+    let inserted = sqlx::query("INSERT INTO organizations (slug, name, created_at) VALUES ($1, $2, $3) RETURNING id")
+        .bind(slug)
+        .bind(name)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await;
+    let id: i64 = match inserted {
+        Ok(row) => row.try_get("id")?,
+        Err(e) if crate::store::users::is_unique_violation(&e) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    sqlx::query("INSERT INTO memberships (org_id, user_id, role, created_at) VALUES ($1, $2, 'admin', $3)")
+        .bind(id)
+        .bind(creator)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Some(id))
+}
+
+/// `user_id`'s organizations with their role, by slug, as `GET /api/orgs/` shows them.
+pub(crate) async fn of_user(state: &AppState, user_id: i64) -> Result<Vec<Value>, ApiError> {
+    let sql = "SELECT o.id, o.name, o.slug, o.created_at, m.role FROM organizations o \
+               JOIN memberships m ON m.org_id = o.id WHERE m.user_id = $1 ORDER BY o.slug";
+    let rows = sqlx::query(sql).bind(user_id).fetch_all(&state.db.pool).await?;
+    let orgs = rows
+        .iter()
+        .map(|row| {
+            Ok(json!({
+                "id": row.try_get::<i64, _>("id")?,
+                "name": row.try_get::<String, _>("name")?,
+                "slug": row.try_get::<String, _>("slug")?,
+                "role": row.try_get::<String, _>("role")?,
+                "created_at": iso8601(row.try_get("created_at")?),
+            }))
+        })
+        .collect::<Result<Vec<Value>, sqlx::Error>>()?;
+    Ok(orgs)
+}
+
+/// The members of organization `org_id`, oldest first, as `GET /api/orgs/{slug}/members/` shows them.
+pub(crate) async fn members(state: &AppState, org_id: i64) -> Result<Vec<Value>, ApiError> {
+    let sql = "SELECT u.id, u.email, m.role, m.created_at FROM memberships m JOIN users u ON u.id = m.user_id \
+               WHERE m.org_id = $1 ORDER BY m.created_at, u.id";
+    let rows = sqlx::query(sql).bind(org_id).fetch_all(&state.db.pool).await?;
+    let members = rows
+        .iter()
+        .map(|row| {
+            Ok(json!({
+                "user_id": row.try_get::<i64, _>("id")?,
+                "email": row.try_get::<String, _>("email")?,
+                "role": row.try_get::<String, _>("role")?,
+                "joined_at": iso8601(row.try_get("created_at")?),
+            }))
+        })
+        .collect::<Result<Vec<Value>, sqlx::Error>>()?;
+    Ok(members)
+}
+
+/// A member's address and when they joined, if `user_id` is a member of `org_id`.
+pub(crate) async fn membership_of(
+    state: &AppState,
+    org_id: i64,
+    user_id: i64,
+) -> Result<Option<(String, i64)>, ApiError> {
+    let sql = "SELECT u.email, m.created_at FROM memberships m JOIN users u ON u.id = m.user_id \
+               WHERE m.org_id = $1 AND m.user_id = $2";
+    let row = sqlx::query(sql).bind(org_id).bind(user_id).fetch_optional(&state.db.pool).await?;
+    Ok(row.map(|row| Ok::<_, sqlx::Error>((row.try_get("email")?, row.try_get("created_at")?))).transpose()?)
+}
+
+/// Gives member `user_id` of `org_id` `role`, unless that leaves the organization without an admin
+/// (`false` then).
+pub(crate) async fn change_role(state: &AppState, org_id: i64, user_id: i64, role: Role) -> Result<bool, ApiError> {
+    let sql = format!(
+        "UPDATE memberships SET role = $1 WHERE org_id = $2 AND user_id = $3 AND ($4 = 'admin' OR {})",
+        leaves_an_admin(5)
+    );
+    let query = sqlx::query(&sql).bind(role.as_str()).bind(org_id).bind(user_id).bind(role.as_str()).bind(org_id);
+    apply_keeping_an_admin(state, org_id, query).await
+}
+
+/// Removes member `user_id` from `org_id`, unless that leaves it without an admin (`false` then).
+pub(crate) async fn remove_member(state: &AppState, org_id: i64, user_id: i64) -> Result<bool, ApiError> {
+    let sql = format!("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2 AND {}", leaves_an_admin(3));
+    let query = sqlx::query(&sql).bind(org_id).bind(user_id).bind(org_id);
+    apply_keeping_an_admin(state, org_id, query).await
+}
+
+/// Organization `org_id`'s name.
+pub(crate) async fn name_of(state: &AppState, org_id: i64) -> Result<String, ApiError> {
+    let row =
+        sqlx::query("SELECT name FROM organizations WHERE id = $1").bind(org_id).fetch_one(&state.db.pool).await?;
+    Ok(row.try_get("name")?)
+}
+
+/// Organization `org_id`'s name and creation time, and `user_id`'s role there (a member).
+pub(crate) async fn with_role(state: &AppState, org_id: i64, user_id: i64) -> Result<(String, i64, String), ApiError> {
+    let sql = "SELECT o.name, o.created_at, m.role FROM organizations o JOIN memberships m ON m.org_id = o.id \
+               WHERE o.id = $1 AND m.user_id = $2";
+    let row = sqlx::query(sql).bind(org_id).bind(user_id).fetch_one(&state.db.pool).await?;
+    Ok((row.try_get("name")?, row.try_get("created_at")?, row.try_get("role")?))
 }

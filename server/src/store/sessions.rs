@@ -335,6 +335,19 @@ pub(crate) async fn verified_second_factor(state: &AppState, sid: &str) -> Resul
     })
 }
 
+/// How many sessions `user_id` has (open or not), and how many of them came from `ip` with `user_agent`.
+pub(crate) async fn count_from(
+    state: &AppState,
+    user_id: i64,
+    ip: &str,
+    user_agent: &str,
+) -> Result<(i64, i64), ApiError> {
+    let sql = "SELECT COUNT(*) AS sessions, COALESCE(SUM(CASE WHEN ip = $1 AND user_agent = $2 THEN 1 ELSE 0 END), 0) \
+               AS same FROM sessions WHERE user_id = $3";
+    let row = sqlx::query(sql).bind(ip).bind(user_agent).bind(user_id).fetch_one(&state.db.pool).await?;
+    Ok((row.try_get("sessions")?, row.try_get("same")?))
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

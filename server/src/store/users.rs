@@ -379,6 +379,78 @@ pub async fn save_profile(db: &Db, id: i64, changes: &[(&str, Option<String>)]) 
     User::from_row(&row).map(Some)
 }
 
+/// Replaces `user`'s password hash if it is still the one `user` was read with (a concurrent change
+/// wins once); whether it did.
+pub async fn replace_password(
+    db: &Db,
+    user: &User,
+    new_hash: &str,
+    verified: bool,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let sql =
+        "UPDATE users SET password = $1, password_changed_at = $2, is_verified = $3 WHERE id = $4 AND password = $5";
+    let done = sqlx::query(sql)
+        .bind(new_hash)
+        .bind(now)
+        .bind(crate::infra::db::flag(verified))
+        .bind(user.id)
+        .bind(&user.password)
+        .execute(&db.pool)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// The `LIKE` filter of the admin's user search: `$1` the search (empty matches all), `$2`-`$5` its pattern.
+const SEARCH: &str =
+    "($1 = '' OR LOWER(email) LIKE $2 ESCAPE '\\' OR LOWER(COALESCE(username, '')) LIKE $3 ESCAPE '\\' \
+                      OR LOWER(first_name) LIKE $4 ESCAPE '\\' OR LOWER(last_name) LIKE $5 ESCAPE '\\')";
+
+/// `search` (lowercase) as a `LIKE` pattern that matches it anywhere, its wildcards escaped.
+fn search_pattern(search: &str) -> String {
+    format!("%{}%", search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+}
+
+/// How many users match `search` (lowercase) in their address, username or names.
+pub async fn count_matching(db: &Db, search: &str) -> Result<i64, sqlx::Error> {
+    let pattern = search_pattern(search);
+    let sql = format!("SELECT COUNT(*) AS n FROM users WHERE {SEARCH}");
+    let row = sqlx::query(&sql)
+        .bind(search)
+        .bind(&pattern)
+        .bind(&pattern)
+        .bind(&pattern)
+        .bind(&pattern)
+        .fetch_one(&db.pool)
+        .await?;
+    row.try_get("n")
+}
+
+/// The users matching `search`, by id, `limit` from `offset`.
+pub async fn matching(db: &Db, search: &str, limit: i64, offset: i64) -> Result<Vec<User>, sqlx::Error> {
+    let pattern = search_pattern(search);
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {SEARCH} ORDER BY id LIMIT $6 OFFSET $7");
+    let rows = sqlx::query(&sql)
+        .bind(search)
+        .bind(&pattern)
+        .bind(&pattern)
+        .bind(&pattern)
+        .bind(&pattern)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter().map(User::from_row).collect()
+}
+
+/// Sets one of the flags staff may change (`is_active`, `is_staff`, `is_verified`).
+pub async fn set_flag(db: &Db, id: i64, flag: &str, value: bool) -> Result<(), sqlx::Error> {
+    debug_assert!(["is_active", "is_staff", "is_verified"].contains(&flag));
+    let sql = format!("UPDATE users SET {flag} = $1 WHERE id = $2");
+    sqlx::query(&sql).bind(crate::infra::db::flag(value)).bind(id).execute(&db.pool).await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
