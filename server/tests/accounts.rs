@@ -1,4 +1,4 @@
-//! Accounts (API.md §4): registration, and reading, editing and deleting one's own account, on
+//! Accounts (docs/api.md#accounts-and-registration): registration, and reading, editing and deleting one's own account, on
 //! both databases.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -6,7 +6,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use common::{request, send};
+use common::{register, request, send, send_text};
 use latchkey_core::hash::HashParams;
 use latchkey_server::passwords::Hasher;
 use latchkey_server::AppState;
@@ -24,13 +24,6 @@ fn signup(email: &str, extra: Value) -> Value {
         body.extend(extra);
     }
     body
-}
-
-/// Registers and returns `(user, access token)`.
-async fn register(state: &AppState, body: Value) -> (Value, String) {
-    let (status, body, _) = send(state, request("POST", REGISTER, Some(body), None)).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    (body["user"].clone(), body["tokens"]["access"].as_str().unwrap().to_owned())
 }
 
 /// A request with a raw body and content type.
@@ -267,7 +260,8 @@ on_both!(me_requires_authentication, |state: AppState| async move {
 });
 
 on_both!(patch_me_updates_the_profile, |state: AppState| async move {
-    let (user, token) = register(&state, signup("dana@example.com", json!({"username": "dana"}))).await;
+    let registered = register(&state, signup("dana@example.com", json!({"username": "dana"}))).await;
+    let (user, token) = (registered["user"].clone(), registered["tokens"]["access"].as_str().unwrap().to_owned());
     let changes = json!({
         "first_name": " Dana ", "last_name": "Scully", "username": "dscully", "bio": "FBI", "phone_number": "+1 555 0100",
         "birth_date": "1964-2-23", "timezone": "America/New_York", "language": "en", "website": "https://fbi.gov/x-files",
@@ -307,7 +301,8 @@ on_both!(patch_me_updates_the_profile, |state: AppState| async move {
 
 on_both!(patch_me_validates_like_drf, |state: AppState| async move {
     register(&state, signup("erin@example.com", json!({"username": "erin"}))).await;
-    let (before, token) = register(&state, signup("fred@example.com", json!({"username": "fred"}))).await;
+    let registered = register(&state, signup("fred@example.com", json!({"username": "fred"}))).await;
+    let (before, token) = (registered["user"].clone(), registered["tokens"]["access"].as_str().unwrap().to_owned());
     let invalid =
         json!({"birth_date": "23/02/1964", "website": "ftp://example.com", "username": "erin", "first_name": "Fred"});
     let (status, body, _) = send(&state, request("PATCH", ME, Some(invalid), Some(&token))).await;
@@ -337,7 +332,8 @@ on_both!(patch_me_validates_like_drf, |state: AppState| async move {
 });
 
 on_both!(delete_me_needs_the_password_and_removes_everything, |state: AppState| async move {
-    let (user, token) = register(&state, signup("gail@example.com", json!({}))).await;
+    let registered = register(&state, signup("gail@example.com", json!({}))).await;
+    let (user, token) = (registered["user"].clone(), registered["tokens"]["access"].as_str().unwrap().to_owned());
     let id = user["id"].as_i64().unwrap();
     // A second login of the same user: its session must go too.
     let (status, login, _) = send(
@@ -357,7 +353,7 @@ on_both!(delete_me_needs_the_password_and_removes_everything, |state: AppState| 
     }
     assert_eq!(count(&state, "SELECT COUNT(*) FROM users WHERE id = $1", id).await, 1);
 
-    let response = app_response(&state, request("DELETE", ME, Some(json!({"password": PASSWORD})), Some(&token))).await;
+    let response = send_text(&state, request("DELETE", ME, Some(json!({"password": PASSWORD})), Some(&token))).await;
     assert_eq!(response.0, StatusCode::NO_CONTENT);
     assert!(response.1.is_empty(), "204 with a body");
     assert_eq!(count(&state, "SELECT COUNT(*) FROM users WHERE id = $1", id).await, 0);
@@ -365,11 +361,3 @@ on_both!(delete_me_needs_the_password_and_removes_everything, |state: AppState| 
     let (status, _, _) = send(&state, request("GET", ME, None, Some(&token))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 });
-
-/// The status and raw body bytes, for asserting an empty body.
-async fn app_response(state: &AppState, request: Request<Body>) -> (StatusCode, Vec<u8>) {
-    use tower::ServiceExt;
-    let response = latchkey_server::app(state.clone()).oneshot(request).await.unwrap();
-    let status = response.status();
-    (status, axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap().to_vec())
-}

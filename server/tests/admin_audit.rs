@@ -5,11 +5,9 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{request, send};
+use common::{request, send, PASSWORD};
 use latchkey_server::AppState;
 use serde_json::{json, Value};
-
-const PASSWORD: &str = "correct horse battery staple";
 
 /// The ids of the users a page's events are about, newest first.
 fn users_of(page: &Value) -> Vec<i64> {
@@ -20,7 +18,7 @@ on_both!(the_admin_audit_log_filters_by_user, |state: AppState| async move {
     let ada = common::create_user(&state, "ada@example.com", PASSWORD).await;
     let bob = common::create_user(&state, "bob@example.com", PASSWORD).await;
     let admin = common::create_user(&state, "admin@example.com", PASSWORD).await;
-    sqlx::query("UPDATE users SET is_staff = 1 WHERE id = $1").bind(admin).execute(&state.db.pool).await.unwrap();
+    common::make_staff(&state, admin).await;
     let insert = "INSERT INTO audit_events (created_at, event, user_id, ip, user_agent, detail) \
                   VALUES ($1, 'password_changed', $2, '', '', '{}')";
     for user in [ada, bob, ada, bob, bob] {

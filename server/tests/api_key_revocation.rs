@@ -1,4 +1,4 @@
-//! API keys die with the owner's access (API.md §7): a password reset, logout-all, deactivation by
+//! API keys die with the owner's access (docs/api.md#api-keys): a password reset, logout-all, deactivation by
 //! staff, a forced logout and the emergency 2FA reset each revoke every key of the user, audited as
 //! `api_keys_revoked`; a password change does not. Staff list and revoke one user's keys.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -6,31 +6,17 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{call, link_params, mail_with, mails, request, send};
+use common::{audited, call, link_params, login, mail_with, mails, make_staff, user, with_key, PASSWORD};
 use latchkey_server::AppState;
-use serde_json::{json, Value};
+use serde_json::json;
 use sqlx::Row;
 
-const PASSWORD: &str = "correct horse battery staple";
 const NEW_PASSWORD: &str = "glacier umbrella quartz 71";
-
-async fn login(state: &AppState, email: &str, password: &str) -> String {
-    let body = json!({"email": email, "password": password});
-    let (status, body) = call(state, "POST", "/api/token/", Some(body), None).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["access"].as_str().unwrap().to_owned()
-}
-
-/// A user with an access token.
-async fn user(state: &AppState, email: &str) -> (i64, String) {
-    let id = common::create_user(state, email, PASSWORD).await;
-    (id, login(state, email, PASSWORD).await)
-}
 
 /// A staff member's access token.
 async fn staff(state: &AppState) -> (i64, String) {
-    let (id, _) = user(state, "frank@example.com").await;
-    sqlx::query("UPDATE users SET is_staff = 1 WHERE id = $1").bind(id).execute(&state.db.pool).await.unwrap();
+    let (id, _) = user(state, "frank@example.com", false).await;
+    make_staff(state, id).await;
     (id, login(state, "frank@example.com", PASSWORD).await)
 }
 
@@ -42,23 +28,8 @@ async fn new_key(state: &AppState, token: &str, name: &str) -> (i64, String) {
 }
 
 /// What `GET /api/auth/me/` answers a request with this key.
-async fn with_key(state: &AppState, key: &str) -> StatusCode {
-    let mut request = request("GET", "/api/auth/me/", None, None);
-    request.headers_mut().insert("x-api-key", key.parse().unwrap());
-    send(state, request).await.0
-}
-
-/// The details of `user_id`'s `event` audit events, oldest first.
-async fn events(state: &AppState, event: &str, user_id: i64) -> Vec<Value> {
-    sqlx::query("SELECT detail FROM audit_events WHERE event = $1 AND user_id = $2 ORDER BY id")
-        .bind(event)
-        .bind(user_id)
-        .fetch_all(&state.db.pool)
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| serde_json::from_str(&row.get::<String, _>("detail")).unwrap())
-        .collect()
+async fn me_with_key(state: &AppState, key: &str) -> StatusCode {
+    with_key(state, "GET", "/api/auth/me/", None, key).await.0
 }
 
 /// Ada with two working keys, and Bob with one, who must keep it whatever happens to Ada.
@@ -70,12 +41,12 @@ struct Fixture {
 }
 
 async fn fixture(state: &AppState) -> Fixture {
-    let (ada_id, ada) = user(state, "ada@example.com").await;
-    let (_, bob) = user(state, "bob@example.com").await;
+    let (ada_id, ada) = user(state, "ada@example.com", false).await;
+    let (_, bob) = user(state, "bob@example.com", false).await;
     let ada_keys = [new_key(state, &ada, "ci").await.1, new_key(state, &ada, "backup").await.1];
     let bob_key = new_key(state, &bob, "bob").await.1;
     for key in ada_keys.iter().chain([&bob_key]) {
-        assert_eq!(with_key(state, key).await, StatusCode::OK, "a key works before");
+        assert_eq!(me_with_key(state, key).await, StatusCode::OK, "a key works before");
     }
     Fixture { ada_id, ada, ada_keys, bob_key }
 }
@@ -83,10 +54,10 @@ async fn fixture(state: &AppState) -> Fixture {
 /// Ada's keys answer 401, Bob's still works, and the revocation is audited once with `by`.
 async fn revoked(state: &AppState, fixture: &Fixture, by: &str) {
     for key in &fixture.ada_keys {
-        assert_eq!(with_key(state, key).await, StatusCode::UNAUTHORIZED, "{by}: the key is revoked");
+        assert_eq!(me_with_key(state, key).await, StatusCode::UNAUTHORIZED, "{by}: the key is revoked");
     }
-    assert_eq!(with_key(state, &fixture.bob_key).await, StatusCode::OK, "{by}: another user's key stays");
-    assert_eq!(events(state, "api_keys_revoked", fixture.ada_id).await, vec![json!({"count": 2, "by": by})]);
+    assert_eq!(me_with_key(state, &fixture.bob_key).await, StatusCode::OK, "{by}: another user's key stays");
+    assert_eq!(audited(state, "api_keys_revoked", Some(fixture.ada_id)).await, vec![json!({"count": 2, "by": by})]);
 }
 
 on_both!(a_password_reset_revokes_every_key, |state: AppState| async move {
@@ -108,9 +79,9 @@ on_both!(a_password_change_keeps_the_keys, |state: AppState| async move {
     let (status, body) = call(&state, "POST", "/api/auth/password/change/", Some(change), Some(&fixture.ada)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     for key in &fixture.ada_keys {
-        assert_eq!(with_key(&state, key).await, StatusCode::OK, "a change proves the old password: keys stay");
+        assert_eq!(me_with_key(&state, key).await, StatusCode::OK, "a change proves the old password: keys stay");
     }
-    assert!(events(&state, "api_keys_revoked", fixture.ada_id).await.is_empty());
+    assert!(audited(&state, "api_keys_revoked", Some(fixture.ada_id)).await.is_empty());
 });
 
 on_both!(logout_all_revokes_every_key, |state: AppState| async move {
@@ -121,7 +92,7 @@ on_both!(logout_all_revokes_every_key, |state: AppState| async move {
     // With nothing left to revoke, nothing more is audited.
     let ada = login(&state, "ada@example.com", PASSWORD).await;
     call(&state, "POST", "/api/auth/logout-all/", Some(json!({})), Some(&ada)).await;
-    assert_eq!(events(&state, "api_keys_revoked", fixture.ada_id).await.len(), 1);
+    assert_eq!(audited(&state, "api_keys_revoked", Some(fixture.ada_id)).await.len(), 1);
 });
 
 on_both!(deactivation_revokes_every_key_for_good, |state: AppState| async move {
@@ -137,7 +108,7 @@ on_both!(deactivation_revokes_every_key_for_good, |state: AppState| async move {
     // Changing another flag revokes nothing.
     let ada_key = new_key(&state, &login(&state, "ada@example.com", PASSWORD).await, "again").await.1;
     call(&state, "PATCH", &path, Some(json!({"is_verified": true})), Some(&frank)).await;
-    assert_eq!(with_key(&state, &ada_key).await, StatusCode::OK);
+    assert_eq!(me_with_key(&state, &ada_key).await, StatusCode::OK);
 });
 
 on_both!(a_forced_logout_revokes_every_key, |state: AppState| async move {
@@ -194,15 +165,15 @@ on_both!(staff_list_and_revoke_a_users_keys, |state: AppState| async move {
             .get("id");
     let (status, _) = call(&state, "DELETE", &format!("{keys}{bob_key_id}/"), None, Some(&frank)).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "Bob's key under Ada's path");
-    assert_eq!(with_key(&state, &fixture.bob_key).await, StatusCode::OK);
+    assert_eq!(me_with_key(&state, &fixture.bob_key).await, StatusCode::OK);
 
     // Revoking one key: the newest (listed first) is `backup`; `ci` keeps working.
     assert_eq!(call(&state, "DELETE", &one, None, Some(&frank)).await.0, StatusCode::NO_CONTENT);
-    assert_eq!(with_key(&state, &fixture.ada_keys[1]).await, StatusCode::UNAUTHORIZED);
-    assert_eq!(with_key(&state, &fixture.ada_keys[0]).await, StatusCode::OK);
+    assert_eq!(me_with_key(&state, &fixture.ada_keys[1]).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(me_with_key(&state, &fixture.ada_keys[0]).await, StatusCode::OK);
     assert_eq!(call(&state, "DELETE", &one, None, Some(&frank)).await.0, StatusCode::NOT_FOUND, "already revoked");
     assert_eq!(call(&state, "GET", &keys, None, Some(&frank)).await.1.as_array().unwrap().len(), 1);
-    let audited = events(&state, "api_key_revoked", fixture.ada_id).await;
+    let audited = audited(&state, "api_key_revoked", Some(fixture.ada_id)).await;
     assert_eq!(audited.len(), 1);
     assert_eq!(
         (audited[0]["key_id"].as_i64(), audited[0]["by"].as_str(), audited[0]["staff"].as_i64()),

@@ -5,52 +5,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
+use common::{post_json, start};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts the binary on port 0 with a fresh SQLite file and returns it with its base URL.
-fn start(name: &str) -> (Server, String) {
-    let dir = std::env::temp_dir().join(format!("latchkey-blackbox-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
-        .env("LATCHKEY_BIND", "127.0.0.1:0")
-        .env("LATCHKEY_DATABASE_URL", format!("sqlite://{}/latchkey.db?mode=rwc", dir.display()))
-        .env("LATCHKEY_SECRET_KEY", "blackbox-secret-blackbox-secret-blackbox")
-        .env("LATCHKEY_ENCRYPTION_KEY", "blackbox-encryption-key")
-        .env("LATCHKEY_EMAIL_BACKEND", format!("file:{}", dir.display()))
-        .env("LATCHKEY_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start latchkey");
-    let stdout = child.stdout.take().expect("stdout");
-    let server = Server(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("read the first line");
-    let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected: {line:?}")).to_owned();
-    (server, base)
-}
-
-async fn post(client: &reqwest::Client, url: String, body: Value, token: Option<&str>) -> (StatusCode, Value) {
-    let mut request = client.post(url).json(&body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.expect("request");
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
 
 fn text(value: &Value, key: &str) -> String {
     value[key].as_str().unwrap_or_else(|| panic!("no {key} in {value}")).to_owned()
@@ -58,7 +15,8 @@ fn text(value: &Value, key: &str) -> String {
 
 #[tokio::test]
 async fn a_drf_simplejwt_client_works_unchanged() {
-    let (_server, base) = start("drf");
+    let server = start("blackbox-drf", &[]);
+    let base = &server.base;
     let client = reqwest::Client::new();
     let health = client.get(format!("{base}/healthz")).send().await.expect("healthz");
     assert_eq!(health.status(), StatusCode::OK);
@@ -66,13 +24,17 @@ async fn a_drf_simplejwt_client_works_unchanged() {
 
     let password = "correct horse battery staple";
     let register = json!({"email": "Ada@Example.com", "password": password, "password_confirm": password});
-    let (status, body) = post(&client, format!("{base}/api/auth/register/"), register, None).await;
+    let (status, body) = post_json(&client, format!("{base}/api/auth/register/"), register, None).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["user"]["email"], "ada@example.com");
 
-    let (status, pair) =
-        post(&client, format!("{base}/api/token/"), json!({"email": "ada@example.com", "password": password}), None)
-            .await;
+    let (status, pair) = post_json(
+        &client,
+        format!("{base}/api/token/"),
+        json!({"email": "ada@example.com", "password": password}),
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{pair}");
     let (access, refresh) = (text(&pair, "access"), text(&pair, "refresh"));
 
@@ -84,19 +46,20 @@ async fn a_drf_simplejwt_client_works_unchanged() {
     assert_eq!(anonymous.headers()["www-authenticate"], "Bearer realm=\"api\"");
 
     let (status, rotated) =
-        post(&client, format!("{base}/api/token/refresh/"), json!({"refresh": refresh}), None).await;
+        post_json(&client, format!("{base}/api/token/refresh/"), json!({"refresh": refresh}), None).await;
     assert_eq!(status, StatusCode::OK, "{rotated}");
     let (new_access, new_refresh) = (text(&rotated, "access"), text(&rotated, "refresh"));
     assert_ne!(new_refresh, refresh);
 
-    let (status, body) = post(&client, format!("{base}/api/token/verify/"), json!({"token": new_access}), None).await;
+    let (status, body) =
+        post_json(&client, format!("{base}/api/token/verify/"), json!({"token": new_access}), None).await;
     assert_eq!((status, body), (StatusCode::OK, json!({})));
 
     let (status, body) =
-        post(&client, format!("{base}/api/token/blacklist/"), json!({"refresh": new_refresh}), None).await;
+        post_json(&client, format!("{base}/api/token/blacklist/"), json!({"refresh": new_refresh}), None).await;
     assert_eq!((status, body), (StatusCode::OK, json!({})));
     let (status, body) =
-        post(&client, format!("{base}/api/token/refresh/"), json!({"refresh": new_refresh}), None).await;
+        post_json(&client, format!("{base}/api/token/refresh/"), json!({"refresh": new_refresh}), None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body, json!({"detail": "Token is blacklisted", "code": "token_not_valid"}));
     // Blacklisting ended the session: its access token no longer authenticates.
@@ -106,11 +69,12 @@ async fn a_drf_simplejwt_client_works_unchanged() {
 
 #[tokio::test]
 async fn two_factor_enrollment_and_login_over_http() {
-    let (_server, base) = start("2fa");
+    let server = start("blackbox-2fa", &[]);
+    let base = &server.base;
     let client = reqwest::Client::new();
     let password = "correct horse battery staple";
     let register = json!({"email": "ada@example.com", "password": password, "password_confirm": password});
-    let (status, body) = post(&client, format!("{base}/api/auth/register/"), register, None).await;
+    let (status, body) = post_json(&client, format!("{base}/api/auth/register/"), register, None).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let access = text(&body["tokens"], "access");
 
@@ -128,21 +92,21 @@ async fn two_factor_enrollment_and_login_over_http() {
     let secret = text(&device, "secret");
     let confirm = format!("{base}/api/auth/2fa/totp/{}/confirm/", device["id"]);
     let code = common::totp(&secret, latchkey_server::now());
-    let (status, body) = post(&client, confirm, json!({"code": code}), Some(&access)).await;
+    let (status, body) = post_json(&client, confirm, json!({"code": code}), Some(&access)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["backup_codes"].as_array().map(Vec::len), Some(10));
 
     let credentials = json!({"email": "ada@example.com", "password": password});
-    let (status, challenge) = post(&client, format!("{base}/api/token/"), credentials, None).await;
+    let (status, challenge) = post_json(&client, format!("{base}/api/token/"), credentials, None).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{challenge}");
     assert_eq!(challenge["code"], "mfa_required");
     let next = common::totp(&secret, latchkey_server::now() + 30);
     let second = json!({"mfa_token": challenge["mfa_token"], "code": next});
-    let (status, pair) = post(&client, format!("{base}/api/token/mfa/"), second.clone(), None).await;
+    let (status, pair) = post_json(&client, format!("{base}/api/token/mfa/"), second.clone(), None).await;
     assert_eq!(status, StatusCode::OK, "{pair}");
     let me = client.get(format!("{base}/api/auth/me/")).bearer_auth(text(&pair, "access")).send().await.expect("me");
     assert_eq!(me.json::<Value>().await.expect("json")["mfa_enabled"], true);
     // The token is spent.
-    let (status, body) = post(&client, format!("{base}/api/token/mfa/"), second, None).await;
+    let (status, body) = post_json(&client, format!("{base}/api/token/mfa/"), second, None).await;
     assert_eq!((status, body["code"].clone()), (StatusCode::UNAUTHORIZED, json!("mfa_token_invalid")));
 }

@@ -1,4 +1,4 @@
-//! Cookie mode for refresh tokens (API.md §3) and the client address behind trusted proxies, on
+//! Cookie mode for refresh tokens (docs/api.md#tokens) and the client address behind trusted proxies, on
 //! both databases.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,12 +10,10 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{header, Request, StatusCode};
-use common::{request, send};
-use latchkey_server::{app, now, AppState};
+use common::{blacklisted, configured, list_sessions, request, send, send_text, PASSWORD};
+use latchkey_server::{now, AppState};
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
-const PASSWORD: &str = "correct horse battery staple";
 const CSRF_FAILED: &str = r#"{"detail":"CSRF Failed: cookie-authenticated requests must be application/json."}"#;
 const CLEARED: &str = "latchkey_refresh=; HttpOnly; SameSite=Strict; Path=/api/token/; Max-Age=0";
 
@@ -46,12 +44,10 @@ impl Answer {
 }
 
 async fn answer(state: &AppState, request: Request<Body>) -> Answer {
-    let response = app(state.clone()).oneshot(request).await.unwrap();
-    let status = response.status();
+    let (status, body, response) = send_text(state, request).await;
     let set_cookies =
         response.headers().get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_owned()).collect();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
-    Answer { status, body: String::from_utf8(bytes.to_vec()).unwrap(), set_cookies }
+    Answer { status, body, set_cookies }
 }
 
 /// A POST carrying the refresh cookie, with `content_type` (none when `None`) and `body`.
@@ -76,18 +72,14 @@ async fn cookie_login(state: &AppState) -> (String, String) {
 }
 
 fn sid(state: &AppState, token: &str) -> Value {
-    state.keys.verify(token, None, now(), &state.expect).unwrap().extra["sid"].clone()
+    common::claims(state, token).extra["sid"].clone()
 }
 
 fn with_public_url(state: &AppState, public_url: Option<&str>) -> AppState {
-    let mut config = (*state.config).clone();
-    config.bind = "127.0.0.1:8000".parse().unwrap();
-    config.public_url = public_url.map(str::to_owned);
-    AppState { config: Arc::new(config), ..state.clone() }
-}
-
-fn blacklisted() -> Value {
-    json!({"detail": "Token is blacklisted", "code": "token_not_valid"})
+    configured(state, |config| {
+        config.bind = "127.0.0.1:8000".parse().unwrap();
+        config.public_url = public_url.map(str::to_owned);
+    })
 }
 
 on_both!(login_with_cookie_keeps_refresh_out_of_the_body, |state: AppState| async move {
@@ -272,7 +264,7 @@ async fn login_from(state: &AppState, peer: &str, forwarded_for: &[&str]) -> Str
 }
 
 async fn recorded_ip(state: &AppState, access: &str) -> String {
-    let (status, body, _) = send(state, request("GET", "/api/auth/sessions/", None, Some(access))).await;
+    let (status, body) = list_sessions(state, access).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let current = body.as_array().unwrap().iter().find(|s| s["current"] == true).unwrap();
     current["ip"].as_str().unwrap().to_owned()

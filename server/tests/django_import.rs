@@ -1,4 +1,4 @@
-//! Migrating from Django (API.md §9), proved with Django itself: `tests/django/make_db.py` builds a
+//! Migrating from Django (docs/operations.md#importing-from-django), proved with Django itself: `tests/django/make_db.py` builds a
 //! real Django database (users hashed by pbkdf2_sha256, argon2 and bcrypt_sha256, an inactive user,
 //! staff, a user without an address, a django-otp TOTP device and static tokens); it is imported,
 //! and the original passwords and codes log in. `tests/django/drf_check.py` is a DRF service with
@@ -15,24 +15,15 @@ use std::path::Path;
 use std::process::Command;
 
 use axum::http::StatusCode;
-use common::{request, send, totp};
+use common::{optional_env, totp, try_login};
 use latchkey_server::django_import::import;
 use latchkey_server::AppState;
 use serde_json::{json, Value};
 use sqlx::Row;
 
+/// The Python of `scripts/django.sh`, with Django, DRF and simplejwt.
 fn python() -> Option<String> {
-    match std::env::var("LATCHKEY_TEST_DJANGO_PYTHON") {
-        Ok(python) => Some(python),
-        Err(_) => {
-            assert!(
-                std::env::var("LATCHKEY_REQUIRE_DJANGO").is_err(),
-                "LATCHKEY_REQUIRE_DJANGO is set but LATCHKEY_TEST_DJANGO_PYTHON is not"
-            );
-            eprintln!("skipping the Django tests: LATCHKEY_TEST_DJANGO_PYTHON is not set (scripts/test.sh sets it)");
-            None
-        }
-    }
+    optional_env("LATCHKEY_TEST_DJANGO_PYTHON", "LATCHKEY_REQUIRE_DJANGO", "the Django tests")
 }
 
 fn script(name: &str) -> String {
@@ -46,11 +37,6 @@ fn make_django_db(python: &str, url: &str) -> Value {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
-async fn login(state: &AppState, body: Value) -> (StatusCode, Value) {
-    let (status, body, _) = send(state, request("POST", "/api/token/", Some(body), None)).await;
-    (status, body)
-}
-
 fn base32_of_hex(hex: &str) -> String {
     data_encoding::BASE32_NOPAD.encode(&latchkey_core::encoding::unhex(hex).unwrap())
 }
@@ -62,7 +48,7 @@ async fn original_credentials_work(state: &AppState, made: &Value) {
         if email.is_empty() || user["username"] == "otto" {
             continue;
         }
-        let (status, body) = login(state, json!({"email": email.to_lowercase(), "password": password})).await;
+        let (status, body) = try_login(state, json!({"email": email.to_lowercase(), "password": password})).await;
         let expected = if user["is_active"] == false { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
         assert_eq!(status, expected, "{email} ({}): {body}", user["hasher"]);
     }
@@ -140,20 +126,20 @@ async fn a_django_sqlite_database_imports_once_and_its_users_log_in() {
     let next = totp(&secret, (last_t + 1) * 30);
     assert_eq!(next, made["totp"]["next_code"].as_str().unwrap(), "our RFC 6238 and django-otp agree on the key");
     let otto = json!({"email": "otto@example.com", "password": "otp passphrase seven"});
-    let (status, body) = login(&state, otto.clone()).await;
+    let (status, body) = try_login(&state, otto.clone()).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("mfa_required")));
     let mut used = otto.clone();
     used["otp"] = json!(totp(&secret, last_t * 30));
-    assert_eq!(login(&state, used).await.0, StatusCode::UNAUTHORIZED, "the step Django already accepted");
+    assert_eq!(try_login(&state, used).await.0, StatusCode::UNAUTHORIZED, "the step Django already accepted");
     sqlx::query("UPDATE users SET mfa_locked_until = 0").execute(&state.db.pool).await.unwrap();
     let mut fresh = otto.clone();
     fresh["otp"] = json!(next);
-    assert_eq!(login(&state, fresh).await.0, StatusCode::OK);
+    assert_eq!(try_login(&state, fresh).await.0, StatusCode::OK);
     // A static token is a backup code, once.
     let mut backup = otto.clone();
     backup["otp"] = made["static_tokens"][0].clone();
-    assert_eq!(login(&state, backup.clone()).await.0, StatusCode::OK);
-    assert_eq!(login(&state, backup.clone()).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(try_login(&state, backup.clone()).await.0, StatusCode::OK);
+    assert_eq!(try_login(&state, backup.clone()).await.0, StatusCode::UNAUTHORIZED);
     spent_tokens_stay_spent(&state, &source, &backup, &made).await;
 }
 
@@ -164,11 +150,11 @@ async fn spent_tokens_stay_spent(state: &AppState, source: &str, spent: &Value, 
     let codes = sqlx::query("SELECT COUNT(*) AS n FROM backup_codes").fetch_one(&state.db.pool).await.unwrap();
     assert_eq!(codes.get::<i64, _>("n"), 2);
     sqlx::query("UPDATE users SET mfa_locked_until = 0").execute(&state.db.pool).await.unwrap();
-    assert_eq!(login(state, spent.clone()).await.0, StatusCode::UNAUTHORIZED, "the token used before the import");
+    assert_eq!(try_login(state, spent.clone()).await.0, StatusCode::UNAUTHORIZED, "the token used before the import");
     sqlx::query("UPDATE users SET mfa_locked_until = 0").execute(&state.db.pool).await.unwrap();
     let mut unused = spent.clone();
     unused["otp"] = made["static_tokens"][1].clone();
-    assert_eq!(login(state, unused).await.0, StatusCode::OK);
+    assert_eq!(try_login(state, unused).await.0, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -188,10 +174,10 @@ async fn a_django_postgres_database_imports_too() {
     let secret = base32_of_hex(made["totp"]["key"].as_str().unwrap());
     let last_t = made["totp"]["last_t"].as_i64().unwrap();
     let body = json!({"email": "otto@example.com", "password": "otp passphrase seven", "otp": totp(&secret, (last_t + 1) * 30)});
-    assert_eq!(login(&state, body).await.0, StatusCode::OK);
+    assert_eq!(try_login(&state, body).await.0, StatusCode::OK);
     let backup =
         json!({"email": "otto@example.com", "password": "otp passphrase seven", "otp": made["static_tokens"][0]});
-    assert_eq!(login(&state, backup.clone()).await.0, StatusCode::OK);
+    assert_eq!(try_login(&state, backup.clone()).await.0, StatusCode::OK);
     spent_tokens_stay_spent(&state, &source, &backup, &made).await;
 }
 
@@ -238,7 +224,7 @@ async fn a_simplejwt_service_accepts_latchkey_access_tokens_and_refuses_refresh_
     let state = common::state(common::Backend::Sqlite).await.unwrap();
     let id = common::create_user(&state, "ada@example.com", "correct horse battery staple").await;
     let (status, pair) =
-        login(&state, json!({"email": "ada@example.com", "password": "correct horse battery staple"})).await;
+        try_login(&state, json!({"email": "ada@example.com", "password": "correct horse battery staple"})).await;
     assert_eq!(status, StatusCode::OK);
     let key = state.config.secret_key.clone().unwrap();
     let output = Command::new(&python)

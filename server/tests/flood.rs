@@ -10,17 +10,15 @@ mod common;
 use std::time::{Duration, Instant};
 
 use axum::http::{header, StatusCode};
-use common::{request, send};
+use common::{request, send, send_text, PASSWORD};
 use latchkey_core::hash::HashParams;
 use latchkey_server::passwords::Hasher;
 use latchkey_server::tokens::{issue_session, AuthMethod};
 use latchkey_server::users::User;
-use latchkey_server::{app, now, AppState};
+use latchkey_server::{now, AppState};
 use serde_json::json;
 use tokio::task::JoinHandle;
-use tower::ServiceExt;
 
-const PASSWORD: &str = "correct horse battery staple";
 const LOGINS: usize = 16;
 
 /// Slow enough that one hash (about 1.6 s on a laptop core) outlasts [`PROMPT`]: were argon2 run
@@ -46,7 +44,7 @@ struct Outcome {
     elapsed: Duration,
 }
 
-async fn login(state: AppState, n: usize) -> Outcome {
+async fn flood_login(state: AppState, n: usize) -> Outcome {
     let body = json!({"email": format!("user{n}@example.com"), "password": PASSWORD});
     let started = Instant::now();
     let sent = tokio::time::timeout(HANG, send(&state, request("POST", "/api/token/", Some(body), None))).await;
@@ -99,7 +97,7 @@ on_both!(a_login_flood_is_refused_quickly_and_spares_other_requests, |mut state:
     let access = issue_session(&state, &alice, "", "", false, AuthMethod::Password, None).await.unwrap().access;
     warm_pool(&state).await;
 
-    let flood: Vec<_> = (0..LOGINS).map(|n| tokio::spawn(login(state.clone(), n))).collect();
+    let flood: Vec<_> = (0..LOGINS).map(|n| tokio::spawn(flood_login(state.clone(), n))).collect();
     let reads = read_me_during(&state, &access, &flood).await;
     let mut outcomes = Vec::new();
     for task in flood {
@@ -131,10 +129,8 @@ async fn warm_pool(state: &AppState) {
 
 /// `latchkey_hash_rejections_total` from `/metrics`.
 async fn hash_rejections(state: &AppState) -> usize {
-    let response = app(state.clone()).oneshot(request("GET", "/metrics", None, None)).await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
-    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    let (status, text, _) = send_text(state, request("GET", "/metrics", None, None)).await;
+    assert_eq!(status, StatusCode::OK);
     let line = text.lines().find_map(|line| line.strip_prefix("latchkey_hash_rejections_total "));
     line.unwrap_or_else(|| panic!("no latchkey_hash_rejections_total in {text}")).parse().unwrap()
 }

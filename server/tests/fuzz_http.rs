@@ -9,12 +9,13 @@
 //! `LATCHKEY_FUZZ_SEED` replays a run (the seed is printed first), `LATCHKEY_FUZZ_CASES` sets its length.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use common::{drf_shaped, fresh_dir, latchkey, spawn, Server, PASSWORD};
 use latchkey_server::MAX_BODY_BYTES;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -24,7 +25,6 @@ use serde_json::{json, Map, Value};
 
 const DEFAULT_SEED: u64 = 0x1a7c_4b3e;
 const DEFAULT_CASES: usize = 3000;
-const PASSWORD: &str = "correct horse battery staple";
 /// A user the fuzzer never acts as: its login must work after the run.
 const CONTROL: &str = "control-user@example.com";
 
@@ -43,61 +43,20 @@ const BAD_UTF8: [&[u8]; 4] = [b"\xff", b"\xc3", b"\xed\xa0\x80", b"\xf4\x90\x80\
 /// Authorization headers that are not credentials.
 const GARBAGE_AUTH: [&str; 5] = ["Bearer", "Bearer x.y.z", "Basic Zm9vOmJhcg==", "Bearer \u{fc}", "Token abc"];
 
-/// The server process, killed when the test ends; its standard error is kept for the report.
-struct Server {
-    child: Child,
-    stderr: Arc<Mutex<String>>,
-    dir: std::path::PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        // Kept after a failure, for a look at the database and the e-mails.
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
-/// Starts the binary on port 0 with a fresh SQLite file, without request limits or lockouts.
-fn start() -> (Server, String) {
-    let dir = std::env::temp_dir().join(format!("latchkey-fuzz-http-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
-        .env("LATCHKEY_BIND", "127.0.0.1:0")
-        .env("LATCHKEY_DATABASE_URL", format!("sqlite://{}/latchkey.db?mode=rwc", dir.display()))
-        .env("LATCHKEY_SECRET_KEY", "fuzz-secret-fuzz-secret-fuzz-secret-fuzz")
-        .env("LATCHKEY_ENCRYPTION_KEY", "fuzz-encryption-key")
-        .env("LATCHKEY_EMAIL_BACKEND", format!("file:{}", dir.display()))
+/// Starts the binary on port 0 with a fresh SQLite file, without request limits or lockouts; its
+/// standard error is kept for the report, and its directory (database and e-mails) is removed
+/// unless the test fails.
+fn start_fuzzed() -> (Server, String) {
+    let dir = fresh_dir("fuzz-http");
+    let mut command = latchkey(&dir);
+    command
         .env("LATCHKEY_RATE_LIMITS", "off")
         .env("LATCHKEY_LOCKOUT_ATTEMPTS", "1000000")
         .env("LATCHKEY_LOCKOUT_IP_ATTEMPTS", "1000000")
-        .env("LATCHKEY_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start latchkey");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    stdout.read_line(&mut line).expect("read the first line");
-    let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected: {line:?}")).to_owned();
-    // Both pipes are drained, so that the server never blocks on a full one.
-    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-    let stderr = Arc::new(Mutex::new(String::new()));
-    let (mut pipe, kept) = (child.stderr.take().expect("stderr"), stderr.clone());
-    std::thread::spawn(move || {
-        let mut chunk = [0u8; 4096];
-        while let Ok(n @ 1..) = pipe.read(&mut chunk) {
-            let mut kept = kept.lock().unwrap();
-            if kept.len() < 1 << 20 {
-                kept.push_str(&String::from_utf8_lossy(&chunk[..n]));
-            }
-        }
-    });
-    (Server { child, stderr, dir }, base)
+        .stderr(Stdio::piped());
+    let server = spawn(command).tidy_up(dir);
+    let base = server.base.clone();
+    (server, base)
 }
 
 /// One endpoint to fuzz: the method, the path template and its body's property names.
@@ -307,19 +266,6 @@ fn random_body(
     }
 }
 
-/// `{"detail": "..."}` (with `code` and the like beside it) or `{"field": ["message", ...]}`.
-fn drf_shaped(body: &Value) -> bool {
-    let Some(map) = body.as_object().filter(|map| !map.is_empty()) else { return false };
-    if let Some(detail) = map.get("detail") {
-        return detail.as_str().is_some_and(|detail| !detail.is_empty());
-    }
-    map.values().all(|messages| {
-        messages
-            .as_array()
-            .is_some_and(|list| !list.is_empty() && list.iter().all(|m| m.as_str().is_some_and(|m| !m.is_empty())))
-    })
-}
-
 fn preview(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned();
     if bytes.len() > 300 {
@@ -330,18 +276,18 @@ fn preview(bytes: &[u8]) -> String {
 }
 
 /// `POST /api/auth/register/`, then `POST /api/token/`: a new user's session.
-async fn register(client: &reqwest::Client, base: &str, email: &str) -> Result<Session, String> {
+async fn http_register(client: &reqwest::Client, base: &str, email: &str) -> Result<Session, String> {
     let body = json!({ "email": email, "password": PASSWORD, "password_confirm": PASSWORD });
     let response = client.post(format!("{base}/api/auth/register/")).json(&body).send().await;
     let status = response.map_err(|e| e.to_string())?.status();
     if status != StatusCode::CREATED {
         return Err(format!("registering {email} answered {status}"));
     }
-    login(client, base, email).await
+    http_login(client, base, email).await
 }
 
 /// `POST /api/token/` with a user's credentials.
-async fn login(client: &reqwest::Client, base: &str, email: &str) -> Result<Session, String> {
+async fn http_login(client: &reqwest::Client, base: &str, email: &str) -> Result<Session, String> {
     let credentials = json!({ "email": email, "password": PASSWORD });
     let response =
         client.post(format!("{base}/api/token/")).json(&credentials).send().await.map_err(|e| e.to_string())?;
@@ -363,7 +309,7 @@ async fn no_request_gets_a_5xx_or_a_non_drf_error() {
         "fuzz_http: seed {seed}, {cases} requests (replay with LATCHKEY_FUZZ_SEED={seed} LATCHKEY_FUZZ_CASES={cases})"
     );
     let mut rng = StdRng::seed_from_u64(seed);
-    let (mut server, base) = start();
+    let (mut server, base) = start_fuzzed();
     let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
 
     let schema: Value = client.get(format!("{base}/api/schema/")).send().await.unwrap().json().await.unwrap();
@@ -374,8 +320,8 @@ async fn no_request_gets_a_5xx_or_a_non_drf_error() {
     names.sort();
     names.dedup();
 
-    register(&client, &base, CONTROL).await.unwrap();
-    let mut session = register(&client, &base, "fuzz0@example.com").await.unwrap();
+    http_register(&client, &base, CONTROL).await.unwrap();
+    let mut session = http_register(&client, &base, "fuzz0@example.com").await.unwrap();
     let me = client.get(format!("{base}/api/auth/me/")).bearer_auth(&session.access).send().await.unwrap();
     let user_id = me.json::<Value>().await.unwrap()["id"].to_string();
     // Something for the path parameters to name: an organization and a (pending) TOTP device.
@@ -402,10 +348,11 @@ async fn no_request_gets_a_5xx_or_a_non_drf_error() {
             // The token stops working when a fuzzed request logs out or blacklists its session.
             let me = client.get(format!("{base}/api/auth/me/")).bearer_auth(&session.access).send().await;
             if me.map_or(true, |me| me.status() == StatusCode::UNAUTHORIZED) {
-                if let Err(error) = login(&client, &base, &session.email.clone()).await.map(|s| session = s) {
+                if let Err(error) = http_login(&client, &base, &session.email.clone()).await.map(|s| session = s) {
                     println!("fuzz_http: case {case}: {error}; last success: {last_success}");
                     let email = format!("fuzz{users}@example.com");
-                    session = register(&client, &base, &email).await.unwrap_or_else(|e| panic!("case {case}: {e}"));
+                    session =
+                        http_register(&client, &base, &email).await.unwrap_or_else(|e| panic!("case {case}: {e}"));
                     users += 1;
                 }
             }
@@ -484,10 +431,10 @@ async fn no_request_gets_a_5xx_or_a_non_drf_error() {
 
     let health = client.get(format!("{base}/healthz")).send().await.map(|r| r.status());
     assert_eq!(health.ok(), Some(StatusCode::OK), "the server stopped answering /healthz");
-    if let Err(error) = login(&client, &base, CONTROL).await {
+    if let Err(error) = http_login(&client, &base, CONTROL).await {
         failures.push(format!("seed {seed}: a normal login fails after the run: {error}"));
     }
-    let stderr = server.stderr.lock().unwrap().clone();
+    let stderr = server.stderr();
     if stderr.contains("panicked") {
         failures.push(format!("seed {seed}: the server panicked:\n{stderr}"));
     }

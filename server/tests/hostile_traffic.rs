@@ -6,37 +6,16 @@
 
 mod common;
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-
-use axum::body::Body;
-use axum::extract::ConnectInfo;
-use axum::http::{header, Request, StatusCode};
-use common::{create_user, request, send};
+use axum::http::{header, StatusCode};
+use common::{configured, create_user, from, futures_join, send, PASSWORD};
 use latchkey_core::hash::HashParams;
 use latchkey_server::passwords::Hasher;
-use latchkey_server::{AppState, Config};
+use latchkey_server::AppState;
 use serde_json::{json, Value};
 use sqlx::Row;
 
-const PASSWORD: &str = "correct horse battery staple";
 const AUDIT_ROWS: &str = "SELECT COUNT(*) FROM audit_events";
 const COUNTER_ROWS: &str = "SELECT COUNT(*) FROM rate_limits";
-
-fn configured(state: &AppState, change: impl FnOnce(&mut Config)) -> AppState {
-    let mut config = (*state.config).clone();
-    change(&mut config);
-    AppState { config: Arc::new(config), ..state.clone() }
-}
-
-/// A request from `ip`, as the socket would report it.
-fn from(ip: &str, method: &str, uri: &str, body: Value, token: Option<&str>) -> Request<Body> {
-    let mut request = request(method, uri, Some(body), token);
-    let addr: SocketAddr =
-        if ip.contains(':') { format!("[{ip}]:40000") } else { format!("{ip}:40000") }.parse().unwrap();
-    request.extensions_mut().insert(ConnectInfo(addr));
-    request
-}
 
 async fn count(state: &AppState, sql: &str) -> i64 {
     sqlx::query(sql).fetch_one(&state.db.pool).await.unwrap().try_get::<i64, _>(0).unwrap()
@@ -50,7 +29,8 @@ async fn largest_rows(state: &AppState) -> (i64, i64) {
     (count(state, counters).await, count(state, audit).await)
 }
 
-async fn login(state: &AppState, ip: &str, body: Value) -> (StatusCode, Value) {
+/// A login from `ip`.
+async fn login_from(state: &AppState, ip: &str, body: Value) -> (StatusCode, Value) {
     let (status, body, _) = send(state, from(ip, "POST", "/api/token/", body, None)).await;
     (status, body)
 }
@@ -62,7 +42,7 @@ on_both!(names_over_their_bound_are_refused_before_any_work, |state: AppState| a
         (json!({"email": huge, "password": "x"}), "email", 254),
         (json!({"username": "u".repeat(151), "password": "x"}), "username", 150),
     ] {
-        let (status, answer) = login(&state, "203.0.113.1", body).await;
+        let (status, answer) = login_from(&state, "203.0.113.1", body).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
         assert_eq!(answer[field], json!([format!("Ensure this field has no more than {max} characters.")]));
     }
@@ -83,9 +63,10 @@ on_both!(names_over_their_bound_are_refused_before_any_work, |state: AppState| a
 on_both!(a_refused_login_stores_small_rows_whatever_the_name, |state: AppState| async move {
     // 254 characters pass the bound; NFKC makes 4,572 of them. None of that reaches the database.
     let name = "\u{fdfa}".repeat(254);
-    let (status, _) = login(&state, "203.0.113.2", json!({"email": name, "password": "wrong"})).await;
+    let (status, _) = login_from(&state, "203.0.113.2", json!({"email": name, "password": "wrong"})).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = login(&state, "203.0.113.2", json!({"username": "\u{fdfa}".repeat(150), "password": "x"})).await;
+    let (status, _) =
+        login_from(&state, "203.0.113.2", json!({"username": "\u{fdfa}".repeat(150), "password": "x"})).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (key, audit) = largest_rows(&state).await;
     assert!(key <= 100, "a counter key of {key} bytes");
@@ -105,12 +86,14 @@ on_both!(refusals_during_a_lockout_are_audited_once_a_minute, |state: AppState| 
     let state = configured(&state, |c| c.lockout_attempts = 3);
     create_user(&state, "victim@example.com", PASSWORD).await;
     for _ in 0..3 {
-        let (status, _) = login(&state, "203.0.113.3", json!({"email": "victim@example.com", "password": "no"})).await;
+        let (status, _) =
+            login_from(&state, "203.0.113.3", json!({"email": "victim@example.com", "password": "no"})).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
     let (audit_before, rows_before) = (count(&state, AUDIT_ROWS).await, count(&state, COUNTER_ROWS).await);
     for _ in 0..30 {
-        let (status, _) = login(&state, "203.0.113.3", json!({"email": "victim@example.com", "password": "no"})).await;
+        let (status, _) =
+            login_from(&state, "203.0.113.3", json!({"email": "victim@example.com", "password": "no"})).await;
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     }
     let refusals = "SELECT COUNT(*) FROM audit_events WHERE event = 'login_failed' AND detail LIKE '%locked_out%'";
@@ -125,7 +108,7 @@ on_both!(a_locked_out_address_naming_new_accounts_adds_no_rows, |state: AppState
     let mut rows = count(&state, COUNTER_ROWS).await;
     for i in 0..3 {
         let (status, _) =
-            login(&state, "203.0.113.4", json!({"email": format!("n{i}@example.com"), "password": "no"})).await;
+            login_from(&state, "203.0.113.4", json!({"email": format!("n{i}@example.com"), "password": "no"})).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         let now = count(&state, COUNTER_ROWS).await;
         // The first request also creates the address's own two (its request count and its lockout).
@@ -135,7 +118,7 @@ on_both!(a_locked_out_address_naming_new_accounts_adds_no_rows, |state: AppState
     let audit_before = count(&state, AUDIT_ROWS).await;
     for i in 0..30 {
         let (status, _) =
-            login(&state, "203.0.113.4", json!({"email": format!("m{i}@example.com"), "password": "no"})).await;
+            login_from(&state, "203.0.113.4", json!({"email": format!("m{i}@example.com"), "password": "no"})).await;
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     }
     assert_eq!(count(&state, COUNTER_ROWS).await, rows);
@@ -151,7 +134,7 @@ on_both!(parallel_guesses_check_no_more_passwords_than_the_lockout_allows, |stat
         let state = state.clone();
         tokio::spawn(async move {
             let ip = format!("2001:db8:{i:x}::1");
-            login(&state, &ip, json!({"email": "target@example.com", "password": format!("guess {i}")})).await.0
+            login_from(&state, &ip, json!({"email": "target@example.com", "password": format!("guess {i}")})).await.0
         })
     });
     let statuses: Vec<StatusCode> = futures_join(guesses).await;
@@ -160,28 +143,22 @@ on_both!(parallel_guesses_check_no_more_passwords_than_the_lockout_allows, |stat
     assert_eq!(checked, 5, "passwords checked: {statuses:?}");
     assert_eq!(refused, 55);
     // Locked now: the right password waits too.
-    let (status, _) = login(&state, "192.0.2.1", json!({"email": "target@example.com", "password": PASSWORD})).await;
+    let (status, _) =
+        login_from(&state, "192.0.2.1", json!({"email": "target@example.com", "password": PASSWORD})).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
 });
 
-async fn futures_join<T: Send + 'static>(handles: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
-    let mut out = Vec::new();
-    for handle in handles.collect::<Vec<_>>() {
-        out.push(handle.await.unwrap());
-    }
-    out
-}
-
-async fn signed_in(state: &AppState, email: &str) -> String {
+/// A new user's access token, from a login from 192.0.2.10.
+async fn signed_in_from_an_address(state: &AppState, email: &str) -> String {
     create_user(state, email, PASSWORD).await;
-    let (status, body) = login(state, "192.0.2.10", json!({"email": email, "password": PASSWORD})).await;
+    let (status, body) = login_from(state, "192.0.2.10", json!({"email": email, "password": PASSWORD})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["access"].as_str().unwrap().to_owned()
 }
 
 on_both!(re_authentication_is_throttled_per_user_and_audited, |state: AppState| async move {
     let state = configured(&state, |c| c.reauth_attempts = 3);
-    let access = signed_in(&state, "holder@example.com").await;
+    let access = signed_in_from_an_address(&state, "holder@example.com").await;
     let change = |old: &str| json!({"old_password": old, "new_password": "an entirely new passphrase"});
     for _ in 0..2 {
         let (status, body, _) =
@@ -214,7 +191,7 @@ on_both!(re_authentication_is_throttled_per_user_and_audited, |state: AppState| 
 on_both!(a_re_authentication_flood_checks_no_more_than_the_limit, |state: AppState| async move {
     let mut state = state;
     state.hasher = Hasher::with_capacity(HashParams { memory_kib: 64, iterations: 1, parallelism: 1 }, 128, 0);
-    let access = signed_in(&state, "flooder@example.com").await;
+    let access = signed_in_from_an_address(&state, "flooder@example.com").await;
     let flood = (0..48).map(|_| {
         let (state, access) = (state.clone(), access.clone());
         tokio::spawn(async move {
@@ -232,15 +209,16 @@ on_both!(ipv6_clients_are_counted_by_their_64, |state: AppState| async move {
     let state = configured(&state, |c| c.rate_limits = "login:ip=3/1m".parse().unwrap());
     for host in 1..=3 {
         let ip = format!("2001:db8:aa:bb::{host:x}");
-        let (status, _) = login(&state, &ip, json!({"email": "x@example.com", "password": "no"})).await;
+        let (status, _) = login_from(&state, &ip, json!({"email": "x@example.com", "password": "no"})).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
     // Another address of the same /64: the same client.
     let (status, _) =
-        login(&state, "2001:db8:aa:bb:ffff::9", json!({"email": "x@example.com", "password": "no"})).await;
+        login_from(&state, "2001:db8:aa:bb:ffff::9", json!({"email": "x@example.com", "password": "no"})).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     // The next /64 is someone else; the audit log keeps the whole address.
-    let (status, _) = login(&state, "2001:db8:aa:bc::1", json!({"email": "x@example.com", "password": "no"})).await;
+    let (status, _) =
+        login_from(&state, "2001:db8:aa:bc::1", json!({"email": "x@example.com", "password": "no"})).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let full = "SELECT COUNT(*) FROM audit_events WHERE ip = '2001:db8:aa:bb::2'";
     assert_eq!(count(&state, full).await, 1);
@@ -248,7 +226,7 @@ on_both!(ipv6_clients_are_counted_by_their_64, |state: AppState| async move {
     let wide = configured(&state, |c| c.ipv6_prefix = 48);
     for (network, expected) in [("cc", 401), ("dd", 401), ("ee", 401), ("ff", 429)] {
         let ip = format!("2001:db8:bb:{network}::1");
-        let (status, _) = login(&wide, &ip, json!({"email": "y@example.com", "password": "no"})).await;
+        let (status, _) = login_from(&wide, &ip, json!({"email": "y@example.com", "password": "no"})).await;
         assert_eq!(status.as_u16(), expected, "{ip}");
     }
 });
@@ -264,7 +242,7 @@ on_both!(usernames_are_nfkc_normalized_as_django_does, |state: AppState| async m
         send(&state, from("192.0.2.20", "POST", "/api/auth/register/", register("k@example.com", "john"), None)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["username"], json!(["A user with that username already exists."]));
-    let (status, body) = login(&state, "192.0.2.20", json!({"username": "ｊｏｈｎ", "password": PASSWORD})).await;
+    let (status, body) = login_from(&state, "192.0.2.20", json!({"username": "ｊｏｈｎ", "password": PASSWORD})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let access = body["access"].as_str().unwrap().to_owned();
     let (status, body, _) =
@@ -275,7 +253,7 @@ on_both!(usernames_are_nfkc_normalized_as_django_does, |state: AppState| async m
 });
 
 on_both!(account_deletion_is_audited_and_mailed, |state: AppState| async move {
-    let access = signed_in(&state, "leaving@example.com").await;
+    let access = signed_in_from_an_address(&state, "leaving@example.com").await;
     let id: i64 = count(&state, "SELECT id FROM users WHERE email = 'leaving@example.com'").await;
     let (status, _, _) =
         send(&state, from("192.0.2.30", "DELETE", "/api/auth/me/", json!({"password": PASSWORD}), Some(&access))).await;
@@ -288,7 +266,7 @@ on_both!(account_deletion_is_audited_and_mailed, |state: AppState| async move {
 });
 
 on_both!(turning_two_factor_off_is_audited_and_mailed, |state: AppState| async move {
-    let access = signed_in(&state, "twofa@example.com").await;
+    let access = signed_in_from_an_address(&state, "twofa@example.com").await;
     let (status, device, _) =
         send(&state, from("192.0.2.31", "POST", "/api/auth/2fa/totp/", json!({"name": "phone"}), Some(&access))).await;
     assert_eq!(status, StatusCode::CREATED, "{device}");
@@ -338,7 +316,7 @@ async fn a_claimant_keeps_its_places_until_its_hashes_end_and_never_more_than_it
 
 on_both!(a_re_authentication_flood_leaves_the_gate_to_other_users, |state: AppState| async move {
     let mut state = state;
-    let access = signed_in(&state, "flood@example.com").await;
+    let access = signed_in_from_an_address(&state, "flood@example.com").await;
     for i in 0..10 {
         create_user(&state, &format!("victim{i}@example.com"), PASSWORD).await;
     }
@@ -355,7 +333,7 @@ on_both!(a_re_authentication_flood_leaves_the_gate_to_other_users, |state: AppSt
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     for i in 0..10 {
         let body = json!({"email": format!("victim{i}@example.com"), "password": PASSWORD});
-        let (status, answer) = login(&state, &format!("192.0.2.{}", 100 + i), body).await;
+        let (status, answer) = login_from(&state, &format!("192.0.2.{}", 100 + i), body).await;
         assert_eq!(status, StatusCode::OK, "victim {i}: {answer}");
     }
     let statuses = futures_join(flood.into_iter()).await;

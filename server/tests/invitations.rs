@@ -1,4 +1,4 @@
-//! Members join organizations by invitation (API.md §7): the same 202 whether or not the address has
+//! Members join organizations by invitation (docs/api.md#api-keys): the same 202 whether or not the address has
 //! an account, mail only to accounts, org admins only, the invitee's list, accept and decline by the
 //! verified owner of the address alone, expiry after 7 days, and the limit per inviting user.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -6,32 +6,16 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{call, mails, request, send};
+use common::{audited, call, mails, request, send, user};
 use latchkey_server::{now, AppState};
 use serde_json::{json, Value};
 use sqlx::Row;
 
-const PASSWORD: &str = "correct horse battery staple";
 const INVITED: &str = "If the address belongs to an account, an invitation has been sent.";
 const SEVEN_DAYS: i64 = 7 * 86_400;
 
-/// A user with a verified address (unless `verified` is false) and an access token.
-async fn user(state: &AppState, email: &str, verified: bool) -> (i64, String) {
-    let id = common::create_user(state, email, PASSWORD).await;
-    sqlx::query("UPDATE users SET is_verified = $1 WHERE id = $2")
-        .bind(i64::from(verified))
-        .bind(id)
-        .execute(&state.db.pool)
-        .await
-        .unwrap();
-    let (status, body) =
-        call(state, "POST", "/api/token/", Some(json!({"email": email, "password": PASSWORD})), None).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    (id, body["access"].as_str().unwrap().to_owned())
-}
-
 /// Ada's organization `acme`.
-async fn acme(state: &AppState) -> (i64, String) {
+async fn acme_of_ada(state: &AppState) -> (i64, String) {
     let (id, ada) = user(state, "ada@example.com", true).await;
     let (status, org) =
         call(state, "POST", "/api/orgs/", Some(json!({"name": "Acme", "slug": "acme"})), Some(&ada)).await;
@@ -59,19 +43,8 @@ async fn role(state: &AppState, user_id: i64) -> Option<String> {
     row.map(|row| row.get("role"))
 }
 
-async fn audited(state: &AppState, event: &str) -> Vec<Value> {
-    sqlx::query("SELECT detail FROM audit_events WHERE event = $1 ORDER BY id")
-        .bind(event)
-        .fetch_all(&state.db.pool)
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| serde_json::from_str(&row.get::<String, _>("detail")).unwrap())
-        .collect()
-}
-
 on_both!(the_answer_is_the_same_for_any_address_and_only_accounts_get_mail, |state: AppState| async move {
-    let (_, ada) = acme(&state).await;
+    let (_, ada) = acme_of_ada(&state).await;
     user(&state, "bob@example.com", true).await;
     let known = send(
         &state,
@@ -120,11 +93,11 @@ on_both!(the_answer_is_the_same_for_any_address_and_only_accounts_get_mail, |sta
     assert!(mail.contains("Acme") && mail.contains("editor") && mail.contains("ada@example.com"), "{mail}");
     let link = format!("/?invitation={}", stored[0].0);
     assert!(mail.contains(&link), "{link} in {mail}");
-    assert_eq!(audited(&state, "org_invitation_sent").await.len(), 2);
+    assert_eq!(audited(&state, "org_invitation_sent", None).await.len(), 2);
 });
 
 on_both!(only_org_admins_invite, |state: AppState| async move {
-    let (_, ada) = acme(&state).await;
+    let (_, ada) = acme_of_ada(&state).await;
     let (bob_id, bob) = user(&state, "bob@example.com", true).await;
     let (_, erin) = user(&state, "erin@example.com", true).await;
     invite(&state, &ada, "bob@example.com", "editor").await;
@@ -150,11 +123,11 @@ on_both!(only_org_admins_invite, |state: AppState| async move {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{email} {role}");
         assert!(errors[field].is_array(), "{errors}");
     }
-    assert!(audited(&state, "org_invitation_sent").await.len() == 1, "refused invitations are not sent");
+    assert!(audited(&state, "org_invitation_sent", None).await.len() == 1, "refused invitations are not sent");
 });
 
 on_both!(invitees_list_accept_and_decline, |state: AppState| async move {
-    let (ada_id, ada) = acme(&state).await;
+    let (ada_id, ada) = acme_of_ada(&state).await;
     let (bob_id, bob) = user(&state, "bob@example.com", true).await;
     let (carol_id, carol) = user(&state, "carol@example.com", true).await;
     let (erin_id, erin) = user(&state, "erin@example.com", true).await;
@@ -224,7 +197,7 @@ on_both!(invitees_list_accept_and_decline, |state: AppState| async move {
     assert_eq!(members.as_array().unwrap().len(), 2);
     assert!(pending(&state, &bob).await.is_empty());
     assert_eq!(call(&state, "POST", &accept, None, Some(&bob)).await.0, StatusCode::NOT_FOUND, "used up");
-    let accepted = audited(&state, "org_invitation_accepted").await;
+    let accepted = audited(&state, "org_invitation_accepted", None).await;
     assert_eq!(
         (accepted.len(), accepted[0]["org"].as_str(), accepted[0]["role"].as_str(), accepted[0]["invitation"].as_i64()),
         (1, Some("acme"), Some("editor"), Some(id))
@@ -244,7 +217,7 @@ on_both!(invitees_list_accept_and_decline, |state: AppState| async move {
         call(&state, "POST", &format!("/api/orgs/invitations/{carols}/accept/"), None, Some(&carol)).await.0,
         StatusCode::NOT_FOUND
     );
-    assert_eq!(audited(&state, "org_invitation_declined").await.len(), 1);
+    assert_eq!(audited(&state, "org_invitation_declined", None).await.len(), 1);
 
     // An unverified address may belong to someone who registered it without owning it: 403.
     let dans: i64 = sqlx::query("SELECT id FROM org_invitations WHERE email = 'dan@example.com'")
@@ -289,7 +262,7 @@ on_both!(invitees_list_accept_and_decline, |state: AppState| async move {
 });
 
 on_both!(invitations_expire_after_seven_days, |state: AppState| async move {
-    let (_, ada) = acme(&state).await;
+    let (_, ada) = acme_of_ada(&state).await;
     let (bob_id, bob) = user(&state, "bob@example.com", true).await;
     invite(&state, &ada, "bob@example.com", "editor").await;
     let row =
@@ -323,7 +296,7 @@ on_both!(invitations_expire_after_seven_days, |state: AppState| async move {
 });
 
 on_both!(invitations_are_limited_per_inviting_user, |state: AppState| async move {
-    let (_, ada) = acme(&state).await;
+    let (_, ada) = acme_of_ada(&state).await;
     for n in 0..50 {
         let (status, body) = invite(&state, &ada, &format!("guest{n}@example.com"), "viewer").await;
         assert_eq!(status, StatusCode::ACCEPTED, "invitation {n}: {body}");

@@ -1,4 +1,4 @@
-//! Asymmetric signing and the JWKS (API.md §1, §8): with EdDSA, RS256 or ES256 and a private key
+//! Asymmetric signing and the JWKS (docs/operations.md, §8): with EdDSA, RS256 or ES256 and a private key
 //! file, `GET /.well-known/jwks.json` publishes the public key, and that key alone verifies the
 //! access tokens the server issues. With HS256 there is no JWKS: the key is the server's secret.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -8,13 +8,12 @@ mod common;
 use std::path::PathBuf;
 
 use axum::http::StatusCode;
-use common::{request, send};
+use common::{fresh_dir, login, register, request, send, PASSWORD};
 use latchkey_core::token::{Algorithm, Keys};
 use latchkey_server::state::StartError;
 use latchkey_server::AppState;
 use serde_json::{json, Value};
 
-const PASSWORD: &str = "correct horse battery staple";
 const VECTORS: &str = include_str!("../../tests/vectors/jwt.json");
 
 fn pem(algorithm: Algorithm, which: &str) -> String {
@@ -24,16 +23,9 @@ fn pem(algorithm: Algorithm, which: &str) -> String {
 
 /// A PEM written to a file of its own, as an operator would configure it.
 fn key_file(contents: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("latchkey-jwks-{}", uuid_like()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("jwt-key.pem");
+    let path = fresh_dir("jwks").join("jwt-key.pem");
     std::fs::write(&path, contents).unwrap();
     path
-}
-
-fn uuid_like() -> String {
-    use rand_core::RngCore;
-    format!("{:016x}", rand_core::OsRng.next_u64())
 }
 
 /// A fresh SQLite state whose configuration names `algorithm` and, when given, a private key file.
@@ -48,13 +40,8 @@ async fn state_with(algorithm: Algorithm, key: Option<PathBuf>) -> Result<AppSta
 }
 
 async fn access_token(state: &AppState) -> String {
-    let signup = json!({"email": "ada@example.com", "password": PASSWORD, "password_confirm": PASSWORD});
-    let (status, body, _) = send(state, request("POST", "/api/auth/register/", Some(signup), None)).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let credentials = json!({"email": "ada@example.com", "password": PASSWORD});
-    let (status, body, _) = send(state, request("POST", "/api/token/", Some(credentials), None)).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["access"].as_str().unwrap().to_owned()
+    register(state, json!({"email": "ada@example.com", "password": PASSWORD, "password_confirm": PASSWORD})).await;
+    login(state, "ada@example.com", PASSWORD).await
 }
 
 /// Checks `token`'s signature with nothing but the JWK, through jsonwebtoken's own JWK reader.

@@ -5,32 +5,14 @@
 
 mod common;
 
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::ConnectInfo;
 use axum::http::{header, Request, StatusCode};
-use common::{request, send};
-use latchkey_server::{now, AppState, Config};
+use common::{after_lockouts, configured, from, make_staff, request, send, PASSWORD};
+use latchkey_server::{now, AppState};
 use serde_json::{json, Value};
 use sqlx::Row;
-
-const PASSWORD: &str = "correct horse battery staple";
-
-fn configured(state: &AppState, change: impl FnOnce(&mut Config)) -> AppState {
-    let mut config = (*state.config).clone();
-    change(&mut config);
-    AppState { config: Arc::new(config), ..state.clone() }
-}
-
-/// A request from `ip`, as the socket would report it.
-fn from(ip: &str, method: &str, uri: &str, body: Option<Value>, token: Option<&str>) -> Request<Body> {
-    let mut request = request(method, uri, body, token);
-    request.extensions_mut().insert(ConnectInfo(format!("{ip}:40000").parse::<SocketAddr>().unwrap()));
-    request
-}
 
 struct Answer {
     status: StatusCode,
@@ -46,14 +28,9 @@ async fn answer(state: &AppState, request: Request<Body>) -> Answer {
     Answer { status, body, retry_after, headers }
 }
 
-async fn login(state: &AppState, ip: &str, email: &str, password: &str) -> Answer {
+/// A login from `ip`.
+async fn login_from(state: &AppState, ip: &str, email: &str, password: &str) -> Answer {
     answer(state, from(ip, "POST", "/api/token/", Some(json!({"email": email, "password": password})), None)).await
-}
-
-/// Lets every lockout end, as time would: the database's and this node's memory of them.
-async fn after_lockouts(state: &AppState) -> AppState {
-    sqlx::query("UPDATE rate_limits SET locked_until = 0").execute(&state.db.pool).await.unwrap();
-    AppState { locks: Arc::default(), ..state.clone() }
 }
 
 on_both!(failed_logins_lock_the_account_with_growing_cool_offs, |state: AppState| async move {
@@ -69,12 +46,12 @@ on_both!(failed_logins_lock_the_account_with_growing_cool_offs, |state: AppState
     for email in ["ada@example.com", "nobody@example.com"] {
         for cooloff in [60, 120, 150, 150] {
             for _ in 0..3 {
-                let failed = login(&state, "198.51.100.7", email, "wrong password").await;
+                let failed = login_from(&state, "198.51.100.7", email, "wrong password").await;
                 assert_eq!(failed.status, StatusCode::UNAUTHORIZED, "{email}");
                 assert_eq!(failed.body, json!({"detail": "No active account found with the given credentials"}));
             }
             // Locked: even the right password is refused, without a word about the account.
-            let locked = login(&state, "198.51.100.7", email, PASSWORD).await;
+            let locked = login_from(&state, "198.51.100.7", email, PASSWORD).await;
             assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS, "{email}");
             assert_eq!(locked.body["code"], "throttled");
             let wait = locked.retry_after.unwrap();
@@ -87,13 +64,19 @@ on_both!(failed_logins_lock_the_account_with_growing_cool_offs, |state: AppState
     // Another account from the same address is not affected; a success clears the count.
     common::create_user(&state, "bob@example.com", PASSWORD).await;
     for _ in 0..2 {
-        assert_eq!(login(&state, "198.51.100.7", "bob@example.com", "wrong").await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            login_from(&state, "198.51.100.7", "bob@example.com", "wrong").await.status,
+            StatusCode::UNAUTHORIZED
+        );
     }
-    assert_eq!(login(&state, "198.51.100.7", "bob@example.com", PASSWORD).await.status, StatusCode::OK);
+    assert_eq!(login_from(&state, "198.51.100.7", "bob@example.com", PASSWORD).await.status, StatusCode::OK);
     for _ in 0..2 {
-        assert_eq!(login(&state, "198.51.100.7", "bob@example.com", "wrong").await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            login_from(&state, "198.51.100.7", "bob@example.com", "wrong").await.status,
+            StatusCode::UNAUTHORIZED
+        );
     }
-    assert_eq!(login(&state, "198.51.100.7", "bob@example.com", PASSWORD).await.status, StatusCode::OK);
+    assert_eq!(login_from(&state, "198.51.100.7", "bob@example.com", PASSWORD).await.status, StatusCode::OK);
     // The audit log has every refusal, with its reason and never the password.
     let rows = sqlx::query("SELECT detail FROM audit_events WHERE event = 'login_failed'")
         .fetch_all(&state.db.pool)
@@ -111,11 +94,14 @@ on_both!(failed_logins_from_one_address_lock_the_address, |state: AppState| asyn
     let state = configured(&state, |c| c.lockout_ip_attempts = 4);
     common::create_user(&state, "ada@example.com", PASSWORD).await;
     for n in 0..4 {
-        let failed = login(&state, "203.0.113.50", &format!("user{n}@example.com"), "guess").await;
+        let failed = login_from(&state, "203.0.113.50", &format!("user{n}@example.com"), "guess").await;
         assert_eq!(failed.status, StatusCode::UNAUTHORIZED);
     }
-    assert_eq!(login(&state, "203.0.113.50", "ada@example.com", PASSWORD).await.status, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(login(&state, "203.0.113.51", "ada@example.com", PASSWORD).await.status, StatusCode::OK);
+    assert_eq!(
+        login_from(&state, "203.0.113.50", "ada@example.com", PASSWORD).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(login_from(&state, "203.0.113.51", "ada@example.com", PASSWORD).await.status, StatusCode::OK);
     // X-Forwarded-For from a peer that is not a trusted proxy changes nothing.
     let mut forged = from(
         "203.0.113.50",
@@ -178,14 +164,18 @@ on_both!(every_scope_has_its_request_limit, |state: AppState| async move {
 on_both!(users_read_their_own_events_and_staff_read_everyones, |state: AppState| async move {
     let ada = common::create_user(&state, "ada@example.com", PASSWORD).await;
     let admin = common::create_user(&state, "admin@example.com", PASSWORD).await;
-    sqlx::query("UPDATE users SET is_staff = 1 WHERE id = $1").bind(admin).execute(&state.db.pool).await.unwrap();
+    make_staff(&state, admin).await;
     for _ in 0..3 {
-        login(&state, "198.51.100.1", "ada@example.com", "wrong").await;
+        login_from(&state, "198.51.100.1", "ada@example.com", "wrong").await;
     }
-    let ada_token =
-        login(&state, "198.51.100.2", "ada@example.com", PASSWORD).await.body["access"].as_str().unwrap().to_owned();
-    let admin_token =
-        login(&state, "198.51.100.3", "admin@example.com", PASSWORD).await.body["access"].as_str().unwrap().to_owned();
+    let ada_token = login_from(&state, "198.51.100.2", "ada@example.com", PASSWORD).await.body["access"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let admin_token = login_from(&state, "198.51.100.3", "admin@example.com", PASSWORD).await.body["access"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let get = |uri: &str, token: &str| send(&state, request("GET", uri, None, Some(token)));
 
     let (status, page, _) = get("/api/auth/audit/", &ada_token).await;
@@ -247,8 +237,8 @@ on_both!(old_audit_events_are_swept, |state: AppState| async move {
 
 on_both!(sessions_and_refresh_reuse_are_audited, |state: AppState| async move {
     let ada = common::create_user(&state, "ada@example.com", PASSWORD).await;
-    let first = login(&state, "198.51.100.1", "ada@example.com", PASSWORD).await.body;
-    let second = login(&state, "198.51.100.1", "ada@example.com", PASSWORD).await.body;
+    let first = login_from(&state, "198.51.100.1", "ada@example.com", PASSWORD).await.body;
+    let second = login_from(&state, "198.51.100.1", "ada@example.com", PASSWORD).await.body;
     let refresh = |token: &Value| json!({"refresh": token.as_str().unwrap()});
     let (status, _, _) =
         send(&state, request("POST", "/api/token/refresh/", Some(refresh(&first["refresh"])), None)).await;

@@ -1,4 +1,4 @@
-//! The OpenAPI document (API.md §8): OpenAPI 3.1, exactly the routes and methods the router serves,
+//! The OpenAPI document (docs/api.md#operations-endpoints): OpenAPI 3.1, exactly the routes and methods the router serves,
 //! the same document from `GET /api/schema/` and `latchkey openapi`, every `$ref` resolvable, and
 //! schemas and error responses that match what the server really answers.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -10,7 +10,7 @@ use std::path::Path;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use common::{request, send};
+use common::{login, make_staff, register, request, send, PASSWORD};
 use latchkey_server::AppState;
 use serde_json::{json, Value};
 
@@ -71,8 +71,6 @@ const ROUTES: &[(&str, &[&str])] = &[
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 const PROBED: [&str; 5] = ["get", "put", "post", "patch", "delete"];
 
-const PASSWORD: &str = "correct horse battery staple";
-
 type Routes = BTreeMap<String, BTreeSet<String>>;
 
 fn expected_routes() -> Routes {
@@ -125,7 +123,8 @@ fn response<'a>(doc: &'a Value, operation: &'a Value, status: &str) -> Option<&'
     operation["responses"].get(status).map(|r| resolve(doc, r))
 }
 
-/// The paths of every `.route("…", …)` in the server's source. The router cannot list its routes;
+/// The paths of every `.route("…", …)` and every `#[utoipa::path(…, path = "…")]` (which
+/// utoipa-axum's `routes!` registers) in the server's source. The router cannot list its routes;
 /// this is how a route that nobody added to `ROUTES` (and so to the probes) gets noticed.
 fn routes_in_source(dir: &Path, paths: &mut BTreeSet<String>) {
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -149,6 +148,14 @@ fn routes_in_source(dir: &Path, paths: &mut BTreeSet<String>) {
             let rest = text[at + ".route(".len()..].trim_start();
             let literal = rest.strip_prefix('"').unwrap_or_else(|| panic!("{}: a non-literal route", path.display()));
             paths.insert(literal[..literal.find('"').unwrap()].to_owned());
+        }
+        for (at, _) in text.match_indices("#[utoipa::path(") {
+            let attribute = &text[at..];
+            let attribute = &attribute[..attribute.find(")]\n").unwrap_or(attribute.len())];
+            let (_, rest) = attribute
+                .split_once("path = \"")
+                .unwrap_or_else(|| panic!("{}: a path without `path`", path.display()));
+            paths.insert(rest[..rest.find('"').unwrap()].to_owned());
         }
     }
 }
@@ -233,17 +240,8 @@ async fn every_reference_resolves() {
 
 /// Registers a user and logs in once more; returns the registration's body and a fresh access token.
 async fn user_with_token(state: &AppState, email: &str) -> (Value, String) {
-    let signup = json!({"email": email, "password": PASSWORD, "password_confirm": PASSWORD});
-    let (status, registered, _) = send(state, request("POST", "/api/auth/register/", Some(signup), None)).await;
-    assert_eq!(status, StatusCode::CREATED, "{registered}");
-    (registered, login(state, email).await)
-}
-
-async fn login(state: &AppState, email: &str) -> String {
-    let credentials = json!({"email": email, "password": PASSWORD});
-    let (status, body, _) = send(state, request("POST", "/api/token/", Some(credentials), None)).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["access"].as_str().unwrap().to_owned()
+    let registered = register(state, json!({"email": email, "password": PASSWORD, "password_confirm": PASSWORD})).await;
+    (registered, login(state, email, PASSWORD).await)
 }
 
 fn has_header(response: &Value, name: &str) -> bool {
@@ -257,7 +255,7 @@ async fn authentication_and_bodies_are_documented_where_the_server_requires_them
     let (registered, token) = user_with_token(&state, "probe@example.com").await;
     // The probe is staff and the admin of `acme`, so that permission checks pass and bodies are read.
     let id = registered["user"]["id"].as_i64().unwrap();
-    sqlx::query("UPDATE users SET is_staff = 1 WHERE id = $1").bind(id).execute(&state.db.pool).await.unwrap();
+    make_staff(&state, id).await;
     let org = json!({"name": "Acme", "slug": "acme"});
     let (status, _, _) = send(&state, request("POST", "/api/orgs/", Some(org), Some(&token))).await;
     assert_eq!(status, StatusCode::CREATED);
@@ -279,7 +277,7 @@ async fn authentication_and_bodies_are_documented_where_the_server_requires_them
         }
         // With a fresh token (logout-all must not spoil the next probe) and a body that is not
         // JSON: endpoints that read a body answer 400 `JSON parse error`.
-        let token = login(&state, "probe@example.com").await;
+        let token = login(&state, "probe@example.com", PASSWORD).await;
         let malformed = Request::builder()
             .method(method.to_uppercase().as_str())
             .uri(&uri)

@@ -1,4 +1,4 @@
-//! The password lifecycle (API.md §5) on both databases: the policy endpoints, change, reset by
+//! The password lifecycle (docs/api.md#password-lifecycle) on both databases: the policy endpoints, change, reset by
 //! e-mailed link, e-mail verification in both modes, history, expiry, and the notices. Mail is read
 //! back from the `.eml` files the file backend writes, and links are followed as a user would.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -9,36 +9,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use common::{call, link_params, mail_with, mails, request, send};
+use common::{call, configured, link_params, mail_with, mails, register, request, send, try_login, PASSWORD};
 use latchkey_core::policy::PasswordPolicy;
 use latchkey_server::links::{uid, Purpose};
-use latchkey_server::{now, AppState, Config};
+use latchkey_server::{now, AppState};
 use serde_json::{json, Value};
 use sqlx::Row;
 
-const PASSWORD: &str = "correct horse battery staple";
 const NEW_PASSWORD: &str = "a sturdier passphrase, freshly chosen";
 const RESET_SENT: &str = "If the address is registered, a reset link has been sent.";
 const BAD_LINK: &str = "The link is invalid or has expired.";
 
-async fn login(state: &AppState, email: &str, password: &str) -> (StatusCode, Value) {
-    call(state, "POST", "/api/token/", Some(json!({"email": email, "password": password})), None).await
-}
-
-/// Registers through the API (so the verification mail goes out) and returns the tokens.
-async fn register(state: &AppState, email: &str) -> Value {
-    let body = json!({"email": email, "password": PASSWORD, "password_confirm": PASSWORD, "first_name": "Ada"});
-    let (status, body) = call(state, "POST", "/api/auth/register/", Some(body), None).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    body
-}
-
-fn with_config(state: &AppState, change: impl FnOnce(&mut Config)) -> AppState {
-    let mut config = (*state.config).clone();
-    change(&mut config);
-    let mut changed = state.clone();
-    changed.config = Arc::new(config);
-    changed
+/// The registration body of Ada, for `email`.
+fn signup(email: &str) -> Value {
+    json!({"email": email, "password": PASSWORD, "password_confirm": PASSWORD, "first_name": "Ada"})
 }
 
 on_both!(the_policy_and_its_verdicts_are_served, |state: AppState| async move {
@@ -106,9 +90,9 @@ async fn the_policy_comes_from_a_json_or_toml_file() {
 }
 
 on_both!(changing_the_password_keeps_this_session_and_ends_the_others, |state: AppState| async move {
-    let registered = register(&state, "ada@example.com").await;
+    let registered = register(&state, signup("ada@example.com")).await;
     let access = registered["tokens"]["access"].as_str().unwrap().to_owned();
-    let (_, other) = login(&state, "ada@example.com", PASSWORD).await;
+    let (_, other) = try_login(&state, json!({"email": "ada@example.com", "password": PASSWORD})).await;
     let other = other["access"].as_str().unwrap().to_owned();
     let change = |old: &str, new: &str| json!({"old_password": old, "new_password": new});
 
@@ -141,8 +125,14 @@ on_both!(changing_the_password_keeps_this_session_and_ends_the_others, |state: A
     assert_eq!(status, StatusCode::OK, "this session goes on");
     let (status, _) = call(&state, "GET", "/api/auth/me/", None, Some(&other)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "the other session is revoked");
-    assert_eq!(login(&state, "ada@example.com", PASSWORD).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(login(&state, "ada@example.com", NEW_PASSWORD).await.0, StatusCode::OK);
+    assert_eq!(
+        try_login(&state, json!({"email": "ada@example.com", "password": PASSWORD})).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        try_login(&state, json!({"email": "ada@example.com", "password": NEW_PASSWORD})).await.0,
+        StatusCode::OK
+    );
 
     // The verification mail from the registration, then the notice.
     let sent = mails(&state, 2).await;
@@ -157,7 +147,7 @@ on_both!(changing_the_password_keeps_this_session_and_ends_the_others, |state: A
 on_both!(the_history_rule_refuses_recent_passwords, |state: AppState| async move {
     let mut state = state;
     state.policy = Arc::new(PasswordPolicy { history: 3, ..PasswordPolicy::default() });
-    let registered = register(&state, "ada@example.com").await;
+    let registered = register(&state, signup("ada@example.com")).await;
     let access = registered["tokens"]["access"].as_str().unwrap().to_owned();
     let passwords = [PASSWORD, "second passphrase of ada", "third passphrase of ada", "fourth passphrase of ada"];
     let change = |old: &str, new: &str| json!({"old_password": old, "new_password": new});
@@ -183,7 +173,7 @@ on_both!(the_history_rule_refuses_recent_passwords, |state: AppState| async move
 });
 
 on_both!(a_reset_link_works_once_and_ends_every_session, |state: AppState| async move {
-    let registered = register(&state, "ada@example.com").await;
+    let registered = register(&state, signup("ada@example.com")).await;
     let access = registered["tokens"]["access"].as_str().unwrap().to_owned();
     // Known and unknown addresses get the same answer; only the known one gets mail.
     for email in ["nobody@example.com", "ADA@example.com"] {
@@ -221,7 +211,7 @@ on_both!(a_reset_link_works_once_and_ends_every_session, |state: AppState| async
         call(&state, "POST", "/api/auth/password/reset/confirm/", Some(confirm(&token, NEW_PASSWORD)), None).await;
     assert_eq!((status, body), (StatusCode::OK, json!({"detail": "Password has been reset with the new password."})));
     assert_eq!(call(&state, "GET", "/api/auth/me/", None, Some(&access)).await.0, StatusCode::UNAUTHORIZED);
-    let (status, me) = login(&state, "ada@example.com", NEW_PASSWORD).await;
+    let (status, me) = try_login(&state, json!({"email": "ada@example.com", "password": NEW_PASSWORD})).await;
     assert_eq!(status, StatusCode::OK);
     let (_, me) = call(&state, "GET", "/api/auth/me/", None, me["access"].as_str()).await;
     assert_eq!(me["is_verified"], true, "a reset proves the mailbox");
@@ -242,7 +232,7 @@ on_both!(a_reset_link_works_once_and_ends_every_session, |state: AppState| async
 });
 
 on_both!(reset_links_expire, |state: AppState| async move {
-    register(&state, "ada@example.com").await;
+    register(&state, signup("ada@example.com")).await;
     let user = latchkey_server::users::User::by_email(&state.db, "ada@example.com").await.unwrap().unwrap();
     let state_of = format!("{}|{}|{}", user.password, user.last_login.unwrap_or(0), user.email);
     let max_age = i64::try_from(state.config.password_reset_timeout.as_secs()).unwrap();
@@ -261,7 +251,7 @@ on_both!(reset_links_expire, |state: AppState| async move {
 });
 
 on_both!(optional_verification_sends_a_link_that_verifies, |state: AppState| async move {
-    let registered = register(&state, "ada@example.com").await;
+    let registered = register(&state, signup("ada@example.com")).await;
     assert_eq!(registered["user"]["is_verified"], false);
     let access = registered["tokens"]["access"].as_str().unwrap().to_owned();
     let sent = mails(&state, 1).await;
@@ -286,16 +276,16 @@ on_both!(optional_verification_sends_a_link_that_verifies, |state: AppState| asy
 });
 
 on_both!(mandatory_verification_holds_login_until_the_link_is_followed, |state: AppState| async move {
-    let state = with_config(&state, |c| c.email_verification = "mandatory".into());
-    let registered = register(&state, "ada@example.com").await;
+    let state = configured(&state, |c| c.email_verification = "mandatory".into());
+    let registered = register(&state, signup("ada@example.com")).await;
     assert!(registered.get("tokens").is_none(), "{registered}");
-    let (status, body) = login(&state, "ada@example.com", PASSWORD).await;
+    let (status, body) = try_login(&state, json!({"email": "ada@example.com", "password": PASSWORD})).await;
     assert_eq!(
         (status, body),
         (StatusCode::UNAUTHORIZED, json!({"detail": "E-mail address is not verified.", "code": "email_not_verified"}))
     );
     // A wrong password still gets the usual answer: nothing about the address leaks.
-    let (status, body) = login(&state, "ada@example.com", "wrong").await;
+    let (status, body) = try_login(&state, json!({"email": "ada@example.com", "password": "wrong"})).await;
     assert_eq!((status, body["code"].clone()), (StatusCode::UNAUTHORIZED, Value::Null));
     // Resend without signing in: the same answer for any address, mail only for this one.
     for email in ["ada@example.com", "nobody@example.com"] {
@@ -315,15 +305,19 @@ on_both!(mandatory_verification_holds_login_until_the_link_is_followed, |state: 
     let (status, _) =
         call(&state, "POST", "/api/auth/email/verify/", Some(json!({"uid": uid, "token": token})), None).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(login(&state, "ada@example.com", PASSWORD).await.0, StatusCode::OK);
+    assert_eq!(try_login(&state, json!({"email": "ada@example.com", "password": PASSWORD})).await.0, StatusCode::OK);
 });
 
 on_both!(an_expired_password_can_only_be_changed, |state: AppState| async move {
-    let state = with_config(&state, |c| c.password_max_age = Some(Duration::from_secs(90 * 86_400)));
-    register(&state, "ada@example.com").await;
-    assert_eq!(login(&state, "ada@example.com", PASSWORD).await.0, StatusCode::OK, "a new password is fresh");
+    let state = configured(&state, |c| c.password_max_age = Some(Duration::from_secs(90 * 86_400)));
+    register(&state, signup("ada@example.com")).await;
+    assert_eq!(
+        try_login(&state, json!({"email": "ada@example.com", "password": PASSWORD})).await.0,
+        StatusCode::OK,
+        "a new password is fresh"
+    );
     sqlx::query("UPDATE users SET date_joined = $1").bind(now() - 91 * 86_400).execute(&state.db.pool).await.unwrap();
-    let (status, body) = login(&state, "ada@example.com", PASSWORD).await;
+    let (status, body) = try_login(&state, json!({"email": "ada@example.com", "password": PASSWORD})).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_eq!(body["code"], "password_expired");
     assert_eq!(body["detail"], "Your password has expired. Choose a new one to continue.");
@@ -338,7 +332,10 @@ on_both!(an_expired_password_can_only_be_changed, |state: AppState| async move {
     assert_eq!(status, StatusCode::OK, "the change opens a session");
     let (status, body) = call(&state, "POST", "/api/auth/password/change/", Some(change), None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "the token is spent: {body}");
-    assert_eq!(login(&state, "ada@example.com", NEW_PASSWORD).await.0, StatusCode::OK);
+    assert_eq!(
+        try_login(&state, json!({"email": "ada@example.com", "password": NEW_PASSWORD})).await.0,
+        StatusCode::OK
+    );
     let bogus = json!({"password_change_token": "nope", "old_password": NEW_PASSWORD, "new_password": PASSWORD});
     let (status, body) = call(&state, "POST", "/api/auth/password/change/", Some(bogus), None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -346,10 +343,10 @@ on_both!(an_expired_password_can_only_be_changed, |state: AppState| async move {
 });
 
 on_both!(new_devices_and_new_logins_are_announced, |state: AppState| async move {
-    let state = with_config(&state, |c| c.notify_new_login = true);
-    register(&state, "ada@example.com").await;
+    let state = configured(&state, |c| c.notify_new_login = true);
+    register(&state, signup("ada@example.com")).await;
     // Same client as the registration (none, in these tests): no notice.
-    let (_, pair) = login(&state, "ada@example.com", PASSWORD).await;
+    let (_, pair) = try_login(&state, json!({"email": "ada@example.com", "password": PASSWORD})).await;
     let mut from_elsewhere =
         request("POST", "/api/token/", Some(json!({"email": "ada@example.com", "password": PASSWORD})), None);
     from_elsewhere.headers_mut().insert("user-agent", "Elsewhere/1.0".parse().unwrap());
@@ -376,7 +373,7 @@ async fn a_dead_mail_server_does_not_change_the_answer() {
     let mut config = (*state.config).clone();
     config.email_backend = format!("smtp://127.0.0.1:{port}").parse().unwrap();
     let dead = AppState::with_db(config, state.db.clone()).unwrap();
-    register(&dead, "ada@example.com").await;
+    register(&dead, signup("ada@example.com")).await;
     for email in ["ada@example.com", "nobody@example.com"] {
         let (status, body) =
             call(&dead, "POST", "/api/auth/password/reset/", Some(json!({"email": email})), None).await;

@@ -2,6 +2,8 @@
 //! serializer-like `Form`, on arbitrary bytes and arbitrary JSON values.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
@@ -9,6 +11,7 @@ use axum::body::Body;
 use axum::extract::FromRequest;
 use axum::http::{Request, StatusCode};
 use axum::response::IntoResponse;
+use common::drf_shaped;
 use latchkey_server::drf::{max_length_message, CharField, Form, JsonBody};
 use latchkey_server::ApiError;
 use proptest::collection::vec;
@@ -116,19 +119,6 @@ fn answer(error: ApiError) -> (StatusCode, Value) {
     let status = response.status();
     let bytes = RUNTIME.block_on(axum::body::to_bytes(response.into_body(), usize::MAX)).unwrap();
     (status, serde_json::from_slice(&bytes).unwrap())
-}
-
-/// `{"detail": "..."}` (with `code` and the like beside it) or `{"field": ["message", ...]}`.
-fn drf_shaped(body: &Value) -> bool {
-    let Some(map) = body.as_object().filter(|map| !map.is_empty()) else { return false };
-    if let Some(detail) = map.get("detail") {
-        return detail.as_str().is_some_and(|detail| !detail.is_empty());
-    }
-    map.values().all(|messages| {
-        messages
-            .as_array()
-            .is_some_and(|list| !list.is_empty() && list.iter().all(|m| m.as_str().is_some_and(|m| !m.is_empty())))
-    })
 }
 
 proptest! {

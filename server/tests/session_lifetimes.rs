@@ -1,4 +1,4 @@
-//! Session lifetimes and details (API.md §4, §7), on both databases: the idle and the absolute
+//! Session lifetimes and details (docs/api.md#accounts-and-registration, §7), on both databases: the idle and the absolute
 //! limit, the sweep of ended sessions, the device, method and limits a session shows, naming a
 //! session, logout-all keeping the caller's session, and staff managing a user's sessions.
 //!
@@ -10,57 +10,27 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
-use common::{request, send};
+use axum::http::{header, StatusCode};
+use common::{
+    call_as, create_user, list_sessions, login_with_agent, make_staff, refresh, request, send, Pair, PASSWORD,
+};
 use latchkey_server::users::iso8601;
 use latchkey_server::{now, AppState};
 use serde_json::{json, Value};
 use sqlx::Row;
 
-const PASSWORD: &str = "correct horse battery staple";
 const CHROME_ON_LINUX: &str =
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
 const DAY: i64 = 86_400;
 
-struct Pair {
-    refresh: String,
-    access: String,
-    sid: String,
-}
-
-async fn login(state: &AppState, email: &str, user_agent: &str) -> Pair {
-    let login = Request::post("/api/token/")
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(header::USER_AGENT, user_agent)
-        .body(Body::from(json!({"email": email, "password": PASSWORD}).to_string()))
-        .unwrap();
-    let (status, body, _) = send(state, login).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let refresh = body["refresh"].as_str().unwrap().to_owned();
-    let claims = state.keys.verify(&refresh, None, now(), &state.expect).unwrap();
-    let sid = claims.extra["sid"].as_str().unwrap().to_owned();
-    Pair { refresh, access: body["access"].as_str().unwrap().to_owned(), sid }
-}
-
-async fn call(state: &AppState, method: &str, uri: &str, body: Option<Value>, token: &str) -> (StatusCode, Value) {
-    let (status, body, _) = send(state, request(method, uri, body, Some(token))).await;
-    (status, body)
-}
-
 /// Refreshes `pair` in place when the server allows it; returns the status and body.
-async fn refresh(state: &AppState, pair: &mut Pair) -> (StatusCode, Value) {
-    let body = json!({"refresh": pair.refresh});
-    let (status, body, _) = send(state, request("POST", "/api/token/refresh/", Some(body), None)).await;
+async fn refresh_pair(state: &AppState, pair: &mut Pair) -> (StatusCode, Value) {
+    let (status, body) = refresh(state, &pair.refresh).await;
     if status == StatusCode::OK {
         pair.refresh = body["refresh"].as_str().unwrap().to_owned();
         pair.access = body["access"].as_str().unwrap().to_owned();
     }
     (status, body)
-}
-
-async fn list(state: &AppState, token: &str) -> (StatusCode, Value) {
-    call(state, "GET", "/api/auth/sessions/", None, token).await
 }
 
 /// Sets a timestamp column of session `sid`.
@@ -76,7 +46,7 @@ async fn column(state: &AppState, sid: &str, column: &str) -> i64 {
 
 /// The session `sid` as `token`'s user lists it.
 async fn listed(state: &AppState, token: &str, sid: &str) -> Value {
-    let (status, sessions) = list(state, token).await;
+    let (status, sessions) = list_sessions(state, token).await;
     assert_eq!(status, StatusCode::OK, "{sessions}");
     sessions
         .as_array()
@@ -88,17 +58,11 @@ async fn listed(state: &AppState, token: &str, sid: &str) -> Value {
 }
 
 async fn rename(state: &AppState, sid: &str, name: Value, token: &str) -> (StatusCode, Value) {
-    call(state, "PATCH", &format!("/api/auth/sessions/{sid}/"), Some(json!({ "name": name })), token).await
+    call_as(state, "PATCH", &format!("/api/auth/sessions/{sid}/"), Some(json!({ "name": name })), token).await
 }
 
 fn expired() -> Value {
     json!({"detail": "Token is expired", "code": "token_not_valid"})
-}
-
-async fn make_staff(state: &AppState, email: &str) -> i64 {
-    let id = common::create_user(state, email, PASSWORD).await;
-    sqlx::query("UPDATE users SET is_staff = 1 WHERE id = $1").bind(id).execute(&state.db.pool).await.unwrap();
-    id
 }
 
 on_both!(no_refresh_extends_a_session_past_its_absolute_limit, |state: AppState| async move {
@@ -107,8 +71,8 @@ on_both!(no_refresh_extends_a_session_past_its_absolute_limit, |state: AppState|
     config.session_max_age = Duration::from_secs(3600);
     let state = AppState { config: Arc::new(config), ..state };
     common::create_user(&state, "alice@example.com", PASSWORD).await;
-    let mut pair = login(&state, "alice@example.com", "laptop").await;
-    let other = login(&state, "alice@example.com", "phone").await;
+    let mut pair = login_with_agent(&state, "alice@example.com", "laptop").await;
+    let other = login_with_agent(&state, "alice@example.com", "phone").await;
     let created = column(&state, &pair.sid, "created_at").await;
     let absolute = column(&state, &pair.sid, "absolute_expires_at").await;
     assert_eq!(absolute, created + 3600);
@@ -117,7 +81,7 @@ on_both!(no_refresh_extends_a_session_past_its_absolute_limit, |state: AppState|
 
     // Near the limit, a refresh works, but its token and the session's idle limit stop at it.
     set(&state, &pair.sid, "absolute_expires_at", now() + 100).await;
-    let (status, body) = refresh(&state, &mut pair).await;
+    let (status, body) = refresh_pair(&state, &mut pair).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let absolute = column(&state, &pair.sid, "absolute_expires_at").await;
     let claims = state.keys.verify(&pair.refresh, None, now(), &state.expect).unwrap();
@@ -130,32 +94,33 @@ on_both!(no_refresh_extends_a_session_past_its_absolute_limit, |state: AppState|
     // Past it, the refresh token is expired and the access token stops too, though both would
     // otherwise still be valid; the other session is untouched.
     set(&state, &pair.sid, "absolute_expires_at", now() - 1).await;
-    assert_eq!(refresh(&state, &mut pair).await, (StatusCode::UNAUTHORIZED, expired()));
-    assert_eq!(list(&state, &pair.access).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(refresh_pair(&state, &mut pair).await, (StatusCode::UNAUTHORIZED, expired()));
+    assert_eq!(list_sessions(&state, &pair.access).await.0, StatusCode::UNAUTHORIZED);
     let verify = request("POST", "/api/token/verify/", Some(json!({"token": pair.access})), None);
     assert_eq!(send(&state, verify).await.0, StatusCode::UNAUTHORIZED);
-    let (status, sessions) = list(&state, &other.access).await;
+    let (status, sessions) = list_sessions(&state, &other.access).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(sessions.as_array().unwrap().len(), 1, "{sessions}");
     assert_eq!(sessions[0]["id"], other.sid.as_str());
-    let (status, _) = call(&state, "DELETE", &format!("/api/auth/sessions/{}/", pair.sid), None, &other.access).await;
+    let (status, _) =
+        call_as(&state, "DELETE", &format!("/api/auth/sessions/{}/", pair.sid), None, &other.access).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "an ended session cannot be revoked");
 });
 
 on_both!(an_unused_session_ends_at_its_idle_limit, |state: AppState| async move {
     common::create_user(&state, "alice@example.com", PASSWORD).await;
-    let mut pair = login(&state, "alice@example.com", "laptop").await;
-    let other = login(&state, "alice@example.com", "phone").await;
+    let mut pair = login_with_agent(&state, "alice@example.com", "laptop").await;
+    let other = login_with_agent(&state, "alice@example.com", "phone").await;
     // Using the session moves its idle limit a refresh lifetime on.
     set(&state, &pair.sid, "expires_at", now() + 10).await;
-    assert_eq!(refresh(&state, &mut pair).await.0, StatusCode::OK);
+    assert_eq!(refresh_pair(&state, &mut pair).await.0, StatusCode::OK);
     let lifetime = 7 * DAY;
     assert!(column(&state, &pair.sid, "expires_at").await >= now() + lifetime - 5);
     // Unused past it, the session is over.
     set(&state, &pair.sid, "expires_at", now() - 1).await;
-    assert_eq!(refresh(&state, &mut pair).await, (StatusCode::UNAUTHORIZED, expired()));
-    assert_eq!(list(&state, &pair.access).await.0, StatusCode::UNAUTHORIZED);
-    let (status, sessions) = list(&state, &other.access).await;
+    assert_eq!(refresh_pair(&state, &mut pair).await, (StatusCode::UNAUTHORIZED, expired()));
+    assert_eq!(list_sessions(&state, &pair.access).await.0, StatusCode::UNAUTHORIZED);
+    let (status, sessions) = list_sessions(&state, &other.access).await;
     assert_eq!((status, sessions.as_array().unwrap().len()), (StatusCode::OK, 1));
 });
 
@@ -165,7 +130,7 @@ on_both!(the_sweep_deletes_sessions_that_ended_long_ago, |state: AppState| async
     let long_ago = now() - retention - 10;
     let mut sids = Vec::new();
     for agent in ["revoked long ago", "revoked lately", "idle long ago", "ended long ago", "ended lately", "open"] {
-        sids.push((agent, login(&state, "alice@example.com", agent).await.sid));
+        sids.push((agent, login_with_agent(&state, "alice@example.com", agent).await.sid));
     }
     for (agent, sid) in &sids {
         match *agent {
@@ -185,8 +150,8 @@ on_both!(the_sweep_deletes_sessions_that_ended_long_ago, |state: AppState| async
 
 on_both!(sessions_show_their_device_method_and_limits, |state: AppState| async move {
     common::create_user(&state, "alice@example.com", PASSWORD).await;
-    let chrome = login(&state, "alice@example.com", CHROME_ON_LINUX).await;
-    let curl = login(&state, "alice@example.com", "curl/8.5.0").await;
+    let chrome = login_with_agent(&state, "alice@example.com", CHROME_ON_LINUX).await;
+    let curl = login_with_agent(&state, "alice@example.com", "curl/8.5.0").await;
     let chrome_session = listed(&state, &curl.access, &chrome.sid).await;
     let curl_session = listed(&state, &curl.access, &curl.sid).await;
     assert_eq!(chrome_session["device"], json!({"browser": "Chrome", "os": "Linux"}));
@@ -205,9 +170,9 @@ on_both!(sessions_show_their_device_method_and_limits, |state: AppState| async m
 on_both!(users_name_their_own_sessions, |state: AppState| async move {
     common::create_user(&state, "alice@example.com", PASSWORD).await;
     common::create_user(&state, "mallory@example.com", PASSWORD).await;
-    let laptop = login(&state, "alice@example.com", "laptop").await;
-    let phone = login(&state, "alice@example.com", "phone").await;
-    let mallory = login(&state, "mallory@example.com", "evil").await;
+    let laptop = login_with_agent(&state, "alice@example.com", "laptop").await;
+    let phone = login_with_agent(&state, "alice@example.com", "phone").await;
+    let mallory = login_with_agent(&state, "mallory@example.com", "evil").await;
     let name_of_phone = || async { listed(&state, &phone.access, &phone.sid).await["name"].clone() };
 
     let (status, body) = rename(&state, &phone.sid, json!("  Work phone  "), &laptop.access).await;
@@ -218,7 +183,7 @@ on_both!(users_name_their_own_sessions, |state: AppState| async move {
     );
     assert_eq!(name_of_phone().await, "Work phone");
     let uri = format!("/api/auth/sessions/{}/", phone.sid);
-    let (status, body) = call(&state, "PATCH", &uri, Some(json!({})), &phone.access).await;
+    let (status, body) = call_as(&state, "PATCH", &uri, Some(json!({})), &phone.access).await;
     assert_eq!((status, &body["name"], &body["current"]), (StatusCode::OK, &json!("Work phone"), &json!(true)));
 
     let longest = "é".repeat(64);
@@ -240,19 +205,19 @@ on_both!(users_name_their_own_sessions, |state: AppState| async move {
     let (status, body) = rename(&state, &phone.sid, json!("   "), &laptop.access).await;
     assert_eq!((status, &body["name"]), (StatusCode::OK, &Value::Null), "blank clears the name");
     assert_eq!(name_of_phone().await, Value::Null);
-    assert_eq!(call(&state, "DELETE", &uri, None, &laptop.access).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(call_as(&state, "DELETE", &uri, None, &laptop.access).await.0, StatusCode::NO_CONTENT);
     assert_eq!(rename(&state, &phone.sid, json!("gone"), &laptop.access).await, not_found, "a revoked session");
 });
 
 on_both!(logout_all_can_keep_the_callers_session, |state: AppState| async move {
     common::create_user(&state, "alice@example.com", PASSWORD).await;
     common::create_user(&state, "bob@example.com", PASSWORD).await;
-    let mut laptop = login(&state, "alice@example.com", "laptop").await;
-    let mut phone = login(&state, "alice@example.com", "phone").await;
-    let mut tablet = login(&state, "alice@example.com", "tablet").await;
-    let mut bob = login(&state, "bob@example.com", "bob").await;
+    let mut laptop = login_with_agent(&state, "alice@example.com", "laptop").await;
+    let mut phone = login_with_agent(&state, "alice@example.com", "phone").await;
+    let mut tablet = login_with_agent(&state, "alice@example.com", "tablet").await;
+    let mut bob = login_with_agent(&state, "bob@example.com", "bob").await;
     // A session that ended by itself is not counted among those revoked.
-    let ended = login(&state, "alice@example.com", "old").await;
+    let ended = login_with_agent(&state, "alice@example.com", "old").await;
     set(&state, &ended.sid, "expires_at", now() - 1).await;
     let logout_all = |body: Value, token: String| {
         let state = state.clone();
@@ -261,18 +226,18 @@ on_both!(logout_all_can_keep_the_callers_session, |state: AppState| async move {
 
     let (status, body, _) = logout_all(json!({"keep_current": "maybe"}), phone.access.clone()).await;
     assert_eq!((status, body), (StatusCode::BAD_REQUEST, json!({"keep_current": ["Must be a valid boolean."]})));
-    assert_eq!(refresh(&state, &mut laptop).await.0, StatusCode::OK, "a refused request revokes nothing");
+    assert_eq!(refresh_pair(&state, &mut laptop).await.0, StatusCode::OK, "a refused request revokes nothing");
 
     let (status, body, answer) = logout_all(json!({"keep_current": true}), phone.access.clone()).await;
     assert_eq!((status, body), (StatusCode::OK, json!({"revoked": 2})));
     assert!(!answer.headers().contains_key(header::SET_COOKIE), "the caller's refresh cookie lives on");
-    assert_eq!(refresh(&state, &mut phone).await.0, StatusCode::OK, "the caller's session still refreshes");
-    assert_eq!(list(&state, &phone.access).await.1.as_array().unwrap().len(), 1);
+    assert_eq!(refresh_pair(&state, &mut phone).await.0, StatusCode::OK, "the caller's session still refreshes");
+    assert_eq!(list_sessions(&state, &phone.access).await.1.as_array().unwrap().len(), 1);
     for other in [&mut laptop, &mut tablet] {
-        assert_eq!(refresh(&state, other).await.0, StatusCode::UNAUTHORIZED);
-        assert_eq!(list(&state, &other.access).await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(refresh_pair(&state, other).await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(list_sessions(&state, &other.access).await.0, StatusCode::UNAUTHORIZED);
     }
-    assert_eq!(refresh(&state, &mut bob).await.0, StatusCode::OK, "other users keep their sessions");
+    assert_eq!(refresh_pair(&state, &mut bob).await.0, StatusCode::OK, "other users keep their sessions");
     let detail: String = sqlx::query("SELECT detail FROM audit_events WHERE event = 'session_revoked'")
         .fetch_one(&state.db.pool)
         .await
@@ -287,29 +252,30 @@ on_both!(logout_all_can_keep_the_callers_session, |state: AppState| async move {
     let (status, body, answer) = logout_all(json!({"keep_current": false}), phone.access.clone()).await;
     assert_eq!((status, body), (StatusCode::OK, json!({})), "without it, v1's answer");
     assert!(answer.headers().contains_key(header::SET_COOKIE));
-    assert_eq!(refresh(&state, &mut phone).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(refresh_pair(&state, &mut phone).await.0, StatusCode::UNAUTHORIZED);
 });
 
 on_both!(staff_list_and_revoke_a_users_sessions, |state: AppState| async move {
     let alice = common::create_user(&state, "alice@example.com", PASSWORD).await;
     let bob = common::create_user(&state, "bob@example.com", PASSWORD).await;
-    let staff = make_staff(&state, "staff@example.com").await;
-    let mut laptop = login(&state, "alice@example.com", CHROME_ON_LINUX).await;
-    let phone = login(&state, "alice@example.com", "phone").await;
-    let bobs = login(&state, "bob@example.com", "bob").await;
-    let admin = login(&state, "staff@example.com", "desk").await;
+    let staff = create_user(&state, "staff@example.com", PASSWORD).await;
+    make_staff(&state, staff).await;
+    let mut laptop = login_with_agent(&state, "alice@example.com", CHROME_ON_LINUX).await;
+    let phone = login_with_agent(&state, "alice@example.com", "phone").await;
+    let bobs = login_with_agent(&state, "bob@example.com", "bob").await;
+    let admin = login_with_agent(&state, "staff@example.com", "desk").await;
     let sessions_uri = format!("/api/admin/users/{alice}/sessions/");
     let session_uri = |user: i64, sid: &str| format!("/api/admin/users/{user}/sessions/{sid}/");
 
     let (status, _, _) = send(&state, request("GET", &sessions_uri, None, None)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(call(&state, "GET", &sessions_uri, None, &laptop.access).await.0, StatusCode::FORBIDDEN, "not staff");
-    let own = call(&state, "DELETE", &session_uri(alice, &phone.sid), None, &laptop.access).await;
+    assert_eq!(call_as(&state, "GET", &sessions_uri, None, &laptop.access).await.0, StatusCode::FORBIDDEN, "not staff");
+    let own = call_as(&state, "DELETE", &session_uri(alice, &phone.sid), None, &laptop.access).await;
     assert_eq!(own.0, StatusCode::FORBIDDEN, "not even their own sessions through the admin API");
 
-    let (status, listed) = call(&state, "GET", &sessions_uri, None, &admin.access).await;
+    let (status, listed) = call_as(&state, "GET", &sessions_uri, None, &admin.access).await;
     assert_eq!(status, StatusCode::OK, "{listed}");
-    let (_, own_list) = list(&state, &laptop.access).await;
+    let (_, own_list) = list_sessions(&state, &laptop.access).await;
     let without_current = |sessions: &Value| {
         let mut sessions = sessions.clone();
         sessions.as_array_mut().unwrap().iter_mut().for_each(|s| s["current"] = json!(false));
@@ -321,18 +287,18 @@ on_both!(staff_list_and_revoke_a_users_sessions, |state: AppState| async move {
     assert_eq!(laptop_session["device"], json!({"browser": "Chrome", "os": "Linux"}));
 
     let not_found = (StatusCode::NOT_FOUND, json!({"detail": "Not found."}));
-    assert_eq!(call(&state, "DELETE", &session_uri(alice, &bobs.sid), None, &admin.access).await, not_found);
-    assert_eq!(call(&state, "DELETE", &session_uri(bob, &phone.sid), None, &admin.access).await, not_found);
-    assert_eq!(call(&state, "DELETE", &session_uri(9_999_999, &laptop.sid), None, &admin.access).await, not_found);
-    assert_eq!(call(&state, "GET", "/api/admin/users/9999999/sessions/", None, &admin.access).await, not_found);
-    assert_eq!(call(&state, "GET", "/api/admin/users/x/sessions/", None, &admin.access).await, not_found);
+    assert_eq!(call_as(&state, "DELETE", &session_uri(alice, &bobs.sid), None, &admin.access).await, not_found);
+    assert_eq!(call_as(&state, "DELETE", &session_uri(bob, &phone.sid), None, &admin.access).await, not_found);
+    assert_eq!(call_as(&state, "DELETE", &session_uri(9_999_999, &laptop.sid), None, &admin.access).await, not_found);
+    assert_eq!(call_as(&state, "GET", "/api/admin/users/9999999/sessions/", None, &admin.access).await, not_found);
+    assert_eq!(call_as(&state, "GET", "/api/admin/users/x/sessions/", None, &admin.access).await, not_found);
 
-    let (status, body) = call(&state, "DELETE", &session_uri(alice, &laptop.sid), None, &admin.access).await;
+    let (status, body) = call_as(&state, "DELETE", &session_uri(alice, &laptop.sid), None, &admin.access).await;
     assert_eq!((status, body), (StatusCode::NO_CONTENT, Value::Null));
-    assert_eq!(refresh(&state, &mut laptop).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(list(&state, &phone.access).await.1.as_array().unwrap().len(), 1);
-    assert_eq!(call(&state, "DELETE", &session_uri(alice, &laptop.sid), None, &admin.access).await, not_found);
-    assert_eq!(list(&state, &bobs.access).await.0, StatusCode::OK, "bob's session is untouched");
+    assert_eq!(refresh_pair(&state, &mut laptop).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(list_sessions(&state, &phone.access).await.1.as_array().unwrap().len(), 1);
+    assert_eq!(call_as(&state, "DELETE", &session_uri(alice, &laptop.sid), None, &admin.access).await, not_found);
+    assert_eq!(list_sessions(&state, &bobs.access).await.0, StatusCode::OK, "bob's session is untouched");
 
     let sql = "SELECT user_id, session_id, detail FROM audit_events WHERE event = 'session_revoked'";
     let row = sqlx::query(sql).fetch_one(&state.db.pool).await.unwrap();

@@ -14,11 +14,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use common::{link_params, request, send};
+use common::{link_params, optional_env, request, send, PASSWORD};
 use latchkey_server::AppState;
 use serde_json::json;
 
-const PASSWORD: &str = "correct horse battery staple";
 const NEW_PASSWORD: &str = "a sturdier passphrase, freshly chosen";
 
 struct SmtpServer(Child);
@@ -30,18 +29,9 @@ impl Drop for SmtpServer {
     }
 }
 
+/// A Python with aiosmtpd (`scripts/smtp.sh` installs one).
 fn python() -> Option<String> {
-    match std::env::var("LATCHKEY_TEST_SMTP_PYTHON") {
-        Ok(python) => Some(python),
-        Err(_) => {
-            assert!(
-                std::env::var("LATCHKEY_REQUIRE_SMTP").is_err(),
-                "LATCHKEY_REQUIRE_SMTP is set but LATCHKEY_TEST_SMTP_PYTHON is not"
-            );
-            eprintln!("skipping the SMTP round trip: LATCHKEY_TEST_SMTP_PYTHON is not set (scripts/test.sh sets it)");
-            None
-        }
-    }
+    optional_env("LATCHKEY_TEST_SMTP_PYTHON", "LATCHKEY_REQUIRE_SMTP", "the SMTP round trip")
 }
 
 /// aiosmtpd on `port`, delivering into the Maildir `dir`; returns once it accepts connections.

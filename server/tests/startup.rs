@@ -3,24 +3,19 @@
 //! address other machines reach. A generated secret file is born readable by its owner alone.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
+use common::{fresh_dir, latchkey};
 use latchkey_core::token::Algorithm;
 use latchkey_server::config::EmailBackend;
 use latchkey_server::db::Db;
 use latchkey_server::state::StartError;
 use latchkey_server::{AppState, Config};
 use serde_json::Value;
-
-/// A fresh directory for one test's database and secret file.
-fn fresh_dir(name: &str) -> PathBuf {
-    use rand_core::RngCore;
-    let dir = std::env::temp_dir().join(format!("latchkey-startup-{name}-{:016x}", rand_core::OsRng.next_u64()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// The default configuration over a SQLite file in `dir`, with e-mail going to files there.
 fn config_in(dir: &Path) -> Config {
@@ -119,14 +114,9 @@ async fn a_secret_file_others_may_read_is_refused() {
 /// Starts the binary bound to `bind` with console e-mail, waits for it to listen, stops it, and
 /// returns what it logged.
 fn logs_of_a_server_on(bind: &str) -> String {
-    let dir = fresh_dir("console");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+    let mut child = latchkey(&fresh_dir("console"))
         .env("LATCHKEY_BIND", bind)
-        .env("LATCHKEY_DATABASE_URL", format!("sqlite://{}/latchkey.db?mode=rwc", dir.display()))
-        .env("LATCHKEY_SECRET_KEY", "startup-secret-startup-secret-startup")
-        .env("LATCHKEY_ENCRYPTION_KEY", "startup-encryption-key")
         .env("LATCHKEY_EMAIL_BACKEND", "console")
-        .env("LATCHKEY_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

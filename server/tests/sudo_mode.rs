@@ -7,36 +7,14 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{create_user, request, send, totp};
+use common::{
+    add_authenticator, call_as, create_user, login_with, request, send, signed_in, totp, window_passes, PASSWORD,
+};
 use latchkey_server::AppState;
 use serde_json::{json, Value};
 use sqlx::Row;
 
-const PASSWORD: &str = "correct horse battery staple";
 const NEW_PASSWORD: &str = "an entirely different passphrase";
-
-async fn call(state: &AppState, method: &str, uri: &str, body: Value, token: &str) -> (StatusCode, Value) {
-    let (status, body, _) = send(state, request(method, uri, Some(body), Some(token))).await;
-    (status, body)
-}
-
-async fn login(state: &AppState, body: Value) -> String {
-    let (status, body, _) = send(state, request("POST", "/api/token/", Some(body), None)).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["access"].as_str().unwrap().to_owned()
-}
-
-async fn signed_in(state: &AppState, email: &str) -> String {
-    create_user(state, email, PASSWORD).await;
-    login(state, json!({"email": email, "password": PASSWORD})).await
-}
-
-/// Lets the window of every session of `email` pass, as time would.
-async fn window_passes(state: &AppState, email: &str) {
-    let sql = "UPDATE sessions SET created_at = created_at - 3600, reauthenticated_at = NULL \
-               WHERE user_id = (SELECT id FROM users WHERE email = $1)";
-    sqlx::query(sql).bind(email).execute(&state.db.pool).await.unwrap();
-}
 
 fn reauthentication_required(answer: &(StatusCode, Value)) {
     assert_eq!(answer.0, StatusCode::FORBIDDEN, "{}", answer.1);
@@ -46,22 +24,22 @@ fn reauthentication_required(answer: &(StatusCode, Value)) {
 on_both!(an_old_session_must_confirm_it_is_you_before_sensitive_actions, |state: AppState| async move {
     let access = signed_in(&state, "ada@example.com").await;
     window_passes(&state, "ada@example.com").await;
-    reauthentication_required(&call(&state, "POST", "/api/auth/api-keys/", json!({"name": "ci"}), &access).await);
-    reauthentication_required(&call(&state, "POST", "/api/auth/2fa/totp/", json!({}), &access).await);
-    reauthentication_required(&call(&state, "DELETE", "/api/auth/me/", json!({}), &access).await);
+    reauthentication_required(&call_as(&state, "POST", "/api/auth/api-keys/", json!({"name": "ci"}), &access).await);
+    reauthentication_required(&call_as(&state, "POST", "/api/auth/2fa/totp/", json!({}), &access).await);
+    reauthentication_required(&call_as(&state, "DELETE", "/api/auth/me/", json!({}), &access).await);
     let change = json!({"new_password": NEW_PASSWORD});
-    reauthentication_required(&call(&state, "POST", "/api/auth/password/change/", change, &access).await);
+    reauthentication_required(&call_as(&state, "POST", "/api/auth/password/change/", change, &access).await);
     // A wrong password opens nothing and is counted as a failed re-authentication.
-    let (status, body) = call(&state, "POST", "/api/auth/reauthenticate/", json!({"password": "no"}), &access).await;
+    let (status, body) = call_as(&state, "POST", "/api/auth/reauthenticate/", json!({"password": "no"}), &access).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body, json!({"password": ["Incorrect password."]}));
     let (status, body) =
-        call(&state, "POST", "/api/auth/reauthenticate/", json!({"password": PASSWORD}), &access).await;
+        call_as(&state, "POST", "/api/auth/reauthenticate/", json!({"password": PASSWORD}), &access).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body["expires_at"].as_str().unwrap().ends_with('Z'));
-    let (status, body) = call(&state, "POST", "/api/auth/api-keys/", json!({"name": "ci"}), &access).await;
+    let (status, body) = call_as(&state, "POST", "/api/auth/api-keys/", json!({"name": "ci"}), &access).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (status, _) = call(&state, "POST", "/api/auth/2fa/totp/", json!({}), &access).await;
+    let (status, _) = call_as(&state, "POST", "/api/auth/2fa/totp/", json!({}), &access).await;
     assert_eq!(status, StatusCode::CREATED);
     let events: Vec<String> = sqlx::query("SELECT event FROM audit_events ORDER BY id")
         .fetch_all(&state.db.pool)
@@ -77,65 +55,53 @@ on_both!(the_old_password_still_counts_for_its_own_request, |state: AppState| as
     let access = signed_in(&state, "bea@example.com").await;
     window_passes(&state, "bea@example.com").await;
     let change = json!({"old_password": PASSWORD, "new_password": NEW_PASSWORD});
-    let (status, body) = call(&state, "POST", "/api/auth/password/change/", change, &access).await;
+    let (status, body) = call_as(&state, "POST", "/api/auth/password/change/", change, &access).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     // For that request only: the window is still closed.
-    reauthentication_required(&call(&state, "POST", "/api/auth/api-keys/", json!({"name": "x"}), &access).await);
-    let (status, _) = call(&state, "DELETE", "/api/auth/me/", json!({"password": NEW_PASSWORD}), &access).await;
+    reauthentication_required(&call_as(&state, "POST", "/api/auth/api-keys/", json!({"name": "x"}), &access).await);
+    let (status, _) = call_as(&state, "DELETE", "/api/auth/me/", json!({"password": NEW_PASSWORD}), &access).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 });
 
 on_both!(a_fresh_login_is_recent_enough, |state: AppState| async move {
     let access = signed_in(&state, "cy@example.com").await;
     let (status, body) =
-        call(&state, "POST", "/api/auth/password/change/", json!({"new_password": NEW_PASSWORD}), &access).await;
+        call_as(&state, "POST", "/api/auth/password/change/", json!({"new_password": NEW_PASSWORD}), &access).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let access = login(&state, json!({"email": "cy@example.com", "password": NEW_PASSWORD})).await;
-    let (status, _) = call(&state, "DELETE", "/api/auth/me/", json!({}), &access).await;
+    let access = login_with(&state, json!({"email": "cy@example.com", "password": NEW_PASSWORD})).await;
+    let (status, _) = call_as(&state, "DELETE", "/api/auth/me/", json!({}), &access).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 });
-
-/// Adds and confirms a device from `access`; returns its secret.
-async fn enroll(state: &AppState, access: &str) -> String {
-    let (status, device) = call(state, "POST", "/api/auth/2fa/totp/", json!({"name": "phone"}), access).await;
-    assert_eq!(status, StatusCode::CREATED, "{device}");
-    let secret = device["secret"].as_str().unwrap().to_owned();
-    let confirm = format!("/api/auth/2fa/totp/{}/confirm/", device["id"]);
-    let (status, body) =
-        call(state, "POST", &confirm, json!({"code": totp(&secret, latchkey_server::now())}), access).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    secret
-}
 
 on_both!(a_session_from_before_two_factor_changes_nothing_of_it, |state: AppState| async move {
     create_user(&state, "dee@example.com", PASSWORD).await;
     let credentials = json!({"email": "dee@example.com", "password": PASSWORD});
-    let (old, owner) = (login(&state, credentials.clone()).await, login(&state, credentials).await);
+    let (old, owner) = (login_with(&state, credentials.clone()).await, login_with(&state, credentials).await);
     // The old session plants a device while 2FA is off; the owner then turns 2FA on with their own.
-    let (status, planted) = call(&state, "POST", "/api/auth/2fa/totp/", json!({"name": "evil"}), &old).await;
+    let (status, planted) = call_as(&state, "POST", "/api/auth/2fa/totp/", json!({"name": "evil"}), &old).await;
     assert_eq!(status, StatusCode::CREATED);
-    let secret = enroll(&state, &owner).await;
+    let secret = add_authenticator(&state, &owner, "phone").await.secret;
     let confirm = format!("/api/auth/2fa/totp/{}/confirm/", planted["id"]);
     let code = totp(planted["secret"].as_str().unwrap(), latchkey_server::now());
-    let (status, _) = call(&state, "POST", &confirm, json!({"code": code}), &old).await;
+    let (status, _) = call_as(&state, "POST", &confirm, json!({"code": code}), &old).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "a device made before 2FA cannot be confirmed from that session");
-    let (status, _) = call(&state, "POST", "/api/auth/2fa/backup-codes/", json!({"password": PASSWORD}), &old).await;
+    let (status, _) = call_as(&state, "POST", "/api/auth/2fa/backup-codes/", json!({"password": PASSWORD}), &old).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "the password alone does not do from an unverified session");
-    let (status, _) = call(&state, "POST", "/api/auth/2fa/totp/", json!({}), &old).await;
+    let (status, _) = call_as(&state, "POST", "/api/auth/2fa/totp/", json!({}), &old).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // The old session was not revoked: it only lacks the second factor, until it verifies one.
-    let (status, me) = call(&state, "GET", "/api/auth/me/", json!({}), &old).await;
+    let (status, me) = call_as(&state, "GET", "/api/auth/me/", json!({}), &old).await;
     assert_eq!(status, StatusCode::OK, "{me}");
     let next = totp(&secret, latchkey_server::now() + 30);
-    let (status, body) = call(&state, "POST", "/api/auth/reauthenticate/", json!({"code": next}), &old).await;
+    let (status, body) = call_as(&state, "POST", "/api/auth/reauthenticate/", json!({"code": next}), &old).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, _) = call(&state, "POST", "/api/auth/2fa/totp/", json!({"name": "tablet"}), &old).await;
+    let (status, _) = call_as(&state, "POST", "/api/auth/2fa/totp/", json!({"name": "tablet"}), &old).await;
     assert_eq!(status, StatusCode::CREATED, "verified now");
 });
 
 on_both!(an_api_key_cannot_open_the_window, |state: AppState| async move {
     let access = signed_in(&state, "eve@example.com").await;
-    let (status, key) = call(&state, "POST", "/api/auth/api-keys/", json!({"name": "bot"}), &access).await;
+    let (status, key) = call_as(&state, "POST", "/api/auth/api-keys/", json!({"name": "bot"}), &access).await;
     assert_eq!(status, StatusCode::CREATED);
     let mut request = request("POST", "/api/auth/reauthenticate/", Some(json!({"password": PASSWORD})), None);
     request.headers_mut().insert("x-api-key", key["key"].as_str().unwrap().parse().unwrap());

@@ -1,4 +1,4 @@
-//! The simplejwt-compatible token endpoints (API.md §3): login, refresh with rotation and reuse
+//! The simplejwt-compatible token endpoints (docs/api.md#tokens): login, refresh with rotation and reuse
 //! detection, verify, blacklist, and how access tokens are read, on both databases.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,20 +9,18 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use common::{request, send};
+use common::{blacklisted, claims, configured, list_sessions, login_pair, refresh, request, send, send_text, PASSWORD};
 use latchkey_core::hash::HashParams;
 use latchkey_core::token::{Claims, Expectations, TokenType};
 use latchkey_server::db::flag;
 use latchkey_server::passwords::Hasher;
-use latchkey_server::{app, now, AppState};
+use latchkey_server::{now, AppState};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
-use tower::ServiceExt;
 
-const PASSWORD: &str = "correct horse battery staple";
 const NO_ACCOUNT: &str = r#"{"detail":"No active account found with the given credentials"}"#;
-/// Django's PBKDF2 hash of "password" (compat-specs §3).
+/// Django's PBKDF2 hash of "password" (computed with hashlib.pbkdf2_hmac at 1 000 000 iterations).
 const DJANGO_HASH: &str = "pbkdf2_sha256$1000000$abcdefghijklmnopqrstuv$hiSPLmmsEJ4SXtBDfUpBLIVuYXFfcubYcZtjeWt1s3U=";
 
 async fn insert_user(state: &AppState, email: &str, username: Option<&str>, hash: &str, active: bool) -> i64 {
@@ -40,7 +38,7 @@ async fn insert_user(state: &AppState, email: &str, username: Option<&str>, hash
     row.try_get("id").unwrap()
 }
 
-async fn create_user(state: &AppState, email: &str, username: Option<&str>, active: bool) -> i64 {
+async fn create_account(state: &AppState, email: &str, username: Option<&str>, active: bool) -> i64 {
     let hash = state.hasher.hash(PASSWORD.into(), &Default::default()).await.unwrap();
     insert_user(state, email, username, &hash, active).await
 }
@@ -52,35 +50,9 @@ async fn post(state: &AppState, uri: &str, body: Value) -> (StatusCode, Value) {
 
 /// Status and raw body bytes, to compare error bodies byte for byte.
 async fn post_raw(state: &AppState, uri: &str, body: Value) -> (StatusCode, String, Option<String>) {
-    let response = app(state.clone()).oneshot(request("POST", uri, Some(body), None)).await.unwrap();
+    let (status, body, response) = send_text(state, request("POST", uri, Some(body), None)).await;
     let www = response.headers().get(header::WWW_AUTHENTICATE).map(|v| v.to_str().unwrap().to_owned());
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
-    (status, String::from_utf8(bytes.to_vec()).unwrap(), www)
-}
-
-async fn login(state: &AppState) -> (String, String) {
-    let (status, body) = post(state, "/api/token/", json!({"email": "alice@example.com", "password": PASSWORD})).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    (body["refresh"].as_str().unwrap().to_owned(), body["access"].as_str().unwrap().to_owned())
-}
-
-async fn refresh(state: &AppState, token: &str) -> (StatusCode, Value) {
-    post(state, "/api/token/refresh/", json!({ "refresh": token })).await
-}
-
-/// `GET /api/auth/sessions/` with `token`: the status tells whether an access token still works.
-async fn sessions_with(state: &AppState, token: &str) -> (StatusCode, Value) {
-    let (status, body, _) = send(state, request("GET", "/api/auth/sessions/", None, Some(token))).await;
-    (status, body)
-}
-
-fn claims(state: &AppState, token: &str) -> Claims {
-    state.keys.verify(token, None, now(), &state.expect).unwrap()
-}
-
-fn blacklisted() -> Value {
-    json!({"detail": "Token is blacklisted", "code": "token_not_valid"})
+    (status, body, www)
 }
 
 async fn session_row(state: &AppState, sid: &str) -> sqlx::any::AnyRow {
@@ -93,13 +65,11 @@ fn sha256_hex(text: &str) -> String {
 }
 
 fn with_grace(state: &AppState, grace: Duration) -> AppState {
-    let mut config = (*state.config).clone();
-    config.refresh_reuse_grace = grace;
-    AppState { config: Arc::new(config), ..state.clone() }
+    configured(state, |config| config.refresh_reuse_grace = grace)
 }
 
 on_both!(login_by_email_and_username, |state: AppState| async move {
-    let id = create_user(&state, "alice@example.com", Some("alice"), true).await;
+    let id = create_account(&state, "alice@example.com", Some("alice"), true).await;
     let login = Request::post("/api/token/")
         .header(header::CONTENT_TYPE, "application/json")
         .header(header::USER_AGENT, format!("agent/{}", "x".repeat(300)))
@@ -146,14 +116,14 @@ on_both!(login_by_email_and_username, |state: AppState| async move {
 
     let (status, body) = post(&state, "/api/token/", json!({"username": " alice ", "password": PASSWORD})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, list) = sessions_with(&state, body["access"].as_str().unwrap()).await;
+    let (status, list) = list_sessions(&state, body["access"].as_str().unwrap()).await;
     assert_eq!(status, StatusCode::OK, "{list}");
     assert_eq!(list.as_array().unwrap().len(), 2);
 });
 
 on_both!(login_failures_share_one_body, |state: AppState| async move {
-    create_user(&state, "alice@example.com", Some("alice"), true).await;
-    create_user(&state, "idle@example.com", Some("idle"), false).await;
+    create_account(&state, "alice@example.com", Some("alice"), true).await;
+    create_account(&state, "idle@example.com", Some("idle"), false).await;
     let cases = [
         json!({"email": "nobody@example.com", "password": PASSWORD}),
         json!({"username": "nobody", "password": PASSWORD}),
@@ -221,7 +191,7 @@ on_both!(django_hash_is_upgraded_on_login, |state: AppState| async move {
 });
 
 on_both!(hashing_over_capacity_is_a_503, |mut state: AppState| async move {
-    create_user(&state, "alice@example.com", None, true).await;
+    create_account(&state, "alice@example.com", None, true).await;
     state.hasher = Hasher::with_capacity(HashParams { memory_kib: 64, iterations: 1, parallelism: 1 }, 0, 0);
     let (status, body, response) = send(
         &state,
@@ -233,8 +203,8 @@ on_both!(hashing_over_capacity_is_a_503, |mut state: AppState| async move {
 });
 
 on_both!(refresh_rotates_and_tolerates_reuse_in_grace, |state: AppState| async move {
-    create_user(&state, "alice@example.com", None, true).await;
-    let (first, _) = login(&state).await;
+    create_account(&state, "alice@example.com", None, true).await;
+    let (_, first) = login_pair(&state, "alice@example.com", PASSWORD).await;
     let (status, body) = refresh(&state, &first).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body.as_object().unwrap().len(), 2);
@@ -243,11 +213,11 @@ on_both!(refresh_rotates_and_tolerates_reuse_in_grace, |state: AppState| async m
     assert_ne!(second, first);
     assert_eq!(claims(&state, &second).extra["sid"], claims(&state, &first).extra["sid"]);
     assert_eq!(claims(&state, &access).extra["email"], "alice@example.com");
-    assert_eq!(sessions_with(&state, &access).await.0, StatusCode::OK);
+    assert_eq!(list_sessions(&state, &access).await.0, StatusCode::OK);
 
     // Two tabs: the old token again, seconds later, is refused but the session lives on.
     assert_eq!(refresh(&state, &first).await, (StatusCode::UNAUTHORIZED, blacklisted()));
-    assert_eq!(sessions_with(&state, &access).await.0, StatusCode::OK);
+    assert_eq!(list_sessions(&state, &access).await.0, StatusCode::OK);
     let (status, body) = refresh(&state, &second).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let third = body["refresh"].as_str().unwrap().to_owned();
@@ -256,22 +226,22 @@ on_both!(refresh_rotates_and_tolerates_reuse_in_grace, |state: AppState| async m
 
 on_both!(reuse_after_grace_revokes_the_session, |state: AppState| async move {
     let state = with_grace(&state, Duration::ZERO);
-    create_user(&state, "alice@example.com", None, true).await;
-    let (first, _) = login(&state).await;
+    create_account(&state, "alice@example.com", None, true).await;
+    let (_, first) = login_pair(&state, "alice@example.com", PASSWORD).await;
     let (status, body) = refresh(&state, &first).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let second = body["refresh"].as_str().unwrap().to_owned();
     let access = body["access"].as_str().unwrap().to_owned();
     assert_eq!(refresh(&state, &first).await, (StatusCode::UNAUTHORIZED, blacklisted()));
     assert_eq!(refresh(&state, &second).await, (StatusCode::UNAUTHORIZED, blacklisted()), "the family is dead");
-    assert_eq!(sessions_with(&state, &access).await, (StatusCode::UNAUTHORIZED, blacklisted()));
+    assert_eq!(list_sessions(&state, &access).await, (StatusCode::UNAUTHORIZED, blacklisted()));
     let sid = claims(&state, &second).extra["sid"].as_str().unwrap().to_owned();
     assert!(session_row(&state, &sid).await.try_get::<Option<i64>, _>("revoked_at").unwrap().is_some());
 });
 
 on_both!(a_token_older_than_the_previous_one_is_reuse, |state: AppState| async move {
-    create_user(&state, "alice@example.com", None, true).await;
-    let (first, _) = login(&state).await;
+    create_account(&state, "alice@example.com", None, true).await;
+    let (_, first) = login_pair(&state, "alice@example.com", PASSWORD).await;
     let (_, body) = refresh(&state, &first).await;
     let (_, body) = refresh(&state, body["refresh"].as_str().unwrap()).await;
     let third = body["refresh"].as_str().unwrap().to_owned();
@@ -281,8 +251,8 @@ on_both!(a_token_older_than_the_previous_one_is_reuse, |state: AppState| async m
 });
 
 on_both!(concurrent_refreshes_of_one_token_have_one_winner, |state: AppState| async move {
-    create_user(&state, "alice@example.com", None, true).await;
-    let (token, _) = login(&state).await;
+    create_account(&state, "alice@example.com", None, true).await;
+    let (_, token) = login_pair(&state, "alice@example.com", PASSWORD).await;
     let tasks: Vec<_> = (0..8)
         .map(|_| {
             let (state, token) = (state.clone(), token.clone());
@@ -302,8 +272,8 @@ on_both!(concurrent_refreshes_of_one_token_have_one_winner, |state: AppState| as
 });
 
 on_both!(refresh_needs_an_active_user, |state: AppState| async move {
-    let id = create_user(&state, "alice@example.com", None, true).await;
-    let (token, _) = login(&state).await;
+    let id = create_account(&state, "alice@example.com", None, true).await;
+    let (_, token) = login_pair(&state, "alice@example.com", PASSWORD).await;
     let no_account = json!({"detail": "No active account found for the given token."});
     sqlx::query("UPDATE users SET is_active = $1 WHERE id = $2")
         .bind(flag(false))
@@ -317,8 +287,8 @@ on_both!(refresh_needs_an_active_user, |state: AppState| async move {
 });
 
 on_both!(refresh_form_and_bad_tokens, |state: AppState| async move {
-    create_user(&state, "alice@example.com", None, true).await;
-    let (token, access) = login(&state).await;
+    create_account(&state, "alice@example.com", None, true).await;
+    let (access, token) = login_pair(&state, "alice@example.com", PASSWORD).await;
     let (status, body) = post(&state, "/api/token/refresh/", json!({})).await;
     assert_eq!((status, body), (StatusCode::BAD_REQUEST, json!({"refresh": ["This field is required."]})));
     let invalid = json!({"detail": "Token is invalid", "code": "token_not_valid"});
@@ -331,8 +301,8 @@ on_both!(refresh_form_and_bad_tokens, |state: AppState| async move {
 });
 
 on_both!(expired_tokens_are_expired, |state: AppState| async move {
-    let id = create_user(&state, "alice@example.com", None, true).await;
-    let (token, _) = login(&state).await;
+    let id = create_account(&state, "alice@example.com", None, true).await;
+    let (_, token) = login_pair(&state, "alice@example.com", PASSWORD).await;
     let sid = claims(&state, &token).extra["sid"].clone();
     let expired = |token_type| {
         let mut claims = Claims::new(token_type, id.to_string(), now() - 100, 100, &mut rand_core::OsRng);
@@ -343,14 +313,14 @@ on_both!(expired_tokens_are_expired, |state: AppState| async move {
     assert_eq!(refresh(&state, &expired(TokenType::Refresh)).await, (StatusCode::UNAUTHORIZED, body.clone()));
     let verified = post(&state, "/api/token/verify/", json!({"token": expired(TokenType::Access)})).await;
     assert_eq!(verified, (StatusCode::UNAUTHORIZED, body));
-    let (status, body) = sessions_with(&state, &expired(TokenType::Access)).await;
+    let (status, body) = list_sessions(&state, &expired(TokenType::Access)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["messages"][0]["message"], "Token is expired");
 });
 
 on_both!(verify_and_blacklist, |state: AppState| async move {
-    create_user(&state, "alice@example.com", None, true).await;
-    let (token, access) = login(&state).await;
+    create_account(&state, "alice@example.com", None, true).await;
+    let (access, token) = login_pair(&state, "alice@example.com", PASSWORD).await;
     let verify = |token: String| post(&state, "/api/token/verify/", json!({ "token": token }));
     assert_eq!(verify(access.clone()).await, (StatusCode::OK, json!({})));
     assert_eq!(verify(token.clone()).await, (StatusCode::OK, json!({})));
@@ -367,18 +337,18 @@ on_both!(verify_and_blacklist, |state: AppState| async move {
     assert_eq!(verify(token.clone()).await, (StatusCode::UNAUTHORIZED, blacklisted()));
     assert_eq!(verify(access.clone()).await, (StatusCode::UNAUTHORIZED, blacklisted()));
     assert_eq!(refresh(&state, &token).await, (StatusCode::UNAUTHORIZED, blacklisted()));
-    assert_eq!(sessions_with(&state, &access).await, (StatusCode::UNAUTHORIZED, blacklisted()));
+    assert_eq!(list_sessions(&state, &access).await, (StatusCode::UNAUTHORIZED, blacklisted()));
 
     // A rotated refresh token no longer verifies.
-    let (old, _) = login(&state).await;
+    let (_, old) = login_pair(&state, "alice@example.com", PASSWORD).await;
     let (_, body) = refresh(&state, &old).await;
     assert_eq!(verify(old).await, (StatusCode::UNAUTHORIZED, blacklisted()));
     assert_eq!(verify(body["refresh"].as_str().unwrap().to_owned()).await, (StatusCode::OK, json!({})));
 });
 
 on_both!(authorization_header_is_read_like_simplejwt, |state: AppState| async move {
-    create_user(&state, "alice@example.com", None, true).await;
-    let (token, access) = login(&state).await;
+    create_account(&state, "alice@example.com", None, true).await;
+    let (access, token) = login_pair(&state, "alice@example.com", PASSWORD).await;
     let with_header = |value: String| {
         Request::get("/api/auth/sessions/").header(header::AUTHORIZATION, value).body(Body::empty()).unwrap()
     };
@@ -393,7 +363,7 @@ on_both!(authorization_header_is_read_like_simplejwt, |state: AppState| async mo
     assert_eq!((status, body), (StatusCode::UNAUTHORIZED, two_values));
     let (status, _, _) = send(&state, with_header(format!("Bearer\t {access}"))).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, body) = sessions_with(&state, &token).await;
+    let (status, body) = list_sessions(&state, &token).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["detail"], "Given token not valid for any token type");
     assert_eq!(body["code"], "token_not_valid");
@@ -407,8 +377,8 @@ on_both!(issuer_and_audience_when_configured, |state: AppState| async move {
     config.jwt_audience = Some("example-api".into());
     let expect = Expectations { iss: config.jwt_issuer.clone(), aud: config.jwt_audience.clone() };
     let state = AppState { config: Arc::new(config), expect: Arc::new(expect), ..state };
-    create_user(&state, "alice@example.com", None, true).await;
-    let (token, access) = login(&state).await;
+    create_account(&state, "alice@example.com", None, true).await;
+    let (access, token) = login_pair(&state, "alice@example.com", PASSWORD).await;
     for token in [&token, &access] {
         let signed = claims(&state, token);
         assert_eq!(signed.iss.as_deref(), Some("https://auth.example.com"));

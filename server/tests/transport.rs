@@ -6,51 +6,18 @@
 //! parallel.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::{start, Server};
 use serde_json::{json, Value};
 
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts the binary on a free loopback port with a fresh SQLite file and the extra settings.
-fn start(name: &str, settings: &[(&str, &str)]) -> Server {
-    let dir = std::env::temp_dir().join(format!("latchkey-transport-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
-    command
-        .env("LATCHKEY_BIND", "127.0.0.1:0")
-        .env("LATCHKEY_DATABASE_URL", format!("sqlite://{}/latchkey.db?mode=rwc", dir.display()))
-        .env("LATCHKEY_SECRET_KEY", "transport-secret-transport-secret-transport")
-        .env("LATCHKEY_ENCRYPTION_KEY", "transport-encryption-key")
-        .env("LATCHKEY_EMAIL_BACKEND", format!("file:{}", dir.display()))
-        .env("LATCHKEY_LOG", "error")
-        .stdout(Stdio::piped());
-    for (name, value) in settings {
-        command.env(name, value);
-    }
-    let mut child = command.spawn().expect("start latchkey");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.trim().strip_prefix("listening on http://").unwrap_or_else(|| panic!("{line:?}"));
-    let addr = addr.parse().unwrap();
-    Server { child, addr }
-}
-
 fn connect(server: &Server) -> TcpStream {
-    let stream = TcpStream::connect(server.addr).unwrap();
+    let stream = TcpStream::connect(server.addr()).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(90))).unwrap();
     stream
 }
@@ -192,7 +159,7 @@ fn connect_with_small_send_buffer(server: &Server) -> TcpStream {
     let stream = runtime.block_on(async {
         let socket = tokio::net::TcpSocket::new_v4().unwrap();
         socket.set_send_buffer_size(16 * 1024).unwrap();
-        socket.connect(server.addr).await.unwrap()
+        socket.connect(server.addr()).await.unwrap()
     });
     let stream = stream.into_std().unwrap();
     stream.set_nonblocking(false).unwrap();
@@ -246,7 +213,7 @@ fn a_body_over_the_limit_gets_its_413_to_a_client_still_sending() {
 #[tokio::test]
 async fn handlers_still_see_the_client_address() {
     let server = start("peer", &[]);
-    let base = format!("http://{}", server.addr);
+    let base = format!("http://{}", server.addr());
     let client = reqwest::Client::new();
     let password = "correct horse battery staple";
     let signup = json!({"email": "ada@example.com", "password": password, "password_confirm": password});

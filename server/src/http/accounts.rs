@@ -4,10 +4,11 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use latchkey_core::policy::UserAttributes;
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::flows::reauth::Action;
 use crate::flows::tokens::{issue_session, TokenPair};
@@ -44,10 +45,8 @@ const PROFILE_TEXT: [(&str, usize); 6] = [
     ("language", 35),
 ];
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/auth/register/", post(create_user))
-        .route("/api/auth/me/", get(get_me).patch(update_me).delete(delete_me))
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(create_user)).routes(routes!(get_me, update_me, delete_me))
 }
 
 /// `POST /api/auth/register/`: a new account, logged in.

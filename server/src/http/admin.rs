@@ -5,9 +5,10 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::authz::RequireStaff;
 use crate::http::drf::{CharField, Form, JsonBody};
@@ -21,12 +22,12 @@ use crate::store::users::{self, User};
 /// Users per page, as DRF's `PageNumberPagination` with `PAGE_SIZE = 50`.
 const PAGE_SIZE: i64 = 50;
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/admin/users/", get(list_users))
-        .route("/api/admin/users/{id}/", get(get_user).patch(update_user))
-        .route("/api/admin/users/{id}/logout/", post(force_logout))
-        .route("/api/admin/users/{id}/2fa/reset/", post(reset_two_factor))
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_users))
+        .routes(routes!(get_user, update_user))
+        .routes(routes!(force_logout))
+        .routes(routes!(reset_two_factor))
         .merge(crate::http::admin_sessions::router())
         .merge(crate::http::admin_keys::router())
 }

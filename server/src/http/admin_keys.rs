@@ -4,9 +4,10 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::authz::RequireStaff;
 use crate::infra::client::Client;
@@ -15,10 +16,8 @@ use crate::infra::state::AppState;
 use crate::store::audit::{self, Actor, AuditEvent};
 use crate::store::users::User;
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/admin/users/{id}/api-keys/", get(list_user_keys))
-        .route("/api/admin/users/{id}/api-keys/{key_id}/", delete(revoke_user_key))
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_user_keys)).routes(routes!(revoke_user_key))
 }
 
 /// The user named by the path, or DRF's 404 (an id that is not a number included).

@@ -3,9 +3,10 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::authz::RequireStaff;
 use crate::infra::client::Client;
@@ -14,10 +15,8 @@ use crate::infra::state::AppState;
 use crate::store::audit::{self, Actor, AuditEvent};
 use crate::store::users::User;
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/admin/users/{id}/sessions/", get(list_user_sessions))
-        .route("/api/admin/users/{id}/sessions/{sid}/", delete(revoke_user_session))
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_user_sessions)).routes(routes!(revoke_user_session))
 }
 
 /// The user with the id in the path, or DRF's 404.

@@ -9,9 +9,10 @@
 use std::collections::HashMap;
 
 use axum::extract::{Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::auth::AuthUser;
 use crate::infra::error::{ApiError, FieldErrors};
@@ -21,8 +22,8 @@ use crate::infra::state::AppState;
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 200;
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new().route("/api/auth/audit/", get(own_events)).route("/api/admin/audit/", get(all_events))
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(own_events)).routes(routes!(all_events))
 }
 
 /// `GET /api/auth/audit/?limit=&before=`: the caller's own events, newest first.

@@ -9,9 +9,10 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::flows::email_links::in_background;
 use crate::http::auth::AuthUser;
@@ -32,12 +33,12 @@ const LIFETIME: i64 = 7 * 86_400;
 const VERIFY_FIRST: &str =
     "Verify your e-mail address first: an invitation is for whoever owns the address it was sent to.";
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/orgs/{slug}/invitations/", post(create_invitation))
-        .route("/api/orgs/invitations/", get(list_invitations))
-        .route("/api/orgs/invitations/{id}/accept/", post(accept_invitation))
-        .route("/api/orgs/invitations/{id}/decline/", post(decline_invitation))
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_invitation))
+        .routes(routes!(list_invitations))
+        .routes(routes!(accept_invitation))
+        .routes(routes!(decline_invitation))
 }
 
 /// `POST /api/orgs/{slug}/invitations/`: `{"email", "role"}` (org admins only) → always the same

@@ -9,10 +9,11 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, post};
-use axum::{Json, Router};
+use axum::Json;
 use rand_core::{OsRng, RngCore};
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::authz::owned;
 use crate::http::drf::{CharField, Form, JsonBody};
@@ -27,10 +28,8 @@ use crate::store::users::{iso8601, parse_iso8601};
 const SCOPES: [&str; 3] = ["read", "write", "admin"];
 const NAME_MAX: usize = 100;
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/auth/api-keys/", post(create_key).get(list_keys))
-        .route("/api/auth/api-keys/{id}/", delete(delete_key))
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(create_key, list_keys)).routes(routes!(delete_key))
 }
 
 /// `POST /api/auth/api-keys/`: `{"name"}`, optional `expires_at` (RFC 3339, in the future) and

@@ -14,9 +14,10 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use axum::Router;
 use latchkey_core::policy::{PasswordPolicy, Violation};
 use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::flows::login::{finish_login, login_failed, reserve_all, settle_success, NO_ACTIVE_ACCOUNT};
 use crate::http::drf::{CharField, Form, JsonBody};
@@ -29,8 +30,8 @@ use crate::store::limits::Lock;
 use crate::store::orgs::member_of;
 use crate::store::users::{normalize_email, normalize_username, User, EMAIL_MAX, USERNAME_MAX};
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new().route("/api/token/", axum::routing::post(create_token_pair))
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(create_token_pair))
 }
 
 /// `POST /api/token/`: `{"email" or "username", "password"}` → `{"refresh", "access"}`; with

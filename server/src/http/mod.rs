@@ -21,6 +21,7 @@ pub mod openapi;
 pub mod ops;
 pub mod orgs;
 pub mod router;
+pub mod routes;
 pub mod session_details;
 pub mod sessions;
 pub mod sudo;

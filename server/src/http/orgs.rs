@@ -5,9 +5,10 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, patch, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::auth::AuthUser;
 use crate::http::authz::{read_role, OrgMember, Role};
@@ -21,11 +22,11 @@ use crate::store::users::iso8601;
 
 const LAST_ADMIN: &str = "An organization needs at least one admin.";
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/orgs/", post(create_org).get(list_orgs))
-        .route("/api/orgs/{slug}/members/", get(list_members).post(add_member))
-        .route("/api/orgs/{slug}/members/{user_id}/", patch(change_role).delete(remove_member))
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_org, list_orgs))
+        .routes(routes!(list_members, add_member))
+        .routes(routes!(change_role, remove_member))
         .merge(crate::http::invitations::router())
 }
 

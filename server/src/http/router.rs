@@ -11,9 +11,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::http::demo::Demo;
-use crate::http::{
-    accounts, admin, audit, keys, lifecycle, login, mfa, openapi, ops, orgs, sessions, sudo, tokens, transport,
-};
+use crate::http::{openapi, routes, transport};
 use crate::infra::error::ApiError;
 use crate::infra::metrics;
 use crate::infra::state::AppState;
@@ -32,21 +30,8 @@ pub fn app(state: AppState) -> Router {
     let demo = Demo::of(&state.config);
     let cors = cors(&state.config.cors_origins);
     let every = EveryRequest { metrics: state.metrics.clone(), request_timeout: state.config.request_timeout };
-    Router::new()
-        .merge(ops::router())
-        .route("/api/schema/", axum::routing::get(openapi::document::get_schema))
-        .merge(accounts::router())
-        .merge(sudo::router())
-        .merge(tokens::router())
-        .merge(sessions::router())
-        .merge(login::router())
-        .merge(mfa::login::router())
-        .merge(mfa::router())
-        .merge(lifecycle::router())
-        .merge(audit::router())
-        .merge(keys::router())
-        .merge(orgs::router())
-        .merge(admin::router())
+    let (api, _) = routes::api().split_for_parts();
+    api.route("/api/schema/", axum::routing::get(openapi::document::get_schema))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(move |request: Request| demo.clone().answer(request))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -5,10 +5,11 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
+use axum::Json;
 use latchkey_core::token::TokenType;
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::auth::AuthUser;
 use crate::http::cookies::{without_refresh_cookie, BodyOrCookie};
@@ -19,12 +20,12 @@ use crate::infra::state::AppState;
 use crate::store::audit::{self, Actor, AuditEvent};
 use crate::store::sessions::{revoke, revoke_all};
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/auth/logout/", post(logout))
-        .route("/api/auth/logout-all/", post(logout_all))
-        .route("/api/auth/sessions/", get(list_sessions))
-        .route("/api/auth/sessions/{id}/", delete(delete_session).patch(crate::http::session_details::rename_session))
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(logout))
+        .routes(routes!(logout_all))
+        .routes(routes!(list_sessions))
+        .routes(routes!(delete_session, crate::http::session_details::rename_session))
 }
 
 /// Audits the revocation of session `sid` by its owner.

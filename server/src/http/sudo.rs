@@ -3,9 +3,10 @@
 //! lives in `crate::flows::reauth`; this is the endpoint that opens it again.
 
 use axum::extract::State;
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::flows::reauth::{Action, Method};
 use crate::http::auth::AuthUser;
@@ -17,8 +18,8 @@ use crate::infra::state::AppState;
 use crate::store::audit::{Actor, AuditEvent};
 use crate::store::users::iso8601;
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new().route("/api/auth/reauthenticate/", post(reauthenticate))
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(reauthenticate))
 }
 
 /// `POST /api/auth/reauthenticate/`: `{"password"}` or a current `{"code"}` (TOTP or backup code)

@@ -4,10 +4,11 @@
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use latchkey_core::token::{Claims, TokenType};
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::flows::tokens::{access_token_for, refresh_token_for, same_hash, session_id};
 // Where embedders and tests have found them since version 1.
@@ -27,11 +28,8 @@ use crate::store::users::User;
 /// `TokenRefreshSerializer`'s answer for a deleted or inactive user.
 const NO_ACTIVE_ACCOUNT_FOR_TOKEN: &str = "No active account found for the given token.";
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/token/refresh/", post(refresh_token))
-        .route("/api/token/verify/", post(verify_token))
-        .route("/api/token/blacklist/", post(blacklist_token))
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(refresh_token)).routes(routes!(verify_token)).routes(routes!(blacklist_token))
 }
 
 /// The answer carrying a new pair: the pair as JSON, or in cookie mode `{"access"}` with the

@@ -3,9 +3,10 @@
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::flows::passwords::{check_new_password, replace_password, Change};
 use crate::flows::reauth::Action;
@@ -26,8 +27,8 @@ use crate::store::users::User;
 const WRONG_OLD_PASSWORD: &str = "Your old password was entered incorrectly. Please enter it again.";
 const SAVED: &str = "New password has been saved.";
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/api/auth/password/change/", post(change_password))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(change_password))
 }
 
 /// `POST /api/auth/password/change/`: `{"old_password", "new_password"}`. Signed in (bearer token):

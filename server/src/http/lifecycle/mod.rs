@@ -6,19 +6,20 @@ pub(crate) mod change;
 pub(crate) mod recovery;
 
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use latchkey_core::policy::UserAttributes;
 use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::drf::{CharField, Form, JsonBody};
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/auth/password/policy/", get(get_policy))
-        .route("/api/auth/password/validate/", post(validate_password))
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_policy))
+        .routes(routes!(validate_password))
         .merge(change::router())
         .merge(recovery::router())
 }

@@ -5,9 +5,10 @@
 //! work: the lookup and the message happen in a task of their own, after the answer is sent.
 
 use axum::extract::State;
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::flows::email_links::{in_background, link_kind, link_state, send_link, send_verification};
 use crate::flows::passwords::{check_new_password, replace_password, Change};
@@ -27,12 +28,12 @@ const BAD_LINK: &str = "The link is invalid or has expired.";
 const VERIFIED: &str = "E-mail address verified.";
 const VERIFICATION_SENT: &str = "If the address is registered and not yet verified, a verification link has been sent.";
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/auth/password/reset/", post(request_reset))
-        .route("/api/auth/password/reset/confirm/", post(confirm_reset))
-        .route("/api/auth/email/verify/", post(verify_email))
-        .route("/api/auth/email/verify/resend/", post(resend_verification))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(request_reset))
+        .routes(routes!(confirm_reset))
+        .routes(routes!(verify_email))
+        .routes(routes!(resend_verification))
 }
 
 /// The user a link's `uid` and `token` are for, if the token is theirs, for `purpose`, and unexpired.

@@ -5,8 +5,8 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::post;
-use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{verify_code, Accept, Purpose};
 use crate::flows::login::finish_login;
@@ -18,8 +18,8 @@ use crate::store::audit::Actor;
 use crate::store::challenges::{self, Purpose as ChallengePurpose};
 use crate::store::users::User;
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new().route("/api/token/mfa/", post(complete_login))
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(complete_login))
 }
 
 /// The answer to a wrong second factor at login.

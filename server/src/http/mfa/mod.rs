@@ -11,11 +11,12 @@ pub(crate) mod login;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
+use axum::Json;
 use latchkey_core::totp::{qr_svg, OtpauthUri, TotpParams, TotpSecret};
 use rand_core::OsRng;
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use crate::store::mfa_factors::rekey;
 pub(crate) use crate::store::mfa_factors::{mark_session, verify_code, Accept, Purpose};
@@ -38,13 +39,13 @@ const MAX_DEVICES: usize = 10;
 /// An unconfirmed device older than this is dropped when the user adds another.
 const UNCONFIRMED_LIFETIME: i64 = 3600;
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/auth/2fa/", get(status))
-        .route("/api/auth/2fa/totp/", post(add_device))
-        .route("/api/auth/2fa/totp/{id}/confirm/", post(confirm_device))
-        .route("/api/auth/2fa/totp/{id}/", delete(remove_device))
-        .route("/api/auth/2fa/backup-codes/", post(regenerate_backup_codes))
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(status))
+        .routes(routes!(add_device))
+        .routes(routes!(confirm_device))
+        .routes(routes!(remove_device))
+        .routes(routes!(regenerate_backup_codes))
 }
 
 /// `GET /api/auth/2fa/`: whether 2FA is on, the devices, and how many backup codes are left.

@@ -13,8 +13,8 @@ use super::privileged::*;
 /// The name of the bearer security scheme that authenticated operations require.
 const BEARER: &str = "bearer";
 
-/// The document: every handler of the router, the schemas of their bodies and the shared error
-/// responses.
+/// The document's own parts: its information, this endpoint, the shared schemas and error
+/// responses, and the tags.
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(
@@ -23,64 +23,8 @@ const BEARER: &str = "bearer";
             djangorestframework-simplejwt clients. Errors use DRF's shapes: `{\"detail\", \"code\"}` for \
             request-level errors, `{\"field\": [\"message\"]}` for validation errors."
     ),
-    paths(
-        crate::http::ops::healthz,
-        crate::http::ops::readyz,
-        crate::http::ops::get_metrics,
-        get_schema,
-        crate::http::ops::get_jwks,
-        crate::http::accounts::create_user,
-        crate::http::accounts::get_me,
-        crate::http::accounts::update_me,
-        crate::http::accounts::delete_me,
-        crate::http::sudo::reauthenticate,
-        crate::http::login::create_token_pair,
-        crate::http::tokens::refresh_token,
-        crate::http::tokens::verify_token,
-        crate::http::tokens::blacklist_token,
-        crate::http::sessions::logout,
-        crate::http::sessions::logout_all,
-        crate::http::sessions::list_sessions,
-        crate::http::sessions::delete_session,
-        crate::http::session_details::rename_session,
-        crate::http::mfa::login::complete_login,
-        crate::http::mfa::status,
-        crate::http::mfa::add_device,
-        crate::http::mfa::confirm_device,
-        crate::http::mfa::remove_device,
-        crate::http::mfa::regenerate_backup_codes,
-        crate::http::lifecycle::get_policy,
-        crate::http::lifecycle::validate_password,
-        crate::http::lifecycle::change::change_password,
-        crate::http::lifecycle::recovery::request_reset,
-        crate::http::lifecycle::recovery::confirm_reset,
-        crate::http::lifecycle::recovery::verify_email,
-        crate::http::lifecycle::recovery::resend_verification,
-        crate::http::audit::own_events,
-        crate::http::audit::all_events,
-        crate::http::keys::create_key,
-        crate::http::keys::list_keys,
-        crate::http::keys::delete_key,
-        crate::http::orgs::create_org,
-        crate::http::orgs::list_orgs,
-        crate::http::orgs::list_members,
-        crate::http::orgs::add_member,
-        crate::http::orgs::change_role,
-        crate::http::orgs::remove_member,
-        crate::http::invitations::create_invitation,
-        crate::http::invitations::list_invitations,
-        crate::http::invitations::accept_invitation,
-        crate::http::invitations::decline_invitation,
-        crate::http::admin::list_users,
-        crate::http::admin::get_user,
-        crate::http::admin::update_user,
-        crate::http::admin::force_logout,
-        crate::http::admin::reset_two_factor,
-        crate::http::admin_sessions::list_user_sessions,
-        crate::http::admin_sessions::revoke_user_session,
-        crate::http::admin_keys::list_user_keys,
-        crate::http::admin_keys::revoke_user_key,
-    ),
+    // Every other operation comes from the router (`crate::http::routes`), where each is registered.
+    paths(get_schema),
     components(
         schemas(ErrorDetail, TokenMessage, FieldErrors, BadRequestBody, MfaChallenge, PasswordExpiredBody),
         responses(
@@ -101,7 +45,6 @@ const BEARER: &str = "bearer";
             ReauthenticationRequired
         )
     ),
-    modifiers(&Conventions),
     tags(
         (name = "tokens", description = "simplejwt-compatible tokens: obtain, refresh (rotating), verify, blacklist."),
         (name = "accounts", description = "Registration and the caller's own account."),
@@ -117,9 +60,14 @@ const BEARER: &str = "bearer";
 )]
 pub struct ApiDoc;
 
-/// The OpenAPI document.
+/// The OpenAPI document: the operations of every route the server registers, the shared schemas
+/// and responses, and the conventions every operation follows.
 pub fn document() -> Document {
-    ApiDoc::openapi()
+    let (_, routes) = crate::http::routes::api().split_for_parts();
+    let mut document = ApiDoc::openapi();
+    document.merge(routes);
+    Conventions.modify(&mut document);
+    document
 }
 
 /// `GET /api/schema/`: this document, as JSON.
