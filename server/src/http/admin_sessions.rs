@@ -4,7 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -31,7 +31,7 @@ async fn find(state: &AppState, id: &str) -> Result<User, ApiError> {
     get, path = "/api/admin/users/{id}/sessions/", tag = "admin", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The user's id.")),
     responses(
-        (status = 200, description = "The user's open sessions, newest first.", body = [crate::http::openapi::sessions::Session]),
+        (status = 200, description = "The user's open sessions, newest first.", body = [crate::store::sessions::OpenSession]),
         (status = 401, response = crate::http::openapi::errors::Unauthenticated),
         (status = 403, response = crate::http::openapi::errors::Forbidden),
         (status = 404, response = crate::http::openapi::errors::NotFound),
@@ -41,9 +41,9 @@ async fn list_user_sessions(
     State(state): State<AppState>,
     _staff: RequireStaff,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<crate::store::sessions::OpenSession>>, ApiError> {
     let user = find(&state, &id).await?;
-    Ok(Json(Value::Array(crate::store::sessions::open_sessions(&state, user.id, None).await?)))
+    Ok(Json(crate::store::sessions::open_sessions(&state, user.id, None).await?))
 }
 
 /// `DELETE /api/admin/users/{id}/sessions/{sid}/`: revokes one open session of the user; an unknown

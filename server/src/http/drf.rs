@@ -38,6 +38,29 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     }
 }
 
+/// A request body as a type: read from the JSON object field by field, the way a DRF serializer
+/// reads one, every error collected under its field's name. The same type derives `ToSchema`, so
+/// the OpenAPI document describes exactly what the handler reads.
+pub trait FormBody: Sized {
+    /// Reads every field of `form`, recording errors there. The value is used only when `form`
+    /// ends without errors, so a field that failed may hold anything (its default, typically).
+    fn read(form: &mut Form<'_>) -> Self;
+}
+
+/// A JSON request body read into `T` (see [`FormBody`]): a 400 with every field's messages when any
+/// field fails, and [`JsonBody`]'s answers for what is not JSON.
+#[derive(Debug)]
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: FormBody> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let JsonBody(value) = JsonBody::from_request(req, state).await?;
+        Form::new(&value).read::<T>().map(Self)
+    }
+}
+
 /// Whether a `Content-Type` value is `application/json`, parameters (`; charset=utf-8`) allowed.
 pub fn is_json(content_type: &str) -> bool {
     let essence = content_type.split(';').next().unwrap_or_default().trim();
@@ -159,6 +182,14 @@ impl<'a> Form<'a> {
                 None
             }
         }
+    }
+
+    /// Reads a [`FormBody`] and finishes: the value, or the 400 with every field's messages.
+    /// Handlers that add checks of their own (against the database, say) call `T::read` and
+    /// [`Form::finish`] themselves instead.
+    pub fn read<T: FormBody>(mut self) -> Result<T, ApiError> {
+        let value = T::read(&mut self);
+        self.finish().map(|()| value)
     }
 
     /// Adds an error to `field`.

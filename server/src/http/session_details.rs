@@ -5,13 +5,13 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
-use serde_json::Value;
 
 use crate::http::auth::AuthUser;
-use crate::http::drf::{CharField, Form, JsonBody};
+use crate::http::drf::Body;
+use crate::http::openapi::sessions::SessionUpdate;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
-use crate::store::sessions::{self, MAX_NAME_CHARS};
+use crate::store::sessions::{self, OpenSession};
 
 /// `PATCH /api/auth/sessions/{id}/`: `{"name"}` names one open session of the caller (trimmed, at
 /// most 64 characters; blank removes the name) and answers the session. Anyone else's, or an
@@ -19,9 +19,9 @@ use crate::store::sessions::{self, MAX_NAME_CHARS};
 #[utoipa::path(
     patch, path = "/api/auth/sessions/{id}/", tag = "sessions", security(("bearer" = [])),
     params(("id" = String, Path, description = "The session's id.")),
-    request_body = crate::http::openapi::sessions::SessionUpdate,
+    request_body = SessionUpdate,
     responses(
-        (status = 200, description = "The session as changed.", body = crate::http::openapi::sessions::Session),
+        (status = 200, description = "The session as changed.", body = OpenSession),
         (status = 400, response = crate::http::openapi::errors::BadRequest),
         (status = 401, response = crate::http::openapi::errors::Unauthenticated),
         (status = 404, response = crate::http::openapi::errors::NotFound),
@@ -31,11 +31,8 @@ pub(crate) async fn rename_session(
     State(state): State<AppState>,
     auth: AuthUser,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
-) -> Result<Json<Value>, ApiError> {
-    let mut form = Form::new(&body);
-    let name = form.bounded("name", CharField::OPTIONAL, MAX_NAME_CHARS);
-    form.finish()?;
+    Body(SessionUpdate { name }): Body<SessionUpdate>,
+) -> Result<Json<OpenSession>, ApiError> {
     let now = state.clock.now();
     if let Some(name) = name {
         sessions::rename_open(&state, auth.user.id, &id, Some(name).filter(|n| !n.is_empty()), now).await?;

@@ -7,18 +7,19 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use latchkey_core::token::TokenType;
-use serde_json::{json, Value};
+use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::http::auth::AuthUser;
 use crate::http::cookies::{without_refresh_cookie, BodyOrCookie};
-use crate::http::drf::{CharField, Form, JsonBody};
+use crate::http::drf::{Body, CharField, Form};
+use crate::http::openapi::sessions::{LogoutAllRequest, LogoutAllRevoked};
 use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
 use crate::store::audit::{self, Actor, AuditEvent};
-use crate::store::sessions::{revoke, revoke_all};
+use crate::store::sessions::{revoke, revoke_all, OpenSession};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -91,10 +92,10 @@ async fn logout(
 /// open, and the answer counts the others: `{"revoked": n}`.
 #[utoipa::path(
     post, path = "/api/auth/logout-all/", tag = "sessions", security(("bearer" = [])),
-    request_body = crate::http::openapi::sessions::LogoutAllRequest,
+    request_body = LogoutAllRequest,
     responses(
         (status = 200, description = "`{}` when every session of the caller is revoked; `{\"revoked\": n}` when \
-            `keep_current` kept the caller's.", body = crate::http::openapi::sessions::LogoutAllRevoked,
+            `keep_current` kept the caller's.", body = LogoutAllRevoked,
             headers(("Set-Cookie" = String, description = "Without `keep_current`: deletes the refresh cookie."))),
         (status = 400, response = crate::http::openapi::errors::BadRequest),
         (status = 401, response = crate::http::openapi::errors::Unauthenticated),
@@ -104,11 +105,8 @@ async fn logout_all(
     State(state): State<AppState>,
     auth: AuthUser,
     client: Client,
-    JsonBody(body): JsonBody,
+    Body(LogoutAllRequest { keep_current }): Body<LogoutAllRequest>,
 ) -> Result<Response, ApiError> {
-    let mut form = Form::new(&body);
-    let keep_current = form.boolean("keep_current").unwrap_or(false);
-    form.finish()?;
     let keep = auth.session_id().filter(|_| keep_current);
     let count = revoke_all(&state, auth.user.id, keep).await?;
     let actor = Actor { user_id: Some(auth.user.id), client: &client, session_id: auth.session_id() };
@@ -116,7 +114,7 @@ async fn logout_all(
     audit::record(&state, AuditEvent::SessionRevoked, actor, detail).await?;
     crate::store::api_keys::revoke_all(&state, auth.user.id, actor, "logout_all").await?;
     if keep_current {
-        return Ok(Json(json!({ "revoked": count })).into_response());
+        return Ok(Json(LogoutAllRevoked { revoked: count }).into_response());
     }
     // Every session is closed, the browser's too: its refresh cookie is dead.
     without_refresh_cookie(&state.config, json!({}))
@@ -127,13 +125,12 @@ async fn logout_all(
 #[utoipa::path(
     get, path = "/api/auth/sessions/", tag = "sessions", security(("bearer" = [])),
     responses(
-        (status = 200, description = "The caller's open sessions, newest first.", body = [crate::http::openapi::sessions::Session]),
+        (status = 200, description = "The caller's open sessions, newest first.", body = [OpenSession]),
         (status = 401, response = crate::http::openapi::errors::Unauthenticated),
     )
 )]
-async fn list_sessions(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Value>, ApiError> {
-    let sessions = crate::store::sessions::open_sessions(&state, auth.user.id, auth.session_id()).await?;
-    Ok(Json(Value::Array(sessions)))
+async fn list_sessions(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Vec<OpenSession>>, ApiError> {
+    Ok(Json(crate::store::sessions::open_sessions(&state, auth.user.id, auth.session_id()).await?))
 }
 
 /// `DELETE /api/auth/sessions/{id}/`: revokes one open session of the caller; anyone else's, or an

@@ -4,6 +4,7 @@
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod datetime;
 pub mod db;
 pub mod digest;
 pub mod error;

@@ -11,4 +11,5 @@ pub mod mfa_factors;
 pub mod orgs;
 pub mod password_history;
 pub mod sessions;
+pub mod user_fields;
 pub mod users;

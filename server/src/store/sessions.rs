@@ -3,19 +3,21 @@
 
 use std::borrow::Cow;
 
-use serde_json::{json, Value};
+use serde::Serialize;
+use utoipa::ToSchema;
 use sqlx::Row;
 
+use crate::infra::datetime::Rfc3339;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
-use crate::store::users::{iso8601, User, USER_COLUMNS};
+use crate::store::users::{User, USER_COLUMNS};
 
-/// A session row, as token refresh and verification read it.
-/// The columns [`to_json`] reads.
+/// The columns [`OpenOpenSession::from_row`] reads.
 pub(crate) const COLUMNS: &str =
     "id, name, created_at, last_used_at, expires_at, absolute_expires_at, ip, user_agent, \
                        auth_method, mfa";
 
+/// A session row, as token refresh and verification read it.
 #[derive(Debug, Clone)]
 pub(crate) struct Session {
     pub id: String,
@@ -127,7 +129,7 @@ pub(crate) async fn open_sessions(
     state: &AppState,
     user_id: i64,
     current: Option<&str>,
-) -> Result<Vec<Value>, ApiError> {
+) -> Result<Vec<OpenSession>, ApiError> {
     let now = state.clock.now();
     let sql = format!(
         "SELECT {COLUMNS} FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
@@ -135,45 +137,102 @@ pub(crate) async fn open_sessions(
     );
     let rows = sqlx::query(&sql).bind(user_id).bind(now).bind(now).fetch_all(&state.db.pool).await?;
     let current = current.unwrap_or_default();
-    Ok(rows.iter().map(|row| to_json(row, current)).collect::<Result<Vec<Value>, sqlx::Error>>()?)
+    Ok(rows.iter().map(|row| OpenSession::from_row(row, current)).collect::<Result<_, _>>()?)
 }
 
-/// A session object (docs/api.md#accounts-and-registration). `expires_at` is when the session ends unless it is used before:
-/// the idle limit, never past `absolute_expires_at`, which no refresh moves.
-pub(crate) fn to_json(row: &sqlx::any::AnyRow, current: &str) -> Result<Value, sqlx::Error> {
-    let id: String = row.try_get("id")?;
-    let user_agent: String = row.try_get("user_agent")?;
-    let absolute: i64 = row.try_get("absolute_expires_at")?;
-    let idle: i64 = row.try_get("expires_at")?;
-    Ok(json!({
-        "id": id,
-        "name": row.try_get::<Option<String>, _>("name")?,
-        "current": id == current,
-        "created_at": iso8601(row.try_get("created_at")?),
-        "last_used_at": iso8601(row.try_get("last_used_at")?),
-        "expires_at": iso8601(idle.min(absolute)),
-        "absolute_expires_at": iso8601(absolute),
-        "ip": row.try_get::<String, _>("ip")?,
-        "device": device(&user_agent),
-        "user_agent": user_agent,
-        "auth_method": row.try_get::<String, _>("auth_method")?,
-        "mfa": row.try_get::<i64, _>("mfa")? != 0,
-    }))
+/// An open login session as its user and the admin API see it. Datetimes are RFC 3339 in UTC.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "0123456789abcdef0123456789abcdef", "name": "Work laptop", "current": true,
+    "created_at": "2026-01-02T03:04:05Z", "last_used_at": "2026-01-03T03:04:05Z",
+    "expires_at": "2026-01-10T03:04:05Z", "absolute_expires_at": "2026-02-01T03:04:05Z", "ip": "203.0.113.7",
+    "user_agent": "Mozilla/5.0 (X11; Linux x86_64) … Chrome/126.0.0.0 Safari/537.36",
+    "device": {"browser": "Chrome", "os": "Linux"}, "auth_method": "password", "mfa": false}), as = Session)]
+pub struct OpenSession {
+    /// 32 lowercase hex characters.
+    pub id: String,
+    /// The name its user gave it (`PATCH /api/auth/sessions/{id}/`); null when none.
+    #[schema(required = true, max_length = 64)]
+    pub name: Option<String>,
+    /// This is the session of the access token making the request (always false in the admin API).
+    pub current: bool,
+    /// When the session was opened (the login).
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Rfc3339,
+    /// The last login or refresh.
+    #[schema(value_type = String, format = DateTime)]
+    pub last_used_at: Rfc3339,
+    /// When the session ends unless it is refreshed before (the idle limit,
+    /// `LATCHKEY_REFRESH_TOKEN_LIFETIME` after the last refresh); never after `absolute_expires_at`.
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: Rfc3339,
+    /// When the session ends however often it is refreshed (`LATCHKEY_SESSION_MAX_AGE` after the login).
+    #[schema(value_type = String, format = DateTime)]
+    pub absolute_expires_at: Rfc3339,
+    /// The client's IP address at login; empty when unknown.
+    pub ip: String,
+    /// The client's `User-Agent` at login, at most 256 characters.
+    pub user_agent: String,
+    /// The browser and operating system the user agent names.
+    pub device: Device,
+    /// How the login proved the user: `password`, `passkey`, `social:<provider>` or `code`.
+    pub auth_method: String,
+    /// A second factor was verified for this session.
+    pub mfa: bool,
 }
 
-/// `{"browser", "os"}` as woothee reads a user agent (`{"browser": "Chrome", "os": "Linux"}`);
-/// either is null when the agent does not say. Parsed when read, not stored, so that a better
-/// parser improves the sessions already open.
-pub fn device(user_agent: &str) -> Value {
-    let known = |text: &str| (!text.is_empty() && text != "UNKNOWN").then(|| text.to_owned());
-    let (browser, os) = match woothee::parser::Parser::new().parse(user_agent) {
-        // woothee calls every HTTP library "HTTP Library" and puts which one (curl, wget) in the
-        // version: the library is what a person recognizes.
-        Some(agent) if agent.name == "HTTP Library" => (known(agent.version), known(agent.os)),
-        Some(agent) => (known(agent.name), known(agent.os)),
-        None => (None, None),
-    };
-    json!({ "browser": browser, "os": os })
+impl OpenSession {
+    /// The session of a row of [`COLUMNS`]; `current` is the asking session's id. `expires_at` is
+    /// when the session ends unless it is used before: the idle limit, never past
+    /// `absolute_expires_at`, which no refresh moves.
+    fn from_row(row: &sqlx::any::AnyRow, current: &str) -> Result<Self, sqlx::Error> {
+        let id: String = row.try_get("id")?;
+        let user_agent: String = row.try_get("user_agent")?;
+        let absolute: i64 = row.try_get("absolute_expires_at")?;
+        let idle: i64 = row.try_get("expires_at")?;
+        Ok(Self {
+            name: row.try_get("name")?,
+            current: id == current,
+            id,
+            created_at: Rfc3339(row.try_get("created_at")?),
+            last_used_at: Rfc3339(row.try_get("last_used_at")?),
+            expires_at: Rfc3339(idle.min(absolute)),
+            absolute_expires_at: Rfc3339(absolute),
+            ip: row.try_get("ip")?,
+            device: Device::of(&user_agent),
+            user_agent,
+            auth_method: row.try_get("auth_method")?,
+            mfa: row.try_get::<i64, _>("mfa")? != 0,
+        })
+    }
+}
+
+/// The device of a session as woothee reads its user agent (`{"browser": "Chrome", "os": "Linux"}`);
+/// either is null when the agent does not say. Parsed when read, not stored, so that a better parser
+/// improves the sessions already open.
+#[derive(Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(example = json!({"browser": "Chrome", "os": "Linux"}))]
+pub struct Device {
+    /// `Chrome`, `Firefox`, `Safari`, `Edge`…; for HTTP libraries their name (`curl`).
+    #[schema(required = true)]
+    pub browser: Option<String>,
+    /// `Linux`, `Windows 10`, `Mac OSX`, `iPhone`, `Android`…
+    #[schema(required = true)]
+    pub os: Option<String>,
+}
+
+impl Device {
+    /// What `user_agent` names.
+    pub fn of(user_agent: &str) -> Self {
+        let known = |text: &str| (!text.is_empty() && text != "UNKNOWN").then(|| text.to_owned());
+        let (browser, os) = match woothee::parser::Parser::new().parse(user_agent) {
+            // woothee calls every HTTP library "HTTP Library" and puts which one (curl, wget) in the
+            // version: the library is what a person recognizes.
+            Some(agent) if agent.name == "HTTP Library" => (known(agent.version), known(agent.os)),
+            Some(agent) => (known(agent.name), known(agent.os)),
+            None => (None, None),
+        };
+        Self { browser, os }
+    }
 }
 
 /// Deletes the sessions that ended (revoked, idle past their refresh lifetime, or past their
@@ -208,10 +267,10 @@ pub(crate) async fn open_one(
     id: &str,
     current: &str,
     now: i64,
-) -> Result<Option<Value>, ApiError> {
+) -> Result<Option<OpenSession>, ApiError> {
     let sql = format!("SELECT {COLUMNS} FROM sessions WHERE {OPEN_ONE}");
     let row = sqlx::query(&sql).bind(user_id).bind(id).bind(now).bind(now).fetch_optional(&state.db.pool).await?;
-    Ok(row.map(|row| to_json(&row, current)).transpose()?)
+    Ok(row.map(|row| OpenSession::from_row(&row, current)).transpose()?)
 }
 
 /// When session `sid` last proved its user: its login, or its last re-authentication.
@@ -352,12 +411,13 @@ pub(crate) async fn count_from(
 mod tests {
     use serde_json::json;
 
-    use super::{device, AuthMethod};
+    use super::{AuthMethod, Device};
 
     #[test]
     fn devices_are_read_from_user_agents() {
         let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 \
                       Safari/537.36";
+        let device = |agent| serde_json::to_value(Device::of(agent)).unwrap();
         assert_eq!(device(chrome), json!({"browser": "Chrome", "os": "Linux"}));
         let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) \
                       Version/17.5 Mobile/15E148 Safari/604.1";

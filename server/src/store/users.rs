@@ -3,10 +3,9 @@
 use serde_json::{json, Value};
 use sqlx::any::AnyRow;
 use sqlx::Row;
-use time::format_description::well_known::Rfc3339;
-use time::macros::format_description;
-use time::{Date, OffsetDateTime, PrimitiveDateTime, UtcOffset};
-use unicode_normalization::UnicodeNormalization;
+
+pub use crate::infra::datetime::{iso8601, parse_iso8601};
+pub use crate::store::user_fields::*;
 
 use crate::infra::db::Db;
 use crate::infra::error::ApiError;
@@ -175,17 +174,6 @@ pub const EMAIL_MAX: usize = 254;
 /// See [`EMAIL_MAX`].
 pub const USERNAME_MAX: usize = 150;
 
-/// A username as Django's `AbstractBaseUser.normalize_username` stores it: NFKC, so that `ｊｏｈｎ`
-/// and `john` are one name.
-pub fn normalize_username(username: &str) -> String {
-    username.nfkc().collect()
-}
-
-/// E-mail addresses compare case-insensitively: NFKC, then lowercase, whole address (docs/api.md#conventions).
-pub fn normalize_email(email: &str) -> String {
-    email.trim().nfkc().collect::<String>().to_lowercase()
-}
-
 /// A user about to be inserted by [`User::create`].
 #[derive(Debug, Clone, Copy)]
 pub struct NewUser<'a> {
@@ -207,125 +195,6 @@ pub struct NewUser<'a> {
 /// e-mail address or username between our check and our write.
 pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
-}
-
-/// Django's `EmailValidator`, applied to a normalized address: a dot-atom or quoted local part, and
-/// a domain of dot-separated labels ending in a top-level label of at least two characters, or
-/// `localhost`, or a bracketed IP literal. Non-ASCII labels are allowed (Django accepts IDNs).
-pub fn is_valid_email(email: &str) -> bool {
-    let Some((local, domain)) = email.rsplit_once('@') else { return false };
-    if email.len() > 320 || !(is_dot_atom(local) || is_quoted_local(local)) {
-        return false;
-    }
-    if domain == "localhost" {
-        return true;
-    }
-    if let Some(literal) = domain.strip_prefix('[').and_then(|d| d.strip_suffix(']')) {
-        return literal.parse::<std::net::IpAddr>().is_ok();
-    }
-    is_domain_name(domain)
-}
-
-fn is_dot_atom(local: &str) -> bool {
-    let atom_char = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{}|~-".contains(c);
-    !local.is_empty() && local.split('.').all(|atom| !atom.is_empty() && atom.chars().all(atom_char))
-}
-
-fn is_quoted_local(local: &str) -> bool {
-    let Some(inner) = local.strip_prefix('"').and_then(|l| l.strip_suffix('"')) else { return false };
-    let mut chars = inner.chars();
-    while let Some(c) = chars.next() {
-        let ok = match c {
-            '\\' => chars.next().is_some_and(|e| e.is_ascii() && !matches!(e, '\0' | '\n' | '\r')),
-            c => c.is_ascii() && !matches!(c, '\0' | '\t' | '\n' | '\r' | ' ' | '"'),
-        };
-        if !ok {
-            return false;
-        }
-    }
-    true
-}
-
-/// Dot-separated labels of letters, digits and inner hyphens, at most 63 characters each, at
-/// least two labels, the last at least two characters long.
-pub fn is_domain_name(domain: &str) -> bool {
-    let labels: Vec<&str> = domain.split('.').collect();
-    let label_ok = |label: &str| {
-        let count = label.chars().count();
-        (1..=63).contains(&count)
-            && label.chars().all(|c| c.is_alphanumeric() || c == '-')
-            && !label.starts_with('-')
-            && !label.ends_with('-')
-    };
-    labels.len() >= 2
-        && labels.iter().all(|label| label_ok(label))
-        && labels.last().is_some_and(|tld| tld.chars().count() >= 2)
-}
-
-/// Django's `UnicodeUsernameValidator`: letters, digits and `@`, `.`, `+`, `-`, `_` only.
-pub fn is_valid_username(username: &str) -> bool {
-    !username.is_empty() && username.chars().all(|c| c.is_alphanumeric() || "@.+-_".contains(c))
-}
-
-/// Django's `parse_date`: `YYYY-M-D` with one- or two-digit month and day, a real calendar date;
-/// answered in the canonical `YYYY-MM-DD`.
-pub fn parse_date(text: &str) -> Option<String> {
-    django_date(text)?.format(format_description!("[year]-[month]-[day]")).ok()
-}
-
-/// A date of Django's form. `[year]` would also take a leading sign and the year 0; Django takes
-/// neither.
-fn django_date(text: &str) -> Option<Date> {
-    if !text.starts_with(|c: char| c.is_ascii_digit()) {
-        return None;
-    }
-    let date = Date::parse(text, format_description!("[year]-[month padding:none]-[day padding:none]")).ok()?;
-    (date.year() >= 1).then_some(date)
-}
-
-/// Unix seconds as an RFC 3339 UTC timestamp (`2026-11-22T01:02:03Z`), as DRF renders datetimes.
-/// RFC 3339 has four-digit years: an instant outside years 0000 to 9999 is rendered as the nearest
-/// one inside.
-pub fn iso8601(seconds: i64) -> String {
-    const FIRST: i64 = -62_167_219_200; // 0000-01-01T00:00:00Z
-    const LAST: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
-    OffsetDateTime::from_unix_timestamp(seconds.clamp(FIRST, LAST))
-        .ok()
-        .and_then(|at| at.format(&Rfc3339).ok())
-        .unwrap_or_default()
-}
-
-/// Unix seconds of an RFC 3339 date-time as DRF's `DateTimeField` accepts it
-/// (`2026-01-02T03:04:05Z`, fractional seconds and a `±HH:MM` offset allowed), or `None`.
-pub fn parse_iso8601(text: &str) -> Option<i64> {
-    let text = text.trim();
-    if !text.starts_with(|c: char| c.is_ascii_digit()) {
-        return None;
-    }
-    let at = match text.strip_suffix(['Z', 'z']) {
-        Some(utc) => PrimitiveDateTime::parse(
-            utc,
-            format_description!(
-                "[year]-[month padding:none]-[day padding:none][first [T][ ]]\
-                 [hour padding:none]:[minute padding:none]:[second padding:none][optional [.[subsecond]]]"
-            ),
-        )
-        .ok()?
-        .assume_utc(),
-        None => OffsetDateTime::parse(
-            text,
-            format_description!(
-                "[year]-[month padding:none]-[day padding:none][first [T][ ]]\
-                 [hour padding:none]:[minute padding:none]:[second padding:none][optional [.[subsecond]]]\
-                 [offset_hour sign:mandatory padding:none]:[offset_minute padding:none]"
-            ),
-        )
-        .ok()?,
-    };
-    // Django's dates start at year 1 and its offsets stop short of a day; the instant must also be
-    // one that `iso8601` can render.
-    let in_range = at.year() >= 1 && at.offset().whole_hours().abs() <= 23;
-    Some(at.checked_to_offset(UtcOffset::UTC).filter(|_| in_range)?.unix_timestamp())
 }
 
 /// Inserts a verified staff superuser (`latchkey createsuperuser`); its id.
@@ -449,111 +318,4 @@ pub async fn set_flag(db: &Db, id: i64, flag: &str, value: bool) -> Result<(), s
     let sql = format!("UPDATE users SET {flag} = $1 WHERE id = $2");
     sqlx::query(&sql).bind(crate::infra::db::flag(value)).bind(id).execute(&db.pool).await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn datetimes_parse_as_drf_reads_them() {
-        for seconds in [0, 951_782_400, 1_700_000_000, 4_102_444_799] {
-            assert_eq!(parse_iso8601(&iso8601(seconds)), Some(seconds));
-        }
-        assert_eq!(parse_iso8601("2023-11-14T22:13:20.123Z"), Some(1_700_000_000));
-        assert_eq!(parse_iso8601("2023-11-15T00:13:20+02:00"), Some(1_700_000_000));
-        assert_eq!(parse_iso8601("2023-11-14T20:13:20-02:00"), Some(1_700_000_000));
-        for bad in ["", "2023-11-14", "2023-11-14T22:13:20", "2023-02-30T00:00:00Z", "2023-11-14T24:00:00Z", "soon"] {
-            assert_eq!(parse_iso8601(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
-    fn emails_normalize_with_nfkc_and_lowercase() {
-        assert_eq!(normalize_email("  Alice@Example.COM "), "alice@example.com");
-        assert_eq!(normalize_email("ｂｏｂ@example.com"), "bob@example.com");
-    }
-
-    #[test]
-    fn emails_validate_like_django() {
-        for good in [
-            "a@example.com",
-            "first.last+tag@sub.example.co",
-            "x@localhost",
-            "\"a\\ b\"@example.com",
-            "a@[::1]",
-            "a@bücher.de",
-        ] {
-            assert!(is_valid_email(good), "{good}");
-        }
-        for bad in [
-            "",
-            "plain",
-            "@example.com",
-            "a@",
-            "a@b",
-            "a..b@example.com",
-            ".a@example.com",
-            "a@-x.com",
-            "a@x.c",
-            "a b@example.com",
-            "\"a b\"@example.com",
-            "a@exa mple.com",
-            "a@[1.2.3]",
-            "ü@example.com",
-        ] {
-            assert!(!is_valid_email(bad), "{bad}");
-        }
-    }
-
-    #[test]
-    fn usernames_validate_like_django() {
-        assert!(is_valid_username("jean-luc.picard+1@starfleet_"));
-        assert!(is_valid_username("zoë"));
-        assert!(!is_valid_username("two words"));
-        assert!(!is_valid_username("semi;colon"));
-        assert!(!is_valid_username(""));
-    }
-
-    #[test]
-    fn dates_parse_like_django() {
-        assert_eq!(parse_date("1990-01-31").as_deref(), Some("1990-01-31"));
-        assert_eq!(parse_date("2000-2-29").as_deref(), Some("2000-02-29"));
-        for bad in [
-            "1900-02-29",
-            "2024-13-01",
-            "2024-04-31",
-            "0000-01-01",
-            "24-01-01",
-            "2024/01/01",
-            "2024-01-01T00:00",
-            "",
-            "２０２４-01-01",
-        ] {
-            assert_eq!(parse_date(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
-    fn timestamps_render_as_rfc3339() {
-        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
-        assert_eq!(iso8601(1_700_000_000), "2023-11-14T22:13:20Z");
-        assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(iso8601(253_402_300_799), "9999-12-31T23:59:59Z");
-        assert_eq!(iso8601(i64::MAX), "9999-12-31T23:59:59Z", "past four-digit years: the last one");
-        assert_eq!(iso8601(i64::MIN), "0000-01-01T00:00:00Z");
-    }
-
-    #[test]
-    fn datetimes_parse_with_django_leniency() {
-        for text in ["2023-11-14 22:13:20z", "2023-11-14T22:13:20.123456789123Z", " 2023-11-14T22:13:20Z "] {
-            assert_eq!(parse_iso8601(text), Some(1_700_000_000), "{text}");
-        }
-        assert_eq!(parse_iso8601("2023-1-2T3:4:5+2:0"), parse_iso8601("2023-01-02T01:04:05Z"));
-        for bad in
-            ["+2023-11-14T22:13:20Z", "0000-01-01T00:00:00Z", "2023-11-14T22:13:20+24:00", "9999-12-31T23:00:00-02:00"]
-        {
-            assert_eq!(parse_iso8601(bad), None, "{bad}");
-        }
-    }
 }
