@@ -13,5 +13,6 @@ pub mod lock_cache;
 pub mod mail;
 pub mod metrics;
 pub mod passwords;
+pub mod proxies;
 pub mod state;
 pub mod vault;
