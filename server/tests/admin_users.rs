@@ -6,7 +6,7 @@ mod common;
 
 use axum::http::StatusCode;
 use common::{acme, call, login, PASSWORD};
-use latchkey_server::{now, AppState};
+use latchkey_server::AppState;
 use serde_json::{json, Value};
 use sqlx::Row;
 
@@ -81,7 +81,7 @@ on_both!(staff_manage_users_through_the_admin_api, |state: AppState| async move 
         &state,
         "POST",
         &confirm,
-        Some(json!({"code": common::totp(device["secret"].as_str().unwrap(), now())})),
+        Some(json!({"code": common::totp(device["secret"].as_str().unwrap(), state.clock.now())})),
         Some(&ada),
     )
     .await;

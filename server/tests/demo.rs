@@ -3,51 +3,28 @@
 //! off; no request path reaches files outside the demo.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+mod common;
 
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
+use std::io::{Read, Write};
+use std::net::TcpStream;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::{latchkey, spawn, Server};
 
 /// Starts the binary with its working directory in a fresh temporary directory (no `web-demo/`
 /// there), so that what it serves at `/` can only come from the binary.
 fn start_elsewhere(name: &str, settings: &[(&str, &str)]) -> Server {
-    let dir = std::env::temp_dir().join(format!("latchkey-demo-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::fresh_dir(&format!("demo-{name}"));
     assert!(!dir.join("web-demo").exists());
-    let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
-    command
-        .current_dir(&dir)
-        .env_remove("LATCHKEY_DEMO_DIR")
-        .env("LATCHKEY_BIND", "127.0.0.1:0")
-        .env("LATCHKEY_DATABASE_URL", "sqlite://latchkey.db?mode=rwc")
-        .env("LATCHKEY_SECRET_KEY", "demo-secret-demo-secret-demo-secret-demo")
-        .env("LATCHKEY_LOG", "error")
-        .stdout(Stdio::piped());
-    for (name, value) in settings {
-        command.env(name, value);
-    }
-    let mut child = command.spawn().expect("start latchkey");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.trim().strip_prefix("listening on http://").unwrap_or_else(|| panic!("{line:?}"));
-    Server { addr: addr.parse().unwrap(), child }
+    let mut command = latchkey(&dir);
+    command.current_dir(&dir).env_remove("LATCHKEY_DEMO_DIR").env("LATCHKEY_LOG", "error");
+    command.envs(settings.iter().copied());
+    spawn(command).tidy_up(dir)
 }
 
 /// One raw HTTP/1.1 request (the path exactly as written, which a client library would normalize);
 /// the status line's code, the head and the body.
 fn get(server: &Server, method: &str, path: &str, extra: &str) -> (u16, String, String) {
-    let mut stream = TcpStream::connect(server.addr).unwrap();
+    let mut stream = TcpStream::connect(server.addr()).unwrap();
     write!(stream, "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{extra}\r\n").unwrap();
     let mut answer = String::new();
     stream.read_to_string(&mut answer).unwrap();

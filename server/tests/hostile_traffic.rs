@@ -270,7 +270,7 @@ on_both!(turning_two_factor_off_is_audited_and_mailed, |state: AppState| async m
     let (status, device, _) =
         send(&state, from("192.0.2.31", "POST", "/api/auth/2fa/totp/", json!({"name": "phone"}), Some(&access))).await;
     assert_eq!(status, StatusCode::CREATED, "{device}");
-    let code = common::totp(device["secret"].as_str().unwrap(), latchkey_server::now());
+    let code = common::totp(device["secret"].as_str().unwrap(), state.clock.now());
     let confirm = format!("/api/auth/2fa/totp/{}/confirm/", device["id"]);
     let (status, body, _) =
         send(&state, from("192.0.2.31", "POST", &confirm, json!({"code": code}), Some(&access))).await;

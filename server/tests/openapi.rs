@@ -358,7 +358,7 @@ async fn success_schemas_match_real_answers() {
     conforms(&doc, "NewDevice", &device);
     let secret = device["secret"].as_str().unwrap();
     let confirm = format!("/api/auth/2fa/totp/{}/confirm/", device["id"]);
-    let code = json!({"code": common::totp(secret, latchkey_server::now())});
+    let code = json!({"code": common::totp(secret, state.clock.now())});
     let (status, codes, _) = send(&state, request("POST", &confirm, Some(code), Some(&token))).await;
     assert_eq!(status, StatusCode::OK);
     conforms(&doc, "BackupCodes", &codes);

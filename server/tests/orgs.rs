@@ -214,8 +214,8 @@ on_both!(extractors_protect_an_applications_routes, |state: AppState| async move
     let (_, device) = call(&state, "POST", "/api/auth/2fa/totp/", Some(json!({})), Some(no_org)).await;
     let confirm = format!("/api/auth/2fa/totp/{}/confirm/", device["id"]);
     let secret = device["secret"].as_str().unwrap().to_owned();
-    call(&state, "POST", &confirm, Some(json!({"code": common::totp(&secret, now())})), Some(no_org)).await;
-    let body = json!({"email": "ada@example.com", "password": PASSWORD, "otp": common::totp(&secret, now() + 30), "org": "acme"});
+    call(&state, "POST", &confirm, Some(json!({"code": common::totp(&secret, state.clock.now())})), Some(no_org)).await;
+    let body = json!({"email": "ada@example.com", "password": PASSWORD, "otp": common::totp(&secret, state.clock.now() + 30), "org": "acme"});
     let (status, pair) = call(&state, "POST", "/api/token/", Some(body), None).await;
     assert_eq!(status, StatusCode::OK, "{pair}");
     let access = pair["access"].as_str().unwrap();

@@ -359,7 +359,7 @@ on_both!(new_devices_and_new_logins_are_announced, |state: AppState| async move 
     let (_, device) =
         call(&state, "POST", "/api/auth/2fa/totp/", Some(json!({"name": "Work phone"})), Some(access)).await;
     let confirm = format!("/api/auth/2fa/totp/{}/confirm/", device["id"]);
-    let code = common::totp(device["secret"].as_str().unwrap(), now());
+    let code = common::totp(device["secret"].as_str().unwrap(), state.clock.now());
     assert_eq!(call(&state, "POST", &confirm, Some(json!({"code": code})), Some(access)).await.0, StatusCode::OK);
     let sent = mails(&state, 3).await;
     assert!(mail_with(&sent, "A new authenticator was added to your account").contains("Work phone"));

@@ -72,28 +72,28 @@ on_both!(no_refresh_extends_a_session_past_its_absolute_limit, |state: AppState|
     let state = AppState { config: Arc::new(config), ..state };
     common::create_user(&state, "alice@example.com", PASSWORD).await;
     let mut pair = login_with_agent(&state, "alice@example.com", "laptop").await;
-    let other = login_with_agent(&state, "alice@example.com", "phone").await;
     let created = column(&state, &pair.sid, "created_at").await;
     let absolute = column(&state, &pair.sid, "absolute_expires_at").await;
     assert_eq!(absolute, created + 3600);
-    let claims = state.keys.verify(&pair.refresh, None, now(), &state.expect).unwrap();
+    let claims = state.keys.verify(&pair.refresh, None, state.clock.now(), &state.expect).unwrap();
     assert_eq!(claims.exp, absolute, "the refresh token ends with the session");
 
     // Near the limit, a refresh works, but its token and the session's idle limit stop at it.
-    set(&state, &pair.sid, "absolute_expires_at", now() + 100).await;
+    common::pass(&state, 3500);
+    let other = login_with_agent(&state, "alice@example.com", "phone").await;
     let (status, body) = refresh_pair(&state, &mut pair).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let absolute = column(&state, &pair.sid, "absolute_expires_at").await;
-    let claims = state.keys.verify(&pair.refresh, None, now(), &state.expect).unwrap();
+    assert_eq!(column(&state, &pair.sid, "absolute_expires_at").await, absolute, "no refresh moves it");
+    let claims = state.keys.verify(&pair.refresh, None, state.clock.now(), &state.expect).unwrap();
     assert_eq!(claims.exp, absolute);
     assert_eq!(column(&state, &pair.sid, "expires_at").await, absolute);
     let session = listed(&state, &pair.access, &pair.sid).await;
     assert_eq!(session["absolute_expires_at"], iso8601(absolute));
     assert_eq!(session["expires_at"], iso8601(absolute));
 
-    // Past it, the refresh token is expired and the access token stops too, though both would
-    // otherwise still be valid; the other session is untouched.
-    set(&state, &pair.sid, "absolute_expires_at", now() - 1).await;
+    // Past it, the refresh token is expired and the access token stops too, though it would
+    // otherwise still be valid (issued 101 s ago); the session opened later is untouched.
+    common::pass(&state, 101);
     assert_eq!(refresh_pair(&state, &mut pair).await, (StatusCode::UNAUTHORIZED, expired()));
     assert_eq!(list_sessions(&state, &pair.access).await.0, StatusCode::UNAUTHORIZED);
     let verify = request("POST", "/api/token/verify/", Some(json!({"token": pair.access})), None);
@@ -110,16 +110,21 @@ on_both!(no_refresh_extends_a_session_past_its_absolute_limit, |state: AppState|
 on_both!(an_unused_session_ends_at_its_idle_limit, |state: AppState| async move {
     common::create_user(&state, "alice@example.com", PASSWORD).await;
     let mut pair = login_with_agent(&state, "alice@example.com", "laptop").await;
-    let other = login_with_agent(&state, "alice@example.com", "phone").await;
-    // Using the session moves its idle limit a refresh lifetime on.
-    set(&state, &pair.sid, "expires_at", now() + 10).await;
-    assert_eq!(refresh_pair(&state, &mut pair).await.0, StatusCode::OK);
+    let mut other = login_with_agent(&state, "alice@example.com", "phone").await;
     let lifetime = 7 * DAY;
-    assert!(column(&state, &pair.sid, "expires_at").await >= now() + lifetime - 5);
-    // Unused past it, the session is over.
-    set(&state, &pair.sid, "expires_at", now() - 1).await;
+    // Using the session moves its idle limit a refresh lifetime on.
+    common::pass(&state, (lifetime - 10).unsigned_abs());
+    assert_eq!(refresh_pair(&state, &mut pair).await.0, StatusCode::OK);
+    assert_eq!(refresh_pair(&state, &mut other).await.0, StatusCode::OK);
+    let idle_limit = column(&state, &pair.sid, "expires_at").await;
+    assert!((state.clock.now() + lifetime - 5..=state.clock.now() + lifetime).contains(&idle_limit));
+    // Half a lifetime later the other session is used; the first is not.
+    common::pass(&state, (lifetime / 2).unsigned_abs());
+    assert_eq!(refresh_pair(&state, &mut other).await.0, StatusCode::OK);
+    // Unused past its idle limit, the first session is over; the other one goes on.
+    common::pass(&state, (lifetime / 2 + 1).unsigned_abs());
     assert_eq!(refresh_pair(&state, &mut pair).await, (StatusCode::UNAUTHORIZED, expired()));
-    assert_eq!(list_sessions(&state, &pair.access).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(refresh_pair(&state, &mut other).await.0, StatusCode::OK);
     let (status, sessions) = list_sessions(&state, &other.access).await;
     assert_eq!((status, sessions.as_array().unwrap().len()), (StatusCode::OK, 1));
 });

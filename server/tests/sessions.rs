@@ -16,15 +16,9 @@ async fn logout(state: &AppState, token: &str, refresh: &str) -> (StatusCode, Va
 on_both!(sessions_are_listed_newest_first, |state: AppState| async move {
     create_user(&state, "alice@example.com", PASSWORD).await;
     let laptop = login_with_agent(&state, "alice@example.com", "laptop").await;
+    // Time passes between the logins, so that the order is observable.
+    common::pass(&state, 100);
     let phone = login_with_agent(&state, "alice@example.com", "phone").await;
-    // Both logins happen within a second; age the first one so the order is observable.
-    sqlx::query(
-        "UPDATE sessions SET created_at = created_at - 100, last_used_at = last_used_at - 100 WHERE user_agent = $1",
-    )
-    .bind("laptop")
-    .execute(&state.db.pool)
-    .await
-    .unwrap();
     let (status, body) = list_sessions(&state, &phone.access).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let sessions = body.as_array().unwrap();

@@ -23,7 +23,7 @@ fn reauthentication_required(answer: &(StatusCode, Value)) {
 
 on_both!(an_old_session_must_confirm_it_is_you_before_sensitive_actions, |state: AppState| async move {
     let access = signed_in(&state, "ada@example.com").await;
-    window_passes(&state, "ada@example.com").await;
+    window_passes(&state);
     reauthentication_required(&call_as(&state, "POST", "/api/auth/api-keys/", json!({"name": "ci"}), &access).await);
     reauthentication_required(&call_as(&state, "POST", "/api/auth/2fa/totp/", json!({}), &access).await);
     reauthentication_required(&call_as(&state, "DELETE", "/api/auth/me/", json!({}), &access).await);
@@ -53,7 +53,7 @@ on_both!(an_old_session_must_confirm_it_is_you_before_sensitive_actions, |state:
 
 on_both!(the_old_password_still_counts_for_its_own_request, |state: AppState| async move {
     let access = signed_in(&state, "bea@example.com").await;
-    window_passes(&state, "bea@example.com").await;
+    window_passes(&state);
     let change = json!({"old_password": PASSWORD, "new_password": NEW_PASSWORD});
     let (status, body) = call_as(&state, "POST", "/api/auth/password/change/", change, &access).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -82,7 +82,7 @@ on_both!(a_session_from_before_two_factor_changes_nothing_of_it, |state: AppStat
     assert_eq!(status, StatusCode::CREATED);
     let secret = add_authenticator(&state, &owner, "phone").await.secret;
     let confirm = format!("/api/auth/2fa/totp/{}/confirm/", planted["id"]);
-    let code = totp(planted["secret"].as_str().unwrap(), latchkey_server::now());
+    let code = totp(planted["secret"].as_str().unwrap(), state.clock.now());
     let (status, _) = call_as(&state, "POST", &confirm, json!({"code": code}), &old).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "a device made before 2FA cannot be confirmed from that session");
     let (status, _) = call_as(&state, "POST", "/api/auth/2fa/backup-codes/", json!({"password": PASSWORD}), &old).await;
@@ -92,7 +92,7 @@ on_both!(a_session_from_before_two_factor_changes_nothing_of_it, |state: AppStat
     // The old session was not revoked: it only lacks the second factor, until it verifies one.
     let (status, me) = call_as(&state, "GET", "/api/auth/me/", json!({}), &old).await;
     assert_eq!(status, StatusCode::OK, "{me}");
-    let next = totp(&secret, latchkey_server::now() + 30);
+    let next = totp(&secret, state.clock.now() + 30);
     let (status, body) = call_as(&state, "POST", "/api/auth/reauthenticate/", json!({"code": next}), &old).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, _) = call_as(&state, "POST", "/api/auth/2fa/totp/", json!({"name": "tablet"}), &old).await;

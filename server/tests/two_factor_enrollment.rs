@@ -8,9 +8,9 @@ mod common;
 use axum::http::StatusCode;
 use common::{
     audit_events, backoff_row, call, claims, create_user, enroll, let_backoff_pass, login_pair, next_code, totp,
-    PASSWORD,
+    window_passes, PASSWORD,
 };
-use latchkey_server::{now, AppState};
+use latchkey_server::AppState;
 use serde_json::{json, Value};
 use sqlx::Row;
 
@@ -60,7 +60,7 @@ on_both!(enrollment_creates_confirms_and_reports_devices, |state: AppState| asyn
     let_backoff_pass(&state, user_id).await;
 
     let (status, body) =
-        call(&state, "POST", &confirm, Some(json!({"code": totp(secret, now())})), Some(&access)).await;
+        call(&state, "POST", &confirm, Some(json!({"code": totp(secret, state.clock.now())})), Some(&access)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let codes = body["backup_codes"].as_array().unwrap();
     assert_eq!(codes.len(), 10);
@@ -97,7 +97,8 @@ on_both!(enrollment_creates_confirms_and_reports_devices, |state: AppState| asyn
     assert_ne!(second_secret, secret);
     let confirm = format!("/api/auth/2fa/totp/{}/confirm/", second["id"]);
     let (status, body) =
-        call(&state, "POST", &confirm, Some(json!({"code": totp(second_secret, now())})), Some(&access)).await;
+        call(&state, "POST", &confirm, Some(json!({"code": totp(second_secret, state.clock.now())})), Some(&access))
+            .await;
     assert_eq!((status, body), (StatusCode::OK, json!({})));
     let (_, body) = call(&state, "GET", "/api/auth/2fa/", None, Some(&access)).await;
     assert_eq!(body["devices"][1]["name"], "Tablet");
@@ -154,13 +155,15 @@ on_both!(removing_devices_needs_the_password_or_a_code, |state: AppState| async 
     let ada = enroll(&state, "ada@example.com").await;
     let path = format!("/api/auth/2fa/totp/{}/", ada.device_id);
     // Past the re-authentication window (sudo mode, tests/sudo_mode.rs), nothing given is refused.
-    sqlx::query("UPDATE sessions SET created_at = created_at - 3600").execute(&state.db.pool).await.unwrap();
+    window_passes(&state);
     let (status, body) = call(&state, "DELETE", &path, Some(json!({})), Some(&ada.access)).await;
     assert_eq!(
         (status, body),
         (StatusCode::FORBIDDEN, json!({"detail": "Please confirm it is you.", "code": "reauthentication_required"}))
     );
-    sqlx::query("UPDATE sessions SET created_at = created_at + 3600").execute(&state.db.pool).await.unwrap();
+    let reauthenticate = Some(json!({ "password": PASSWORD }));
+    let (status, body) = call(&state, "POST", "/api/auth/reauthenticate/", reauthenticate, Some(&ada.access)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = call(&state, "DELETE", &path, Some(json!({"password": "wrong"})), Some(&ada.access)).await;
     assert_eq!((status, body), (StatusCode::BAD_REQUEST, json!({"password": ["Incorrect password."]})));
     let (status, body) = call(&state, "DELETE", &path, Some(json!({"code": "000000"})), Some(&ada.access)).await;
@@ -225,7 +228,7 @@ on_both!(only_a_verified_session_adds_devices_once_2fa_is_on, |state: AppState| 
     let (access, _) = login_pair(&state, "ada@example.com", PASSWORD).await;
     let (_, device) = call(&state, "POST", "/api/auth/2fa/totp/", Some(json!({})), Some(&access)).await;
     let confirm = format!("/api/auth/2fa/totp/{}/confirm/", device["id"]);
-    let code = totp(device["secret"].as_str().unwrap(), now());
+    let code = totp(device["secret"].as_str().unwrap(), state.clock.now());
     let (status, _) = call(&state, "POST", &confirm, Some(json!({"code": code})), Some(&access)).await;
     assert_eq!(status, StatusCode::OK);
     // ...cannot add an authenticator; the enrolling session can.

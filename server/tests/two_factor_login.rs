@@ -12,7 +12,8 @@ use common::{
     audit_events, backoff_row, call, claims, create_user, enroll, futures_join, let_backoff_pass, mfa_token, next_code,
     request, send, totp, PASSWORD,
 };
-use latchkey_server::{now, AppState};
+use latchkey_server::challenges::Purpose;
+use latchkey_server::AppState;
 use serde_json::json;
 use sqlx::Row;
 
@@ -56,7 +57,7 @@ on_both!(login_takes_the_second_factor_in_two_steps_or_one, |state: AppState| as
         call(&state, "POST", "/api/token/mfa/", Some(json!({"mfa_token": "nope", "code": "123456"})), None).await;
     assert_eq!((status, body), (StatusCode::UNAUTHORIZED, gone.clone()));
     let expired = mfa_token(&state, &ada.email).await;
-    sqlx::query("UPDATE mfa_challenges SET expires_at = $1").bind(now()).execute(&state.db.pool).await.unwrap();
+    common::pass(&state, u64::try_from(Purpose::Mfa.lifetime()).unwrap());
     let (status, body) =
         call(&state, "POST", "/api/token/mfa/", Some(json!({"mfa_token": expired, "code": ada.backup_codes[0]})), None)
             .await;
@@ -152,7 +153,7 @@ on_both!(a_code_is_accepted_once_even_when_sent_concurrently, |state: AppState| 
     assert_eq!((status, body["code"].clone()), (StatusCode::UNAUTHORIZED, json!("mfa_invalid")));
     // Nor does the enrollment's code, an earlier step still inside the window.
     let_backoff_pass(&state, ada.user_id).await;
-    let enrollment_code = totp(&ada.secret, now());
+    let enrollment_code = totp(&ada.secret, state.clock.now());
     if enrollment_code != code {
         let (status, _) =
             call(&state, "POST", "/api/token/mfa/", Some(json!({"mfa_token": token, "code": enrollment_code})), None)
@@ -179,12 +180,15 @@ on_both!(failures_back_off_exponentially_and_lock_out_right_codes, |mut state: A
     };
     // Each failure sets the next wait: 1, 2, then 3 s (the cap), 3 s.
     for (failures, wait) in [(1, 1), (2, 2), (3, 3), (4, 3)] {
-        let before = now();
+        let before = state.clock.now();
         let (status, _, _) = attempt("999999".into()).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         let (count, until) = backoff_row(&state, ada.user_id).await;
         assert_eq!(count, failures);
-        assert!((before + wait..=now() + wait).contains(&until), "failure {failures}: locked until {until}");
+        assert!(
+            (before + wait..=state.clock.now() + wait).contains(&until),
+            "failure {failures}: locked until {until}"
+        );
         // During the wait even the right code is refused, and that refusal is not a failure.
         let (status, body, retry) = attempt(next_code(&ada)).await;
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
@@ -198,7 +202,7 @@ on_both!(failures_back_off_exponentially_and_lock_out_right_codes, |mut state: A
     }
     // The back-off is per user, whichever endpoint the codes go to.
     sqlx::query("UPDATE users SET mfa_locked_until = $1 WHERE id = $2")
-        .bind(now() + 60)
+        .bind(state.clock.now() + 60)
         .bind(ada.user_id)
         .execute(&state.db.pool)
         .await

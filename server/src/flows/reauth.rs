@@ -9,7 +9,7 @@
 
 use std::future::Future;
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::infra::error::ApiError;
 use crate::infra::passwords::Claimant;
@@ -115,18 +115,21 @@ pub(crate) async fn password(
     guard(state, actor, user.id, action, Method::Password, check).await
 }
 
-/// Checks the `password` field of `body` for `user`, for actions that ask for it again (deleting
-/// the account, removing a second factor): `{"password": ["Incorrect password."]}` unless it matches.
-pub(crate) async fn confirm_password(
+/// Checks `given`, the `password` of a request, for `user`, for actions that ask for it again
+/// (deleting the account, removing a second factor): `{"password": ["Incorrect password."]}` unless
+/// it matches. `""` stands for a request without a password (or with one that is not a non-empty
+/// string).
+pub(crate) async fn confirm_given_password(
     state: &AppState,
     user: &User,
     actor: Actor<'_>,
     action: Action,
-    body: &Value,
+    given: &str,
 ) -> Result<(), ApiError> {
     // A request without a password is a mistake, not a guess: it is refused without counting.
-    let given = body.get("password").and_then(Value::as_str).filter(|p| !p.is_empty());
-    let Some(given) = given else { return Err(ApiError::field("password", WRONG_PASSWORD)) };
+    if given.is_empty() {
+        return Err(ApiError::field("password", WRONG_PASSWORD));
+    }
     if password(state, user, actor, action, given).await? {
         Ok(())
     } else {

@@ -11,15 +11,16 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::flows::reauth::Action;
-use crate::flows::tokens::{issue_session, TokenPair};
+use crate::flows::tokens::issue_session;
 use crate::http::auth::AuthUser;
 use crate::http::drf::{max_length_message, CharField, Form, JsonBody};
+use crate::http::openapi::schemas::{PasswordConfirmation, ProfileUpdate, RegisterRequest, Registered};
 use crate::infra::client::Client;
 use crate::infra::error::{ApiError, FieldErrors};
 use crate::infra::state::AppState;
 use crate::store::audit::{Actor, AuditEvent};
 use crate::store::sessions::AuthMethod;
-use crate::store::users::{self, NewUser, User, EMAIL_MAX, USERNAME_MAX};
+use crate::store::users::{self, NewUser, User, UserObject, EMAIL_MAX, USERNAME_MAX};
 
 const EMAIL_TAKEN: &str = "A user with this email already exists.";
 const USERNAME_TAKEN: &str = "A user with that username already exists.";
@@ -35,16 +36,6 @@ const NAME_MAX: usize = 150;
 /// Django's `URLField` default.
 const WEBSITE_MAX: usize = 200;
 
-/// The free-text profile fields PATCH accepts, with their longest length in characters.
-const PROFILE_TEXT: [(&str, usize); 6] = [
-    ("first_name", NAME_MAX),
-    ("last_name", NAME_MAX),
-    ("bio", 2000),
-    ("phone_number", 32),
-    ("timezone", 64),
-    ("language", 35),
-];
-
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(create_user)).routes(routes!(get_me, update_me, delete_me))
 }
@@ -52,9 +43,9 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 /// `POST /api/auth/register/`: a new account, logged in.
 #[utoipa::path(
     post, path = "/api/auth/register/", tag = "accounts",
-    request_body = crate::http::openapi::schemas::RegisterRequest,
+    request_body = RegisterRequest,
     responses(
-        (status = 201, description = "The account, and a session opened for it.", body = crate::http::openapi::schemas::Registered),
+        (status = 201, description = "The account, and a session opened for it.", body = Registered),
         (status = 400, response = crate::http::openapi::errors::BadRequest),
         (status = 503, response = crate::http::openapi::errors::Unavailable),
     )
@@ -65,20 +56,15 @@ async fn create_user(
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Registered>), ApiError> {
     let mut form = Form::new(&body);
-    let email = read_email(&mut form);
-    let username = read_username(&mut form, &body).flatten();
-    let first_name = bounded(&mut form, "first_name", NAME_MAX).unwrap_or_default();
-    let last_name = bounded(&mut form, "last_name", NAME_MAX).unwrap_or_default();
-    let password = form.string("password", CharField::PASSWORD);
-    let confirm = form.string("password_confirm", CharField::PASSWORD);
+    let RegisterRequest { email, password, username, first_name, last_name, .. } =
+        RegisterRequest::read(&mut form, &body);
+    // A field that failed is empty (a valid address or password never is): only valid values are
+    // checked further.
+    let email = Some(email).filter(|e| !e.is_empty());
+    let password = Some(password).filter(|p| !p.is_empty());
     // Counted once the names are known to be within their bounds: an over-long one costs no write.
     if !form.over_bounds() {
         crate::store::limits::hit(&state, crate::infra::config::Limit::RegisterIp, &client.network).await?;
-    }
-    if let (Some(password), Some(confirm)) = (&password, &confirm) {
-        if password != confirm {
-            form.error("password_confirm", PASSWORDS_DIFFER);
-        }
     }
     if let Some(password) = &password {
         // The policy refuses an over-long password before any other work, and hashing only
@@ -130,28 +116,28 @@ async fn create_user(
     } else {
         Some(issue_session(&state, &user, &client.ip, &client.user_agent, false, AuthMethod::Password, None).await?)
     };
-    Ok((StatusCode::CREATED, Json(Registered { user: user.to_json(), tokens })))
+    Ok((StatusCode::CREATED, Json(Registered { user: user.object(), tokens: tokens.map(Into::into) })))
 }
 
 /// `GET /api/auth/me/`.
 #[utoipa::path(
     get, path = "/api/auth/me/", tag = "accounts", security(("bearer" = [])),
     responses(
-        (status = 200, description = "The caller.", body = crate::http::openapi::schemas::User),
+        (status = 200, description = "The caller.", body = UserObject),
         (status = 401, response = crate::http::openapi::errors::Unauthenticated),
     )
 )]
-async fn get_me(auth: AuthUser) -> Json<Value> {
-    Json(auth.user.to_json())
+async fn get_me(auth: AuthUser) -> Json<UserObject> {
+    Json(auth.user.object())
 }
 
 /// `PATCH /api/auth/me/`: changes the profile fields present in the body. Other fields (e-mail,
 /// flags, ids) are read-only here and ignored, as a DRF serializer ignores them.
 #[utoipa::path(
     patch, path = "/api/auth/me/", tag = "accounts", security(("bearer" = [])),
-    request_body = crate::http::openapi::schemas::ProfileUpdate,
+    request_body = ProfileUpdate,
     responses(
-        (status = 200, description = "The caller, changed.", body = crate::http::openapi::schemas::User),
+        (status = 200, description = "The caller, changed.", body = UserObject),
         (status = 400, response = crate::http::openapi::errors::BadRequest),
         (status = 401, response = crate::http::openapi::errors::Unauthenticated),
     )
@@ -160,32 +146,18 @@ async fn update_me(
     State(state): State<AppState>,
     auth: AuthUser,
     JsonBody(body): JsonBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UserObject>, ApiError> {
     let mut form = Form::new(&body);
-    let mut changes: Vec<(&'static str, Option<String>)> = Vec::new();
-    for (field, max) in PROFILE_TEXT {
-        if let Some(value) = bounded(&mut form, field, max) {
-            changes.push((field, Some(value)));
+    let update = ProfileUpdate::read(&mut form, &body);
+    if let Some(Some(name)) = &update.username {
+        if User::username_taken(&state.db, name, Some(auth.user.id)).await? {
+            form.error("username", USERNAME_TAKEN);
         }
-    }
-    if let Some(username) = read_username(&mut form, &body) {
-        if let Some(name) = &username {
-            if User::username_taken(&state.db, name, Some(auth.user.id)).await? {
-                form.error("username", USERNAME_TAKEN);
-            }
-        }
-        changes.push(("username", username));
-    }
-    if let Some(birth_date) = read_birth_date(&mut form, &body) {
-        changes.push(("birth_date", birth_date));
-    }
-    if let Some(website) = read_website(&mut form) {
-        changes.push(("website", Some(website)));
     }
     form.finish()?;
-    match users::save_profile(&state.db, auth.user.id, &changes).await {
-        Ok(Some(user)) => Ok(Json(user.to_json())),
-        Ok(None) => Ok(Json(auth.user.to_json())),
+    match users::save_profile(&state.db, auth.user.id, &update.changes()).await {
+        Ok(Some(user)) => Ok(Json(user.object())),
+        Ok(None) => Ok(Json(auth.user.object())),
         // Another request took the username after our check.
         Err(e) if users::is_unique_violation(&e) => Err(ApiError::field("username", USERNAME_TAKEN)),
         Err(e) => Err(e.into()),
@@ -195,7 +167,7 @@ async fn update_me(
 /// `DELETE /api/auth/me/`: the account goes, and with it (by foreign-key cascade) everything it owns.
 #[utoipa::path(
     delete, path = "/api/auth/me/", tag = "accounts", security(("bearer" = [])),
-    request_body = crate::http::openapi::schemas::PasswordConfirmation,
+    request_body = PasswordConfirmation,
     responses(
         (status = 204, description = "The account and everything it owned are gone."),
         (status = 400, response = crate::http::openapi::errors::BadRequest),
@@ -213,10 +185,12 @@ async fn delete_me(
 ) -> Result<StatusCode, ApiError> {
     let actor = Actor { user_id: Some(auth.user.id), client: &client, session_id: auth.session_id() };
     // The password, or a session that proved the user within the re-authentication window.
-    if body.get("password").is_some() {
-        crate::flows::reauth::confirm_password(&state, &auth.user, actor, Action::DeleteAccount, &body).await?;
-    } else {
-        crate::flows::reauth::require_recent(&state, auth.session_id()).await?;
+    match PasswordConfirmation::read(&body).password {
+        Some(given) => {
+            crate::flows::reauth::confirm_given_password(&state, &auth.user, actor, Action::DeleteAccount, &given)
+                .await?;
+        }
+        None => crate::flows::reauth::require_recent(&state, auth.session_id()).await?,
     }
     users::delete(&state.db, auth.user.id).await?;
     // The row outlives the account (audit rows belong to no table's cascade); the notice goes to
@@ -226,13 +200,74 @@ async fn delete_me(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The answer to a registration: the user, then the first token pair (a struct keeps the order).
-#[derive(serde::Serialize)]
-struct Registered {
-    user: Value,
-    /// Absent with mandatory e-mail verification.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tokens: Option<TokenPair>,
+impl RegisterRequest {
+    /// Reads every field but the uniqueness of the address and username and the password policy,
+    /// which the handler checks. `null` is no username, so the raw body is read too.
+    fn read(form: &mut Form<'_>, body: &Value) -> Self {
+        let email = read_email(form);
+        let username = read_username(form, body).flatten();
+        let first_name = bounded(form, "first_name", NAME_MAX).unwrap_or_default();
+        let last_name = bounded(form, "last_name", NAME_MAX).unwrap_or_default();
+        let password = form.string("password", CharField::PASSWORD);
+        let confirm = form.string("password_confirm", CharField::PASSWORD);
+        if let (Some(password), Some(confirm)) = (&password, &confirm) {
+            if password != confirm {
+                form.error("password_confirm", PASSWORDS_DIFFER);
+            }
+        }
+        Self {
+            email: email.unwrap_or_default(),
+            password: password.unwrap_or_default(),
+            password_confirm: confirm.unwrap_or_default(),
+            username,
+            first_name,
+            last_name,
+        }
+    }
+}
+
+impl ProfileUpdate {
+    /// Reads the fields present; whether a new username is taken the handler checks. `null` clears
+    /// the username and the birth date, so the raw body is read too.
+    fn read(form: &mut Form<'_>, body: &Value) -> Self {
+        Self {
+            first_name: bounded(form, "first_name", NAME_MAX),
+            last_name: bounded(form, "last_name", NAME_MAX),
+            bio: bounded(form, "bio", 2000),
+            phone_number: bounded(form, "phone_number", 32),
+            timezone: bounded(form, "timezone", 64),
+            language: bounded(form, "language", 35),
+            username: read_username(form, body),
+            birth_date: read_birth_date(form, body),
+            website: read_website(form),
+        }
+    }
+
+    /// The columns to write, with their new values.
+    fn changes(self) -> Vec<(&'static str, Option<String>)> {
+        let text = [
+            ("first_name", self.first_name),
+            ("last_name", self.last_name),
+            ("bio", self.bio),
+            ("phone_number", self.phone_number),
+            ("timezone", self.timezone),
+            ("language", self.language),
+        ];
+        let mut changes: Vec<(&'static str, Option<String>)> =
+            text.into_iter().filter_map(|(column, value)| value.map(|v| (column, Some(v)))).collect();
+        changes.extend(self.username.map(|username| ("username", username)));
+        changes.extend(self.birth_date.map(|birth_date| ("birth_date", birth_date)));
+        changes.extend(self.website.map(|website| ("website", Some(website))));
+        changes
+    }
+}
+
+impl PasswordConfirmation {
+    /// Not DRF's rules: any `password` key asks for the password check (`None` when absent), and
+    /// a value that is not a string is an empty password.
+    fn read(body: &Value) -> Self {
+        Self { password: body.get("password").map(|v| v.as_str().unwrap_or_default().to_owned()) }
+    }
 }
 
 /// The 400 for a registration whose insert hit a unique constraint: which fields were taken.

@@ -11,7 +11,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::http::authz::RequireStaff;
-use crate::http::drf::{CharField, Form, JsonBody};
+use crate::http::drf::{Body, Form, JsonBody};
+use crate::http::openapi::admin_schemas::{AdminUser, AdminUserUpdate, ResetReason, UserPage};
+use crate::http::openapi::schemas::Empty;
 use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
@@ -32,14 +34,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .merge(crate::http::admin_keys::router())
 }
 
-/// A user as staff see it: the public form plus `is_active` and `is_superuser`.
-fn admin_json(user: &User) -> Value {
-    let mut value = user.to_json();
-    value["is_active"] = json!(user.is_active);
-    value["is_superuser"] = json!(user.is_superuser);
-    value
-}
-
 /// `GET /api/admin/users/?search=&page=`: users by id, 50 a page, `search` matching e-mail address,
 /// username or names (case-insensitive), in DRF's paginated shape.
 #[utoipa::path(
@@ -49,7 +43,7 @@ fn admin_json(user: &User) -> Value {
         ("page" = Option<i64>, Query, description = "1-based page number."),
     ),
     responses(
-        (status = 200, description = "A page of users.", body = crate::http::openapi::admin_schemas::UserPage),
+        (status = 200, description = "A page of users.", body = UserPage),
         (status = 401, response = crate::http::openapi::errors::Unauthenticated),
         (status = 403, response = crate::http::openapi::errors::Forbidden),
         (status = 404, response = crate::http::openapi::errors::NotFound),
@@ -59,7 +53,7 @@ async fn list_users(
     State(state): State<AppState>,
     _staff: RequireStaff,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UserPage>, ApiError> {
     let page: i64 = match query.get("page") {
         None => 1,
         // DRF answers an invalid page with 404 `Invalid page.`.
@@ -71,15 +65,15 @@ async fn list_users(
         return Err(ApiError::NotFound);
     }
     let found = users::matching(&state.db, &search, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
-    let results: Vec<Value> = found.iter().map(admin_json).collect();
+    let results = found.iter().map(AdminUser::from).collect();
     let link = |page: i64| {
         let search =
             if search.is_empty() { String::new() } else { format!("search={}&", crate::http::audit::encode(&search)) };
-        json!(format!("/api/admin/users/?{search}page={page}"))
+        format!("/api/admin/users/?{search}page={page}")
     };
-    let next = if page * PAGE_SIZE < count { link(page + 1) } else { Value::Null };
-    let previous = if page > 1 { link(page - 1) } else { Value::Null };
-    Ok(Json(json!({ "count": count, "next": next, "previous": previous, "results": results })))
+    let next = (page * PAGE_SIZE < count).then(|| link(page + 1));
+    let previous = (page > 1).then(|| link(page - 1));
+    Ok(Json(UserPage { count, next, previous, results }))
 }
 
 async fn find(state: &AppState, id: &str) -> Result<User, ApiError> {
@@ -92,7 +86,7 @@ async fn find(state: &AppState, id: &str) -> Result<User, ApiError> {
     get, path = "/api/admin/users/{id}/", tag = "admin", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The user's id.")),
     responses(
-        (status = 200, description = "The user.", body = crate::http::openapi::admin_schemas::AdminUser),
+        (status = 200, description = "The user.", body = AdminUser),
         (status = 401, response = crate::http::openapi::errors::Unauthenticated),
         (status = 403, response = crate::http::openapi::errors::Forbidden),
         (status = 404, response = crate::http::openapi::errors::NotFound),
@@ -102,8 +96,8 @@ async fn get_user(
     State(state): State<AppState>,
     _staff: RequireStaff,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(admin_json(&find(&state, &id).await?)))
+) -> Result<Json<AdminUser>, ApiError> {
+    Ok(Json(AdminUser::from(&find(&state, &id).await?)))
 }
 
 /// `PATCH /api/admin/users/{id}/`: any of `is_active`, `is_staff`, `is_verified`. Deactivating
@@ -111,9 +105,9 @@ async fn get_user(
 #[utoipa::path(
     patch, path = "/api/admin/users/{id}/", tag = "admin", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The user's id.")),
-    request_body = crate::http::openapi::admin_schemas::AdminUserUpdate,
+    request_body = AdminUserUpdate,
     responses(
-        (status = 200, description = "The user as changed.", body = crate::http::openapi::admin_schemas::AdminUser),
+        (status = 200, description = "The user as changed.", body = AdminUser),
         (status = 400, response = crate::http::openapi::errors::BadRequest),
         (status = 401, response = crate::http::openapi::errors::Unauthenticated),
         (status = 403, response = crate::http::openapi::errors::Forbidden),
@@ -126,14 +120,14 @@ async fn update_user(
     client: Client,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AdminUser>, ApiError> {
     let user = find(&state, &id).await?;
-    let mut form = Form::new(&body);
-    let changes: Vec<(&str, bool)> = ["is_active", "is_staff", "is_verified"]
+    // Read after the lookup: an unknown user is a 404 whatever the body.
+    let AdminUserUpdate { is_active, is_staff, is_verified } = Form::new(&body).read::<AdminUserUpdate>()?;
+    let changes: Vec<(&str, bool)> = [("is_active", is_active), ("is_staff", is_staff), ("is_verified", is_verified)]
         .into_iter()
-        .filter_map(|field| form.boolean(field).map(|value| (field, value)))
+        .filter_map(|(field, value)| value.map(|value| (field, value)))
         .collect();
-    form.finish()?;
     if user.id == staff.user.id && changes.iter().any(|(field, value)| *field != "is_verified" && !value) {
         return Err(ApiError::field(
             "non_field_errors",
@@ -153,7 +147,7 @@ async fn update_user(
         let detail = json!({ "by": staff.user.id, "changes": detail });
         audit::record(&state, AuditEvent::AdminUserUpdated, target_actor(&user, &client), detail).await?;
     }
-    Ok(Json(admin_json(&find(&state, &id).await?)))
+    Ok(Json(AdminUser::from(&find(&state, &id).await?)))
 }
 
 /// `POST /api/admin/users/{id}/logout/`: revokes every session and API key of the user.
@@ -161,7 +155,7 @@ async fn update_user(
     post, path = "/api/admin/users/{id}/logout/", tag = "admin", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The user's id.")),
     responses(
-        (status = 200, description = "Every session is revoked.", body = crate::http::openapi::schemas::Empty),
+        (status = 200, description = "Every session is revoked.", body = Empty),
         (status = 401, response = crate::http::openapi::errors::Unauthenticated),
         (status = 403, response = crate::http::openapi::errors::Forbidden),
         (status = 404, response = crate::http::openapi::errors::NotFound),
@@ -172,13 +166,13 @@ async fn force_logout(
     RequireStaff(staff): RequireStaff,
     client: Client,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Empty>, ApiError> {
     let user = find(&state, &id).await?;
     let count = revoke_all(&state, user.id, None).await?;
     crate::store::api_keys::revoke_all(&state, user.id, target_actor(&user, &client), "admin_logout").await?;
     let detail = json!({ "by": staff.user.id, "sessions": count });
     audit::record(&state, AuditEvent::AdminForcedLogout, target_actor(&user, &client), detail).await?;
-    Ok(Json(json!({})))
+    Ok(Json(Empty {}))
 }
 
 /// `POST /api/admin/users/{id}/2fa/reset/`: `{"reason"}` (required). Emergency access for a user
@@ -187,9 +181,9 @@ async fn force_logout(
 #[utoipa::path(
     post, path = "/api/admin/users/{id}/2fa/reset/", tag = "admin", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The user's id.")),
-    request_body = crate::http::openapi::admin_schemas::ResetReason,
+    request_body = ResetReason,
     responses(
-        (status = 200, description = "2FA is off for the user.", body = crate::http::openapi::schemas::Empty),
+        (status = 200, description = "2FA is off for the user.", body = Empty),
         (status = 400, response = crate::http::openapi::errors::BadRequest),
         (status = 401, response = crate::http::openapi::errors::Unauthenticated),
         (status = 403, response = crate::http::openapi::errors::Forbidden),
@@ -201,11 +195,8 @@ async fn reset_two_factor(
     RequireStaff(staff): RequireStaff,
     client: Client,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
-) -> Result<Json<Value>, ApiError> {
-    let mut form = Form::new(&body);
-    let reason = form.string("reason", CharField::REQUIRED);
-    form.finish()?;
+    Body(ResetReason { reason }): Body<ResetReason>,
+) -> Result<Json<Empty>, ApiError> {
     let user = find(&state, &id).await?;
     let devices = crate::store::mfa_factors::remove_all(&state, user.id).await?;
     revoke_all(&state, user.id, None).await?;
@@ -217,7 +208,7 @@ async fn reset_two_factor(
             .await?;
         crate::flows::passwords::notify(&state, &user, crate::infra::mail::Kind::MfaDisabled, &client, Vec::new());
     }
-    Ok(Json(json!({})))
+    Ok(Json(Empty {}))
 }
 
 /// Admin events are filed under the user they concern; `detail.by` names the staff member.

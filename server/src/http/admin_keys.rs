@@ -5,7 +5,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -13,6 +13,7 @@ use crate::http::authz::RequireStaff;
 use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
+use crate::store::api_keys::ApiKeyInfo;
 use crate::store::audit::{self, Actor, AuditEvent};
 use crate::store::users::User;
 
@@ -31,7 +32,7 @@ async fn find(state: &AppState, id: &str) -> Result<User, ApiError> {
     get, path = "/api/admin/users/{id}/api-keys/", tag = "admin", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The user's id.")),
     responses(
-        (status = 200, description = "The user's keys, without the keys.", body = [crate::http::openapi::admin_schemas::ApiKeyInfo]),
+        (status = 200, description = "The user's keys, without the keys.", body = [ApiKeyInfo]),
         (status = 401, response = crate::http::openapi::errors::Unauthenticated),
         (status = 403, response = crate::http::openapi::errors::Forbidden),
         (status = 404, response = crate::http::openapi::errors::NotFound),
@@ -41,7 +42,7 @@ async fn list_user_keys(
     State(state): State<AppState>,
     _staff: RequireStaff,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<ApiKeyInfo>>, ApiError> {
     let user = find(&state, &id).await?;
     Ok(Json(crate::store::api_keys::keys_of(&state, user.id).await?))
 }

@@ -10,11 +10,11 @@ use std::collections::HashMap;
 
 use axum::extract::{Query, State};
 use axum::Json;
-use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::http::auth::AuthUser;
+use crate::http::openapi::lifecycle_schemas::AuditPage;
 use crate::infra::error::{ApiError, FieldErrors};
 use crate::infra::state::AppState;
 
@@ -34,7 +34,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         ("before" = Option<i64>, Query, description = "Only events with a smaller id: the `next` page's cursor."),
     ),
     responses(
-        (status = 200, description = "A page of events, newest first.", body = crate::http::openapi::lifecycle_schemas::AuditPage),
+        (status = 200, description = "A page of events, newest first.", body = AuditPage),
         (status = 400, response = crate::http::openapi::errors::BadRequest),
         (status = 401, response = crate::http::openapi::errors::Unauthenticated),
     )
@@ -43,7 +43,7 @@ async fn own_events(
     State(state): State<AppState>,
     auth: AuthUser,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AuditPage>, ApiError> {
     let mut filter = Filter::read(&query, &[])?;
     filter.user_id = Some(auth.user.id);
     page(&state, "/api/auth/audit/", &filter, false).await
@@ -64,7 +64,7 @@ async fn own_events(
         ("until" = Option<i64>, Query, description = "Only events before this time (Unix seconds)."),
     ),
     responses(
-        (status = 200, description = "A page of events, newest first.", body = crate::http::openapi::lifecycle_schemas::AuditPage),
+        (status = 200, description = "A page of events, newest first.", body = AuditPage),
         (status = 400, response = crate::http::openapi::errors::BadRequest),
         (status = 401, response = crate::http::openapi::errors::Unauthenticated),
         (status = 403, response = crate::http::openapi::errors::Forbidden),
@@ -74,7 +74,7 @@ async fn all_events(
     State(state): State<AppState>,
     auth: AuthUser,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AuditPage>, ApiError> {
     if !auth.user.is_staff {
         return Err(ApiError::PermissionDenied);
     }
@@ -145,7 +145,7 @@ fn user_filter(number: &mut impl FnMut(&str) -> Option<i64>) -> Option<i64> {
 }
 
 /// One page: `{"results": [...], "next": "<path>?...&before=<id>" or null}`.
-async fn page(state: &AppState, path: &str, filter: &Filter, with_user: bool) -> Result<Json<Value>, ApiError> {
+async fn page(state: &AppState, path: &str, filter: &Filter, with_user: bool) -> Result<Json<AuditPage>, ApiError> {
     let query = crate::store::audit::EventQuery {
         before: filter.before,
         user_id: filter.user_id,
@@ -159,12 +159,10 @@ async fn page(state: &AppState, path: &str, filter: &Filter, with_user: bool) ->
     let more = rows.len() > usize::try_from(filter.limit).unwrap_or(0);
     let mut results = Vec::new();
     let mut last_id = None;
-    for (id, mut event) in rows.into_iter().take(usize::try_from(filter.limit).unwrap_or(0)) {
-        last_id = Some(id);
+    for mut event in rows.into_iter().take(usize::try_from(filter.limit).unwrap_or(0)) {
+        last_id = Some(event.id);
         if !with_user {
-            if let Some(fields) = event.as_object_mut() {
-                fields.remove("user_id");
-            }
+            event.user_id = None;
         }
         results.push(event);
     }
@@ -173,11 +171,11 @@ async fn page(state: &AppState, path: &str, filter: &Filter, with_user: bool) ->
             let mut query: Vec<String> = filter.carried.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect();
             query.push(format!("limit={}", filter.limit));
             query.push(format!("before={id}"));
-            json!(format!("{path}?{}", query.join("&")))
+            Some(format!("{path}?{}", query.join("&")))
         }
-        _ => Value::Null,
+        _ => None,
     };
-    Ok(Json(json!({ "results": results, "next": next })))
+    Ok(Json(AuditPage { results, next }))
 }
 
 /// Percent-encodes a query value (everything but unreserved characters).

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use cookie::time::Duration;
 use cookie::{Cookie, SameSite};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::http::drf::{is_json, JsonBody};
@@ -58,14 +59,14 @@ impl<S: Send + Sync> FromRequest<S> for BodyOrCookie {
 }
 
 /// `body` with a `Set-Cookie` carrying `token`, alive as long as the refresh token.
-pub(crate) fn with_refresh_cookie(config: &Config, token: &str, body: Value) -> Result<Response, ApiError> {
+pub(crate) fn with_refresh_cookie(config: &Config, token: &str, body: impl Serialize) -> Result<Response, ApiError> {
     let max_age = config.refresh_token_lifetime.as_secs();
     let cookie = set_cookie(config, token, max_age)?;
     Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
 }
 
 /// `body` with a `Set-Cookie` that deletes the refresh cookie.
-pub(crate) fn without_refresh_cookie(config: &Config, body: Value) -> Result<Response, ApiError> {
+pub(crate) fn without_refresh_cookie(config: &Config, body: impl Serialize) -> Result<Response, ApiError> {
     let cookie = set_cookie(config, "", 0)?;
     Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
 }

@@ -17,14 +17,17 @@ use utoipa_axum::routes;
 use crate::flows::email_links::in_background;
 use crate::http::auth::AuthUser;
 use crate::http::authz::{OrgMember, Role};
-use crate::http::drf::{CharField, Form, JsonBody};
+use crate::http::drf::{Form, JsonBody};
+use crate::http::openapi::admin_schemas::NewMemberRequest;
+use crate::http::openapi::lifecycle_schemas::Detail;
 use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::mail::{Email, Kind};
 use crate::infra::state::AppState;
 use crate::store::audit::{self, Actor, AuditEvent};
-use crate::store::invitations;
-use crate::store::users::{is_valid_email, iso8601, normalize_email, User, EMAIL_MAX};
+use crate::store::invitations::{self, Invitation};
+use crate::store::orgs::Org;
+use crate::store::users::{normalize_email, User};
 
 /// The answer to every invitation, whoever the address belongs to.
 const INVITED: &str = "If the address belongs to an account, an invitation has been sent.";
@@ -46,9 +49,9 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(
     post, path = "/api/orgs/{slug}/invitations/", tag = "organizations", security(("bearer" = [])),
     params(("slug" = String, Path, description = "The organization.")),
-    request_body = crate::http::openapi::admin_schemas::NewMemberRequest,
+    request_body = NewMemberRequest,
     responses(
-        (status = 202, description = "The same answer for every address.", body = crate::http::openapi::lifecycle_schemas::Detail),
+        (status = 202, description = "The same answer for every address.", body = Detail),
         (status = 400, response = crate::http::openapi::errors::BadRequest),
         (status = 401, response = crate::http::openapi::errors::Unauthenticated),
         (status = 403, response = crate::http::openapi::errors::Forbidden),
@@ -61,27 +64,20 @@ async fn create_invitation(
     member: OrgMember,
     client: Client,
     JsonBody(body): JsonBody,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Detail>), ApiError> {
     invite(&state, &member, &client, &body).await
 }
 
-/// Invites `{"email", "role"}` to `member`'s organization; also the v1 `POST …/members/`.
+/// Invites a [`NewMemberRequest`] to `member`'s organization; also the v1 `POST …/members/`. The
+/// body is read after the role check: a member who may not invite learns nothing from it.
 pub(crate) async fn invite(
     state: &AppState,
     member: &OrgMember,
     client: &Client,
     body: &Value,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Detail>), ApiError> {
     member.require(Role::Admin)?;
-    let mut form = Form::new(body);
-    // Bounded as given, then normalized, then validated: what is stored is what was checked.
-    let email = form.bounded("email", CharField::REQUIRED, EMAIL_MAX).map(|e| normalize_email(&e));
-    if email.as_deref().is_some_and(|e| !is_valid_email(e)) {
-        form.error("email", "Enter a valid email address.");
-    }
-    let role = crate::http::authz::read_role(&mut form);
-    form.finish()?;
-    let (Some(email), Some(role)) = (email, role) else { return Err(ApiError::Internal("invitation form".into())) };
+    let NewMemberRequest { email, role } = Form::new(body).read()?;
     crate::store::limits::hit(state, crate::infra::config::Limit::InviteUser, &member.auth.user.id.to_string()).await?;
     // Every member can list the members, so saying that one already is reveals nothing new.
     if invitations::is_member(state, member.org_id, &email).await? {
@@ -115,7 +111,7 @@ pub(crate) async fn invite(
         state.mailer.send(Email { to: user.email, kind: Kind::OrgInvitation, vars });
         Ok(())
     });
-    Ok((StatusCode::ACCEPTED, Json(json!({ "detail": INVITED }))))
+    Ok((StatusCode::ACCEPTED, Json(Detail { detail: INVITED.to_owned() })))
 }
 
 /// Invitations are answered by the owner of the address: an account whose address is not verified
@@ -133,14 +129,14 @@ fn verified(auth: &AuthUser) -> Result<String, ApiError> {
 #[utoipa::path(
     get, path = "/api/orgs/invitations/", tag = "organizations", security(("bearer" = [])),
     responses(
-        (status = 200, description = "The caller's pending invitations.", body = [crate::http::openapi::invitation_schemas::Invitation]),
+        (status = 200, description = "The caller's pending invitations.", body = [Invitation]),
         (status = 401, response = crate::http::openapi::errors::Unauthenticated),
         (status = 403, response = crate::http::openapi::errors::Forbidden),
     )
 )]
-async fn list_invitations(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Value>, ApiError> {
+async fn list_invitations(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Vec<Invitation>>, ApiError> {
     let email = verified(&auth)?;
-    Ok(Json(Value::Array(invitations::pending_for(&state, &email, state.clock.now()).await?)))
+    Ok(Json(invitations::pending_for(&state, &email, state.clock.now()).await?))
 }
 
 /// `POST /api/orgs/invitations/{id}/accept/`: the caller joins the organization with the invited
@@ -150,7 +146,7 @@ async fn list_invitations(State(state): State<AppState>, auth: AuthUser) -> Resu
     post, path = "/api/orgs/invitations/{id}/accept/", tag = "organizations", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The invitation's id.")),
     responses(
-        (status = 200, description = "The organization joined, with the caller's role.", body = crate::http::openapi::admin_schemas::Org),
+        (status = 200, description = "The organization joined, with the caller's role.", body = Org),
         (status = 401, response = crate::http::openapi::errors::Unauthenticated),
         (status = 403, response = crate::http::openapi::errors::Forbidden),
         (status = 404, response = crate::http::openapi::errors::NotFound),
@@ -161,25 +157,19 @@ async fn accept_invitation(
     auth: AuthUser,
     client: Client,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Org>, ApiError> {
     let email = verified(&auth)?;
     let now = state.clock.now();
     let id: i64 = id.parse().map_err(|_| ApiError::NotFound)?;
     let (invitation, joined) =
         invitations::accept(&state, id, &email, auth.user.id, now).await?.ok_or(ApiError::NotFound)?;
-    let (name, created_at, role) = crate::store::orgs::with_role(&state, invitation.org_id, auth.user.id).await?;
+    let org = crate::store::orgs::with_role(&state, invitation.org_id, auth.user.id).await?;
     let actor = Actor { user_id: Some(auth.user.id), client: &client, session_id: auth.session_id() };
     let detail = json!({
-        "org": invitation.slug, "invitation": invitation.id, "role": role, "joined": joined,
+        "org": invitation.slug, "invitation": invitation.id, "role": org.role, "joined": joined,
     });
     audit::record(&state, AuditEvent::OrgInvitationAccepted, actor, detail).await?;
-    Ok(Json(json!({
-        "id": invitation.org_id,
-        "name": name,
-        "slug": invitation.slug,
-        "role": role,
-        "created_at": iso8601(created_at),
-    })))
+    Ok(Json(org))
 }
 
 /// `POST /api/orgs/invitations/{id}/decline/`: the invitation is gone; nothing else changes.

@@ -16,17 +16,22 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::http::authz::owned;
-use crate::http::drf::{CharField, Form, JsonBody};
+use crate::http::drf::{max_length_message, CharField, Form, JsonBody};
+use crate::http::openapi::admin_schemas::{NewApiKey, NewApiKeyRequest};
 use crate::infra::client::Client;
+use crate::infra::datetime::Rfc3339;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
-use crate::store::api_keys::keys_of;
+use crate::store::api_keys::{keys_of, ApiKeyInfo};
 use crate::store::audit::{self, Actor, AuditEvent};
-use crate::store::users::{iso8601, parse_iso8601};
+use crate::store::users::parse_iso8601;
 
 /// The scopes a key may have.
 const SCOPES: [&str; 3] = ["read", "write", "admin"];
 const NAME_MAX: usize = 100;
+/// DRF's `DateTimeField` message.
+const INVALID_DATETIME: &str =
+    "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].";
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(create_key, list_keys)).routes(routes!(delete_key))
@@ -36,9 +41,9 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 /// `scopes` (default `["read", "write"]`; `admin` for staff only). The key is in this answer only.
 #[utoipa::path(
     post, path = "/api/auth/api-keys/", tag = "api-keys", security(("bearer" = [])),
-    request_body = crate::http::openapi::admin_schemas::NewApiKeyRequest,
+    request_body = NewApiKeyRequest,
     responses(
-        (status = 201, description = "The key, shown this once.", body = crate::http::openapi::admin_schemas::NewApiKey),
+        (status = 201, description = "The key, shown this once.", body = NewApiKey),
         (status = 400, response = crate::http::openapi::errors::BadRequest),
         (status = 401, response = crate::http::openapi::errors::Unauthenticated),
         (status = 403, response = crate::http::openapi::privileged::ReauthenticationRequired),
@@ -50,55 +55,13 @@ async fn create_key(
     auth: crate::http::auth::AuthUser,
     client: Client,
     JsonBody(body): JsonBody,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<NewApiKey>), ApiError> {
     let mut form = Form::new(&body);
-    let name = form.string("name", CharField::REQUIRED);
-    if name.as_ref().is_some_and(|n| n.chars().count() > NAME_MAX) {
-        form.error("name", format!("Ensure this field has no more than {NAME_MAX} characters."));
-    }
+    let NewApiKeyRequest { name, expires_at, scopes } = NewApiKeyRequest::read(&mut form, &body);
     let now = state.clock.now();
-    let expires_at = match body.get("expires_at") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(text)) => match parse_iso8601(text) {
-            Some(at) if at > now => Some(at),
-            Some(_) => {
-                form.error("expires_at", "The expiry must be in the future.");
-                None
-            }
-            None => {
-                let message = "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].";
-                form.error("expires_at", message);
-                None
-            }
-        },
-        Some(_) => {
-            form.error("expires_at", "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].");
-            None
-        }
-    };
-    let scopes: Vec<String> = match body.get("scopes") {
-        None | Some(Value::Null) => vec!["read".into(), "write".into()],
-        Some(Value::Array(items)) => {
-            let mut scopes = Vec::new();
-            for item in items {
-                match item.as_str().filter(|s| SCOPES.contains(s)) {
-                    Some(scope) if !scopes.iter().any(|s| s == scope) => scopes.push(scope.to_owned()),
-                    Some(_) => {}
-                    None => {
-                        form.error("scopes", format!("\"{}\" is not a valid choice.", item.as_str().unwrap_or("?")))
-                    }
-                }
-            }
-            if items.is_empty() {
-                form.error("scopes", "This list may not be empty.");
-            }
-            scopes
-        }
-        Some(_) => {
-            form.error("scopes", "Expected a list of items but got type \"str\".");
-            Vec::new()
-        }
-    };
+    if expires_at.is_some_and(|at| at <= now) {
+        form.error("expires_at", "The expiry must be in the future.");
+    }
     if scopes.iter().any(|s| s == "admin") && !auth.user.is_staff {
         form.error(
             "scopes",
@@ -108,7 +71,6 @@ async fn create_key(
     form.finish()?;
     // A key outlives the session that made it: only a session that proved the user recently mints one.
     crate::flows::reauth::require_recent(&state, auth.session_id()).await?;
-    let name = name.unwrap_or_default();
     let mut bytes = [0u8; 24];
     OsRng.fill_bytes(&mut bytes);
     let prefix = latchkey_core::encoding::hex(&bytes[..4]);
@@ -130,10 +92,8 @@ async fn create_key(
         json!({ "key_id": id, "prefix": prefix, "scopes": scopes }),
     )
     .await?;
-    let body = json!({
-        "id": id, "name": name, "prefix": prefix, "key": key, "scopes": scopes,
-        "created_at": iso8601(now), "expires_at": expires_at.map(iso8601),
-    });
+    let body =
+        NewApiKey { id, name, prefix, key, scopes, created_at: Rfc3339(now), expires_at: expires_at.map(Rfc3339) };
     Ok((StatusCode::CREATED, Json(body)))
 }
 
@@ -141,11 +101,14 @@ async fn create_key(
 #[utoipa::path(
     get, path = "/api/auth/api-keys/", tag = "api-keys", security(("bearer" = [])),
     responses(
-        (status = 200, description = "The caller's keys.", body = [crate::http::openapi::admin_schemas::ApiKeyInfo]),
+        (status = 200, description = "The caller's keys.", body = [ApiKeyInfo]),
         (status = 401, response = crate::http::openapi::errors::Unauthenticated),
     )
 )]
-async fn list_keys(State(state): State<AppState>, auth: crate::http::auth::AuthUser) -> Result<Json<Value>, ApiError> {
+async fn list_keys(
+    State(state): State<AppState>,
+    auth: crate::http::auth::AuthUser,
+) -> Result<Json<Vec<ApiKeyInfo>>, ApiError> {
     Ok(Json(keys_of(&state, auth.user.id).await?))
 }
 
@@ -171,4 +134,54 @@ async fn delete_key(
     let actor = Actor { user_id: Some(auth.user.id), client: &client, session_id: auth.session_id() };
     audit::record(&state, AuditEvent::ApiKeyRevoked, actor, json!({ "key_id": id })).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+impl NewApiKeyRequest {
+    /// Reads the body as DRF's serializer does; `null` is an absent `expires_at` or `scopes`, so the
+    /// raw body is read too. Whether the expiry is in the future, and whether the owner may give the
+    /// `admin` scope, the handler checks.
+    fn read(form: &mut Form<'_>, body: &Value) -> Self {
+        let name = form.string("name", CharField::REQUIRED);
+        if name.as_ref().is_some_and(|n| n.chars().count() > NAME_MAX) {
+            form.error("name", max_length_message(NAME_MAX));
+        }
+        let expires_at = match body.get("expires_at") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(text)) => {
+                let at = parse_iso8601(text);
+                if at.is_none() {
+                    form.error("expires_at", INVALID_DATETIME);
+                }
+                at
+            }
+            Some(_) => {
+                form.error("expires_at", INVALID_DATETIME);
+                None
+            }
+        };
+        let scopes: Vec<String> = match body.get("scopes") {
+            None | Some(Value::Null) => vec!["read".into(), "write".into()],
+            Some(Value::Array(items)) => {
+                let mut scopes = Vec::new();
+                for item in items {
+                    match item.as_str().filter(|s| SCOPES.contains(s)) {
+                        Some(scope) if !scopes.iter().any(|s| s == scope) => scopes.push(scope.to_owned()),
+                        Some(_) => {}
+                        None => {
+                            form.error("scopes", format!("\"{}\" is not a valid choice.", item.as_str().unwrap_or("?")))
+                        }
+                    }
+                }
+                if items.is_empty() {
+                    form.error("scopes", "This list may not be empty.");
+                }
+                scopes
+            }
+            Some(_) => {
+                form.error("scopes", "Expected a list of items but got type \"str\".");
+                Vec::new()
+            }
+        };
+        Self { name: name.unwrap_or_default(), expires_at, scopes }
+    }
 }

@@ -15,12 +15,12 @@
 use axum::extract::State;
 use axum::response::Response;
 use latchkey_core::policy::{PasswordPolicy, Violation};
-use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::flows::login::{finish_login, login_failed, reserve_all, settle_success, NO_ACTIVE_ACCOUNT};
-use crate::http::drf::{CharField, Form, JsonBody};
+use crate::http::drf::{Form, FormBody, JsonBody};
+use crate::http::openapi::schemas::{IssuedTokens, TokenObtainRequest};
 use crate::http::tokens::pair_response;
 use crate::infra::client::Client;
 use crate::infra::error::ApiError;
@@ -28,7 +28,7 @@ use crate::infra::passwords::Claimant;
 use crate::infra::state::AppState;
 use crate::store::limits::Lock;
 use crate::store::orgs::member_of;
-use crate::store::users::{normalize_email, normalize_username, User, EMAIL_MAX, USERNAME_MAX};
+use crate::store::users::{normalize_email, normalize_username, User};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(create_token_pair))
@@ -39,9 +39,9 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 /// 2FA needs its code too: in `otp`, or in a second step after `403 mfa_required` (`crate::http::mfa::login`).
 #[utoipa::path(
     post, path = "/api/token/", tag = "tokens",
-    request_body = crate::http::openapi::schemas::TokenObtainRequest,
+    request_body = TokenObtainRequest,
     responses(
-        (status = 200, description = "A new session's tokens.", body = crate::http::openapi::schemas::IssuedTokens,
+        (status = 200, description = "A new session's tokens.", body = IssuedTokens,
             headers(("Set-Cookie" = String, description = "Cookie mode: the refresh token, `latchkey_refresh`."))),
         (status = 400, response = crate::http::openapi::errors::BadRequest),
         (status = 401, response = crate::http::openapi::errors::LoginFailed),
@@ -140,29 +140,21 @@ struct Credentials {
     cookie: bool,
 }
 
-/// The login form: `email` (or `username` when only that is given) trimmed like a DRF
-/// `CharField` and no longer than a stored one can be (254 and 150 characters), `password` kept as
-/// typed, optional `otp` and boolean `cookie`. A password over the policy's `max_length_bytes`
-/// gets the policy's own `password_too_long` message, before any hashing: argon2 or PBKDF2 over
+/// The login form, [`TokenObtainRequest`]. A password over the policy's `max_length_bytes` gets
+/// the policy's own `password_too_long` message, before any hashing: argon2 or PBKDF2 over
 /// megabytes of input would be a cheap way to burn the server's CPU.
-fn read_credentials(body: &Value, policy: &PasswordPolicy) -> Result<Credentials, ApiError> {
+fn read_credentials(body: &serde_json::Value, policy: &PasswordPolicy) -> Result<Credentials, ApiError> {
     let mut form = Form::new(body);
-    let login = if form.has("username") && !form.has("email") {
-        form.bounded("username", CharField::REQUIRED, USERNAME_MAX).map(Login::Username)
-    } else {
-        form.bounded("email", CharField::REQUIRED, EMAIL_MAX).map(Login::Email)
-    };
-    let password = form.string("password", CharField::PASSWORD);
+    let TokenObtainRequest { email, username, password, otp, org, cookie } = TokenObtainRequest::read(&mut form);
     let max_bytes = policy.max_length_bytes;
-    if password.as_ref().is_some_and(|p| p.len() > max_bytes) {
+    if password.len() > max_bytes {
         form.error("password", Violation::TooLong { max_bytes }.message());
     }
-    let otp = form.string("otp", CharField { required: false, trim: true, allow_blank: false });
-    let org = form.string("org", CharField { required: false, trim: true, allow_blank: false });
-    let cookie = form.boolean("cookie").unwrap_or(false);
     form.finish()?;
-    match (login, password) {
-        (Some(login), Some(password)) => Ok(Credentials { login, password, otp, org, cookie }),
-        _ => Err(ApiError::Internal("the login form passed without its fields".into())),
-    }
+    let login = match (email, username) {
+        (Some(email), _) => Login::Email(email),
+        (None, Some(username)) => Login::Username(username),
+        (None, None) => return Err(ApiError::Internal("the login form passed without its fields".into())),
+    };
+    Ok(Credentials { login, password, otp, org, cookie })
 }

@@ -3,10 +3,10 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::http::openapi::schemas::{Jwks, Status};
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
 
@@ -21,25 +21,25 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 /// The process is up.
 #[utoipa::path(
     get, path = "/healthz", tag = "ops",
-    responses((status = 200, description = "The process is up.", body = crate::http::openapi::schemas::Status))
+    responses((status = 200, description = "The process is up.", body = Status))
 )]
-async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+async fn healthz() -> Json<Status> {
+    Json(Status { status: "ok".into() })
 }
 
 /// The database answers.
 #[utoipa::path(
     get, path = "/readyz", tag = "ops",
     responses(
-        (status = 200, description = "The database answers.", body = crate::http::openapi::schemas::Status),
-        (status = 503, description = "`{\"status\": \"database unavailable\"}`", body = crate::http::openapi::schemas::Status),
+        (status = 200, description = "The database answers.", body = Status),
+        (status = 503, description = "`{\"status\": \"database unavailable\"}`", body = Status),
     )
 )]
-async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Status>) {
     if state.db.ping().await {
-        (StatusCode::OK, Json(json!({ "status": "ok" })))
+        (StatusCode::OK, Json(Status { status: "ok".into() }))
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "database unavailable" })))
+        (StatusCode::SERVICE_UNAVAILABLE, Json(Status { status: "database unavailable".into() }))
     }
 }
 
@@ -48,13 +48,13 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
 #[utoipa::path(
     get, path = "/.well-known/jwks.json", tag = "ops",
     responses(
-        (status = 200, description = "`{\"keys\": [jwk]}` for EdDSA, RS256 and ES256.", body = crate::http::openapi::schemas::Jwks),
+        (status = 200, description = "`{\"keys\": [jwk]}` for EdDSA, RS256 and ES256.", body = Jwks),
         (status = 404, response = crate::http::openapi::errors::NotFound),
     )
 )]
-async fn get_jwks(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+async fn get_jwks(State(state): State<AppState>) -> Result<Json<Jwks>, ApiError> {
     let jwk = state.keys.jwk().ok_or(ApiError::NotFound)?;
-    Ok(Json(json!({ "keys": [jwk] })))
+    Ok(Json(Jwks { keys: vec![jwk.clone()] }))
 }
 
 /// `GET /metrics`.

@@ -6,19 +6,21 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::http::auth::AuthUser;
-use crate::http::authz::{read_role, OrgMember, Role};
-use crate::http::drf::{CharField, Form, JsonBody};
+use crate::http::authz::{OrgMember, Role};
+use crate::http::drf::{Form, FormBody, JsonBody};
+use crate::http::openapi::admin_schemas::{NewMemberRequest, NewOrgRequest, RoleRequest};
+use crate::http::openapi::lifecycle_schemas::Detail;
 use crate::infra::client::Client;
+use crate::infra::datetime::Rfc3339;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
 use crate::store::audit::{self, Actor, AuditEvent};
-use crate::store::orgs;
-use crate::store::users::iso8601;
+use crate::store::orgs::{self, Member, Org};
 
 const LAST_ADMIN: &str = "An organization needs at least one admin.";
 
@@ -30,17 +32,12 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .merge(crate::http::invitations::router())
 }
 
-/// Django's `SlugField`: letters, digits, hyphens and underscores.
-fn is_slug(slug: &str) -> bool {
-    !slug.is_empty() && slug.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
 /// `POST /api/orgs/`: `{"name", "slug"}`; the caller becomes its admin.
 #[utoipa::path(
     post, path = "/api/orgs/", tag = "organizations", security(("bearer" = [])),
-    request_body = crate::http::openapi::admin_schemas::NewOrgRequest,
+    request_body = NewOrgRequest,
     responses(
-        (status = 201, description = "The organization, with the caller's role.", body = crate::http::openapi::admin_schemas::Org),
+        (status = 201, description = "The organization, with the caller's role.", body = Org),
         (status = 400, response = crate::http::openapi::errors::BadRequest),
         (status = 401, response = crate::http::openapi::errors::Unauthenticated),
     )
@@ -50,45 +47,34 @@ async fn create_org(
     auth: AuthUser,
     client: Client,
     JsonBody(body): JsonBody,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Org>), ApiError> {
     let mut form = Form::new(&body);
-    let name = form.string("name", CharField::REQUIRED);
-    let slug = form.string("slug", CharField::REQUIRED);
-    if name.as_ref().is_some_and(|n| n.chars().count() > 100) {
-        form.error("name", "Ensure this field has no more than 100 characters.");
-    }
-    if let Some(slug) = &slug {
-        if !is_slug(slug) || slug.len() > 50 {
-            form.error(
-                "slug",
-                "Enter a valid \"slug\" consisting of letters, numbers, underscores or hyphens (at most 50).",
-            );
-        } else if orgs::slug_taken(&state, slug).await? {
-            form.error("slug", "organization with this slug already exists.");
-        }
+    let NewOrgRequest { name, slug } = NewOrgRequest::read(&mut form);
+    // A slug that was read and is valid: is it free?
+    if form.has("slug") && !form.has_error("slug") && orgs::slug_taken(&state, &slug).await? {
+        form.error("slug", "organization with this slug already exists.");
     }
     form.finish()?;
-    let (name, slug) = (name.unwrap_or_default(), slug.unwrap_or_default());
     let now = state.clock.now();
     let Some(id) = orgs::create(&state, &slug, &name, auth.user.id, now).await? else {
         return Err(ApiError::field("slug", "organization with this slug already exists."));
     };
     let actor = Actor { user_id: Some(auth.user.id), client: &client, session_id: auth.session_id() };
     audit::record(&state, AuditEvent::OrgCreated, actor, json!({ "org": slug })).await?;
-    let body = json!({ "id": id, "name": name, "slug": slug, "role": "admin", "created_at": iso8601(now) });
-    Ok((StatusCode::CREATED, Json(body)))
+    let org = Org { id, name, slug, role: Role::Admin.as_str().to_owned(), created_at: Rfc3339(now) };
+    Ok((StatusCode::CREATED, Json(org)))
 }
 
 /// `GET /api/orgs/`: the caller's organizations with the caller's role.
 #[utoipa::path(
     get, path = "/api/orgs/", tag = "organizations", security(("bearer" = [])),
     responses(
-        (status = 200, description = "The caller's organizations.", body = [crate::http::openapi::admin_schemas::Org]),
+        (status = 200, description = "The caller's organizations.", body = [Org]),
         (status = 401, response = crate::http::openapi::errors::Unauthenticated),
     )
 )]
-async fn list_orgs(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Value>, ApiError> {
-    Ok(Json(Value::Array(orgs::of_user(&state, auth.user.id).await?)))
+async fn list_orgs(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Vec<Org>>, ApiError> {
+    Ok(Json(orgs::of_user(&state, auth.user.id).await?))
 }
 
 /// `GET /api/orgs/{slug}/members/`: every member, for any member.
@@ -96,13 +82,13 @@ async fn list_orgs(State(state): State<AppState>, auth: AuthUser) -> Result<Json
     get, path = "/api/orgs/{slug}/members/", tag = "organizations", security(("bearer" = [])),
     params(("slug" = String, Path, description = "The organization.")),
     responses(
-        (status = 200, description = "The members.", body = [crate::http::openapi::admin_schemas::Member]),
+        (status = 200, description = "The members.", body = [Member]),
         (status = 401, response = crate::http::openapi::errors::Unauthenticated),
         (status = 404, response = crate::http::openapi::errors::NotFound),
     )
 )]
-async fn list_members(State(state): State<AppState>, member: OrgMember) -> Result<Json<Value>, ApiError> {
-    Ok(Json(Value::Array(orgs::members(&state, member.org_id).await?)))
+async fn list_members(State(state): State<AppState>, member: OrgMember) -> Result<Json<Vec<Member>>, ApiError> {
+    Ok(Json(orgs::members(&state, member.org_id).await?))
 }
 
 /// `POST /api/orgs/{slug}/members/`: v1's way to add a member, now an invitation exactly as
@@ -110,9 +96,9 @@ async fn list_members(State(state): State<AppState>, member: OrgMember) -> Resul
 #[utoipa::path(
     post, path = "/api/orgs/{slug}/members/", tag = "organizations", security(("bearer" = [])),
     params(("slug" = String, Path, description = "The organization.")),
-    request_body = crate::http::openapi::admin_schemas::NewMemberRequest,
+    request_body = NewMemberRequest,
     responses(
-        (status = 202, description = "Invited: the same answer for every address.", body = crate::http::openapi::lifecycle_schemas::Detail),
+        (status = 202, description = "Invited: the same answer for every address.", body = Detail),
         (status = 400, response = crate::http::openapi::errors::BadRequest),
         (status = 401, response = crate::http::openapi::errors::Unauthenticated),
         (status = 403, response = crate::http::openapi::errors::Forbidden),
@@ -125,7 +111,7 @@ async fn add_member(
     member: OrgMember,
     client: Client,
     JsonBody(body): JsonBody,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Detail>), ApiError> {
     crate::http::invitations::invite(&state, &member, &client, &body).await
 }
 
@@ -133,9 +119,9 @@ async fn add_member(
 #[utoipa::path(
     patch, path = "/api/orgs/{slug}/members/{user_id}/", tag = "organizations", security(("bearer" = [])),
     params(("slug" = String, Path, description = "The organization."), ("user_id" = i64, Path, description = "The member.")),
-    request_body = crate::http::openapi::admin_schemas::RoleRequest,
+    request_body = RoleRequest,
     responses(
-        (status = 200, description = "The member with the new role.", body = crate::http::openapi::admin_schemas::Member),
+        (status = 200, description = "The member with the new role.", body = Member),
         (status = 400, response = crate::http::openapi::errors::BadRequest),
         (status = 401, response = crate::http::openapi::errors::Unauthenticated),
         (status = 403, response = crate::http::openapi::errors::Forbidden),
@@ -148,20 +134,19 @@ async fn change_role(
     client: Client,
     Path(path): Path<(String, String)>,
     JsonBody(body): JsonBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Member>, ApiError> {
     member.require(Role::Admin)?;
     let (_, user_id) = path;
-    let mut form = Form::new(&body);
-    let role = read_role(&mut form);
-    form.finish()?;
-    let role = role.ok_or_else(|| ApiError::Internal("role form".into()))?;
+    // Read after the role check: a member who may not change roles learns nothing from the body.
+    let RoleRequest { role } = Form::new(&body).read()?;
     let target = target(&state, &member, &user_id).await?;
     if !orgs::change_role(&state, member.org_id, target.0, role).await? {
         return Err(ApiError::field("non_field_errors", LAST_ADMIN));
     }
     let detail = json!({ "org": member.slug, "member": target.0, "role": role.as_str() });
     audit::record(&state, AuditEvent::OrgRoleChanged, actor(&member, &client), detail).await?;
-    Ok(Json(json!({ "user_id": target.0, "email": target.1, "role": role.as_str(), "joined_at": iso8601(target.2) })))
+    let (user_id, email, joined) = target;
+    Ok(Json(Member { user_id, email, role: role.as_str().to_owned(), joined_at: Rfc3339(joined) }))
 }
 
 /// `DELETE /api/orgs/{slug}/members/{user_id}/`: an admin removes a member, or a member leaves.

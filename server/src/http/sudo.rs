@@ -4,19 +4,21 @@
 
 use axum::extract::State;
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::flows::reauth::{Action, Method};
 use crate::http::auth::AuthUser;
-use crate::http::drf::JsonBody;
+use crate::http::drf::{Form, JsonBody};
 use crate::http::mfa::Purpose;
+use crate::http::openapi::privileged::Reauthenticated;
+use crate::http::openapi::schemas::Reauthentication;
 use crate::infra::client::Client;
+use crate::infra::datetime::Rfc3339;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
 use crate::store::audit::{Actor, AuditEvent};
-use crate::store::users::iso8601;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(reauthenticate))
@@ -27,10 +29,10 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 /// other re-authentication. A code also counts as this session's second factor.
 #[utoipa::path(
     post, path = "/api/auth/reauthenticate/", tag = "accounts", security(("bearer" = [])),
-    request_body = crate::http::openapi::schemas::Reauthentication,
+    request_body = Reauthentication,
     responses(
         (status = 200, description = "Sensitive actions are open to this session until `expires_at`.",
-            body = crate::http::openapi::privileged::Reauthenticated),
+            body = Reauthenticated),
         (status = 400, response = crate::http::openapi::errors::BadRequest),
         (status = 401, response = crate::http::openapi::errors::Unauthenticated),
         (status = 403, response = crate::http::openapi::errors::Forbidden),
@@ -43,12 +45,14 @@ async fn reauthenticate(
     auth: AuthUser,
     client: Client,
     JsonBody(body): JsonBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Reauthenticated>, ApiError> {
+    let mut form = Form::new(&body);
+    let proof = Reauthentication::read(&body, &mut form);
     // An API key has no session to open a window in.
     let Some(sid) = auth.session_id() else { return Err(ApiError::PermissionDenied) };
     let actor = Actor { user_id: Some(auth.user.id), client: &client, session_id: Some(sid) };
     let reasons = (Purpose::Reauthenticate, Action::Reauthenticate);
-    let method = crate::http::mfa::prove_identity(&state, &auth.user, actor, &body, reasons).await?;
+    let method = crate::http::mfa::prove_identity(&state, &auth.user, actor, (form, proof), reasons).await?;
     if method == Method::Code {
         crate::http::mfa::mark_session(&state, sid).await?;
     }
@@ -56,5 +60,5 @@ async fn reauthenticate(
     let method = if method == Method::Code { "code" } else { "password" };
     crate::store::audit::record(&state, AuditEvent::Reauthenticated, actor, json!({ "method": method })).await?;
     let until = state.clock.now().saturating_add(crate::infra::clock::seconds(state.config.reauth_window));
-    Ok(Json(json!({ "expires_at": iso8601(until) })))
+    Ok(Json(Reauthenticated { expires_at: Rfc3339(until) }))
 }

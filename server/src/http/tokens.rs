@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use latchkey_core::token::{Claims, TokenType};
-use serde_json::{json, Value};
+use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -14,7 +14,8 @@ use crate::flows::tokens::{access_token_for, refresh_token_for, same_hash, sessi
 // Where embedders and tests have found them since version 1.
 pub use crate::flows::tokens::{issue_session, TokenPair};
 use crate::http::cookies::{with_refresh_cookie, without_refresh_cookie, BodyOrCookie};
-use crate::http::drf::{CharField, Form, JsonBody};
+use crate::http::drf::{Body, CharField, Form, FormBody};
+use crate::http::openapi::schemas::{Empty, IssuedTokens, RefreshRequest, VerifyRequest};
 use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
@@ -32,23 +33,35 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(refresh_token)).routes(routes!(verify_token)).routes(routes!(blacklist_token))
 }
 
-/// The answer carrying a new pair: the pair as JSON, or in cookie mode `{"access"}` with the
-/// refresh token in the `HttpOnly` cookie.
+/// The answer carrying a new pair: the pair as JSON (`refresh` first, as simplejwt writes it), or
+/// in cookie mode `{"access"}` with the refresh token in the `HttpOnly` cookie.
 pub(crate) fn pair_response(state: &AppState, pair: TokenPair, cookie: bool) -> Result<Response, ApiError> {
+    issued(state, pair.access, pair.refresh, cookie, true)
+}
+
+/// [`IssuedTokens`]: in cookie mode `{"access"}` and `refresh` in the cookie; otherwise both, in
+/// the order `refresh_first` says.
+fn issued(
+    state: &AppState,
+    access: String,
+    refresh: String,
+    cookie: bool,
+    refresh_first: bool,
+) -> Result<Response, ApiError> {
     if cookie {
-        return with_refresh_cookie(&state.config, &pair.refresh, json!({ "access": pair.access }));
+        let body = IssuedTokens { access, refresh: None, refresh_first };
+        return with_refresh_cookie(&state.config, &refresh, body);
     }
-    Ok(Json(pair).into_response())
+    Ok(Json(IssuedTokens { access, refresh: Some(refresh), refresh_first }).into_response())
 }
 
 /// `POST /api/token/refresh/`: `{"refresh"}` → `{"access", "refresh"}`, rotating the session. With
 /// the refresh cookie instead, `{"access"}` and the rotated cookie.
 #[utoipa::path(
     post, path = "/api/token/refresh/", tag = "tokens",
-    request_body = crate::http::openapi::schemas::RefreshRequest,
+    request_body = RefreshRequest,
     responses(
-        (status = 200, description = "The next tokens; the old refresh token is spent.",
-            body = crate::http::openapi::schemas::IssuedTokens,
+        (status = 200, description = "The next tokens; the old refresh token is spent.", body = IssuedTokens,
             headers(("Set-Cookie" = String, description = "Cookie mode: the next refresh token."))),
         (status = 400, response = crate::http::openapi::errors::BadRequest),
         (status = 401, response = crate::http::openapi::errors::TokenNotValid),
@@ -71,9 +84,10 @@ async fn refresh_token(
         return Err(ApiError::AuthenticationFailed(NO_ACTIVE_ACCOUNT_FOR_TOKEN));
     };
     let session = current_session(&state, &claims, now, &client).await?;
-    // `org` switches the organization the session's access tokens speak for.
-    let mut form = Form::new(&request.body);
-    let org = form.string("org", CharField { required: false, trim: true, allow_blank: false });
+    // `org` switches the organization the session's access tokens speak for. It is not part of
+    // `RefreshRequest` (nor of the document): an `org` that is not a valid string is ignored, not
+    // refused, and only read once the token is known good.
+    let org = Form::new(&request.body).string("org", CharField { required: false, trim: true, allow_blank: false });
     let org_id = match &org {
         Some(slug) => Some(member_of(&state, slug, user.id).await?),
         None => session.org_id,
@@ -92,25 +106,25 @@ async fn refresh_token(
         return Err(blacklisted());
     }
     let access = access_token_for(&state, &user, &session.id, session.mfa, org.as_ref(), now)?;
-    if request.cookie.is_some() {
-        return with_refresh_cookie(&state.config, &refresh, json!({ "access": access }));
-    }
-    Ok(Json(json!({ "access": access, "refresh": refresh })).into_response())
+    // simplejwt's refresh writes `access` first.
+    issued(&state, access, refresh, request.cookie.is_some(), false)
 }
 
 /// `POST /api/token/verify/`: `{"token"}` of either type → `{}`. A token whose session is closed,
 /// or a refresh token that has been rotated, is blacklisted. Nothing is revoked here.
 #[utoipa::path(
     post, path = "/api/token/verify/", tag = "tokens",
-    request_body = crate::http::openapi::schemas::VerifyRequest,
+    request_body = VerifyRequest,
     responses(
-        (status = 200, description = "The token is valid.", body = crate::http::openapi::schemas::Empty),
+        (status = 200, description = "The token is valid.", body = Empty),
         (status = 400, response = crate::http::openapi::errors::BadRequest),
         (status = 401, response = crate::http::openapi::errors::TokenNotValid),
     )
 )]
-async fn verify_token(State(state): State<AppState>, JsonBody(body): JsonBody) -> Result<Json<Value>, ApiError> {
-    let token = read_token(&body, "token")?;
+async fn verify_token(
+    State(state): State<AppState>,
+    Body(VerifyRequest { token }): Body<VerifyRequest>,
+) -> Result<Json<Empty>, ApiError> {
     let now = state.clock.now();
     let claims = verify(&state, &token, None, now)?;
     let session = Session::load(&state, &session_id(&claims)).await?;
@@ -122,16 +136,16 @@ async fn verify_token(State(state): State<AppState>, JsonBody(body): JsonBody) -
     if !usable {
         return Err(blacklisted());
     }
-    Ok(Json(json!({})))
+    Ok(Json(Empty {}))
 }
 
 /// `POST /api/token/blacklist/`: `{"refresh"}` or the refresh cookie → `{}`, revoking its session;
 /// the cookie, when used, is deleted.
 #[utoipa::path(
     post, path = "/api/token/blacklist/", tag = "tokens",
-    request_body = crate::http::openapi::schemas::RefreshRequest,
+    request_body = RefreshRequest,
     responses(
-        (status = 200, description = "The token's session is revoked.", body = crate::http::openapi::schemas::Empty,
+        (status = 200, description = "The token's session is revoked.", body = Empty,
             headers(("Set-Cookie" = String, description = "Cookie mode: deletes the refresh cookie."))),
         (status = 400, response = crate::http::openapi::errors::BadRequest),
         (status = 401, response = crate::http::openapi::errors::TokenNotValid),
@@ -154,24 +168,21 @@ async fn blacklist_token(
         crate::store::audit::Actor { user_id: Some(session.user_id), client: &client, session_id: Some(&session.id) };
     crate::store::audit::record(&state, AuditEvent::SessionRevoked, actor, json!({ "by": "blacklist" })).await?;
     if request.cookie.is_some() {
-        return without_refresh_cookie(&state.config, json!({}));
+        return without_refresh_cookie(&state.config, Empty {});
     }
-    Ok(Json(json!({})).into_response())
+    Ok(Json(Empty {}).into_response())
 }
 
-/// The refresh token of a refresh or blacklist request: the cookie's, or the body's `refresh`.
+/// The refresh token of a refresh or blacklist request: the cookie's, or the body's `refresh`,
+/// which is then required. (With the cookie, the body has no `refresh`: see [`BodyOrCookie`].)
 fn refresh_of(request: &BodyOrCookie) -> Result<String, ApiError> {
-    match &request.cookie {
-        Some(token) => Ok(token.clone()),
-        None => read_token(&request.body, "refresh"),
+    let mut form = Form::new(&request.body);
+    let RefreshRequest { refresh } = RefreshRequest::read(&mut form);
+    if request.cookie.is_none() && request.body.is_object() && !form.has("refresh") {
+        form.error("refresh", "This field is required.");
     }
-}
-
-/// The one required, trimmed string field of the refresh, verify and blacklist bodies.
-fn read_token(body: &Value, field: &str) -> Result<String, ApiError> {
-    let mut form = Form::new(body);
-    let token = form.string(field, CharField::REQUIRED);
     form.finish()?;
+    let token = request.cookie.clone().or(refresh);
     token.ok_or_else(|| ApiError::Internal("the token form passed without its field".into()))
 }
 

@@ -2,18 +2,21 @@
 //! constant time.
 
 use crate::infra::client::Client;
+use crate::infra::datetime::Rfc3339;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
 use crate::store::audit::{self, Actor, AuditEvent};
-use crate::store::users::{iso8601, User, USER_COLUMNS};
-use serde_json::{json, Value};
+use crate::store::users::{User, USER_COLUMNS};
+use serde::Serialize;
+use serde_json::json;
 use sqlx::Row;
 use subtle::ConstantTimeEq;
+use utoipa::ToSchema;
 
-/// A key that authenticated a request.
 /// `last_used_at` (and the `api_key_used` audit event) is written at most this often per key.
 const USE_RECORDED_EVERY: i64 = 60;
 
+/// A key that authenticated a request.
 #[derive(Debug, Clone)]
 pub struct ApiKey {
     /// Its id.
@@ -90,27 +93,50 @@ pub async fn authenticate(state: &AppState, key: &str, client: &Client) -> Resul
     Ok((user, ApiKey { id, scopes: scopes.split_whitespace().map(str::to_owned).collect() }))
 }
 
+/// An API key, without the key.
+// What its owner and staff see in lists.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyInfo {
+    /// Its id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// Its public part.
+    pub prefix: String,
+    /// Its scopes.
+    pub scopes: Vec<String>,
+    /// When it was made.
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Rfc3339,
+    /// When it stops working, or null.
+    #[schema(value_type = Option<String>, required = true, format = DateTime)]
+    pub expires_at: Option<Rfc3339>,
+    /// When it was last used (to the minute), or null.
+    #[schema(value_type = Option<String>, required = true, format = DateTime)]
+    pub last_used_at: Option<Rfc3339>,
+}
+
 /// The keys of `user_id`, newest first, without the keys themselves: the list the owner sees at
 /// `GET /api/auth/api-keys/` and staff at `GET /api/admin/users/{id}/api-keys/`.
-pub(crate) async fn keys_of(state: &AppState, user_id: i64) -> Result<Value, ApiError> {
+pub(crate) async fn keys_of(state: &AppState, user_id: i64) -> Result<Vec<ApiKeyInfo>, ApiError> {
     let sql = "SELECT id, name, prefix, scopes, created_at, expires_at, last_used_at FROM api_keys WHERE user_id = $1 \
                ORDER BY id DESC";
     let rows = sqlx::query(sql).bind(user_id).fetch_all(&state.db.pool).await?;
     let keys = rows
         .iter()
         .map(|row| {
-            Ok(json!({
-                "id": row.try_get::<i64, _>("id")?,
-                "name": row.try_get::<String, _>("name")?,
-                "prefix": row.try_get::<String, _>("prefix")?,
-                "scopes": row.try_get::<String, _>("scopes")?.split_whitespace().collect::<Vec<_>>(),
-                "created_at": iso8601(row.try_get("created_at")?),
-                "expires_at": row.try_get::<Option<i64>, _>("expires_at")?.map(iso8601),
-                "last_used_at": row.try_get::<Option<i64>, _>("last_used_at")?.map(iso8601),
-            }))
+            Ok(ApiKeyInfo {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                prefix: row.try_get("prefix")?,
+                scopes: row.try_get::<String, _>("scopes")?.split_whitespace().map(str::to_owned).collect(),
+                created_at: Rfc3339(row.try_get("created_at")?),
+                expires_at: row.try_get::<Option<i64>, _>("expires_at")?.map(Rfc3339),
+                last_used_at: row.try_get::<Option<i64>, _>("last_used_at")?.map(Rfc3339),
+            })
         })
-        .collect::<Result<Vec<Value>, sqlx::Error>>()?;
-    Ok(Value::Array(keys))
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok(keys)
 }
 
 /// Revokes every key of `user_id` and returns how many there were. A key acts as its owner, so

@@ -5,13 +5,15 @@
 //! An event's `detail` says what happened (the method, the purpose, a reason), never with what: no
 //! password, token, code or secret is ever passed here.
 
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 use sqlx::Row;
+use utoipa::ToSchema;
 
 use crate::infra::client::Client;
+use crate::infra::datetime::Rfc3339;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
-use crate::store::users::iso8601;
 
 /// Every security event the audit log records; its name is what the `event` column, the log line
 /// and `GET /api/admin/audit/?event=` use.
@@ -250,8 +252,40 @@ pub(crate) struct EventQuery<'a> {
     pub limit: i64,
 }
 
-/// The events `query` selects, newest first, each with its id and as the API shows it (with `user_id`).
-pub(crate) async fn events(state: &AppState, query: &EventQuery<'_>) -> Result<Vec<(i64, Value)>, ApiError> {
+/// A security event.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": 42, "created_at": "2026-01-02T03:04:05Z", "event": "login_failed", "ip": "203.0.113.9",
+    "user_agent": "Mozilla/5.0", "session_id": null, "detail": {"reason": "bad_credentials", "login": "ada@example.com"}}),
+    as = AuditEvent)]
+pub struct LoggedEvent {
+    /// Increasing; the cursor of `before`.
+    pub id: i64,
+    /// When it happened.
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Rfc3339,
+    /// `login_succeeded`, `login_failed`, `mfa_verified`, `mfa_failed`, `refresh_reuse_detected`,
+    /// `session_revoked`, `password_changed`, `password_reset`, `email_verified`, `totp_device_added`,
+    /// `totp_device_removed`, `backup_codes_generated`.
+    pub event: String,
+    /// The client's address.
+    pub ip: String,
+    /// The client's `User-Agent`.
+    pub user_agent: String,
+    /// The session concerned, if any.
+    #[schema(required = true)]
+    pub session_id: Option<String>,
+    /// What happened: a reason, a method, a purpose; never a password, token, code or secret.
+    #[schema(value_type = Object)]
+    pub detail: Value,
+    /// The user (admin API only; null for a login attempt on no account).
+    // The outer `None` leaves the key out, as the user's own list does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<i64>, required = false)]
+    pub user_id: Option<Option<i64>>,
+}
+
+/// The events `query` selects, newest first, as the API shows them (with `user_id`).
+pub(crate) async fn events(state: &AppState, query: &EventQuery<'_>) -> Result<Vec<LoggedEvent>, ApiError> {
     // Unset filters compare with values that match everything, so one statement serves every query.
     let sql = "SELECT id, created_at, event, user_id, ip, user_agent, session_id, detail FROM audit_events \
                WHERE id < $1 AND ($2 = 0 OR user_id = $3) AND ($4 = '' OR event = $5) AND ($6 = '' OR ip = $7) \
@@ -271,28 +305,48 @@ pub(crate) async fn events(state: &AppState, query: &EventQuery<'_>) -> Result<V
         .await?;
     let mut events = Vec::with_capacity(rows.len());
     for row in rows {
-        let id: i64 = row.try_get("id")?;
         let detail: String = row.try_get("detail")?;
-        events.push((
-            id,
-            json!({
-                "id": id,
-                "created_at": iso8601(row.try_get("created_at")?),
-                "event": row.try_get::<String, _>("event")?,
-                "ip": row.try_get::<String, _>("ip")?,
-                "user_agent": row.try_get::<String, _>("user_agent")?,
-                "session_id": row.try_get::<Option<String>, _>("session_id")?,
-                "detail": serde_json::from_str::<Value>(&detail).unwrap_or(Value::Null),
-                "user_id": row.try_get::<Option<i64>, _>("user_id")?,
-            }),
-        ));
+        events.push(LoggedEvent {
+            id: row.try_get("id")?,
+            created_at: Rfc3339(row.try_get("created_at")?),
+            event: row.try_get("event")?,
+            ip: row.try_get("ip")?,
+            user_agent: row.try_get("user_agent")?,
+            session_id: row.try_get("session_id")?,
+            detail: serde_json::from_str::<Value>(&detail).unwrap_or(Value::Null),
+            user_id: Some(row.try_get("user_id")?),
+        });
     }
     Ok(events)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::AuditEvent;
+    use serde_json::json;
+
+    use super::{AuditEvent, LoggedEvent, Rfc3339};
+
+    #[test]
+    fn the_user_is_shown_null_or_left_out() {
+        let event = |user_id| LoggedEvent {
+            id: 7,
+            created_at: Rfc3339(1_700_000_000),
+            event: "login_failed".into(),
+            ip: "203.0.113.9".into(),
+            user_agent: "curl/8".into(),
+            session_id: None,
+            detail: json!({"reason": "bad_credentials"}),
+            user_id,
+        };
+        let shown = |user_id| serde_json::to_value(event(user_id)).unwrap();
+        assert_eq!(
+            shown(Some(Some(3))),
+            json!({"id": 7, "created_at": "2023-11-14T22:13:20Z", "event": "login_failed", "ip": "203.0.113.9",
+                "user_agent": "curl/8", "session_id": null, "detail": {"reason": "bad_credentials"}, "user_id": 3})
+        );
+        assert_eq!(shown(Some(None))["user_id"], json!(null));
+        assert!(!shown(None).as_object().unwrap().contains_key("user_id"), "the user's own list leaves it out");
+    }
 
     #[test]
     fn every_event_has_its_own_snake_case_name() {

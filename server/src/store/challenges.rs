@@ -28,7 +28,7 @@ impl Purpose {
     }
 
     /// How long a token lives, in seconds.
-    fn lifetime(self) -> i64 {
+    pub fn lifetime(self) -> i64 {
         match self {
             Self::Mfa => 5 * 60,
             Self::PasswordChange => 10 * 60,

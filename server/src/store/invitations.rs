@@ -1,12 +1,13 @@
 //! The `org_invitations` table: invitations by address, answered once.
 
-use serde_json::{json, Value};
+use serde::Serialize;
 use sqlx::Row;
+use utoipa::ToSchema;
 
+use crate::infra::datetime::Rfc3339;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
 use crate::store::orgs::Role;
-use crate::store::users::iso8601;
 
 /// An invitation about to be sent.
 #[derive(Debug)]
@@ -49,8 +50,37 @@ pub(crate) async fn create(state: &AppState, invitation: &NewInvitation<'_>, now
     Ok(row.try_get("id")?)
 }
 
+/// The organization an invitation is for.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationOrg {
+    /// Its slug: the `org` of tokens and paths.
+    pub slug: String,
+    /// Its name.
+    pub name: String,
+}
+
+/// A pending invitation to the caller's e-mail address.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Invitation {
+    /// Its id, for `accept/` and `decline/` (and the `?invitation=` of the e-mailed link).
+    pub id: i64,
+    /// The organization.
+    pub org: InvitationOrg,
+    /// The role the caller gets by accepting: `admin`, `editor`, `author` or `viewer`.
+    pub role: String,
+    /// The e-mail address of the admin who sent it, or null once their account is gone.
+    #[schema(required = true, format = Email)]
+    pub invited_by: Option<String>,
+    /// When it was sent.
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Rfc3339,
+    /// When it can no longer be accepted: 7 days after it was sent.
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: Rfc3339,
+}
+
 /// The unexpired invitations to `email`, newest first, as `GET /api/orgs/invitations/` shows them.
-pub(crate) async fn pending_for(state: &AppState, email: &str, now: i64) -> Result<Vec<Value>, ApiError> {
+pub(crate) async fn pending_for(state: &AppState, email: &str, now: i64) -> Result<Vec<Invitation>, ApiError> {
     let sql = "SELECT i.id, i.role, i.created_at, i.expires_at, o.slug, o.name, u.email AS inviter \
                FROM org_invitations i JOIN organizations o ON o.id = i.org_id LEFT JOIN users u ON u.id = i.invited_by \
                WHERE i.email = $1 AND i.expires_at > $2 ORDER BY i.created_at DESC, i.id DESC";
@@ -58,16 +88,16 @@ pub(crate) async fn pending_for(state: &AppState, email: &str, now: i64) -> Resu
     let invitations = rows
         .iter()
         .map(|row| {
-            Ok(json!({
-                "id": row.try_get::<i64, _>("id")?,
-                "org": { "slug": row.try_get::<String, _>("slug")?, "name": row.try_get::<String, _>("name")? },
-                "role": row.try_get::<String, _>("role")?,
-                "invited_by": row.try_get::<Option<String>, _>("inviter")?,
-                "created_at": iso8601(row.try_get("created_at")?),
-                "expires_at": iso8601(row.try_get("expires_at")?),
-            }))
+            Ok(Invitation {
+                id: row.try_get("id")?,
+                org: InvitationOrg { slug: row.try_get("slug")?, name: row.try_get("name")? },
+                role: row.try_get("role")?,
+                invited_by: row.try_get("inviter")?,
+                created_at: Rfc3339(row.try_get("created_at")?),
+                expires_at: Rfc3339(row.try_get("expires_at")?),
+            })
         })
-        .collect::<Result<Vec<Value>, sqlx::Error>>()?;
+        .collect::<Result<_, sqlx::Error>>()?;
     Ok(invitations)
 }
 

@@ -4,16 +4,21 @@
 use latchkey_core::backup::{generate_backup_codes, normalize_backup_code};
 use latchkey_core::totp::{self, Algorithm, TotpParams, TotpSecret};
 use rand_core::OsRng;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::Row;
+use utoipa::ToSchema;
 
+use crate::infra::datetime::Rfc3339;
 use crate::infra::db::flag;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
 use crate::store::audit::{self, Actor, AuditEvent};
 use crate::store::mfa_backoff::Attempt;
-use crate::store::users::iso8601;
+
+/// A device's name is at most this many characters.
+pub(crate) const NAME_MAX: usize = 64;
 
 /// Codes are accepted one time step either side of the server's (docs/api.md#two-factor-authentication).
 const WINDOW: u8 = 1;
@@ -34,6 +39,24 @@ pub(crate) struct Device {
     last_step: i64,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
+}
+
+// What its user sees of a device (never its secret).
+/// A TOTP device.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TotpDevice {
+    /// The device's id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// A code from it was confirmed.
+    pub confirmed: bool,
+    /// When it was added.
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Rfc3339,
+    /// When a code from it was last accepted, or null.
+    #[schema(value_type = Option<String>, required = true, format = DateTime)]
+    pub last_used_at: Option<Rfc3339>,
 }
 
 const DEVICE_COLUMNS: &str =
@@ -95,15 +118,15 @@ impl Device {
         Ok(Self::from_row(&row)?)
     }
 
-    /// The JSON of `GET /api/auth/2fa/`.
-    pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "name": self.name,
-            "confirmed": self.confirmed,
-            "created_at": iso8601(self.created_at),
-            "last_used_at": self.last_used_at.map(iso8601),
-        })
+    /// The device as `GET /api/auth/2fa/` shows it.
+    pub fn shown(&self) -> TotpDevice {
+        TotpDevice {
+            id: self.id,
+            name: self.name.clone(),
+            confirmed: self.confirmed,
+            created_at: Rfc3339(self.created_at),
+            last_used_at: self.last_used_at.map(Rfc3339),
+        }
     }
 
     fn params(&self) -> Result<TotpParams, ApiError> {

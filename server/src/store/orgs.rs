@@ -1,12 +1,18 @@
 //! The `organizations` and `memberships` tables: roles, membership, and the organization an access
 //! token speaks for.
 
-use serde_json::{json, Value};
+use serde::Serialize;
 use sqlx::Row;
+use utoipa::ToSchema;
 
+use crate::infra::datetime::Rfc3339;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
-use crate::store::users::iso8601;
+
+/// Django's `SlugField`: letters, digits, hyphens and underscores.
+pub(crate) fn is_slug(slug: &str) -> bool {
+    !slug.is_empty() && slug.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
 
 /// A role in an organization; each includes the ones below it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -152,42 +158,73 @@ pub(crate) async fn create(
     Ok(Some(id))
 }
 
+/// An organization, with the caller's role in it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Org {
+    /// Its id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// Its slug: the `org` of tokens and paths.
+    pub slug: String,
+    /// `admin`, `editor`, `author` or `viewer`.
+    pub role: String,
+    /// When it was made.
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Rfc3339,
+}
+
+impl Org {
+    /// The organization of a row of `o.id, o.name, o.slug, o.created_at, m.role`.
+    fn from_row(row: &sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            slug: row.try_get("slug")?,
+            role: row.try_get("role")?,
+            created_at: Rfc3339(row.try_get("created_at")?),
+        })
+    }
+}
+
+/// A member of an organization.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Member {
+    /// The user.
+    pub user_id: i64,
+    /// Their e-mail address.
+    pub email: String,
+    /// `admin`, `editor`, `author` or `viewer`.
+    pub role: String,
+    /// When they joined.
+    #[schema(value_type = String, format = DateTime)]
+    pub joined_at: Rfc3339,
+}
+
 /// `user_id`'s organizations with their role, by slug, as `GET /api/orgs/` shows them.
-pub(crate) async fn of_user(state: &AppState, user_id: i64) -> Result<Vec<Value>, ApiError> {
+pub(crate) async fn of_user(state: &AppState, user_id: i64) -> Result<Vec<Org>, ApiError> {
     let sql = "SELECT o.id, o.name, o.slug, o.created_at, m.role FROM organizations o \
                JOIN memberships m ON m.org_id = o.id WHERE m.user_id = $1 ORDER BY o.slug";
     let rows = sqlx::query(sql).bind(user_id).fetch_all(&state.db.pool).await?;
-    let orgs = rows
-        .iter()
-        .map(|row| {
-            Ok(json!({
-                "id": row.try_get::<i64, _>("id")?,
-                "name": row.try_get::<String, _>("name")?,
-                "slug": row.try_get::<String, _>("slug")?,
-                "role": row.try_get::<String, _>("role")?,
-                "created_at": iso8601(row.try_get("created_at")?),
-            }))
-        })
-        .collect::<Result<Vec<Value>, sqlx::Error>>()?;
-    Ok(orgs)
+    Ok(rows.iter().map(Org::from_row).collect::<Result<_, sqlx::Error>>()?)
 }
 
 /// The members of organization `org_id`, oldest first, as `GET /api/orgs/{slug}/members/` shows them.
-pub(crate) async fn members(state: &AppState, org_id: i64) -> Result<Vec<Value>, ApiError> {
+pub(crate) async fn members(state: &AppState, org_id: i64) -> Result<Vec<Member>, ApiError> {
     let sql = "SELECT u.id, u.email, m.role, m.created_at FROM memberships m JOIN users u ON u.id = m.user_id \
                WHERE m.org_id = $1 ORDER BY m.created_at, u.id";
     let rows = sqlx::query(sql).bind(org_id).fetch_all(&state.db.pool).await?;
     let members = rows
         .iter()
         .map(|row| {
-            Ok(json!({
-                "user_id": row.try_get::<i64, _>("id")?,
-                "email": row.try_get::<String, _>("email")?,
-                "role": row.try_get::<String, _>("role")?,
-                "joined_at": iso8601(row.try_get("created_at")?),
-            }))
+            Ok(Member {
+                user_id: row.try_get("id")?,
+                email: row.try_get("email")?,
+                role: row.try_get("role")?,
+                joined_at: Rfc3339(row.try_get("created_at")?),
+            })
         })
-        .collect::<Result<Vec<Value>, sqlx::Error>>()?;
+        .collect::<Result<_, sqlx::Error>>()?;
     Ok(members)
 }
 
@@ -228,10 +265,10 @@ pub(crate) async fn name_of(state: &AppState, org_id: i64) -> Result<String, Api
     Ok(row.try_get("name")?)
 }
 
-/// Organization `org_id`'s name and creation time, and `user_id`'s role there (a member).
-pub(crate) async fn with_role(state: &AppState, org_id: i64, user_id: i64) -> Result<(String, i64, String), ApiError> {
-    let sql = "SELECT o.name, o.created_at, m.role FROM organizations o JOIN memberships m ON m.org_id = o.id \
-               WHERE o.id = $1 AND m.user_id = $2";
+/// Organization `org_id` with `user_id`'s role there (a member), as `GET /api/orgs/` lists it.
+pub(crate) async fn with_role(state: &AppState, org_id: i64, user_id: i64) -> Result<Org, ApiError> {
+    let sql = "SELECT o.id, o.name, o.slug, o.created_at, m.role FROM organizations o \
+               JOIN memberships m ON m.org_id = o.id WHERE o.id = $1 AND m.user_id = $2";
     let row = sqlx::query(sql).bind(org_id).bind(user_id).fetch_one(&state.db.pool).await?;
-    Ok((row.try_get("name")?, row.try_get("created_at")?, row.try_get("role")?))
+    Ok(Org::from_row(&row)?)
 }

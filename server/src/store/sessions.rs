@@ -4,8 +4,8 @@
 use std::borrow::Cow;
 
 use serde::Serialize;
-use utoipa::ToSchema;
 use sqlx::Row;
+use utoipa::ToSchema;
 
 use crate::infra::datetime::Rfc3339;
 use crate::infra::error::ApiError;

@@ -1,12 +1,14 @@
 //! The user record, its JSON form (docs/api.md#accounts-and-registration) and the queries every resource shares.
 
-use serde_json::{json, Value};
+use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
+use utoipa::ToSchema;
 
 pub use crate::infra::datetime::{iso8601, parse_iso8601};
 pub use crate::store::user_fields::*;
 
+use crate::infra::datetime::Rfc3339;
 use crate::infra::db::Db;
 use crate::infra::error::ApiError;
 
@@ -145,27 +147,75 @@ impl User {
         Ok(row.try_get::<i64, _>("n")? > 0)
     }
 
-    /// The JSON form of docs/api.md#accounts-and-registration.
-    pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "email": self.email,
-            "username": self.username,
-            "first_name": self.first_name,
-            "last_name": self.last_name,
-            "bio": self.bio,
-            "phone_number": self.phone_number,
-            "birth_date": self.birth_date,
-            "timezone": self.timezone,
-            "language": self.language,
-            "website": self.website,
-            "is_verified": self.is_verified,
-            "is_staff": self.is_staff,
-            "mfa_enabled": self.mfa_enabled,
-            "date_joined": iso8601(self.date_joined),
-            "last_login": self.last_login.map(iso8601),
-        })
+    /// The user as the API shows it (docs/api.md#accounts-and-registration).
+    pub fn object(&self) -> UserObject {
+        UserObject {
+            id: self.id,
+            email: self.email.clone(),
+            username: self.username.clone(),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            bio: self.bio.clone(),
+            phone_number: self.phone_number.clone(),
+            birth_date: self.birth_date.clone(),
+            timezone: self.timezone.clone(),
+            language: self.language.clone(),
+            website: self.website.clone(),
+            is_verified: self.is_verified,
+            is_staff: self.is_staff,
+            mfa_enabled: self.mfa_enabled,
+            date_joined: Rfc3339(self.date_joined),
+            last_login: self.last_login.map(Rfc3339),
+        }
     }
+}
+
+/// A user (docs/api.md#accounts-and-registration). Datetimes are RFC 3339 in UTC.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = User, example = json!({
+    "id": 1, "email": "ada@example.com", "username": "ada", "first_name": "Ada", "last_name": "Lovelace",
+    "bio": "", "phone_number": "", "birth_date": null, "timezone": "", "language": "", "website": "",
+    "is_verified": false, "is_staff": false, "mfa_enabled": false,
+    "date_joined": "2026-01-02T03:04:05Z", "last_login": "2026-01-02T03:04:05Z"
+}))]
+pub struct UserObject {
+    /// The user's id (as a string in tokens' `user_id` claim).
+    pub id: i64,
+    /// Normalized: NFKC, lowercase.
+    #[schema(format = Email)]
+    pub email: String,
+    /// Null when the user has none.
+    #[schema(required = true)]
+    pub username: Option<String>,
+    /// Empty when unset, as every free-text profile field.
+    pub first_name: String,
+    /// Profile field.
+    pub last_name: String,
+    /// Profile field.
+    pub bio: String,
+    /// Profile field.
+    pub phone_number: String,
+    /// `YYYY-MM-DD`, or null.
+    #[schema(required = true, format = Date)]
+    pub birth_date: Option<String>,
+    /// Profile field.
+    pub timezone: String,
+    /// Profile field.
+    pub language: String,
+    /// An http(s) URL, or empty.
+    pub website: String,
+    /// The e-mail address was verified.
+    pub is_verified: bool,
+    /// Staff may use the admin API.
+    pub is_staff: bool,
+    /// A second factor is confirmed.
+    pub mfa_enabled: bool,
+    /// When the account was created.
+    #[schema(value_type = String, format = DateTime)]
+    pub date_joined: Rfc3339,
+    /// The last successful login, or null.
+    #[schema(value_type = Option<String>, required = true, format = DateTime)]
+    pub last_login: Option<Rfc3339>,
 }
 
 /// The longest e-mail address and username, in characters, as Django's `AbstractUser` declares

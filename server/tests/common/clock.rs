@@ -1,30 +1,30 @@
-//! Time passing. There is no clock to move: the server reads the system time, so a wait is made by
-//! moving back (or clearing) the timestamp the server compares with it, in the database and in the
-//! node's own memory.
+//! Time passing: a test moves the server's clock (`state.clock`, shared by every clone of a state)
+//! instead of rewriting the times the server stored, so what is tested is what a wait would do.
 
-use std::sync::Arc;
+use std::time::Duration;
 
 use latchkey_server::AppState;
 
-/// Lets the two-factor back-off's wait pass for `user_id`, as time would: only the lock's end
-/// moves, not the failure count.
+/// Moves the server's clock `seconds` into the future.
+pub fn pass(state: &AppState, seconds: u64) {
+    state.clock.advance(Duration::from_secs(seconds));
+}
+
+/// Lets the two-factor back-off's wait of `user_id` pass, as time would: exactly to the lock's end,
+/// so that tokens and challenges issued before stay valid.
 pub async fn let_backoff_pass(state: &AppState, user_id: i64) {
-    sqlx::query("UPDATE users SET mfa_locked_until = 0 WHERE id = $1")
-        .bind(user_id)
-        .execute(&state.db.pool)
-        .await
-        .unwrap();
+    let (_, locked_until) = super::backoff_row(state, user_id).await;
+    pass(state, u64::try_from(locked_until - state.clock.now()).unwrap_or(0));
 }
 
-/// Lets the re-authentication window (sudo mode) of every session of `email` pass, as time would.
-pub async fn window_passes(state: &AppState, email: &str) {
-    let sql = "UPDATE sessions SET created_at = created_at - 3600, reauthenticated_at = NULL \
-               WHERE user_id = (SELECT id FROM users WHERE email = $1)";
-    sqlx::query(sql).bind(email).execute(&state.db.pool).await.unwrap();
+/// Lets the re-authentication window (sudo mode) of every session pass, as time would. Access
+/// tokens outlive it (15 minutes against 10 by default), so they still work afterwards.
+pub fn window_passes(state: &AppState) {
+    assert!(state.config.access_token_lifetime > state.config.reauth_window, "tokens would expire too");
+    pass(state, state.config.reauth_window.as_secs() + 1);
 }
 
-/// Lets every lockout end, as time would: the database's and this node's memory of them.
-pub async fn after_lockouts(state: &AppState) -> AppState {
-    sqlx::query("UPDATE rate_limits SET locked_until = 0").execute(&state.db.pool).await.unwrap();
-    AppState { locks: Arc::default(), ..state.clone() }
+/// Lets a lockout the server announced with `Retry-After: retry_after` end.
+pub fn lockout_passes(state: &AppState, retry_after: u64) {
+    pass(state, retry_after + 1);
 }

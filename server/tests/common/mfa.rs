@@ -2,7 +2,7 @@
 //! authenticators added and confirmed, enrolled users, and the second step of a login.
 
 use axum::http::StatusCode;
-use latchkey_server::{now, AppState};
+use latchkey_server::AppState;
 use serde_json::json;
 use sqlx::Row;
 
@@ -41,7 +41,8 @@ pub async fn add_authenticator(state: &AppState, access: &str, name: &str) -> Au
     let secret = device["secret"].as_str().unwrap().to_owned();
     let id = device["id"].as_i64().unwrap();
     let confirm = format!("/api/auth/2fa/totp/{id}/confirm/");
-    let (status, body) = call(state, "POST", &confirm, Some(json!({"code": totp(&secret, now())})), Some(access)).await;
+    let (status, body) =
+        call(state, "POST", &confirm, Some(json!({"code": totp(&secret, state.clock.now())})), Some(access)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let backup_codes = body["backup_codes"]
         .as_array()
@@ -61,6 +62,8 @@ pub struct Enrolled {
     pub device_id: i64,
     pub secret: String,
     pub backup_codes: Vec<String>,
+    /// The server's clock, for the codes of the moment.
+    pub clock: latchkey_server::infra::clock::Clock,
 }
 
 /// Registers `email` (with [`PASSWORD`]), adds an authenticator and confirms it with the current code.
@@ -68,12 +71,21 @@ pub async fn enroll(state: &AppState, email: &str) -> Enrolled {
     let user_id = create_user(state, email, PASSWORD).await;
     let (access, refresh) = login_pair(state, email, PASSWORD).await;
     let Authenticator { id: device_id, secret, backup_codes } = add_authenticator(state, &access, "Phone").await;
-    Enrolled { user_id, email: email.to_owned(), access, refresh, device_id, secret, backup_codes }
+    Enrolled {
+        user_id,
+        email: email.to_owned(),
+        access,
+        refresh,
+        device_id,
+        secret,
+        backup_codes,
+        clock: state.clock.clone(),
+    }
 }
 
 /// The code of the step after the one the enrollment used (still inside the ±1 window).
 pub fn next_code(user: &Enrolled) -> String {
-    totp(&user.secret, now() + 30)
+    totp(&user.secret, user.clock.now() + 30)
 }
 
 /// Login without `otp`: the 403 `mfa_required` body; returns its `mfa_token`.

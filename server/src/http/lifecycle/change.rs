@@ -4,7 +4,6 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -13,7 +12,8 @@ use crate::flows::reauth::Action;
 use crate::flows::tokens::issue_session;
 use crate::http::auth::AuthUser;
 use crate::http::cookies::with_refresh_cookie;
-use crate::http::drf::{CharField, Form, JsonBody};
+use crate::http::drf::{Form, JsonBody};
+use crate::http::openapi::lifecycle_schemas::{PasswordChangeRequest, PasswordChanged};
 use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::passwords::Claimant;
@@ -36,10 +36,10 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 /// instead (an expired password), every session is revoked and a new one's tokens come back.
 #[utoipa::path(
     post, path = "/api/auth/password/change/", tag = "passwords", security(("bearer" = []), ()),
-    request_body = crate::http::openapi::lifecycle_schemas::PasswordChangeRequest,
+    request_body = PasswordChangeRequest,
     responses(
         (status = 200, description = "Saved; with a `password_change_token`, also a new session's tokens.",
-            body = crate::http::openapi::lifecycle_schemas::PasswordChanged),
+            body = PasswordChanged),
         (status = 400, response = crate::http::openapi::errors::BadRequest),
         (status = 401, response = crate::http::openapi::errors::Unauthenticated),
         (status = 403, response = crate::http::openapi::privileged::ReauthenticationRequired),
@@ -54,11 +54,10 @@ async fn change_password(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let mut form = Form::new(&body);
-    let token = form.string("password_change_token", CharField { required: false, trim: true, allow_blank: false });
     // The old password is the proof of a token-less change; a signed-in session may leave it out
     // while it proved the user recently (sudo mode).
-    let old = form.string("old_password", CharField { required: auth.is_err(), trim: false, allow_blank: false });
-    let new = form.string("new_password", CharField::PASSWORD);
+    let PasswordChangeRequest { old_password: old, new_password: new, password_change_token: token } =
+        PasswordChangeRequest::read(&mut form, auth.is_ok());
     // Without a bearer token, the expired-password token is the only way in.
     let challenge = match (&auth, &token) {
         (Err(_), Some(token)) => Some(challenges::find(&state, Purpose::PasswordChange, token).await?),
@@ -76,7 +75,7 @@ async fn change_password(
         (Err(error), None) => return Err(error),
     };
     form.finish()?;
-    let (Some((user, session)), Some(new)) = (user, new) else {
+    let Some((user, session)) = user else {
         return Err(ApiError::AuthenticationFailed(crate::flows::login::NO_ACTIVE_ACCOUNT));
     };
     let actor = Actor { user_id: Some(user.id), client: &client, session_id: session.as_deref() };
@@ -95,7 +94,7 @@ async fn change_password(
         return Err(ApiError::field("old_password", WRONG_OLD_PASSWORD));
     }
     let Some(Some(challenge)) = challenge else {
-        return Ok(Json(json!({ "detail": SAVED })).into_response());
+        return Ok(Json(PasswordChanged { detail: SAVED.into(), access: None, refresh: None }).into_response());
     };
     if !challenge.spend(&state).await? {
         return Err(ApiError::field(
@@ -109,7 +108,9 @@ async fn change_password(
     let pair =
         issue_session(&state, &user, &client.ip, &client.user_agent, challenge.mfa, method, challenge.org_id).await?;
     if challenge.cookie {
-        return with_refresh_cookie(&state.config, &pair.refresh, json!({ "detail": SAVED, "access": pair.access }));
+        let body = PasswordChanged { detail: SAVED.into(), access: Some(pair.access), refresh: None };
+        return with_refresh_cookie(&state.config, &pair.refresh, body);
     }
-    Ok(Json(json!({ "detail": SAVED, "refresh": pair.refresh, "access": pair.access })).into_response())
+    let body = PasswordChanged { detail: SAVED.into(), access: Some(pair.access), refresh: Some(pair.refresh) };
+    Ok(Json(body).into_response())
 }

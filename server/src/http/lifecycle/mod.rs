@@ -8,12 +8,11 @@ pub(crate) mod recovery;
 use axum::extract::State;
 use axum::Json;
 use latchkey_core::policy::UserAttributes;
-use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::http::drf::{CharField, Form, JsonBody};
-use crate::infra::error::ApiError;
+use crate::http::drf::Body;
+use crate::http::openapi::lifecycle_schemas::{PasswordPolicy, PasswordValidation, ValidatePasswordRequest};
 use crate::infra::state::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -28,10 +27,10 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 /// `validatePassword` given this object answers exactly as the server does.
 #[utoipa::path(
     get, path = "/api/auth/password/policy/", tag = "passwords",
-    responses((status = 200, description = "The active password policy.", body = crate::http::openapi::lifecycle_schemas::PasswordPolicy))
+    responses((status = 200, description = "The active password policy.", body = PasswordPolicy))
 )]
-async fn get_policy(State(state): State<AppState>) -> Json<Value> {
-    Json(serde_json::to_value(&*state.policy).unwrap_or_default())
+async fn get_policy(State(state): State<AppState>) -> Json<PasswordPolicy> {
+    Json(PasswordPolicy::from(&*state.policy))
 }
 
 /// `POST /api/auth/password/validate/`: `{"password"}` and the optional user fields → the policy's
@@ -39,23 +38,17 @@ async fn get_policy(State(state): State<AppState>) -> Json<Value> {
 /// The history rule needs an account, so it is left to change and reset.
 #[utoipa::path(
     post, path = "/api/auth/password/validate/", tag = "passwords",
-    request_body = crate::http::openapi::lifecycle_schemas::ValidatePasswordRequest,
+    request_body = ValidatePasswordRequest,
     responses(
-        (status = 200, description = "The verdict.", body = crate::http::openapi::lifecycle_schemas::PasswordValidation),
+        (status = 200, description = "The verdict.", body = PasswordValidation),
         (status = 400, response = crate::http::openapi::errors::BadRequest),
     )
 )]
-async fn validate_password(State(state): State<AppState>, JsonBody(body): JsonBody) -> Result<Json<Value>, ApiError> {
-    let mut form = Form::new(&body);
-    let password = form.string("password", CharField { required: true, trim: false, allow_blank: true });
-    let optional = CharField { required: false, trim: false, allow_blank: true };
-    let user = UserAttributes {
-        email: form.string("email", optional),
-        username: form.string("username", optional),
-        first_name: form.string("first_name", optional),
-        last_name: form.string("last_name", optional),
-    };
-    form.finish()?;
-    let verdict = state.policy.validate(&password.unwrap_or_default(), &user);
-    Ok(Json(serde_json::to_value(verdict).map_err(|e| ApiError::Internal(e.to_string()))?))
+async fn validate_password(
+    State(state): State<AppState>,
+    Body(request): Body<ValidatePasswordRequest>,
+) -> Json<PasswordValidation> {
+    let ValidatePasswordRequest { password, email, username, first_name, last_name } = request;
+    let user = UserAttributes { email, username, first_name, last_name };
+    Json(state.policy.validate(&password, &user).into())
 }

@@ -6,21 +6,24 @@
 
 use axum::extract::State;
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::flows::email_links::{in_background, link_kind, link_state, send_link, send_verification};
 use crate::flows::passwords::{check_new_password, replace_password, Change};
 use crate::http::auth::AuthUser;
-use crate::http::drf::{CharField, Form, JsonBody};
+use crate::http::drf::{Body, Form, JsonBody};
+use crate::http::openapi::lifecycle_schemas::{
+    Detail, EmailRequest, ResendRequest, ResetConfirmRequest, VerifyEmailRequest,
+};
 use crate::infra::client::Client;
 use crate::infra::clock::seconds;
 use crate::infra::error::ApiError;
 use crate::infra::links::{parse_uid, Purpose};
 use crate::infra::state::AppState;
 use crate::store::audit::AuditEvent;
-use crate::store::users::{is_valid_email, normalize_email, User, EMAIL_MAX};
+use crate::store::users::User;
 
 const RESET_SENT: &str = "If the address is registered, a reset link has been sent.";
 const RESET_DONE: &str = "Password has been reset with the new password.";
@@ -44,34 +47,26 @@ async fn linked_user(state: &AppState, purpose: Purpose, uid: &str, token: &str)
     Ok(user.filter(|u| state.links.check(purpose, u.id, &link_state(purpose, u), token, state.clock.now(), max_age)))
 }
 
-/// Reads a required e-mail address: at most 254 characters as given, then normalized, then valid
-/// (validated after NFKC, as registration does, so what is looked up and counted is what was checked).
-fn read_email(body: &Value) -> Result<String, ApiError> {
-    let mut form = Form::new(body);
-    let email = form.bounded("email", CharField::REQUIRED, EMAIL_MAX).map(|e| normalize_email(&e));
-    if email.as_deref().is_some_and(|e| !is_valid_email(e)) {
-        form.error("email", "Enter a valid email address.");
-    }
-    form.finish()?;
-    Ok(email.unwrap_or_default())
+/// The answer `{"detail": message}`.
+fn detail(message: &str) -> Json<Detail> {
+    Json(Detail { detail: message.to_owned() })
 }
 
 /// `POST /api/auth/password/reset/`: `{"email"}` → always the same 200. An active account with that
 /// address gets a link that works once, for `LATCHKEY_PASSWORD_RESET_TIMEOUT`.
 #[utoipa::path(
     post, path = "/api/auth/password/reset/", tag = "passwords",
-    request_body = crate::http::openapi::lifecycle_schemas::EmailRequest,
+    request_body = EmailRequest,
     responses(
-        (status = 200, description = "The same answer for every address.", body = crate::http::openapi::lifecycle_schemas::Detail),
+        (status = 200, description = "The same answer for every address.", body = Detail),
         (status = 400, response = crate::http::openapi::errors::BadRequest),
     )
 )]
 async fn request_reset(
     State(state): State<AppState>,
     client: Client,
-    JsonBody(body): JsonBody,
-) -> Result<Json<Value>, ApiError> {
-    let email = read_email(&body)?;
+    Body(EmailRequest { email }): Body<EmailRequest>,
+) -> Result<Json<Detail>, ApiError> {
     crate::store::limits::hit(&state, crate::infra::config::Limit::ResetIp, &client.network).await?;
     crate::store::limits::hit(&state, crate::infra::config::Limit::ResetEmail, &email).await?;
     let task_state = state.clone();
@@ -81,7 +76,7 @@ async fn request_reset(
         send_link(&state, &user, Purpose::PasswordReset);
         Ok(())
     });
-    Ok(Json(json!({ "detail": RESET_SENT })))
+    Ok(detail(RESET_SENT))
 }
 
 /// `POST /api/auth/password/reset/confirm/`: `{"uid", "token", "new_password"}` from the link. The
@@ -89,9 +84,9 @@ async fn request_reset(
 /// as verified.
 #[utoipa::path(
     post, path = "/api/auth/password/reset/confirm/", tag = "passwords",
-    request_body = crate::http::openapi::lifecycle_schemas::ResetConfirmRequest,
+    request_body = ResetConfirmRequest,
     responses(
-        (status = 200, description = "The password is replaced.", body = crate::http::openapi::lifecycle_schemas::Detail),
+        (status = 200, description = "The password is replaced.", body = Detail),
         (status = 400, response = crate::http::openapi::errors::BadRequest),
         (status = 503, response = crate::http::openapi::errors::Unavailable),
     )
@@ -99,14 +94,8 @@ async fn request_reset(
 async fn confirm_reset(
     State(state): State<AppState>,
     client: Client,
-    JsonBody(body): JsonBody,
-) -> Result<Json<Value>, ApiError> {
-    let mut form = Form::new(&body);
-    let uid = form.string("uid", CharField::REQUIRED);
-    let token = form.string("token", CharField::REQUIRED);
-    let password = form.string("new_password", CharField::PASSWORD);
-    form.finish()?;
-    let (uid, token, password) = (uid.unwrap_or_default(), token.unwrap_or_default(), password.unwrap_or_default());
+    Body(ResetConfirmRequest { uid, token, new_password: password }): Body<ResetConfirmRequest>,
+) -> Result<Json<Detail>, ApiError> {
     let user = linked_user(&state, Purpose::PasswordReset, &uid, &token).await?;
     let Some(user) = user.filter(|u| u.is_active) else {
         return Err(ApiError::field("token", BAD_LINK));
@@ -118,16 +107,16 @@ async fn confirm_reset(
     if !replace_password(&state, &user, &hash, None, Change::Reset, &client).await? {
         return Err(ApiError::field("token", BAD_LINK));
     }
-    Ok(Json(json!({ "detail": RESET_DONE })))
+    Ok(detail(RESET_DONE))
 }
 
 /// `POST /api/auth/email/verify/`: `{"uid", "token"}` from the link → the address is verified.
 /// Following the link again is harmless and answers the same.
 #[utoipa::path(
     post, path = "/api/auth/email/verify/", tag = "passwords",
-    request_body = crate::http::openapi::lifecycle_schemas::VerifyEmailRequest,
+    request_body = VerifyEmailRequest,
     responses(
-        (status = 200, description = "The address is verified.", body = crate::http::openapi::lifecycle_schemas::Detail),
+        (status = 200, description = "The address is verified.", body = Detail),
         (status = 400, response = crate::http::openapi::errors::BadRequest),
     )
 )]
@@ -135,13 +124,10 @@ async fn verify_email(
     State(state): State<AppState>,
     client: Client,
     JsonBody(body): JsonBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Detail>, ApiError> {
+    // Counted before the body is read: a malformed request counts too.
     crate::store::limits::hit(&state, crate::infra::config::Limit::VerifyIp, &client.network).await?;
-    let mut form = Form::new(&body);
-    let uid = form.string("uid", CharField::REQUIRED);
-    let token = form.string("token", CharField::REQUIRED);
-    form.finish()?;
-    let (uid, token) = (uid.unwrap_or_default(), token.unwrap_or_default());
+    let VerifyEmailRequest { uid, token } = Form::new(&body).read::<VerifyEmailRequest>()?;
     let Some(user) = linked_user(&state, Purpose::VerifyEmail, &uid, &token).await? else {
         return Err(ApiError::field("token", BAD_LINK));
     };
@@ -149,16 +135,16 @@ async fn verify_email(
         let actor = crate::store::audit::Actor { user_id: Some(user.id), client: &client, session_id: None };
         crate::store::audit::record(&state, AuditEvent::EmailVerified, actor, json!({})).await?;
     }
-    Ok(Json(json!({ "detail": VERIFIED })))
+    Ok(detail(VERIFIED))
 }
 
 /// `POST /api/auth/email/verify/resend/`: signed in, a new link to the caller's address; or, for
 /// someone who cannot sign in yet (mandatory verification), `{"email"}` and always the same answer.
 #[utoipa::path(
     post, path = "/api/auth/email/verify/resend/", tag = "passwords", security(("bearer" = []), ()),
-    request_body = crate::http::openapi::lifecycle_schemas::ResendRequest,
+    request_body = ResendRequest,
     responses(
-        (status = 200, description = "Sent, unless the address is already verified.", body = crate::http::openapi::lifecycle_schemas::Detail),
+        (status = 200, description = "Sent, unless the address is already verified.", body = Detail),
         (status = 400, response = crate::http::openapi::errors::BadRequest),
         (status = 401, response = crate::http::openapi::errors::Unauthenticated),
     )
@@ -168,10 +154,11 @@ async fn resend_verification(
     auth: Result<AuthUser, ApiError>,
     client: Client,
     JsonBody(body): JsonBody,
-) -> Result<Json<Value>, ApiError> {
-    // An anonymous request names the address: bounded and checked before anything is counted.
+) -> Result<Json<Detail>, ApiError> {
+    // An anonymous request names the address: bounded and checked before anything is counted. A
+    // signed-in one's body is not read.
     let named = match &auth {
-        Err(ApiError::NotAuthenticated) => Some(read_email(&body)?),
+        Err(ApiError::NotAuthenticated) => Some(Form::new(&body).read::<ResendRequest>()?.email),
         _ => None,
     };
     crate::store::limits::hit(&state, crate::infra::config::Limit::ResendIp, &client.network).await?;
@@ -179,10 +166,10 @@ async fn resend_verification(
         crate::store::limits::hit(&state, crate::infra::config::Limit::ResendEmail, &auth.user.email).await?;
     }
     match auth {
-        Ok(auth) if auth.user.is_verified => Ok(Json(json!({ "detail": "Your e-mail address is already verified." }))),
+        Ok(auth) if auth.user.is_verified => Ok(detail("Your e-mail address is already verified.")),
         Ok(auth) => {
             send_verification(&state, &auth.user);
-            Ok(Json(json!({ "detail": "Verification e-mail sent." })))
+            Ok(detail("Verification e-mail sent."))
         }
         Err(ApiError::NotAuthenticated) => {
             let email = named.unwrap_or_default();
@@ -195,7 +182,7 @@ async fn resend_verification(
                 }
                 Ok(())
             });
-            Ok(Json(json!({ "detail": VERIFICATION_SENT })))
+            Ok(detail(VERIFICATION_SENT))
         }
         Err(error) => Err(error),
     }

@@ -10,7 +10,8 @@ use utoipa_axum::routes;
 
 use super::{verify_code, Accept, Purpose};
 use crate::flows::login::finish_login;
-use crate::http::drf::{CharField, Form, JsonBody};
+use crate::http::drf::{Form, JsonBody};
+use crate::http::openapi::schemas::{IssuedTokens, MfaLoginRequest};
 use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
@@ -66,9 +67,9 @@ pub(crate) async fn check_login_code(
 /// (the refresh token in the cookie when the login asked for cookie mode, or `"cookie": true` here).
 #[utoipa::path(
     post, path = "/api/token/mfa/", tag = "tokens",
-    request_body = crate::http::openapi::schemas::MfaLoginRequest,
+    request_body = MfaLoginRequest,
     responses(
-        (status = 200, description = "A new session's tokens.", body = crate::http::openapi::schemas::IssuedTokens,
+        (status = 200, description = "A new session's tokens.", body = IssuedTokens,
             headers(("Set-Cookie" = String, description = "Cookie mode: the refresh token, `latchkey_refresh`."))),
         (status = 400, response = crate::http::openapi::errors::BadRequest),
         (status = 401, response = crate::http::openapi::errors::MfaInvalid),
@@ -81,13 +82,9 @@ async fn complete_login(
     client: Client,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
+    // The network is counted before the form is read: an invalid form counts too.
     crate::store::limits::hit(&state, crate::infra::config::Limit::MfaIp, &client.network).await?;
-    let mut form = Form::new(&body);
-    let token = form.string("mfa_token", CharField::REQUIRED);
-    let code = form.string("code", CharField::REQUIRED);
-    let cookie = form.boolean("cookie").unwrap_or(false);
-    form.finish()?;
-    let (token, code) = (token.unwrap_or_default(), code.unwrap_or_default());
+    let MfaLoginRequest { mfa_token: token, code, cookie } = Form::new(&body).read()?;
     let Some(challenge) = challenges::find(&state, ChallengePurpose::Mfa, &token).await? else {
         return Err(challenge_gone());
     };

@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use latchkey_core::totp::{qr_svg, OtpauthUri, TotpParams, TotpSecret};
 use rand_core::OsRng;
-use serde_json::{json, Value};
+use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -23,7 +23,10 @@ pub(crate) use crate::store::mfa_factors::{mark_session, verify_code, Accept, Pu
 
 use crate::flows::reauth::{Action, Method};
 use crate::http::auth::AuthUser;
-use crate::http::drf::{CharField, Form, JsonBody};
+use crate::http::drf::{Body, Form, JsonBody};
+use crate::http::openapi::schemas::{
+    BackupCodes, CodeRequest, NewDevice, NewDeviceRequest, Reauthentication, TwoFactorStatus,
+};
 use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
@@ -32,7 +35,6 @@ use crate::store::mfa_factors::{self as factors, Device};
 
 /// The answer to a wrong code where a field error fits (the signed-in endpoints).
 pub(crate) const INVALID_CODE: &str = "Invalid two-factor code.";
-const NAME_MAX: usize = 64;
 const DEFAULT_NAME: &str = "Authenticator";
 /// Devices per user, confirmed or not.
 const MAX_DEVICES: usize = 10;
@@ -52,18 +54,18 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(
     get, path = "/api/auth/2fa/", tag = "two-factor", security(("bearer" = [])),
     responses(
-        (status = 200, description = "The caller's second factors.", body = crate::http::openapi::schemas::TwoFactorStatus),
+        (status = 200, description = "The caller's second factors.", body = TwoFactorStatus),
         (status = 401, response = crate::http::openapi::errors::Unauthenticated),
     )
 )]
-async fn status(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Value>, ApiError> {
+async fn status(State(state): State<AppState>, auth: AuthUser) -> Result<Json<TwoFactorStatus>, ApiError> {
     let devices = Device::list(&state, auth.user.id).await?;
     let remaining = factors::backup_codes_remaining(&state, auth.user.id).await?;
-    Ok(Json(json!({
-        "enabled": devices.iter().any(|d| d.confirmed),
-        "devices": devices.iter().map(Device::to_json).collect::<Vec<_>>(),
-        "backup_codes_remaining": remaining,
-    })))
+    Ok(Json(TwoFactorStatus {
+        enabled: devices.iter().any(|d| d.confirmed),
+        devices: devices.iter().map(Device::shown).collect(),
+        backup_codes_remaining: remaining,
+    }))
 }
 
 /// `POST /api/auth/2fa/totp/`: a new, unconfirmed device with a fresh 160-bit secret, returned
@@ -73,10 +75,9 @@ async fn status(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Va
 /// opened before 2FA was turned on cannot plant an attacker's authenticator.
 #[utoipa::path(
     post, path = "/api/auth/2fa/totp/", tag = "two-factor", security(("bearer" = [])),
-    request_body = crate::http::openapi::schemas::NewDeviceRequest,
+    request_body = NewDeviceRequest,
     responses(
-        (status = 201, description = "The unconfirmed device and its secret, shown this once.",
-            body = crate::http::openapi::schemas::NewDevice),
+        (status = 201, description = "The unconfirmed device and its secret, shown this once.", body = NewDevice),
         (status = 400, response = crate::http::openapi::errors::BadRequest),
         (status = 401, response = crate::http::openapi::errors::Unauthenticated),
         (status = 403, response = crate::http::openapi::errors::Forbidden),
@@ -85,14 +86,8 @@ async fn status(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Va
 async fn add_device(
     State(state): State<AppState>,
     auth: AuthUser,
-    JsonBody(body): JsonBody,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let mut form = Form::new(&body);
-    let name = form.string("name", CharField::OPTIONAL).filter(|n| !n.is_empty());
-    if name.as_ref().is_some_and(|n| n.chars().count() > NAME_MAX) {
-        form.error("name", format!("Ensure this field has no more than {NAME_MAX} characters."));
-    }
-    form.finish()?;
+    Body(NewDeviceRequest { name }): Body<NewDeviceRequest>,
+) -> Result<(StatusCode, Json<NewDevice>), ApiError> {
     let user = &auth.user;
     if user.mfa_enabled && !session_verified(&state, &auth).await? {
         return Err(ApiError::PermissionDenied);
@@ -115,7 +110,7 @@ async fn add_device(
     };
     let uri = uri.to_uri().map_err(|e| ApiError::Internal(format!("otpauth URI: {e}")))?;
     let svg = qr_svg(&uri).map_err(|e| ApiError::Internal(format!("QR code: {e}")))?;
-    let body = json!({ "id": device.id, "secret": secret.to_base32(), "otpauth_uri": uri, "qr_svg": svg });
+    let body = NewDevice { id: device.id, secret: secret.to_base32(), otpauth_uri: uri, qr_svg: svg };
     Ok((StatusCode::CREATED, Json(body)))
 }
 
@@ -125,10 +120,9 @@ async fn add_device(
 #[utoipa::path(
     post, path = "/api/auth/2fa/totp/{id}/confirm/", tag = "two-factor", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The device's id.")),
-    request_body = crate::http::openapi::schemas::CodeRequest,
+    request_body = CodeRequest,
     responses(
-        (status = 200, description = "Confirmed; the backup codes for the first device.",
-            body = crate::http::openapi::schemas::BackupCodes),
+        (status = 200, description = "Confirmed; the backup codes for the first device.", body = BackupCodes),
         (status = 400, response = crate::http::openapi::errors::BadRequest),
         (status = 401, response = crate::http::openapi::errors::Unauthenticated),
         (status = 403, response = crate::http::openapi::privileged::ReauthenticationRequired),
@@ -141,12 +135,8 @@ async fn confirm_device(
     auth: AuthUser,
     client: Client,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
-) -> Result<Json<Value>, ApiError> {
-    let mut form = Form::new(&body);
-    let code = form.string("code", CharField::REQUIRED);
-    form.finish()?;
-    let code = code.unwrap_or_default();
+    Body(CodeRequest { code }): Body<CodeRequest>,
+) -> Result<Json<BackupCodes>, ApiError> {
     let device = find_device(&state, &auth, &id).await?;
     // A device added before 2FA was on is confirmed only from a session that verified a second
     // factor since: a session opened earlier cannot slip its own authenticator in.
@@ -169,14 +159,14 @@ async fn confirm_device(
     let vars = vec![("device", device.name.clone())];
     crate::flows::passwords::notify(&state, &auth.user, crate::infra::mail::Kind::MfaDeviceAdded, &client, vars);
     if !first {
-        return Ok(Json(json!({})));
+        return Ok(Json(BackupCodes { backup_codes: None }));
     }
     if let Some(sid) = auth.session_id() {
         factors::mark_session(&state, sid).await?;
     }
     let codes = factors::new_backup_codes(&state, auth.user.id).await?;
     audit::record(&state, AuditEvent::BackupCodesGenerated, actor, json!({ "count": codes.len() })).await?;
-    Ok(Json(json!({ "backup_codes": codes })))
+    Ok(Json(BackupCodes { backup_codes: Some(codes) }))
 }
 
 /// `DELETE /api/auth/2fa/totp/{id}/`: with `{"password"}` or a current `{"code"}` (TOTP or backup).
@@ -184,7 +174,7 @@ async fn confirm_device(
 #[utoipa::path(
     delete, path = "/api/auth/2fa/totp/{id}/", tag = "two-factor", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The device's id.")),
-    request_body = crate::http::openapi::schemas::Reauthentication,
+    request_body = Reauthentication,
     responses(
         (status = 204, description = "The device is gone."),
         (status = 400, response = crate::http::openapi::errors::BadRequest),
@@ -201,9 +191,11 @@ async fn remove_device(
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<StatusCode, ApiError> {
+    let mut form = Form::new(&body);
+    let proof = Reauthentication::read(&body, &mut form);
     let device = find_device(&state, &auth, &id).await?;
     let actor = actor(&auth, &client);
-    authorize_change(&state, &auth, actor, &body, (Purpose::RemoveDevice, Action::RemoveDevice)).await?;
+    authorize_change(&state, &auth, actor, (form, proof), (Purpose::RemoveDevice, Action::RemoveDevice)).await?;
     factors::delete_device(&state, device.id, auth.user.id).await?;
     let enabled = factors::refresh_enabled(&state, auth.user.id).await?;
     let detail = json!({ "device_id": device.id, "name": device.name, "mfa_enabled": enabled });
@@ -220,9 +212,9 @@ async fn remove_device(
 /// backup codes; the old set stops working.
 #[utoipa::path(
     post, path = "/api/auth/2fa/backup-codes/", tag = "two-factor", security(("bearer" = [])),
-    request_body = crate::http::openapi::schemas::Reauthentication,
+    request_body = Reauthentication,
     responses(
-        (status = 200, description = "The new codes, shown this once.", body = crate::http::openapi::schemas::BackupCodes),
+        (status = 200, description = "The new codes, shown this once.", body = BackupCodes),
         (status = 400, response = crate::http::openapi::errors::BadRequest),
         (status = 401, response = crate::http::openapi::errors::Unauthenticated),
         (status = 403, response = crate::http::openapi::privileged::ReauthenticationRequired),
@@ -234,15 +226,18 @@ async fn regenerate_backup_codes(
     auth: AuthUser,
     client: Client,
     JsonBody(body): JsonBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<BackupCodes>, ApiError> {
+    let mut form = Form::new(&body);
+    let proof = Reauthentication::read(&body, &mut form);
     if !auth.user.mfa_enabled {
         return Err(ApiError::field("non_field_errors", "Two-factor authentication is not enabled."));
     }
     let actor = actor(&auth, &client);
-    authorize_change(&state, &auth, actor, &body, (Purpose::NewBackupCodes, Action::NewBackupCodes)).await?;
+    let reasons = (Purpose::NewBackupCodes, Action::NewBackupCodes);
+    authorize_change(&state, &auth, actor, (form, proof), reasons).await?;
     let codes = factors::new_backup_codes(&state, auth.user.id).await?;
     audit::record(&state, AuditEvent::BackupCodesGenerated, actor, json!({ "count": codes.len() })).await?;
-    Ok(Json(json!({ "backup_codes": codes })))
+    Ok(Json(BackupCodes { backup_codes: Some(codes) }))
 }
 
 /// The caller's device named by the path, or DRF's 404.
@@ -254,40 +249,42 @@ async fn find_device(state: &AppState, auth: &AuthUser, id: &str) -> Result<Devi
 /// Whether a 2FA change (removing a device, new backup codes) may go ahead. Once 2FA is on, only a
 /// session that verified a second factor, or a request that brings a current code, may change it;
 /// and the request brings the password or a code, or its session proved the user recently.
+/// `proof` is the request's [`Reauthentication`] and the form it was read with.
 async fn authorize_change(
     state: &AppState,
     auth: &AuthUser,
     actor: Actor<'_>,
-    body: &Value,
+    proof: (Form<'_>, Reauthentication),
     reasons: (Purpose, Action),
 ) -> Result<(), ApiError> {
-    let by_code = body.get("password").is_none() && body.get("code").is_some();
+    let (form, request) = &proof;
+    let by_code = request.password.is_none() && form.has("code");
     if auth.user.mfa_enabled && !by_code && !session_verified(state, auth).await? {
         return Err(ApiError::PermissionDenied);
     }
-    if body.get("password").is_none() && body.get("code").is_none() {
+    if request.password.is_none() && !form.has("code") {
         return crate::flows::reauth::require_recent(state, auth.session_id()).await;
     }
-    prove_identity(state, &auth.user, actor, body, reasons).await.map(|_| ())
+    prove_identity(state, &auth.user, actor, proof, reasons).await.map(|_| ())
 }
 
 /// Proof that the caller is the account holder: `password`, or else a current second-factor `code`
-/// (under the back-off); either under the re-authentication lockout. Returns how it was proved.
+/// (under the back-off); either under the re-authentication lockout. `proof` is the request's
+/// [`Reauthentication`] and the form it was read with, whose errors count only for a code. Returns
+/// how it was proved.
 pub(crate) async fn prove_identity(
     state: &AppState,
     user: &crate::store::users::User,
     actor: Actor<'_>,
-    body: &Value,
+    (form, proof): (Form<'_>, Reauthentication),
     (purpose, action): (Purpose, Action),
 ) -> Result<Method, ApiError> {
-    if body.get("password").is_some() {
-        crate::flows::reauth::confirm_password(state, user, actor, action, body).await?;
+    if let Some(password) = &proof.password {
+        crate::flows::reauth::confirm_given_password(state, user, actor, action, password).await?;
         return Ok(Method::Password);
     }
-    let mut form = Form::new(body);
-    let code = form.string("code", CharField { required: false, trim: true, allow_blank: false });
     form.finish()?;
-    let Some(code) = code else {
+    let Some(code) = proof.code else {
         return Err(ApiError::field("non_field_errors", "Give your password or a current two-factor code."));
     };
     let check = async { Ok(verify_code(state, actor, &code, Accept::AnyFactor, purpose).await?.is_some()) };

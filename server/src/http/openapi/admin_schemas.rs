@@ -2,11 +2,16 @@
 
 use utoipa::ToSchema;
 
-use super::schemas::User;
+use crate::http::authz::read_role;
+use crate::http::drf::{max_length_message, CharField, Form, FormBody};
+use crate::infra::datetime::Rfc3339;
+use crate::store::orgs::Role;
+use crate::store::users::{is_valid_email, normalize_email, UserObject, EMAIL_MAX};
 
 // API keys, organizations, admin (docs/api.md#api-keys).
 
 /// A new API key.
+// Read by `crate::http::keys`, where its rules are: they need the raw body (`null` is absent there).
 #[derive(Debug, ToSchema)]
 #[schema(example = json!({"name": "CI deploys", "expires_at": "2027-01-01T00:00:00Z", "scopes": ["read"]}))]
 pub struct NewApiKeyRequest {
@@ -14,8 +19,8 @@ pub struct NewApiKeyRequest {
     #[schema(max_length = 100)]
     pub name: String,
     /// When it stops working (RFC 3339, in the future); never when absent.
-    #[schema(required = false, format = DateTime)]
-    pub expires_at: String,
+    #[schema(value_type = String, required = false, format = DateTime)]
+    pub expires_at: Option<i64>,
     /// Any of `read` (safe methods), `write` (every method), `admin` (staff endpoints; staff owners only).
     /// Default `["read", "write"]`.
     #[schema(required = false)]
@@ -23,7 +28,7 @@ pub struct NewApiKeyRequest {
 }
 
 /// A new API key: `key` is shown this once.
-#[derive(Debug, ToSchema)]
+#[derive(Debug, serde::Serialize, ToSchema)]
 pub struct NewApiKey {
     /// Its id.
     pub id: i64,
@@ -36,34 +41,14 @@ pub struct NewApiKey {
     /// Its scopes.
     pub scopes: Vec<String>,
     /// When it was made.
-    #[schema(format = DateTime)]
-    pub created_at: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Rfc3339,
     /// When it stops working, or null.
-    #[schema(required = true, format = DateTime)]
-    pub expires_at: Option<String>,
+    #[schema(value_type = Option<String>, required = true, format = DateTime)]
+    pub expires_at: Option<Rfc3339>,
 }
 
-/// An API key, without the key.
-#[derive(Debug, ToSchema)]
-pub struct ApiKeyInfo {
-    /// Its id.
-    pub id: i64,
-    /// Its name.
-    pub name: String,
-    /// Its public part.
-    pub prefix: String,
-    /// Its scopes.
-    pub scopes: Vec<String>,
-    /// When it was made.
-    #[schema(format = DateTime)]
-    pub created_at: String,
-    /// When it stops working, or null.
-    #[schema(required = true, format = DateTime)]
-    pub expires_at: Option<String>,
-    /// When it was last used (to the minute), or null.
-    #[schema(required = true, format = DateTime)]
-    pub last_used_at: Option<String>,
-}
+// The key as lists show it is `crate::store::api_keys::ApiKeyInfo`.
 
 /// A new organization.
 #[derive(Debug, ToSchema)]
@@ -77,35 +62,25 @@ pub struct NewOrgRequest {
     pub slug: String,
 }
 
-/// An organization, with the caller's role in it.
-#[derive(Debug, ToSchema)]
-pub struct Org {
-    /// Its id.
-    pub id: i64,
-    /// Its name.
-    pub name: String,
-    /// Its slug: the `org` of tokens and paths.
-    pub slug: String,
-    /// `admin`, `editor`, `author` or `viewer`.
-    pub role: String,
-    /// When it was made.
-    #[schema(format = DateTime)]
-    pub created_at: String,
+impl FormBody for NewOrgRequest {
+    /// Everything but the slug's uniqueness, which the handler asks the database about.
+    fn read(form: &mut Form<'_>) -> Self {
+        let name = form.string("name", CharField::REQUIRED);
+        let slug = form.string("slug", CharField::REQUIRED);
+        if name.as_ref().is_some_and(|n| n.chars().count() > 100) {
+            form.error("name", max_length_message(100));
+        }
+        if slug.as_ref().is_some_and(|s| !crate::store::orgs::is_slug(s) || s.len() > 50) {
+            form.error(
+                "slug",
+                "Enter a valid \"slug\" consisting of letters, numbers, underscores or hyphens (at most 50).",
+            );
+        }
+        Self { name: name.unwrap_or_default(), slug: slug.unwrap_or_default() }
+    }
 }
 
-/// A member of an organization.
-#[derive(Debug, ToSchema)]
-pub struct Member {
-    /// The user.
-    pub user_id: i64,
-    /// Their e-mail address.
-    pub email: String,
-    /// `admin`, `editor`, `author` or `viewer`.
-    pub role: String,
-    /// When they joined.
-    #[schema(format = DateTime)]
-    pub joined_at: String,
-}
+// The organization and member objects are `crate::store::orgs::{Org, Member}`.
 
 /// An e-mail address to invite, registered or not, with the role it gets on accepting.
 #[derive(Debug, ToSchema)]
@@ -115,7 +90,21 @@ pub struct NewMemberRequest {
     #[schema(format = Email)]
     pub email: String,
     /// `admin`, `editor`, `author` or `viewer`.
-    pub role: String,
+    #[schema(value_type = String)]
+    pub role: Role,
+}
+
+impl FormBody for NewMemberRequest {
+    /// The address is bounded as given, then normalized, then validated: what is stored is what
+    /// was checked.
+    fn read(form: &mut Form<'_>) -> Self {
+        let email = form.bounded("email", CharField::REQUIRED, EMAIL_MAX).map(|e| normalize_email(&e));
+        if email.as_deref().is_some_and(|e| !is_valid_email(e)) {
+            form.error("email", "Enter a valid email address.");
+        }
+        let role = read_role(form);
+        Self { email: email.unwrap_or_default(), role: role.unwrap_or(Role::Viewer) }
+    }
 }
 
 /// A new role.
@@ -123,23 +112,36 @@ pub struct NewMemberRequest {
 #[schema(example = json!({"role": "viewer"}))]
 pub struct RoleRequest {
     /// `admin`, `editor`, `author` or `viewer`.
-    pub role: String,
+    #[schema(value_type = String)]
+    pub role: Role,
+}
+
+impl FormBody for RoleRequest {
+    fn read(form: &mut Form<'_>) -> Self {
+        Self { role: read_role(form).unwrap_or(Role::Viewer) }
+    }
 }
 
 /// A user as staff see it: the user, plus `is_active` and `is_superuser`.
-#[derive(Debug, ToSchema)]
+#[derive(Debug, serde::Serialize, ToSchema)]
 pub struct AdminUser {
     /// The user's fields (docs/api.md#accounts-and-registration).
     #[serde(flatten)]
-    pub user: User,
+    pub user: UserObject,
     /// Inactive users cannot log in.
     pub is_active: bool,
     /// Superuser.
     pub is_superuser: bool,
 }
 
+impl From<&crate::store::users::User> for AdminUser {
+    fn from(user: &crate::store::users::User) -> Self {
+        Self { user: user.object(), is_active: user.is_active, is_superuser: user.is_superuser }
+    }
+}
+
 /// A page of users, in DRF's `PageNumberPagination` shape.
-#[derive(Debug, ToSchema)]
+#[derive(Debug, serde::Serialize, ToSchema)]
 pub struct UserPage {
     /// Users matching the search.
     pub count: i64,
@@ -158,14 +160,25 @@ pub struct UserPage {
 #[schema(example = json!({"is_active": false}))]
 pub struct AdminUserUpdate {
     /// `false` revokes every session too.
-    #[schema(required = false)]
-    pub is_active: bool,
+    #[schema(value_type = bool, required = false)]
+    pub is_active: Option<bool>,
     /// Staff may use the admin API.
-    #[schema(required = false)]
-    pub is_staff: bool,
+    #[schema(value_type = bool, required = false)]
+    pub is_staff: Option<bool>,
     /// The e-mail address counts as verified.
-    #[schema(required = false)]
-    pub is_verified: bool,
+    #[schema(value_type = bool, required = false)]
+    pub is_verified: Option<bool>,
+}
+
+impl FormBody for AdminUserUpdate {
+    /// `None`: absent (or null), unchanged.
+    fn read(form: &mut Form<'_>) -> Self {
+        Self {
+            is_active: form.boolean("is_active"),
+            is_staff: form.boolean("is_staff"),
+            is_verified: form.boolean("is_verified"),
+        }
+    }
 }
 
 /// Why a user's second factors are being reset, for the audit log.
@@ -174,4 +187,10 @@ pub struct AdminUserUpdate {
 pub struct ResetReason {
     /// Required.
     pub reason: String,
+}
+
+impl FormBody for ResetReason {
+    fn read(form: &mut Form<'_>) -> Self {
+        Self { reason: form.string("reason", CharField::REQUIRED).unwrap_or_default() }
+    }
 }

@@ -1,20 +1,28 @@
 //! The bodies of the password lifecycle, e-mail verification and audit endpoints.
 
+use serde::Serialize;
 use utoipa::{ToResponse, ToSchema};
+
+use crate::http::drf::{CharField, Form, FormBody};
+use crate::store::users::{is_valid_email, normalize_email, EMAIL_MAX};
 
 // The password lifecycle (docs/api.md#password-lifecycle).
 
 /// A password policy: the rules, and a fingerprint of them and of the word lists compiled in
 /// (equal fingerprints give equal verdicts).
-#[derive(Debug, ToSchema)]
+// Built from the core's policy, and serialized as the core serializes it (the npm package's
+// `validatePassword` reads it).
+#[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"min_length": 12, "max_length_bytes": 4096, "max_similarity": 0.7, "reject_common": true,
     "reject_numeric": true, "min_score": 3, "min_character_classes": 0, "max_repeated_characters": 0, "history": 0,
     "fingerprint": "8832ffcac63b47af"}))]
 pub struct PasswordPolicy {
     /// Django's `MinimumLengthValidator`, in characters.
-    pub min_length: u32,
+    #[schema(value_type = u32)]
+    pub min_length: usize,
     /// Longer passwords are refused before any other work (`password_too_long`).
-    pub max_length_bytes: u32,
+    #[schema(value_type = u32)]
+    pub max_length_bytes: usize,
     /// Django's `UserAttributeSimilarityValidator` threshold; null turns the rule off.
     #[schema(required = true)]
     pub max_similarity: Option<f64>,
@@ -27,11 +35,29 @@ pub struct PasswordPolicy {
     /// Minimum of lower case, upper case, digits and symbols; 0 is off.
     pub min_character_classes: u8,
     /// Longest run of one character; 0 is off.
-    pub max_repeated_characters: u32,
+    #[schema(value_type = u32)]
+    pub max_repeated_characters: usize,
     /// How many recent passwords may not be reused (`password_reused`); 0 is off.
     pub history: u8,
     /// 16 hex characters.
     pub fingerprint: String,
+}
+
+impl From<&latchkey_core::policy::PasswordPolicy> for PasswordPolicy {
+    fn from(policy: &latchkey_core::policy::PasswordPolicy) -> Self {
+        Self {
+            min_length: policy.min_length,
+            max_length_bytes: policy.max_length_bytes,
+            max_similarity: policy.max_similarity,
+            reject_common: policy.reject_common,
+            reject_numeric: policy.reject_numeric,
+            min_score: policy.min_score,
+            min_character_classes: policy.min_character_classes,
+            max_repeated_characters: policy.max_repeated_characters,
+            history: policy.history,
+            fingerprint: policy.fingerprint(),
+        }
+    }
 }
 
 /// A password to judge, with the user facts the similarity rule compares it with.
@@ -42,21 +68,36 @@ pub struct ValidatePasswordRequest {
     #[schema(format = Password)]
     pub password: String,
     /// Optional.
-    #[schema(required = false)]
-    pub email: String,
+    #[schema(value_type = String, required = false)]
+    pub email: Option<String>,
     /// Optional.
-    #[schema(required = false)]
-    pub username: String,
+    #[schema(value_type = String, required = false)]
+    pub username: Option<String>,
     /// Optional.
-    #[schema(required = false)]
-    pub first_name: String,
+    #[schema(value_type = String, required = false)]
+    pub first_name: Option<String>,
     /// Optional.
-    #[schema(required = false)]
-    pub last_name: String,
+    #[schema(value_type = String, required = false)]
+    pub last_name: Option<String>,
+}
+
+impl FormBody for ValidatePasswordRequest {
+    /// Nothing is trimmed, and blank is allowed: the verdict is on what was typed.
+    fn read(form: &mut Form<'_>) -> Self {
+        let password = form.string("password", CharField { required: true, trim: false, allow_blank: true });
+        let optional = CharField { required: false, trim: false, allow_blank: true };
+        Self {
+            password: password.unwrap_or_default(),
+            email: form.string("email", optional),
+            username: form.string("username", optional),
+            first_name: form.string("first_name", optional),
+            last_name: form.string("last_name", optional),
+        }
+    }
 }
 
 /// The policy's verdict: the npm package's `validatePassword` gives the same for the same input.
-#[derive(Debug, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"valid": false, "score": 1, "violations": [{"code": "password_too_short",
     "message": "This password is too short. It must contain at least 12 characters."}], "fingerprint": "8832ffcac63b47af"}))]
 pub struct PasswordValidation {
@@ -70,12 +111,21 @@ pub struct PasswordValidation {
     pub fingerprint: String,
 }
 
+impl From<latchkey_core::policy::Validation> for PasswordValidation {
+    fn from(verdict: latchkey_core::policy::Validation) -> Self {
+        let violations =
+            verdict.violations.iter().map(|v| Violation { code: v.code(), message: v.message() }).collect();
+        Self { valid: verdict.valid, score: verdict.score, violations, fingerprint: verdict.fingerprint }
+    }
+}
+
 /// One failing rule.
-#[derive(Debug, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Violation {
     /// `password_too_short`, `password_too_similar`, `password_too_common`, `password_entirely_numeric`,
     /// `password_too_long`, `password_too_weak`, ...
-    pub code: String,
+    #[schema(value_type = String)]
+    pub code: &'static str,
     /// The English message.
     pub message: String,
 }
@@ -86,31 +136,45 @@ pub struct Violation {
 #[schema(example = json!({"old_password": "correct horse battery staple", "new_password": "a new and better passphrase"}))]
 pub struct PasswordChangeRequest {
     /// The current password.
-    #[schema(format = Password)]
-    pub old_password: String,
+    // A signed-in session that proved the user recently may leave it out (sudo mode).
+    #[schema(value_type = String, format = Password)]
+    pub old_password: Option<String>,
     /// Must pass the policy (and the history rule, when on).
     #[schema(format = Password)]
     pub new_password: String,
     /// From `403 password_expired`, instead of a bearer token.
-    #[schema(required = false)]
-    pub password_change_token: String,
+    #[schema(value_type = String, required = false)]
+    pub password_change_token: Option<String>,
+}
+
+impl PasswordChangeRequest {
+    /// Reads the body; `old_password` is required unless the caller is `signed_in` (sudo mode may
+    /// then stand in for it).
+    pub fn read(form: &mut Form<'_>, signed_in: bool) -> Self {
+        let token = form.string("password_change_token", CharField { required: false, trim: true, allow_blank: false });
+        let old = form.string("old_password", CharField { required: !signed_in, trim: false, allow_blank: false });
+        let new = form.string("new_password", CharField::PASSWORD);
+        Self { old_password: old, new_password: new.unwrap_or_default(), password_change_token: token }
+    }
 }
 
 /// The change is saved. With a `password_change_token`, a new session's tokens too.
-#[derive(Debug, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PasswordChanged {
     /// `New password has been saved.`
     pub detail: String,
     /// With a `password_change_token`: the new session's access token.
-    #[schema(required = false)]
-    pub access: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, required = false)]
+    pub access: Option<String>,
     /// With a `password_change_token`, unless the login asked for cookie mode.
-    #[schema(required = false)]
-    pub refresh: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, required = false)]
+    pub refresh: Option<String>,
 }
 
 /// A message.
-#[derive(Debug, ToSchema)]
+#[derive(Debug, serde::Serialize, ToSchema)]
 pub struct Detail {
     /// What happened.
     pub detail: String,
@@ -125,12 +189,35 @@ pub struct EmailRequest {
     pub email: String,
 }
 
+impl FormBody for EmailRequest {
+    fn read(form: &mut Form<'_>) -> Self {
+        Self { email: read_email(form) }
+    }
+}
+
 /// The address to send a new verification link to, when not signed in.
 #[derive(Debug, ToSchema)]
 pub struct ResendRequest {
     /// Required when not signed in; ignored otherwise.
     #[schema(required = false, format = Email)]
     pub email: String,
+}
+
+impl FormBody for ResendRequest {
+    /// Read only when the caller is not signed in: then the address is required.
+    fn read(form: &mut Form<'_>) -> Self {
+        Self { email: read_email(form) }
+    }
+}
+
+/// A required e-mail address: at most 254 characters as given, then normalized, then valid
+/// (validated after NFKC, as registration does, so what is looked up and counted is what was checked).
+fn read_email(form: &mut Form<'_>) -> String {
+    let email = form.bounded("email", CharField::REQUIRED, EMAIL_MAX).map(|e| normalize_email(&e));
+    if email.as_deref().is_some_and(|e| !is_valid_email(e)) {
+        form.error("email", "Enter a valid email address.");
+    }
+    email.unwrap_or_default()
 }
 
 /// The `uid` and `token` of a reset link, and the new password.
@@ -146,6 +233,19 @@ pub struct ResetConfirmRequest {
     pub new_password: String,
 }
 
+impl FormBody for ResetConfirmRequest {
+    fn read(form: &mut Form<'_>) -> Self {
+        let uid = form.string("uid", CharField::REQUIRED);
+        let token = form.string("token", CharField::REQUIRED);
+        let new_password = form.string("new_password", CharField::PASSWORD);
+        Self {
+            uid: uid.unwrap_or_default(),
+            token: token.unwrap_or_default(),
+            new_password: new_password.unwrap_or_default(),
+        }
+    }
+}
+
 /// The `uid` and `token` of a verification link.
 #[derive(Debug, ToSchema)]
 pub struct VerifyEmailRequest {
@@ -153,6 +253,14 @@ pub struct VerifyEmailRequest {
     pub uid: String,
     /// From the link.
     pub token: String,
+}
+
+impl FormBody for VerifyEmailRequest {
+    fn read(form: &mut Form<'_>) -> Self {
+        let uid = form.string("uid", CharField::REQUIRED);
+        let token = form.string("token", CharField::REQUIRED);
+        Self { uid: uid.unwrap_or_default(), token: token.unwrap_or_default() }
+    }
 }
 
 /// The password has expired: change it with this token at `POST /api/auth/password/change/`.
@@ -171,40 +279,33 @@ pub struct PasswordExpiredBody {
 pub struct PasswordExpired(pub PasswordExpiredBody);
 
 /// A page of security events, newest first.
-#[derive(Debug, ToSchema)]
+#[derive(Debug, serde::Serialize, ToSchema)]
 pub struct AuditPage {
     /// The events.
-    pub results: Vec<AuditEvent>,
+    pub results: Vec<crate::store::audit::LoggedEvent>,
     /// The next (older) page's path and query, or null on the last page.
     #[schema(required = true)]
     pub next: Option<String>,
 }
 
-/// A security event.
-#[derive(Debug, ToSchema)]
-#[schema(example = json!({"id": 42, "created_at": "2026-01-02T03:04:05Z", "event": "login_failed", "ip": "203.0.113.9",
-    "user_agent": "Mozilla/5.0", "session_id": null, "detail": {"reason": "bad_credentials", "login": "ada@example.com"}}))]
-pub struct AuditEvent {
-    /// Increasing; the cursor of `before`.
-    pub id: i64,
-    /// When it happened.
-    #[schema(format = DateTime)]
-    pub created_at: String,
-    /// `login_succeeded`, `login_failed`, `mfa_verified`, `mfa_failed`, `refresh_reuse_detected`,
-    /// `session_revoked`, `password_changed`, `password_reset`, `email_verified`, `totp_device_added`,
-    /// `totp_device_removed`, `backup_codes_generated`.
-    pub event: String,
-    /// The client's address.
-    pub ip: String,
-    /// The client's `User-Agent`.
-    pub user_agent: String,
-    /// The session concerned, if any.
-    #[schema(required = true)]
-    pub session_id: Option<String>,
-    /// What happened: a reason, a method, a purpose; never a password, token, code or secret.
-    #[schema(value_type = Object)]
-    pub detail: serde_json::Value,
-    /// The user (admin API only; null for a login attempt on no account).
-    #[schema(required = false)]
-    pub user_id: Option<i64>,
+#[cfg(test)]
+mod tests {
+    use latchkey_core::policy::{PasswordPolicy as Policy, UserAttributes};
+
+    use super::*;
+
+    #[test]
+    fn policies_and_verdicts_serialize_as_the_core_does() {
+        let policy = Policy { max_similarity: None, min_character_classes: 2, ..Policy::default() };
+        for policy in [Policy::default(), policy] {
+            let typed = serde_json::to_value(PasswordPolicy::from(&policy)).unwrap_or_default();
+            assert_eq!(typed, serde_json::to_value(&policy).unwrap_or_default());
+            let user = UserAttributes { email: Some("alice@example.com".into()), ..UserAttributes::default() };
+            for password in ["alice2024", "1234", "correct horse battery staple"] {
+                let verdict = policy.validate(password, &user);
+                let expected = serde_json::to_value(&verdict).unwrap_or_default();
+                assert_eq!(serde_json::to_value(PasswordValidation::from(verdict)).unwrap_or_default(), expected);
+            }
+        }
+    }
 }

@@ -13,7 +13,6 @@
 pub mod admin_schemas;
 pub mod document;
 pub mod errors;
-pub mod invitation_schemas;
 pub mod lifecycle_schemas;
 pub mod privileged;
 pub mod schemas;

@@ -13,9 +13,10 @@ use super::errors::ErrorDetail;
 pub struct ReauthenticationRequired(pub ErrorDetail);
 
 /// The session may make sensitive changes until `expires_at`.
-#[derive(Debug, ToSchema)]
+#[derive(Debug, serde::Serialize, ToSchema)]
 #[schema(example = json!({"expires_at": "2026-01-02T03:14:05Z"}))]
 pub struct Reauthenticated {
     /// When the window closes (ISO 8601, UTC).
-    pub expires_at: String,
+    #[schema(value_type = String)]
+    pub expires_at: crate::infra::datetime::Rfc3339,
 }

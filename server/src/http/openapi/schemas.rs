@@ -4,40 +4,27 @@
 
 use utoipa::ToSchema;
 
+use crate::http::drf::{CharField, Form, FormBody};
+
 // Bodies of successful answers.
 
 /// The caller's second factors.
-#[derive(Debug, ToSchema)]
+#[derive(Debug, serde::Serialize, ToSchema)]
 #[schema(example = json!({"enabled": true, "devices": [{"id": 1, "name": "Phone", "confirmed": true,
     "created_at": "2026-01-02T03:04:05Z", "last_used_at": "2026-01-02T03:05:00Z"}], "backup_codes_remaining": 10}))]
 pub struct TwoFactorStatus {
     /// A confirmed device exists: login needs a second factor.
     pub enabled: bool,
     /// Every device, confirmed or not, oldest first.
-    pub devices: Vec<TotpDevice>,
+    pub devices: Vec<crate::store::mfa_factors::TotpDevice>,
     /// Unused backup codes.
     pub backup_codes_remaining: i64,
 }
 
-/// A TOTP device.
-#[derive(Debug, ToSchema)]
-pub struct TotpDevice {
-    /// The device's id.
-    pub id: i64,
-    /// Its name.
-    pub name: String,
-    /// A code from it was confirmed.
-    pub confirmed: bool,
-    /// When it was added.
-    #[schema(format = DateTime)]
-    pub created_at: String,
-    /// When a code from it was last accepted, or null.
-    #[schema(required = true, format = DateTime)]
-    pub last_used_at: Option<String>,
-}
+// The TOTP device object is `store::mfa_factors::TotpDevice`.
 
 /// A new, unconfirmed authenticator. The secret is shown this once; confirm it with a code.
-#[derive(Debug, ToSchema)]
+#[derive(Debug, serde::Serialize, ToSchema)]
 pub struct NewDevice {
     /// The device's id, for the confirm and delete paths.
     pub id: i64,
@@ -51,16 +38,17 @@ pub struct NewDevice {
 
 /// Backup codes, shown this once: each works once, in place of a TOTP code. Absent (`{}`) when a
 /// device other than the first is confirmed.
-#[derive(Debug, ToSchema)]
+#[derive(Debug, serde::Serialize, ToSchema)]
 #[schema(example = json!({"backup_codes": ["abcd-efgh-ijkl", "mnop-qrst-uvwx"]}))]
 pub struct BackupCodes {
     /// Ten codes `xxxx-xxxx-xxxx`; case, spaces and dashes do not matter when typed.
-    #[schema(required = false)]
-    pub backup_codes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Vec<String>, required = false)]
+    pub backup_codes: Option<Vec<String>>,
 }
 
 /// Liveness or readiness.
-#[derive(Debug, ToSchema)]
+#[derive(Debug, serde::Serialize, ToSchema)]
 #[schema(example = json!({"status": "ok"}))]
 pub struct Status {
     /// `ok`, or `database unavailable` from `/readyz`.
@@ -68,7 +56,7 @@ pub struct Status {
 }
 
 /// A JSON Web Key Set (RFC 7517) holding the one public key that verifies access tokens.
-#[derive(Debug, ToSchema)]
+#[derive(Debug, serde::Serialize, ToSchema)]
 #[schema(example = json!({"keys": [{
     "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig",
     "kid": "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"
@@ -81,59 +69,13 @@ pub struct Jwks {
 }
 
 /// An empty object, `{}`.
-#[derive(Debug, ToSchema)]
+#[derive(Debug, serde::Serialize, ToSchema)]
 pub struct Empty {}
 
-/// A user (docs/api.md#accounts-and-registration). Datetimes are RFC 3339 in UTC.
-#[derive(Debug, ToSchema)]
-#[schema(example = json!({
-    "id": 1, "email": "ada@example.com", "username": "ada", "first_name": "Ada", "last_name": "Lovelace",
-    "bio": "", "phone_number": "", "birth_date": null, "timezone": "", "language": "", "website": "",
-    "is_verified": false, "is_staff": false, "mfa_enabled": false,
-    "date_joined": "2026-01-02T03:04:05Z", "last_login": "2026-01-02T03:04:05Z"
-}))]
-pub struct User {
-    /// The user's id (as a string in tokens' `user_id` claim).
-    pub id: i64,
-    /// Normalized: NFKC, lowercase.
-    #[schema(format = Email)]
-    pub email: String,
-    /// Null when the user has none.
-    #[schema(required = true)]
-    pub username: Option<String>,
-    /// Empty when unset, as every free-text profile field.
-    pub first_name: String,
-    /// Profile field.
-    pub last_name: String,
-    /// Profile field.
-    pub bio: String,
-    /// Profile field.
-    pub phone_number: String,
-    /// `YYYY-MM-DD`, or null.
-    #[schema(required = true, format = Date)]
-    pub birth_date: Option<String>,
-    /// Profile field.
-    pub timezone: String,
-    /// Profile field.
-    pub language: String,
-    /// An http(s) URL, or empty.
-    pub website: String,
-    /// The e-mail address was verified.
-    pub is_verified: bool,
-    /// Staff may use the admin API.
-    pub is_staff: bool,
-    /// A second factor is confirmed.
-    pub mfa_enabled: bool,
-    /// When the account was created.
-    #[schema(format = DateTime)]
-    pub date_joined: String,
-    /// The last successful login, or null.
-    #[schema(required = true, format = DateTime)]
-    pub last_login: Option<String>,
-}
+// The user object is `crate::store::users::UserObject`.
 
 /// A refresh and an access token (simplejwt's pair).
-#[derive(Debug, ToSchema)]
+#[derive(Debug, serde::Serialize, ToSchema)]
 pub struct TokenPair {
     /// Refresh token: single use, rotated by `POST /api/token/refresh/`.
     pub refresh: String,
@@ -148,19 +90,49 @@ pub struct IssuedTokens {
     /// Access token: send as `Authorization: Bearer <access>`.
     pub access: String,
     /// Refresh token; absent in cookie mode, where `Set-Cookie` carries it.
-    #[schema(required = false)]
-    pub refresh: String,
+    #[schema(value_type = String, required = false)]
+    pub refresh: Option<String>,
+    /// `refresh` is written before `access`, as simplejwt's login writes its pair; its refresh
+    /// writes `access` first.
+    #[schema(ignore)]
+    pub refresh_first: bool,
+}
+
+impl serde::Serialize for IssuedTokens {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(1 + usize::from(self.refresh.is_some())))?;
+        let refresh = |map: &mut S::SerializeMap| match &self.refresh {
+            Some(refresh) => map.serialize_entry("refresh", refresh),
+            None => Ok(()),
+        };
+        if self.refresh_first {
+            refresh(&mut map)?;
+        }
+        map.serialize_entry("access", &self.access)?;
+        if !self.refresh_first {
+            refresh(&mut map)?;
+        }
+        map.end()
+    }
+}
+
+impl From<crate::flows::tokens::TokenPair> for TokenPair {
+    fn from(pair: crate::flows::tokens::TokenPair) -> Self {
+        Self { refresh: pair.refresh, access: pair.access }
+    }
 }
 
 /// A new account and its first token pair.
-#[derive(Debug, ToSchema)]
+#[derive(Debug, serde::Serialize, ToSchema)]
 pub struct Registered {
     /// The new user.
-    pub user: User,
+    pub user: crate::store::users::UserObject,
     /// A session opened for it; absent with `LATCHKEY_EMAIL_VERIFICATION=mandatory`, where the
     /// verification link must be followed before logging in.
-    #[schema(required = false)]
-    pub tokens: TokenPair,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = TokenPair, required = false)]
+    pub tokens: Option<TokenPair>,
 }
 
 // The session object and the bodies of the session endpoints are in `sessions.rs`.
@@ -168,6 +140,8 @@ pub struct Registered {
 // Request bodies.
 
 /// A new account. Passwords must pass the password policy and are at most 4096 bytes.
+// Read by `crate::http::accounts`, where its rules are: they need the raw body (`null` is no
+// username).
 #[derive(Debug, ToSchema)]
 #[schema(example = json!({"email": "ada@example.com", "password": "correct horse battery staple",
     "password_confirm": "correct horse battery staple"}))]
@@ -193,44 +167,47 @@ pub struct RegisterRequest {
 }
 
 /// Profile changes: only the fields present change; others (e-mail, flags) are ignored.
+// `None`: absent. Read by `crate::http::accounts`, where its rules are: they need the raw body
+// (`null` clears the username and the birth date).
 #[derive(Debug, ToSchema)]
 #[schema(example = json!({"first_name": "Ada", "birth_date": "1815-12-10"}))]
 pub struct ProfileUpdate {
     /// Free text.
-    #[schema(required = false, max_length = 150)]
-    pub first_name: String,
+    #[schema(value_type = String, required = false, max_length = 150)]
+    pub first_name: Option<String>,
     /// Free text.
-    #[schema(required = false, max_length = 150)]
-    pub last_name: String,
+    #[schema(value_type = String, required = false, max_length = 150)]
+    pub last_name: Option<String>,
     /// Letters, digits and `@.+-_`; null or blank removes it.
-    #[schema(max_length = 150)]
-    pub username: Option<String>,
+    #[schema(value_type = Option<String>, max_length = 150)]
+    pub username: Option<Option<String>>,
     /// Free text.
-    #[schema(required = false, max_length = 2000)]
-    pub bio: String,
+    #[schema(value_type = String, required = false, max_length = 2000)]
+    pub bio: Option<String>,
     /// Free text.
-    #[schema(required = false, max_length = 32)]
-    pub phone_number: String,
+    #[schema(value_type = String, required = false, max_length = 32)]
+    pub phone_number: Option<String>,
     /// `YYYY-MM-DD`; null removes it.
-    #[schema(format = Date)]
-    pub birth_date: Option<String>,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub birth_date: Option<Option<String>>,
     /// Free text.
-    #[schema(required = false, max_length = 64)]
-    pub timezone: String,
+    #[schema(value_type = String, required = false, max_length = 64)]
+    pub timezone: Option<String>,
     /// Free text.
-    #[schema(required = false, max_length = 35)]
-    pub language: String,
+    #[schema(value_type = String, required = false, max_length = 35)]
+    pub language: Option<String>,
     /// An http(s) URL, or blank.
-    #[schema(required = false, max_length = 200)]
-    pub website: String,
+    #[schema(value_type = String, required = false, max_length = 200)]
+    pub website: Option<String>,
 }
 
 /// The account's current password, to confirm a destructive change.
+// Read by `crate::http::accounts`: `None` when absent, empty when not a string.
 #[derive(Debug, ToSchema)]
 pub struct PasswordConfirmation {
     /// The current password.
-    #[schema(format = Password)]
-    pub password: String,
+    #[schema(value_type = String, format = Password)]
+    pub password: Option<String>,
 }
 
 /// Credentials: `email`, or `username` when no `email` is given, and the password (at most 4096 bytes).
@@ -238,22 +215,50 @@ pub struct PasswordConfirmation {
 #[schema(example = json!({"email": "ada@example.com", "password": "correct horse battery staple"}))]
 pub struct TokenObtainRequest {
     /// The account's e-mail address, compared case-insensitively.
-    #[schema(required = false, format = Email)]
-    pub email: String,
+    #[schema(value_type = String, required = false, format = Email)]
+    pub email: Option<String>,
     /// The account's username, used when `email` is absent.
-    #[schema(required = false)]
-    pub username: String,
+    #[schema(value_type = String, required = false)]
+    pub username: Option<String>,
     /// The password.
     #[schema(format = Password)]
     pub password: String,
     /// A TOTP or backup code, for an account with 2FA to log in in one step; without it such an
     /// account gets `403 mfa_required`.
-    #[schema(required = false, example = "123456")]
-    pub otp: String,
+    #[schema(value_type = String, required = false, example = "123456")]
+    pub otp: Option<String>,
+    /// The slug of an organization the access tokens should speak for (read, not yet documented).
+    #[schema(ignore)]
+    pub org: Option<String>,
     /// Cookie mode: the refresh token goes into the `HttpOnly` `latchkey_refresh` cookie (path
     /// `/api/token/`) instead of the body.
     #[schema(required = false, default = false)]
     pub cookie: bool,
+}
+
+/// How [`TokenObtainRequest`] reads an optional field: trimmed, not blank.
+const OPTIONAL_NOT_BLANK: CharField = CharField { required: false, trim: true, allow_blank: false };
+
+impl FormBody for TokenObtainRequest {
+    /// `email` (or `username` when only that is given) trimmed like a DRF `CharField` and no longer
+    /// than a stored one can be (254 and 150 characters), `password` kept as typed, optional `otp`,
+    /// `org` and boolean `cookie`. The password's byte limit is the policy's: the handler checks it.
+    fn read(form: &mut Form<'_>) -> Self {
+        let (mut email, mut username) = (None, None);
+        if form.has("username") && !form.has("email") {
+            username = form.bounded("username", CharField::REQUIRED, crate::store::users::USERNAME_MAX);
+        } else {
+            email = form.bounded("email", CharField::REQUIRED, crate::store::users::EMAIL_MAX);
+        }
+        Self {
+            email,
+            username,
+            password: form.string("password", CharField::PASSWORD).unwrap_or_default(),
+            otp: form.string("otp", OPTIONAL_NOT_BLANK),
+            org: form.string("org", OPTIONAL_NOT_BLANK),
+            cookie: form.boolean("cookie").unwrap_or(false),
+        }
+    }
 }
 
 /// The second step of a login to an account with 2FA.
@@ -269,13 +274,31 @@ pub struct MfaLoginRequest {
     pub cookie: bool,
 }
 
+impl FormBody for MfaLoginRequest {
+    fn read(form: &mut Form<'_>) -> Self {
+        Self {
+            mfa_token: form.string("mfa_token", CharField::REQUIRED).unwrap_or_default(),
+            code: form.string("code", CharField::REQUIRED).unwrap_or_default(),
+            cookie: form.boolean("cookie").unwrap_or(false),
+        }
+    }
+}
+
 /// An optional name for a new authenticator.
 #[derive(Debug, ToSchema)]
 #[schema(example = json!({"name": "Phone"}))]
 pub struct NewDeviceRequest {
     /// Shown in the device list; `Authenticator` when absent or blank.
-    #[schema(required = false, max_length = 64)]
-    pub name: String,
+    #[schema(value_type = String, required = false, max_length = 64)]
+    pub name: Option<String>,
+}
+
+impl FormBody for NewDeviceRequest {
+    /// Trimmed; blank is none.
+    fn read(form: &mut Form<'_>) -> Self {
+        let name = form.bounded("name", CharField::OPTIONAL, crate::store::mfa_factors::NAME_MAX);
+        Self { name: name.filter(|n| !n.is_empty()) }
+    }
 }
 
 /// A code from the authenticator being confirmed.
@@ -286,16 +309,35 @@ pub struct CodeRequest {
     pub code: String,
 }
 
+impl FormBody for CodeRequest {
+    fn read(form: &mut Form<'_>) -> Self {
+        Self { code: form.string("code", CharField::REQUIRED).unwrap_or_default() }
+    }
+}
+
 /// Proof of the account holder for a sensitive change: the password, or a current second-factor code.
 #[derive(Debug, ToSchema)]
 #[schema(example = json!({"password": "correct horse battery staple"}))]
 pub struct Reauthentication {
     /// The current password (checked when present).
-    #[schema(required = false, format = Password)]
-    pub password: String,
+    #[schema(value_type = String, required = false, format = Password)]
+    pub password: Option<String>,
     /// Otherwise a current TOTP code or an unused backup code.
-    #[schema(required = false)]
-    pub code: String,
+    #[schema(value_type = String, required = false)]
+    pub code: Option<String>,
+}
+
+impl Reauthentication {
+    /// Reads the proof from `body`, and the code's DRF errors into `form`, a form of the same body
+    /// that the handler finishes only when it goes on to check the code. The password is `Some`
+    /// when the body has one, and it is no DRF field: a value other than a non-empty string is
+    /// read as `""`, which is simply wrong (and refused without counting). The code is read only
+    /// without a password.
+    pub fn read(body: &serde_json::Value, form: &mut Form<'_>) -> Self {
+        let password = body.get("password").map(|p| p.as_str().unwrap_or_default().to_owned());
+        let code = if password.is_none() { form.string("code", OPTIONAL_NOT_BLANK) } else { None };
+        Self { password, code }
+    }
 }
 
 /// A refresh token, in the body or (cookie mode) in the `latchkey_refresh` cookie. A request that
@@ -303,8 +345,15 @@ pub struct Reauthentication {
 #[derive(Debug, ToSchema)]
 pub struct RefreshRequest {
     /// A refresh token from the last login or refresh; required without the cookie.
-    #[schema(required = false)]
-    pub refresh: String,
+    #[schema(value_type = String, required = false)]
+    pub refresh: Option<String>,
+}
+
+impl FormBody for RefreshRequest {
+    /// Optional here: a request without the cookie must have it, which the handler checks.
+    fn read(form: &mut Form<'_>) -> Self {
+        Self { refresh: form.string("refresh", OPTIONAL_NOT_BLANK) }
+    }
 }
 
 /// A token of either type to check.
@@ -312,6 +361,12 @@ pub struct RefreshRequest {
 pub struct VerifyRequest {
     /// An access or refresh token.
     pub token: String,
+}
+
+impl FormBody for VerifyRequest {
+    fn read(form: &mut Form<'_>) -> Self {
+        Self { token: form.string("token", CharField::REQUIRED).unwrap_or_default() }
+    }
 }
 
 /// Which session to close: the refresh token's (body, else cookie), or without one the access token's.
