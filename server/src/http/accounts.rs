@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use crate::flows::reauth::Action;
 use crate::flows::tokens::issue_session;
 use crate::http::auth::AuthUser;
-use crate::http::drf::{max_length_message, CharField, Form, JsonBody};
+use crate::http::drf::{max_length_message, CharField, Form, FormBody, JsonBody};
 use crate::http::openapi::schemas::{PasswordConfirmation, ProfileUpdate, RegisterRequest, Registered};
 use crate::infra::client::Client;
 use crate::infra::error::{ApiError, FieldErrors};
@@ -56,8 +56,7 @@ async fn create_user(
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Registered>), ApiError> {
     let mut form = Form::new(&body);
-    let RegisterRequest { email, password, username, first_name, last_name, .. } =
-        RegisterRequest::read(&mut form, &body);
+    let RegisterRequest { email, password, username, first_name, last_name, .. } = RegisterRequest::read(&mut form);
     // A field that failed is empty (a valid address or password never is): only valid values are
     // checked further.
     let email = Some(email).filter(|e| !e.is_empty());
@@ -148,7 +147,7 @@ async fn update_me(
     JsonBody(body): JsonBody,
 ) -> Result<Json<UserObject>, ApiError> {
     let mut form = Form::new(&body);
-    let update = ProfileUpdate::read(&mut form, &body);
+    let update = ProfileUpdate::read(&mut form);
     if let Some(Some(name)) = &update.username {
         if User::username_taken(&state.db, name, Some(auth.user.id)).await? {
             form.error("username", USERNAME_TAKEN);
@@ -184,8 +183,9 @@ async fn delete_me(
     JsonBody(body): JsonBody,
 ) -> Result<StatusCode, ApiError> {
     let actor = Actor { user_id: Some(auth.user.id), client: &client, session_id: auth.session_id() };
-    // The password, or a session that proved the user within the re-authentication window.
-    match PasswordConfirmation::read(&body).password {
+    // The password, or a session that proved the user within the re-authentication window. The
+    // form is not finished: its only error is a body that is no object, which has no password.
+    match PasswordConfirmation::read(&mut Form::new(&body)).password {
         Some(given) => {
             crate::flows::reauth::confirm_given_password(&state, &auth.user, actor, Action::DeleteAccount, &given)
                 .await?;
@@ -200,12 +200,12 @@ async fn delete_me(
     Ok(StatusCode::NO_CONTENT)
 }
 
-impl RegisterRequest {
+impl FormBody for RegisterRequest {
     /// Reads every field but the uniqueness of the address and username and the password policy,
-    /// which the handler checks. `null` is no username, so the raw body is read too.
-    fn read(form: &mut Form<'_>, body: &Value) -> Self {
+    /// which the handler checks. `null` is no username.
+    fn read(form: &mut Form<'_>) -> Self {
         let email = read_email(form);
-        let username = read_username(form, body).flatten();
+        let username = read_username(form).flatten();
         let first_name = bounded(form, "first_name", NAME_MAX).unwrap_or_default();
         let last_name = bounded(form, "last_name", NAME_MAX).unwrap_or_default();
         let password = form.string("password", CharField::PASSWORD);
@@ -226,10 +226,10 @@ impl RegisterRequest {
     }
 }
 
-impl ProfileUpdate {
+impl FormBody for ProfileUpdate {
     /// Reads the fields present; whether a new username is taken the handler checks. `null` clears
-    /// the username and the birth date, so the raw body is read too.
-    fn read(form: &mut Form<'_>, body: &Value) -> Self {
+    /// the username and the birth date.
+    fn read(form: &mut Form<'_>) -> Self {
         Self {
             first_name: bounded(form, "first_name", NAME_MAX),
             last_name: bounded(form, "last_name", NAME_MAX),
@@ -237,12 +237,14 @@ impl ProfileUpdate {
             phone_number: bounded(form, "phone_number", 32),
             timezone: bounded(form, "timezone", 64),
             language: bounded(form, "language", 35),
-            username: read_username(form, body),
-            birth_date: read_birth_date(form, body),
+            username: read_username(form),
+            birth_date: read_birth_date(form),
             website: read_website(form),
         }
     }
+}
 
+impl ProfileUpdate {
     /// The columns to write, with their new values.
     fn changes(self) -> Vec<(&'static str, Option<String>)> {
         let text = [
@@ -262,11 +264,11 @@ impl ProfileUpdate {
     }
 }
 
-impl PasswordConfirmation {
+impl FormBody for PasswordConfirmation {
     /// Not DRF's rules: any `password` key asks for the password check (`None` when absent), and
-    /// a value that is not a string is an empty password.
-    fn read(body: &Value) -> Self {
-        Self { password: body.get("password").map(|v| v.as_str().unwrap_or_default().to_owned()) }
+    /// a value that is not a string is an empty password. Records no error.
+    fn read(form: &mut Form<'_>) -> Self {
+        Self { password: form.value("password").map(|v| v.as_str().unwrap_or_default().to_owned()) }
     }
 }
 
@@ -306,8 +308,8 @@ fn read_email(form: &mut Form<'_>) -> Option<String> {
 /// An optional `username`: absent is `None`; `null` or blank is `Some(None)` (no username);
 /// otherwise at most 150 characters as given, NFKC-normalized as Django's `normalize_username`
 /// does, and Django's username rules apply to the result (which must still fit).
-fn read_username(form: &mut Form<'_>, body: &Value) -> Option<Option<String>> {
-    if body.get("username")?.is_null() {
+fn read_username(form: &mut Form<'_>) -> Option<Option<String>> {
+    if form.value("username")?.is_null() {
         return Some(None);
     }
     let username = users::normalize_username(&bounded(form, "username", USERNAME_MAX)?);
@@ -326,8 +328,8 @@ fn read_username(form: &mut Form<'_>, body: &Value) -> Option<Option<String>> {
 }
 
 /// An optional `birth_date`: absent is `None`, `null` clears it, otherwise an ISO date.
-fn read_birth_date(form: &mut Form<'_>, body: &Value) -> Option<Option<String>> {
-    let parsed = match body.get("birth_date")? {
+fn read_birth_date(form: &mut Form<'_>) -> Option<Option<String>> {
+    let parsed = match form.value("birth_date")? {
         Value::Null => return Some(None),
         Value::String(text) => users::parse_date(text),
         _ => None,

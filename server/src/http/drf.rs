@@ -124,6 +124,14 @@ impl<'a> Form<'a> {
         self.map.is_some_and(|m| m.contains_key(field))
     }
 
+    /// The raw value of `field`: `Some` when the body is an object that has it (`null` included),
+    /// `None` when it is absent or the body is no object. For the rules that are not DRF's field
+    /// types (a `null` that means "clear it", a type-dependent message, a list); reading a value
+    /// records nothing, the caller adds its errors with [`Form::error`].
+    pub fn value(&self, field: &str) -> Option<&'a Value> {
+        self.map?.get(field)
+    }
+
     /// A `CharField`: `Some` when present and valid; `None` when absent (and optional) or invalid.
     pub fn string(&mut self, field: &str, rule: CharField) -> Option<String> {
         let map = self.map?;
@@ -257,6 +265,21 @@ mod tests {
         assert!(!is_json("text/plain"));
         assert!(!is_json("application/x-www-form-urlencoded"));
         assert!(!is_json(""));
+    }
+
+    #[test]
+    fn values_are_the_raw_fields_of_an_object() {
+        let body = json!({"a": null, "b": [1, "x"], "c": 5});
+        let form = Form::new(&body);
+        assert_eq!(form.value("a"), Some(&Value::Null));
+        assert_eq!(form.value("b"), Some(&json!([1, "x"])));
+        assert_eq!(form.value("c"), Some(&json!(5)));
+        assert_eq!(form.value("d"), None);
+        assert!(form.finish().is_ok(), "reading a value records no error");
+        let list = json!([{"a": 1}]);
+        assert_eq!(Form::new(&list).value("a"), None);
+        let text = json!("a");
+        assert_eq!(Form::new(&text).value("a"), None);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::http::authz::owned;
-use crate::http::drf::{max_length_message, CharField, Form, JsonBody};
+use crate::http::drf::{max_length_message, CharField, Form, FormBody, JsonBody};
 use crate::http::openapi::admin_schemas::{NewApiKey, NewApiKeyRequest};
 use crate::infra::client::Client;
 use crate::infra::datetime::Rfc3339;
@@ -57,7 +57,7 @@ async fn create_key(
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<NewApiKey>), ApiError> {
     let mut form = Form::new(&body);
-    let NewApiKeyRequest { name, expires_at, scopes } = NewApiKeyRequest::read(&mut form, &body);
+    let NewApiKeyRequest { name, expires_at, scopes } = NewApiKeyRequest::read(&mut form);
     let now = state.clock.now();
     if expires_at.is_some_and(|at| at <= now) {
         form.error("expires_at", "The expiry must be in the future.");
@@ -136,16 +136,16 @@ async fn delete_key(
     Ok(StatusCode::NO_CONTENT)
 }
 
-impl NewApiKeyRequest {
-    /// Reads the body as DRF's serializer does; `null` is an absent `expires_at` or `scopes`, so the
-    /// raw body is read too. Whether the expiry is in the future, and whether the owner may give the
-    /// `admin` scope, the handler checks.
-    fn read(form: &mut Form<'_>, body: &Value) -> Self {
+impl FormBody for NewApiKeyRequest {
+    /// Reads the body as DRF's serializer does; `null` is an absent `expires_at` or `scopes`. Whether
+    /// the expiry is in the future, and whether the owner may give the `admin` scope, the handler
+    /// checks.
+    fn read(form: &mut Form<'_>) -> Self {
         let name = form.string("name", CharField::REQUIRED);
         if name.as_ref().is_some_and(|n| n.chars().count() > NAME_MAX) {
             form.error("name", max_length_message(NAME_MAX));
         }
-        let expires_at = match body.get("expires_at") {
+        let expires_at = match form.value("expires_at") {
             None | Some(Value::Null) => None,
             Some(Value::String(text)) => {
                 let at = parse_iso8601(text);
@@ -159,7 +159,7 @@ impl NewApiKeyRequest {
                 None
             }
         };
-        let scopes: Vec<String> = match body.get("scopes") {
+        let scopes: Vec<String> = match form.value("scopes") {
             None | Some(Value::Null) => vec!["read".into(), "write".into()],
             Some(Value::Array(items)) => {
                 let mut scopes = Vec::new();

@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 use crate::http::auth::AuthUser;
 use crate::http::cookies::{without_refresh_cookie, BodyOrCookie};
 use crate::http::drf::{Body, CharField, Form};
+use crate::http::openapi::schemas::Empty;
 use crate::http::openapi::sessions::{LogoutAllRequest, LogoutAllRevoked};
 use crate::infra::client::Client;
 use crate::infra::error::ApiError;
@@ -82,9 +83,9 @@ async fn logout(
     // The browser sends the cookie to `/api/token/` only, never here, so the cookie of a front-end
     // that logs out with its access token is deleted too: its session is the one being closed.
     if from_cookie || auth.session_id() == Some(sid.as_str()) {
-        return without_refresh_cookie(&state.config, json!({}));
+        return without_refresh_cookie(&state.config, Empty {});
     }
-    Ok(Json(json!({})).into_response())
+    Ok(Json(Empty {}).into_response())
 }
 
 /// `POST /api/auth/logout-all/`: revokes every session of the caller, this one included, and
@@ -117,7 +118,7 @@ async fn logout_all(
         return Ok(Json(LogoutAllRevoked { revoked: count }).into_response());
     }
     // Every session is closed, the browser's too: its refresh cookie is dead.
-    without_refresh_cookie(&state.config, json!({}))
+    without_refresh_cookie(&state.config, Empty {})
 }
 
 /// `GET /api/auth/sessions/`: the caller's open sessions, newest first; `current` marks the one

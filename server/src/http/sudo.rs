@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use crate::flows::reauth::{Action, Method};
 use crate::http::auth::AuthUser;
-use crate::http::drf::{Form, JsonBody};
+use crate::http::drf::{Form, FormBody, JsonBody};
 use crate::http::mfa::Purpose;
 use crate::http::openapi::privileged::Reauthenticated;
 use crate::http::openapi::schemas::Reauthentication;
@@ -47,7 +47,7 @@ async fn reauthenticate(
     JsonBody(body): JsonBody,
 ) -> Result<Json<Reauthenticated>, ApiError> {
     let mut form = Form::new(&body);
-    let proof = Reauthentication::read(&body, &mut form);
+    let proof = Reauthentication::read(&mut form);
     // An API key has no session to open a window in.
     let Some(sid) = auth.session_id() else { return Err(ApiError::PermissionDenied) };
     let actor = Actor { user_id: Some(auth.user.id), client: &client, session_id: Some(sid) };

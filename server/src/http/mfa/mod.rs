@@ -23,7 +23,7 @@ pub(crate) use crate::store::mfa_factors::{mark_session, verify_code, Accept, Pu
 
 use crate::flows::reauth::{Action, Method};
 use crate::http::auth::AuthUser;
-use crate::http::drf::{Body, Form, JsonBody};
+use crate::http::drf::{Body, Form, FormBody, JsonBody};
 use crate::http::openapi::schemas::{
     BackupCodes, CodeRequest, NewDevice, NewDeviceRequest, Reauthentication, TwoFactorStatus,
 };
@@ -192,7 +192,7 @@ async fn remove_device(
     JsonBody(body): JsonBody,
 ) -> Result<StatusCode, ApiError> {
     let mut form = Form::new(&body);
-    let proof = Reauthentication::read(&body, &mut form);
+    let proof = Reauthentication::read(&mut form);
     let device = find_device(&state, &auth, &id).await?;
     let actor = actor(&auth, &client);
     authorize_change(&state, &auth, actor, (form, proof), (Purpose::RemoveDevice, Action::RemoveDevice)).await?;
@@ -228,7 +228,7 @@ async fn regenerate_backup_codes(
     JsonBody(body): JsonBody,
 ) -> Result<Json<BackupCodes>, ApiError> {
     let mut form = Form::new(&body);
-    let proof = Reauthentication::read(&body, &mut form);
+    let proof = Reauthentication::read(&mut form);
     if !auth.user.mfa_enabled {
         return Err(ApiError::field("non_field_errors", "Two-factor authentication is not enabled."));
     }

@@ -11,7 +11,8 @@ use crate::store::users::{is_valid_email, normalize_email, UserObject, EMAIL_MAX
 // API keys, organizations, admin (docs/api.md#api-keys).
 
 /// A new API key.
-// Read by `crate::http::keys`, where its rules are: they need the raw body (`null` is absent there).
+// Its `FormBody` is in `crate::http::keys`, with the scopes and the expiry's format (`null` is absent
+// there).
 #[derive(Debug, ToSchema)]
 #[schema(example = json!({"name": "CI deploys", "expires_at": "2027-01-01T00:00:00Z", "scopes": ["read"]}))]
 pub struct NewApiKeyRequest {

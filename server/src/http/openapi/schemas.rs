@@ -140,8 +140,8 @@ pub struct Registered {
 // Request bodies.
 
 /// A new account. Passwords must pass the password policy and are at most 4096 bytes.
-// Read by `crate::http::accounts`, where its rules are: they need the raw body (`null` is no
-// username).
+// Its `FormBody` is in `crate::http::accounts`, with the field rules it shares with
+// `ProfileUpdate` (`null` is no username).
 #[derive(Debug, ToSchema)]
 #[schema(example = json!({"email": "ada@example.com", "password": "correct horse battery staple",
     "password_confirm": "correct horse battery staple"}))]
@@ -167,8 +167,8 @@ pub struct RegisterRequest {
 }
 
 /// Profile changes: only the fields present change; others (e-mail, flags) are ignored.
-// `None`: absent. Read by `crate::http::accounts`, where its rules are: they need the raw body
-// (`null` clears the username and the birth date).
+// `None`: absent. Its `FormBody` is in `crate::http::accounts`, with the field rules it shares
+// with `RegisterRequest` (`null` clears the username and the birth date).
 #[derive(Debug, ToSchema)]
 #[schema(example = json!({"first_name": "Ada", "birth_date": "1815-12-10"}))]
 pub struct ProfileUpdate {
@@ -202,7 +202,7 @@ pub struct ProfileUpdate {
 }
 
 /// The account's current password, to confirm a destructive change.
-// Read by `crate::http::accounts`: `None` when absent, empty when not a string.
+// Its `FormBody` is in `crate::http::accounts`: `None` when absent, empty when not a string.
 #[derive(Debug, ToSchema)]
 pub struct PasswordConfirmation {
     /// The current password.
@@ -327,14 +327,13 @@ pub struct Reauthentication {
     pub code: Option<String>,
 }
 
-impl Reauthentication {
-    /// Reads the proof from `body`, and the code's DRF errors into `form`, a form of the same body
-    /// that the handler finishes only when it goes on to check the code. The password is `Some`
-    /// when the body has one, and it is no DRF field: a value other than a non-empty string is
-    /// read as `""`, which is simply wrong (and refused without counting). The code is read only
-    /// without a password.
-    pub fn read(body: &serde_json::Value, form: &mut Form<'_>) -> Self {
-        let password = body.get("password").map(|p| p.as_str().unwrap_or_default().to_owned());
+impl FormBody for Reauthentication {
+    /// Reads the proof, and the code's DRF errors into `form`, which the handler finishes only when
+    /// it goes on to check the code. The password is `Some` when the body has one, and it is no DRF
+    /// field: a value other than a non-empty string is read as `""`, which is simply wrong (and
+    /// refused without counting). The code is read only without a password.
+    fn read(form: &mut Form<'_>) -> Self {
+        let password = form.value("password").map(|p| p.as_str().unwrap_or_default().to_owned());
         let code = if password.is_none() { form.string("code", OPTIONAL_NOT_BLANK) } else { None };
         Self { password, code }
     }
