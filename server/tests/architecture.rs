@@ -212,3 +212,45 @@ fn sql_is_written_only_in_store() {
     }
     assert!(with_sql.is_empty(), "SQL outside store/: {with_sql:?}");
 }
+
+/// What the node's cache of authenticated requests holds (`infra/auth_cache.rs`) is kept exact by
+/// the writers: every store function that writes a user's row, or closes a session, must forget
+/// it (`forget_user`, `forget_session`, `forget_all`) in the same function. Exempt, with reasons:
+const WRITES_THE_CACHE_DOES_NOT_HOLD: [(&str, &str); 1] =
+    [("mfa_backoff", "mfa_failures and mfa_locked_until are not among USER_COLUMNS")];
+
+#[test]
+fn every_write_to_what_the_auth_cache_holds_forgets_it() {
+    let mut files = Vec::new();
+    rust_files(&src_dir().join("store"), &mut files);
+    let mut missing = Vec::new();
+    for path in files {
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        if WRITES_THE_CACHE_DOES_NOT_HOLD.iter().any(|(file, _)| *file == stem) {
+            continue;
+        }
+        let text = fs::read_to_string(&path).unwrap();
+        let text = text.split("#[cfg(test)]").next().unwrap();
+        // One chunk per function: from one `fn ` at the start of a (possibly indented) line to the next.
+        let mut starts: Vec<usize> = text.match_indices("fn ").map(|(i, _)| i).collect();
+        starts.retain(|&i| {
+            text[..i]
+                .rsplit('\n')
+                .next()
+                .unwrap()
+                .split_whitespace()
+                .all(|w| ["pub", "pub(crate)", "async", "const"].contains(&w))
+        });
+        starts.push(text.len());
+        for pair in starts.windows(2) {
+            let body = &text[pair[0]..pair[1]];
+            let writes_user = body.contains("UPDATE users") || body.contains("DELETE FROM users");
+            let closes_session = body.contains("UPDATE sessions SET revoked_at");
+            if (writes_user || closes_session) && !body.contains(".forget_") {
+                let name = body[3..].split(|c: char| !c.is_alphanumeric() && c != '_').next().unwrap();
+                missing.push(format!("store/{stem}.rs: fn {name}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "writes that do not forget what the auth cache holds: {missing:#?}");
+}

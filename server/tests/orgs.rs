@@ -204,10 +204,7 @@ on_both!(extractors_protect_an_applications_routes, |state: AppState| async move
     assert_eq!(get_status(&state, "/dashboard", Some(&people[5].2)).await, StatusCode::OK);
     assert_eq!(get_status(&state, "/dashboard", Some(no_org)).await, StatusCode::FORBIDDEN);
     assert_eq!(get_status(&state, "/newsletter", Some(no_org)).await, StatusCode::FORBIDDEN);
-    sqlx::query("UPDATE users SET is_verified = 1 WHERE email = 'ada@example.com'")
-        .execute(&state.db.pool)
-        .await
-        .unwrap();
+    common::mark_verified(&state, people[0].1).await;
     assert_eq!(get_status(&state, "/newsletter", Some(no_org)).await, StatusCode::OK);
     // RequireMfa: only a session that verified a second factor.
     assert_eq!(get_status(&state, "/payouts", Some(no_org)).await, StatusCode::FORBIDDEN);
@@ -315,10 +312,8 @@ on_both!(api_keys_act_as_their_owner_and_never_more, |state: AppState| async mov
     assert_eq!(call(&state, "DELETE", &delete, None, Some(frank)).await.0, StatusCode::NOT_FOUND, "someone else's key");
     assert_eq!(call(&state, "DELETE", &delete, None, Some(ada)).await.0, StatusCode::NO_CONTENT);
     assert_eq!(call(&state, "DELETE", &delete, None, Some(ada)).await.0, StatusCode::NOT_FOUND);
-    sqlx::query("UPDATE users SET is_active = 0 WHERE email = 'ada@example.com'")
-        .execute(&state.db.pool)
-        .await
-        .unwrap();
+    let ada_id = latchkey_server::users::User::by_email(&state.db, "ada@example.com").await.unwrap().unwrap().id;
+    latchkey_server::users::set_flag(&state.db, ada_id, "is_active", false).await.unwrap();
     assert_eq!(with_key(&state, "GET", "/api/orgs/", None, read).await, invalid);
     let events: Vec<String> = sqlx::query("SELECT event FROM audit_events WHERE event LIKE 'api_key_%'")
         .fetch_all(&state.db.pool)

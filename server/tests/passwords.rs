@@ -316,7 +316,7 @@ on_both!(an_expired_password_can_only_be_changed, |state: AppState| async move {
         StatusCode::OK,
         "a new password is fresh"
     );
-    sqlx::query("UPDATE users SET date_joined = $1").bind(now() - 91 * 86_400).execute(&state.db.pool).await.unwrap();
+    common::pass(&state, 91 * 86_400);
     let (status, body) = try_login(&state, json!({"email": "ada@example.com", "password": PASSWORD})).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_eq!(body["code"], "password_expired");

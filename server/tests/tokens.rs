@@ -275,14 +275,9 @@ on_both!(refresh_needs_an_active_user, |state: AppState| async move {
     let id = create_account(&state, "alice@example.com", None, true).await;
     let (_, token) = login_pair(&state, "alice@example.com", PASSWORD).await;
     let no_account = json!({"detail": "No active account found for the given token."});
-    sqlx::query("UPDATE users SET is_active = $1 WHERE id = $2")
-        .bind(flag(false))
-        .bind(id)
-        .execute(&state.db.pool)
-        .await
-        .unwrap();
+    latchkey_server::users::set_flag(&state.db, id, "is_active", false).await.unwrap();
     assert_eq!(refresh(&state, &token).await, (StatusCode::UNAUTHORIZED, no_account.clone()));
-    sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&state.db.pool).await.unwrap();
+    latchkey_server::users::delete(&state.db, id).await.unwrap();
     assert_eq!(refresh(&state, &token).await, (StatusCode::UNAUTHORIZED, no_account));
 });
 

@@ -121,11 +121,7 @@ on_both!(login_takes_the_second_factor_in_two_steps_or_one, |state: AppState| as
 on_both!(an_inactive_user_cannot_finish_the_second_step, |state: AppState| async move {
     let ada = enroll(&state, "ada@example.com").await;
     let token = mfa_token(&state, &ada.email).await;
-    sqlx::query("UPDATE users SET is_active = 0 WHERE id = $1")
-        .bind(ada.user_id)
-        .execute(&state.db.pool)
-        .await
-        .unwrap();
+    latchkey_server::users::set_flag(&state.db, ada.user_id, "is_active", false).await.unwrap();
     let (status, body) =
         call(&state, "POST", "/api/token/mfa/", Some(json!({"mfa_token": token, "code": next_code(&ada)})), None).await;
     assert_eq!(

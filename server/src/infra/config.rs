@@ -147,6 +147,12 @@ pub struct Config {
     #[arg(long, env = "LATCHKEY_IPV6_PREFIX", default_value = "64",
           value_parser = clap::value_parser!(u8).range(1..=128))]
     pub ipv6_prefix: u8,
+    /// How long this node may answer an authenticated request from memory before reading the user
+    /// and the session again. Every write forgets what it changes at once (on other nodes through
+    /// PostgreSQL's `LISTEN/NOTIFY`); this bounds only what a lost notification could leave. `0`
+    /// turns the cache off.
+    #[arg(long, env = "LATCHKEY_AUTH_CACHE_TTL", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub auth_cache_ttl: Duration,
     /// How long audit events are kept; older ones are deleted hourly.
     #[arg(long, env = "LATCHKEY_AUDIT_RETENTION", default_value = "90d", value_parser = humantime::parse_duration)]
     pub audit_retention: Duration,

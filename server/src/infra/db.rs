@@ -4,11 +4,14 @@
 //! Queries are written once for both: `$1`-style parameters in order of appearance (SQLite binds
 //! `$N` by number too), times as Unix seconds, booleans as 0/1 integers.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
+
+use crate::infra::auth_cache::{AuthCache, Forget};
 
 static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
@@ -22,13 +25,17 @@ pub enum Dialect {
     Postgres,
 }
 
-/// The pool and its dialect.
+/// The pool, its dialect, and the cache of what authenticated requests read
+/// (`infra/auth_cache.rs`), which the store keeps exact through [`Db::forget_user`] and
+/// [`Db::forget_session`].
 #[derive(Debug, Clone)]
 pub struct Db {
     /// The connections.
     pub pool: AnyPool,
     /// SQLite or PostgreSQL.
     pub dialect: Dialect,
+    /// Users and open sessions, as every authenticated request reads them.
+    pub auth_cache: Arc<AuthCache>,
 }
 
 /// Why the database cannot be used.
@@ -70,7 +77,49 @@ impl Db {
             })
             .connect_with(options)
             .await?;
-        Ok(Self { pool, dialect })
+        let auth_cache = Arc::new(AuthCache::new());
+        match dialect {
+            // One node owns a SQLite file: its own forgets are all there is to hear.
+            Dialect::Sqlite => auth_cache.set_live(true),
+            Dialect::Postgres => crate::infra::db_listener::spawn(url, &auth_cache),
+        }
+        Ok(Self { pool, dialect, auth_cache })
+    }
+
+    /// Forgets what the cache holds of user `user_id`, here and (PostgreSQL) on every other node:
+    /// called by every store function that changes the user's row, after the write.
+    pub async fn forget_user(&self, user_id: i64) {
+        self.auth_cache.forget_user(user_id);
+        self.tell_other_nodes(&Forget::User(user_id)).await;
+    }
+
+    /// Forgets session `sid` of user `user_id`, here and on every other node: called by every
+    /// store function that closes a session, after the write.
+    pub async fn forget_session(&self, user_id: i64, sid: &str) {
+        self.auth_cache.forget_session(user_id, sid);
+        self.tell_other_nodes(&Forget::Session(user_id, sid.to_owned())).await;
+    }
+
+    /// Forgets everything, here and on every other node (after a bulk write such as an import).
+    pub async fn forget_all(&self) {
+        self.auth_cache.forget_all();
+        self.tell_other_nodes(&Forget::All).await;
+    }
+
+    /// `NOTIFY` on PostgreSQL. A failure is logged, not answered: the write it follows has
+    /// committed, and the cache's time to live bounds what the other nodes keep.
+    async fn tell_other_nodes(&self, forget: &Forget) {
+        if self.dialect != Dialect::Postgres {
+            return;
+        }
+        let sent = sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(crate::infra::db_listener::CHANNEL)
+            .bind(forget.to_string())
+            .execute(&self.pool)
+            .await;
+        if let Err(error) = sent {
+            tracing::warn!(%error, "could not tell the other nodes to forget a cached session");
+        }
     }
 
     /// Applies the migrations of this dialect that have not run yet.

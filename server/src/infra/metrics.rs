@@ -38,8 +38,8 @@ impl Metrics {
         self.duration_micros[f].fetch_add(micros, Ordering::Relaxed);
     }
 
-    /// The Prometheus text exposition.
-    pub fn render(&self) -> String {
+    /// The Prometheus text exposition, with the authentication cache's `(hits, misses)`.
+    pub fn render(&self, auth_cache: (u64, u64)) -> String {
         let mut out = String::from(
             "# HELP latchkey_http_requests_total HTTP requests by route family and status class.\n\
              # TYPE latchkey_http_requests_total counter\n",
@@ -60,6 +60,12 @@ impl Metrics {
             "# HELP latchkey_hash_rejections_total Requests refused with 503 because the password-hashing queue was full.\n\
              # TYPE latchkey_hash_rejections_total counter\nlatchkey_hash_rejections_total {}\n",
             self.hash_rejections.load(Ordering::Relaxed)
+        );
+        out += &format!(
+            "# HELP latchkey_auth_cache_lookups_total Authenticated requests answered from this node's memory (hit) \
+             or by reading the database (miss).\n# TYPE latchkey_auth_cache_lookups_total counter\n\
+             latchkey_auth_cache_lookups_total{{result=\"hit\"}} {}\nlatchkey_auth_cache_lookups_total{{result=\"miss\"}} {}\n",
+            auth_cache.0, auth_cache.1
         );
         out
     }

@@ -1,11 +1,13 @@
 //! The bottom layer: configuration, the database connection, mail, keys and secrets, the clock,
 //! the password-hashing gate, counters. Knows nothing of HTTP routes, tables or flows.
 
+pub mod auth_cache;
 pub mod client;
 pub mod clock;
 pub mod config;
 pub mod datetime;
 pub mod db;
+pub mod db_listener;
 pub mod digest;
 pub mod error;
 pub mod links;

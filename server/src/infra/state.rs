@@ -80,6 +80,7 @@ impl AppState {
         let policy = password_policy(&config)?;
         let mailer = Mailer::new(&config)?;
         let expect = Expectations { iss: config.jwt_issuer.clone(), aud: config.jwt_audience.clone() };
+        db.auth_cache.set_ttl(config.auth_cache_ttl);
         Ok(Self {
             config: Arc::new(config),
             db,

@@ -188,6 +188,8 @@ pub async fn import(state: &AppState, url: &str, user_table: &str, dry_run: bool
         tx.rollback().await?;
     } else {
         tx.commit().await?;
+        // Rows of existing users may have changed (their 2FA flag): every node reads them again.
+        state.db.forget_all().await;
     }
     source.pool.close().await;
     Ok(summary)

@@ -377,6 +377,7 @@ pub(crate) async fn refresh_enabled(state: &AppState, user_id: i64) -> Result<bo
     let sql = "UPDATE users SET mfa_enabled = CASE WHEN EXISTS (SELECT 1 FROM totp_devices d \
                WHERE d.user_id = users.id AND d.confirmed = 1) THEN 1 ELSE 0 END WHERE id = $1 RETURNING mfa_enabled";
     let row = sqlx::query(sql).bind(user_id).fetch_one(&state.db.pool).await?;
+    state.db.forget_user(user_id).await;
     let enabled = row.try_get::<i64, _>("mfa_enabled")? != 0;
     if !enabled {
         sqlx::query("DELETE FROM backup_codes WHERE user_id = $1").bind(user_id).execute(&state.db.pool).await?;
@@ -390,6 +391,7 @@ pub(crate) async fn turn_on(state: &AppState, user_id: i64) -> Result<bool, ApiE
         .bind(user_id)
         .execute(&state.db.pool)
         .await?;
+    state.db.forget_user(user_id).await;
     Ok(done.rows_affected() > 0)
 }
 
@@ -434,6 +436,7 @@ pub(crate) async fn remove_all(state: &AppState, user_id: i64) -> Result<u64, Ap
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+    state.db.forget_user(user_id).await;
     Ok(devices.rows_affected())
 }
 

@@ -69,6 +69,7 @@ pub(crate) async fn revoke(state: &AppState, id: &str, user_id: i64, now: i64) -
     let sql = "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL \
                AND expires_at > $4 AND absolute_expires_at > $5";
     let done = sqlx::query(sql).bind(now).bind(id).bind(user_id).bind(now).bind(now).execute(&state.db.pool).await?;
+    state.db.forget_session(user_id, id).await;
     Ok(done.rows_affected() > 0)
 }
 
@@ -87,6 +88,7 @@ pub(crate) async fn revoke_all(state: &AppState, user_id: i64, keep: Option<&str
         .bind(now)
         .execute(&state.db.pool)
         .await?;
+    state.db.forget_user(user_id).await;
     Ok(done.rows_affected())
 }
 
@@ -334,27 +336,39 @@ pub(crate) async fn open(state: &AppState, session: &NewSession<'_>, now: i64) -
         .bind(session.user_id)
         .execute(&state.db.pool)
         .await?;
+    state.db.forget_user(session.user_id).await;
     Ok(())
 }
 
 /// The user of an access token and whether its session `sid` is still open at `now` (logout
 /// revokes access tokens at once, not only refresh tokens; a session past its absolute limit
-/// stops them too), in one query: what every authenticated request asks.
+/// stops them too): what every authenticated request asks. Answered from the node's cache
+/// (`infra/auth_cache.rs`) when it knows, else in one query whose answer the cache then keeps.
 pub(crate) async fn user_with_open_session(
     state: &AppState,
     user_id: i64,
     sid: &str,
     now: i64,
 ) -> Result<Option<(User, bool)>, ApiError> {
+    let cache = &state.db.auth_cache;
+    if let Some(user) = cache.get::<User>(user_id, sid, now) {
+        return Ok(Some((User::clone(&user), true)));
+    }
+    let epoch = cache.epoch();
     let sql = format!(
-        "SELECT {USER_COLUMNS}, (SELECT COUNT(*) FROM sessions s WHERE s.id = $1 AND s.user_id = users.id \
-         AND s.revoked_at IS NULL AND s.expires_at > $2 AND s.absolute_expires_at > $3) AS open FROM users \
-         WHERE id = $4"
+        "SELECT {USER_COLUMNS}, (SELECT CASE WHEN s.expires_at < s.absolute_expires_at THEN s.expires_at \
+         ELSE s.absolute_expires_at END FROM sessions s WHERE s.id = $1 AND s.user_id = users.id \
+         AND s.revoked_at IS NULL) AS open_until FROM users WHERE id = $2"
     );
-    let row = sqlx::query(&sql).bind(sid).bind(now).bind(now).bind(user_id).fetch_optional(&state.db.pool).await?;
+    let row = sqlx::query(&sql).bind(sid).bind(user_id).fetch_optional(&state.db.pool).await?;
     let Some(row) = row else { return Ok(None) };
-    let open = row.try_get::<i64, _>("open")? != 0;
-    Ok(Some((User::from_row(&row)?, open)))
+    let open_until: Option<i64> = row.try_get("open_until")?;
+    let user = User::from_row(&row)?;
+    let open = open_until.is_some_and(|until| until > now);
+    if let (true, true, Some(until)) = (open, user.is_active, open_until) {
+        cache.put(epoch, user_id, std::sync::Arc::new(user.clone()), sid, until);
+    }
+    Ok(Some((user, open)))
 }
 
 /// A refresh's new token, as the session keeps it.

@@ -66,6 +66,7 @@ impl User {
     /// Replaces the password hash (a rehash of the same password: no history, no notice).
     pub async fn set_password_hash(db: &Db, id: i64, hash: &str) -> Result<(), sqlx::Error> {
         sqlx::query("UPDATE users SET password = $1 WHERE id = $2").bind(hash).bind(id).execute(&db.pool).await?;
+        db.forget_user(id).await;
         Ok(())
     }
 
@@ -267,6 +268,7 @@ pub async fn create_superuser(db: &Db, email: &str, hash: &str, now: i64) -> Res
 /// Deletes the user (sessions, keys, devices and memberships go with it by cascade).
 pub async fn delete(db: &Db, id: i64) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&db.pool).await?;
+    db.forget_user(id).await;
     Ok(())
 }
 
@@ -277,6 +279,7 @@ pub async fn mark_verified(db: &Db, id: i64, email: &str) -> Result<bool, sqlx::
         .bind(email)
         .execute(&db.pool)
         .await?;
+    db.forget_user(id).await;
     Ok(done.rows_affected() > 0)
 }
 
@@ -295,6 +298,7 @@ pub async fn save_profile(db: &Db, id: i64, changes: &[(&str, Option<String>)]) 
         query = query.bind(value.clone());
     }
     let row = query.bind(id).fetch_one(&db.pool).await?;
+    db.forget_user(id).await;
     User::from_row(&row).map(Some)
 }
 
@@ -317,6 +321,7 @@ pub async fn replace_password(
         .bind(&user.password)
         .execute(&db.pool)
         .await?;
+    db.forget_user(user.id).await;
     Ok(done.rows_affected() > 0)
 }
 
@@ -367,5 +372,6 @@ pub async fn set_flag(db: &Db, id: i64, flag: &str, value: bool) -> Result<(), s
     debug_assert!(["is_active", "is_staff", "is_verified"].contains(&flag));
     let sql = format!("UPDATE users SET {flag} = $1 WHERE id = $2");
     sqlx::query(&sql).bind(crate::infra::db::flag(value)).bind(id).execute(&db.pool).await?;
+    db.forget_user(id).await;
     Ok(())
 }

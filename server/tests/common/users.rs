@@ -37,12 +37,12 @@ pub async fn signed_in(state: &AppState, email: &str) -> String {
 
 /// Makes `user_id` staff.
 pub async fn make_staff(state: &AppState, user_id: i64) {
-    sqlx::query("UPDATE users SET is_staff = 1 WHERE id = $1").bind(user_id).execute(&state.db.pool).await.unwrap();
+    latchkey_server::users::set_flag(&state.db, user_id, "is_staff", true).await.unwrap();
 }
 
 /// Marks `user_id`'s address verified, as following the e-mailed link would.
 pub async fn mark_verified(state: &AppState, user_id: i64) {
-    sqlx::query("UPDATE users SET is_verified = 1 WHERE id = $1").bind(user_id).execute(&state.db.pool).await.unwrap();
+    latchkey_server::users::set_flag(&state.db, user_id, "is_verified", true).await.unwrap();
 }
 
 /// `POST /api/auth/register/` with `body`, which must succeed (201): the answer, with `user` and,
