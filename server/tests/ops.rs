@@ -70,7 +70,7 @@ on_both!(metrics_count_requests, |state: AppState| async move {
     let (status, _, response) = send(&state, request("GET", "/metrics", None, None)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
-    let text = state.metrics.render(state.db.auth_cache.counts());
+    let text = state.metrics.render(&state.db.auth_cache);
     assert!(text.contains("latchkey_http_requests_total{family=\"ops\",status=\"2xx\"} 2"), "{text}");
     assert!(text.contains("latchkey_http_requests_total{family=\"other_api\",status=\"4xx\"} 1"), "{text}");
     assert!(text.contains("latchkey_hash_rejections_total 0"), "{text}");

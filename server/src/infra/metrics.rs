@@ -38,8 +38,8 @@ impl Metrics {
         self.duration_micros[f].fetch_add(micros, Ordering::Relaxed);
     }
 
-    /// The Prometheus text exposition, with the authentication cache's `(hits, misses)`.
-    pub fn render(&self, auth_cache: (u64, u64)) -> String {
+    /// The Prometheus text exposition, with the authentication cache's figures.
+    pub fn render(&self, auth_cache: &crate::infra::auth_cache::AuthCache) -> String {
         let mut out = String::from(
             "# HELP latchkey_http_requests_total HTTP requests by route family and status class.\n\
              # TYPE latchkey_http_requests_total counter\n",
@@ -61,11 +61,16 @@ impl Metrics {
              # TYPE latchkey_hash_rejections_total counter\nlatchkey_hash_rejections_total {}\n",
             self.hash_rejections.load(Ordering::Relaxed)
         );
+        let (hits, misses) = auth_cache.counts();
         out += &format!(
             "# HELP latchkey_auth_cache_lookups_total Authenticated requests answered from this node's memory (hit) \
              or by reading the database (miss).\n# TYPE latchkey_auth_cache_lookups_total counter\n\
-             latchkey_auth_cache_lookups_total{{result=\"hit\"}} {}\nlatchkey_auth_cache_lookups_total{{result=\"miss\"}} {}\n",
-            auth_cache.0, auth_cache.1
+             latchkey_auth_cache_lookups_total{{result=\"hit\"}} {}\nlatchkey_auth_cache_lookups_total{{result=\"miss\"}} {}\n\
+             # HELP latchkey_auth_cache_live 1 while the cache may answer (on PostgreSQL: while this node hears the \
+             others' invalidations), else 0.\n# TYPE latchkey_auth_cache_live gauge\nlatchkey_auth_cache_live {}\n",
+            hits,
+            misses,
+            u8::from(auth_cache.is_live())
         );
         out
     }
