@@ -278,7 +278,8 @@ on_both!(trusted_proxies_name_the_client, |state: AppState| async move {
 
     let mut config = (*state.config).clone();
     config.trusted_proxies = "10.0.0.0/8, fd00::/8".parse().unwrap();
-    let state = AppState { config: Arc::new(config), ..state };
+    let mut state = state;
+    state.config = Arc::new(config);
     let cases: [(&str, &[&str], &str); 6] = [
         ("10.0.0.2:4000", &["198.51.100.1, 203.0.113.9, 10.0.0.8"], "203.0.113.9"),
         ("10.0.0.2:4000", &["198.51.100.1", "203.0.113.9"], "203.0.113.9"),

@@ -29,7 +29,9 @@ fn with_demo(state: &AppState) -> AppState {
     std::fs::write(dir.join("app.js"), "console.log('demo');").unwrap();
     let mut config: Config = (*state.config).clone();
     config.demo_dir = dir;
-    AppState { config: Arc::new(config), ..state.clone() }
+    let mut next = state.clone();
+    next.config = Arc::new(config);
+    next
 }
 
 on_both!(api_answers_are_never_cached, |state: AppState| async move {

@@ -83,7 +83,10 @@ async fn a_session_closed_on_one_node_is_refused_by_the_other_within_a_second() 
     let (a, b) = (start_node(&database_url, &dir), start_node(&database_url, &dir));
     let client = Client::new();
     let register = json!({"email": "ada@example.com", "password": PASSWORD, "password_confirm": PASSWORD});
-    assert_eq!(post_json(&client, format!("{}/api/auth/register/", a.base), register, None).await.0, StatusCode::CREATED);
+    assert_eq!(
+        post_json(&client, format!("{}/api/auth/register/", a.base), register, None).await.0,
+        StatusCode::CREATED
+    );
     until_live(&client, &a).await;
     until_live(&client, &b).await;
 

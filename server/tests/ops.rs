@@ -51,7 +51,8 @@ on_both!(cors_only_for_configured_origins, |state: AppState| async move {
     assert!(response.headers().get("access-control-allow-origin").is_none());
     let mut config = (*state.config).clone();
     config.cors_origins = vec!["https://app.example.com".into()];
-    let state = AppState { config: std::sync::Arc::new(config), ..state };
+    let mut state = state;
+    state.config = std::sync::Arc::new(config);
     let (_, _, response) = send(&state, preflight("https://app.example.com")).await;
     assert_eq!(response.headers()["access-control-allow-origin"], "https://app.example.com");
     let (_, _, response) = send(&state, preflight("https://evil.example.com")).await;

@@ -164,7 +164,7 @@ fn application(state: AppState) -> Router {
         format!("{} publishes in {}", auth.user.email, auth.org().map_or("", |(org, _)| org))
     }
     async fn payouts(RequireMfa(auth): RequireMfa) -> String {
-        auth.user.email
+        auth.user.email.clone()
     }
     async fn dashboard(RequireStaff(_): RequireStaff) -> &'static str {
         "staff"

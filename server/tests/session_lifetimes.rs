@@ -69,7 +69,8 @@ on_both!(no_refresh_extends_a_session_past_its_absolute_limit, |state: AppState|
     // A short maximum age, shorter than the refresh lifetime: the first refresh token is cut to it.
     let mut config = (*state.config).clone();
     config.session_max_age = Duration::from_secs(3600);
-    let state = AppState { config: Arc::new(config), ..state };
+    let mut state = state;
+    state.config = Arc::new(config);
     common::create_user(&state, "alice@example.com", PASSWORD).await;
     let mut pair = login_with_agent(&state, "alice@example.com", "laptop").await;
     let created = column(&state, &pair.sid, "created_at").await;

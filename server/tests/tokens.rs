@@ -371,7 +371,9 @@ on_both!(issuer_and_audience_when_configured, |state: AppState| async move {
     config.jwt_issuer = Some("https://auth.example.com".into());
     config.jwt_audience = Some("example-api".into());
     let expect = Expectations { iss: config.jwt_issuer.clone(), aud: config.jwt_audience.clone() };
-    let state = AppState { config: Arc::new(config), expect: Arc::new(expect), ..state };
+    let mut state = state;
+    state.config = Arc::new(config);
+    state.expect = Arc::new(expect);
     create_account(&state, "alice@example.com", None, true).await;
     let (access, token) = login_pair(&state, "alice@example.com", PASSWORD).await;
     for token in [&token, &access] {

@@ -3,6 +3,8 @@
 //! active user whose session is still open; or, with `X-API-Key`, finds the key (`crate::http::keys`) and
 //! loads its owner. Authorization on top of it is in `crate::http::authz`.
 
+use std::sync::Arc;
+
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, Method};
@@ -17,8 +19,8 @@ use crate::store::users::User;
 /// The authenticated user of a request, and how they proved it.
 #[derive(Debug, Clone)]
 pub struct AuthUser {
-    /// The user (active).
-    pub user: User,
+    /// The user (active), shared with the node's cache of authenticated requests.
+    pub user: Arc<User>,
     /// The access token's claims, when a bearer token authenticated the request.
     pub claims: Option<Claims>,
     /// Latchkey's claims of that token (`sid`, `mfa`, `org`, `roles`...), read once; empty for an
@@ -96,7 +98,7 @@ impl FromRequestParts<AppState> for AuthUser {
         }
         let reads_only = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         key.allows(reads_only, path)?;
-        Ok(AuthUser { user, claims: None, session: SessionClaims::default(), api_key: Some(key) })
+        Ok(AuthUser { user: Arc::new(user), claims: None, session: SessionClaims::default(), api_key: Some(key) })
     }
 }
 

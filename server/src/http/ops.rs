@@ -66,8 +66,5 @@ async fn get_jwks(State(state): State<AppState>) -> Result<Json<Jwks>, ApiError>
     )
 )]
 pub(crate) async fn get_metrics(State(state): State<AppState>) -> impl axum::response::IntoResponse {
-    (
-        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(&state.db.auth_cache),
-    )
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render(&state.db.auth_cache))
 }

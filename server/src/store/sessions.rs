@@ -2,6 +2,7 @@
 //! session list shows of it.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use serde::Serialize;
 use sqlx::Row;
@@ -349,10 +350,10 @@ pub(crate) async fn user_with_open_session(
     user_id: i64,
     sid: &str,
     now: i64,
-) -> Result<Option<(User, bool)>, ApiError> {
+) -> Result<Option<(Arc<User>, bool)>, ApiError> {
     let cache = &state.db.auth_cache;
     if let Some(user) = cache.get::<User>(user_id, sid, now) {
-        return Ok(Some((User::clone(&user), true)));
+        return Ok(Some((user, true)));
     }
     let epoch = cache.epoch();
     let sql = format!(
@@ -363,10 +364,10 @@ pub(crate) async fn user_with_open_session(
     let row = sqlx::query(&sql).bind(sid).bind(user_id).fetch_optional(&state.db.pool).await?;
     let Some(row) = row else { return Ok(None) };
     let open_until: Option<i64> = row.try_get("open_until")?;
-    let user = User::from_row(&row)?;
+    let user = Arc::new(User::from_row(&row)?);
     let open = open_until.is_some_and(|until| until > now);
     if let (true, true, Some(until)) = (open, user.is_active, open_until) {
-        cache.put(epoch, user_id, std::sync::Arc::new(user.clone()), sid, until);
+        cache.put(epoch, user_id, user.clone(), sid, until);
     }
     Ok(Some((user, open)))
 }

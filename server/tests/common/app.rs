@@ -96,7 +96,9 @@ pub async fn send_text(state: &AppState, request: Request<Body>) -> (StatusCode,
 pub fn configured(state: &AppState, change: impl FnOnce(&mut Config)) -> AppState {
     let mut config = (*state.config).clone();
     change(&mut config);
-    AppState { config: Arc::new(config), ..state.clone() }
+    let mut next = state.clone();
+    next.config = Arc::new(config);
+    next
 }
 
 /// Waits for every task of `handles`, in order, and returns what each returned.

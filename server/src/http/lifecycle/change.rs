@@ -64,7 +64,7 @@ async fn change_password(
         _ => None,
     };
     let user = match (auth, &challenge) {
-        (Ok(auth), _) => Some((auth.user.clone(), auth.session_id().map(str::to_owned))),
+        (Ok(auth), _) => Some((User::clone(&auth.user), auth.session_id().map(str::to_owned))),
         (Err(_), Some(Some(challenge))) => {
             User::by_id(&state.db, challenge.user_id).await?.filter(|u| u.is_active).map(|u| (u, None))
         }
