@@ -50,9 +50,17 @@ fn refused(answer: &(StatusCode, Value), code: &str) {
 
 on_both!(a_closed_session_is_refused_by_the_very_next_request, |state: AppState| async move {
     let (_, laptop, phone) = two_sessions(&state, "ada@example.com").await;
+    let verify = |token: &str| {
+        let (state, body) = (state.clone(), json!({ "token": token }));
+        async move { call(&state, "POST", "/api/token/verify/", Some(body), None).await }
+    };
+    let (hits, _) = state.db.auth_cache.counts();
+    assert_eq!(verify(&laptop.access).await, (StatusCode::OK, json!({})));
+    assert!(state.db.auth_cache.counts().0 > hits, "verify answered from memory");
     // Logout.
     assert_eq!(call(&state, "POST", "/api/auth/logout/", None, Some(&laptop.access)).await.0, StatusCode::OK);
     refused(&me(&state, &laptop.access).await, "token_not_valid");
+    refused(&verify(&laptop.access).await, "token_not_valid");
     assert_eq!(me(&state, &phone.access).await.0, StatusCode::OK, "the other session is open");
     // One session revoked by another.
     let third = login_with_agent(&state, "ada@example.com", "tablet").await;

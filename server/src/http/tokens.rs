@@ -127,6 +127,13 @@ async fn verify_token(
 ) -> Result<Json<Empty>, ApiError> {
     let now = state.clock.now();
     let claims = verify(&state, &token, None, now)?;
+    // An access token whose session this node knows to be open needs no database read (the
+    // node's memory of open sessions is exact: every revocation forgets what it closes).
+    if claims.token_type == TokenType::Access
+        && crate::store::sessions::known_open(&state, &claims.user_id, &session_id(&claims), now)
+    {
+        return Ok(Json(Empty {}));
+    }
     let session = Session::load(&state, &session_id(&claims)).await?;
     let usable = session.is_some_and(|s| {
         s.is_open(now)
