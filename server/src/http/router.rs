@@ -7,7 +7,6 @@ use axum::response::Response;
 use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::http::demo::Demo;
@@ -31,23 +30,22 @@ pub fn app(state: AppState) -> Router {
     let cors = cors(&state.config.cors_origins);
     let every = EveryRequest { metrics: state.metrics.clone(), request_timeout: state.config.request_timeout };
     let (api, _) = routes::api().split_for_parts();
-    api.route("/api/schema/", axum::routing::get(openapi::document::get_schema))
+    let mut router = api
+        .route("/api/schema/", axum::routing::get(openapi::document::get_schema))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(move |request: Request| demo.clone().answer(request))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(cors)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+    // Without allowed origins there is nothing to answer a cross-origin request with: no layer,
+    // rather than one that clones its lists for every request to allow nothing.
+    if let Some(cors) = cors {
+        router = router.layer(cors);
+    }
+    router
         .layer(axum::middleware::from_fn_with_state(every, every_request))
-        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-        ))
         // Method, path and status only: headers and bodies, which carry tokens and passwords, are not logged.
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
-        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), RandomRequestId))
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), RequestIds))
         .with_state(state)
 }
 
@@ -70,8 +68,13 @@ async fn every_request(State(every): State<EveryRequest>, request: Request, next
     let started = std::time::Instant::now();
     let mut response = transport::within_bounds(every.request_timeout, request, next).await;
     every.metrics.observe(family, response.status().as_u16(), started);
+    // The security headers of every answer, here rather than in four layers of their own.
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(CONTENT_SECURITY_POLICY));
     if api {
-        let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     }
@@ -83,9 +86,17 @@ async fn method_not_allowed(method: Method) -> ApiError {
 }
 
 /// CORS for the configured origins only; none configured means no cross-origin access.
-fn cors(origins: &[String]) -> CorsLayer {
-    let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o.trim()).ok()).collect();
-    CorsLayer::new()
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .map(|o| o.trim())
+        .filter(|o| !o.is_empty())
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    if origins.is_empty() {
+        return None;
+    }
+    let layer = CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, HeaderName::from_static("x-api-key")])
@@ -96,19 +107,29 @@ fn cors(origins: &[String]) -> CorsLayer {
             HeaderName::from_static("ratelimit-remaining"),
             HeaderName::from_static("ratelimit-reset"),
         ])
-        .allow_credentials(true)
+        .allow_credentials(true);
+    Some(layer)
 }
 
-/// A request id for every request that does not bring one: 16 random hex characters.
+/// A request id for every request that does not bring one: 16 hex characters, a random prefix per
+/// process and a counter.
 #[derive(Debug, Clone, Copy)]
-struct RandomRequestId;
+struct RequestIds;
 
-impl MakeRequestId for RandomRequestId {
+impl MakeRequestId for RequestIds {
     fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        use rand_core::RngCore;
-        let mut bytes = [0u8; 8];
-        rand_core::OsRng.fill_bytes(&mut bytes);
-        let id = latchkey_core::encoding::hex(&bytes);
+        use std::sync::atomic::{AtomicU32, Ordering};
+        use std::sync::OnceLock;
+        // A random prefix per process, so that ids of several nodes do not collide, then a counter:
+        // an id correlates log lines and guards nothing, and a system call per request for
+        // randomness was measurable on the hot path.
+        static PREFIX: OnceLock<u32> = OnceLock::new();
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let prefix = *PREFIX.get_or_init(|| {
+            use rand_core::RngCore;
+            rand_core::OsRng.next_u32()
+        });
+        let id = format!("{prefix:08x}{:08x}", COUNTER.fetch_add(1, Ordering::Relaxed));
         HeaderValue::from_str(&id).ok().map(RequestId::new)
     }
 }
