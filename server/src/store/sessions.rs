@@ -372,12 +372,6 @@ pub(crate) async fn user_with_open_session(
     Ok(Some((user, open)))
 }
 
-/// Whether this node's memory knows session `sid` of user `user_id` (a token's `user_id` claim) to
-/// be open at `now`; false means "read the database", not "closed".
-pub(crate) fn known_open(state: &AppState, user_id: &str, sid: &str, now: i64) -> bool {
-    user_id.parse().is_ok_and(|id| state.db.auth_cache.get::<User>(id, sid, now).is_some())
-}
-
 /// A refresh's new token, as the session keeps it.
 #[derive(Debug)]
 pub(crate) struct Rotation {
