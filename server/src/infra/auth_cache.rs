@@ -44,7 +44,8 @@ pub struct AuthCache {
     epoch: AtomicU64,
     /// Whether the cache may answer: always on SQLite, while the listener is connected on PostgreSQL.
     live: AtomicBool,
-    ttl: RwLock<Duration>,
+    /// The time to live in nanoseconds: an atomic, read on every lookup without a lock.
+    ttl_nanos: AtomicU64,
     /// Requests answered from memory, and those that read the database (`/metrics`).
     hits: AtomicU64,
     misses: AtomicU64,
@@ -64,7 +65,7 @@ impl AuthCache {
             users: RwLock::new(HashMap::new()),
             epoch: AtomicU64::new(0),
             live: AtomicBool::new(false),
-            ttl: RwLock::new(Duration::from_secs(1)),
+            ttl_nanos: AtomicU64::new(1_000_000_000),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
@@ -72,8 +73,12 @@ impl AuthCache {
 
     /// How long an entry may answer (`LATCHKEY_AUTH_CACHE_TTL`); zero turns the cache off.
     pub fn set_ttl(&self, ttl: Duration) {
-        *self.ttl.write().unwrap_or_else(std::sync::PoisonError::into_inner) = ttl;
+        self.ttl_nanos.store(u64::try_from(ttl.as_nanos()).unwrap_or(u64::MAX), Ordering::SeqCst);
         self.forget_all();
+    }
+
+    fn ttl(&self) -> Duration {
+        Duration::from_nanos(self.ttl_nanos.load(Ordering::Relaxed))
     }
 
     /// Starts (or stops) answering. Either way, everything remembered so far is forgotten: after a
@@ -105,7 +110,7 @@ impl AuthCache {
         if !self.is_live() {
             return None;
         }
-        let ttl = *self.ttl.read().ok()?;
+        let ttl = self.ttl();
         let users = self.users.read().ok()?;
         let entry = users.get(&user_id)?;
         if entry.loaded.elapsed() >= ttl || entry.sessions.get(sid).is_none_or(|until| *until <= now) {
@@ -122,7 +127,7 @@ impl AuthCache {
     /// Remembers `row` of `user_id` and that session `sid` is open until `open_until`, unless
     /// something was forgotten since `epoch` was read (the row may predate that write).
     pub fn put<T: Any + Send + Sync>(&self, epoch: u64, user_id: i64, row: Arc<T>, sid: &str, open_until: i64) {
-        if !self.is_live() || self.ttl.read().map_or(true, |ttl| ttl.is_zero()) {
+        if !self.is_live() || self.ttl().is_zero() {
             return;
         }
         let Ok(mut users) = self.users.write() else { return };
@@ -136,7 +141,7 @@ impl AuthCache {
         let now = Instant::now();
         let entry =
             users.entry(user_id).or_insert_with(|| Entry { row: row.clone(), sessions: HashMap::new(), loaded: now });
-        if entry.loaded.elapsed() >= *self.ttl.read().unwrap_or_else(std::sync::PoisonError::into_inner) {
+        if entry.loaded.elapsed() >= self.ttl() {
             entry.sessions.clear();
         }
         entry.row = row;
