@@ -48,7 +48,29 @@ pub async fn migrate(config: &Config) -> Result<(), infra::db::DbError> {
     infra::db::Db::connect(&config.database_url).await?.migrate().await
 }
 
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM (what systemd, Docker and Kubernetes send to stop a
+/// process): either ends the server gracefully, finishing the requests in flight. A handler that
+/// cannot be installed leaves that signal's default (the process ends at once).
 async fn shutdown_signal() {
-    // If the handler cannot be installed, SIGTERM/SIGKILL still stop the process.
-    let _ = tokio::signal::ctrl_c().await;
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                terminate.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing the requests in flight");
 }

@@ -41,3 +41,26 @@ fn migrate_then_create_superuser() {
     assert!(!weak.status.success());
     assert!(String::from_utf8_lossy(&weak.stderr).contains("This password is too short."));
 }
+
+/// `latchkey serve` stops gracefully on SIGTERM, as on Ctrl-C: it exits with status 0 (killed by
+/// the signal's default action, it would have no status at all) and says so in its log.
+#[test]
+fn serve_stops_gracefully_on_sigterm() {
+    let mut command = latchkey(&fresh_dir("sigterm"));
+    command.env("LATCHKEY_LOG", "info").stderr(Stdio::piped());
+    let mut server = common::spawn(command);
+    let pid = server.child.id().to_string();
+    let sent = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
+    assert!(sent.success());
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = server.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "still running 10 s after SIGTERM");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    server.stop();
+    assert!(server.stderr().contains("shutting down"), "{}", server.stderr());
+}
