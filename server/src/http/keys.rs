@@ -71,19 +71,29 @@ async fn create_key(
     form.finish()?;
     // A key outlives the session that made it: only a session that proved the user recently mints one.
     crate::flows::reauth::require_recent(&state, auth.session_id()).await?;
-    let mut bytes = [0u8; 24];
-    OsRng.fill_bytes(&mut bytes);
-    let prefix = latchkey_core::encoding::hex(&bytes[..4]);
-    let key = format!("lk_{prefix}_{}", latchkey_core::encoding::hex(&bytes[4..]));
-    let new_key = crate::store::api_keys::NewKey {
-        user_id: auth.user.id,
-        name: &name,
-        prefix: &prefix,
-        key_hash: crate::infra::digest::sha256_hex(&key),
-        scopes: scopes.join(" "),
-        expires_at,
+    // The prefix (32 random bits) finds the key and is unique: another key may hold it already (about
+    // one creation in 4,000 with a million keys), and the key is then drawn again.
+    let mut drawn = 0;
+    let (id, prefix, key) = loop {
+        let mut bytes = [0u8; 24];
+        OsRng.fill_bytes(&mut bytes);
+        let prefix = latchkey_core::encoding::hex(&bytes[..4]);
+        let key = format!("lk_{prefix}_{}", latchkey_core::encoding::hex(&bytes[4..]));
+        let new_key = crate::store::api_keys::NewKey {
+            user_id: auth.user.id,
+            name: &name,
+            prefix: &prefix,
+            key_hash: crate::infra::digest::sha256_hex(&key),
+            scopes: scopes.join(" "),
+            expires_at,
+        };
+        drawn += 1;
+        match crate::store::api_keys::insert(&state, &new_key, now).await? {
+            Some(id) => break (id, prefix, key),
+            None if drawn < 5 => continue,
+            None => return Err(ApiError::Internal("five API key prefixes in a row were taken".into())),
+        }
     };
-    let id = crate::store::api_keys::insert(&state, &new_key, now).await?;
     let actor = Actor { user_id: Some(auth.user.id), client: &client, session_id: auth.session_id() };
     audit::record(
         &state,

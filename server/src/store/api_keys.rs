@@ -176,8 +176,8 @@ pub(crate) struct NewKey<'a> {
     pub expires_at: Option<i64>,
 }
 
-/// Stores `key`, created at `now`; its id.
-pub(crate) async fn insert(state: &AppState, key: &NewKey<'_>, now: i64) -> Result<i64, ApiError> {
+/// Stores `key`, created at `now`; its id, or `None` when another key already has its prefix.
+pub(crate) async fn insert(state: &AppState, key: &NewKey<'_>, now: i64) -> Result<Option<i64>, ApiError> {
     let sql = "INSERT INTO api_keys (user_id, name, prefix, key_hash, scopes, created_at, expires_at) \
                VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
     let row = sqlx::query(sql)
@@ -189,8 +189,12 @@ pub(crate) async fn insert(state: &AppState, key: &NewKey<'_>, now: i64) -> Resu
         .bind(now)
         .bind(key.expires_at)
         .fetch_one(&state.db.pool)
-        .await?;
-    Ok(row.try_get("id")?)
+        .await;
+    match row {
+        Ok(row) => Ok(Some(row.try_get("id")?)),
+        Err(error) if crate::store::users::is_unique_violation(&error) => Ok(None),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// The owner of key `id`, if it exists.
@@ -203,4 +207,29 @@ pub(crate) async fn owner_of(state: &AppState, id: i64) -> Result<Option<i64>, A
 pub(crate) async fn delete(state: &AppState, id: i64) -> Result<(), ApiError> {
     sqlx::query("DELETE FROM api_keys WHERE id = $1").bind(id).execute(&state.db.pool).await?;
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::{insert, NewKey};
+    use crate::store::testing::{sqlite_state, user};
+
+    #[tokio::test]
+    async fn a_taken_prefix_is_told_apart_from_a_failure() {
+        let state = sqlite_state().await;
+        let user_id = user(&state, "a@b.c").await;
+        let key = |hash: &str| NewKey {
+            user_id,
+            name: "ci",
+            prefix: "0123abcd",
+            key_hash: hash.into(),
+            scopes: "read".into(),
+            expires_at: None,
+        };
+        assert!(insert(&state, &key("first"), 0).await.unwrap().is_some());
+        assert_eq!(insert(&state, &key("second"), 0).await.unwrap(), None, "the prefix is taken: draw again");
+        let unknown_user = NewKey { user_id: user_id + 1, prefix: "fedc4321", ..key("third") };
+        assert!(insert(&state, &unknown_user, 0).await.is_err(), "any other failure is an error");
+    }
 }

@@ -444,36 +444,18 @@ pub(crate) async fn remove_all(state: &AppState, user_id: i64) -> Result<u64, Ap
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use crate::infra::db::Db;
-    use crate::{config::Config, state::AppState};
-
-    async fn sqlite_state() -> AppState {
-        let mut bytes = [0u8; 8];
-        rand_core::RngCore::fill_bytes(&mut OsRng, &mut bytes);
-        let dir = std::env::temp_dir().join(format!("latchkey-factors-{}", latchkey_core::encoding::hex(&bytes)));
-        std::fs::create_dir_all(&dir).unwrap();
-        let url = format!("sqlite://{}/test.db?mode=rwc", dir.display());
-        let mut config = Config::from_env().unwrap();
-        config.secret_key = Some("unit-test-secret-unit-test-secret-0123".into());
-        let db = Db::connect(&url).await.unwrap();
-        db.migrate().await.unwrap();
-        AppState::with_db(config, db).unwrap()
-    }
+    use crate::store::testing::{sqlite_state, user};
 
     /// The race the compare-and-set closes, played out: two requests both read the device before
     /// either stores its step, so both see the code as unused. Only one may win.
     #[tokio::test]
     async fn of_two_stale_reads_of_a_device_one_code_wins_once() {
         let state = sqlite_state().await;
-        let user: (i64,) =
-            sqlx::query_as("INSERT INTO users (email, password, date_joined) VALUES ('a@b.c', 'x', 0) RETURNING id")
-                .fetch_one(&state.db.pool)
-                .await
-                .unwrap();
+        let user_id = user(&state, "a@b.c").await;
         let secret = TotpSecret::generate(&mut OsRng);
         let now = state.clock.now();
-        Device::create(&state, user.0, "Phone", &secret, now).await.unwrap();
-        let first = Device::list(&state, user.0).await.unwrap().remove(0);
+        Device::create(&state, user_id, "Phone", &secret, now).await.unwrap();
+        let first = Device::list(&state, user_id).await.unwrap().remove(0);
         let second = first.clone();
         let code = totp::code_at(&secret, &TotpParams::default(), u64::try_from(now).unwrap());
         let (a, b) = tokio::join!(first.accept(&state, &code, now), second.accept(&state, &code, now));
@@ -481,7 +463,7 @@ mod tests {
         assert_eq!(wins.iter().filter(|won| **won).count(), 1, "{wins:?}");
         // Sequentially, with a copy read before the win: still refused.
         assert!(!first.accept(&state, &code, now).await.unwrap());
-        let stored = Device::list(&state, user.0).await.unwrap().remove(0);
+        let stored = Device::list(&state, user_id).await.unwrap().remove(0);
         assert!(stored.confirmed && stored.last_step == now / 30, "{stored:?}");
     }
 }
