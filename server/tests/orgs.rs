@@ -358,3 +358,35 @@ on_both!(two_admins_demoting_each_other_at_once_leave_one_admin, |state: AppStat
         assert!(statuses.contains(&StatusCode::OK), "round {round}: {statuses:?}");
     }
 });
+
+on_both!(an_organizations_only_admin_keeps_the_account_while_others_are_members, |state: AppState| async move {
+    let people = acme(&state).await;
+    let (ada, bob) = (&people[0], &people[1]);
+    let delete = |token: String| {
+        let state = state.clone();
+        async move { call(&state, "DELETE", "/api/auth/me/", Some(json!({"password": PASSWORD})), Some(&token)).await }
+    };
+    let (status, body) = delete(ada.2.clone()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(
+        body,
+        json!({"non_field_errors": ["You are the only admin of \"acme\": make another member an admin first."]})
+    );
+    // Another admin, and the account may go; the organization stays, with its admin.
+    let promote = format!("/api/orgs/acme/members/{}/", bob.1);
+    assert_eq!(call(&state, "PATCH", &promote, Some(json!({"role": "admin"})), Some(&ada.2)).await.0, StatusCode::OK);
+    assert_eq!(delete(ada.2.clone()).await.0, StatusCode::NO_CONTENT);
+    let (_, orgs) = call(&state, "GET", "/api/orgs/", None, Some(&bob.2)).await;
+    assert_eq!((orgs[0]["slug"].as_str(), orgs[0]["role"].as_str()), (Some("acme"), Some("admin")));
+    // An organization of nobody else goes with its member's account.
+    let erin = &people[4].2;
+    let new_org = json!({"name": "Solo", "slug": "solo"});
+    assert_eq!(call(&state, "POST", "/api/orgs/", Some(new_org), Some(erin)).await.0, StatusCode::CREATED);
+    assert_eq!(delete(erin.clone()).await.0, StatusCode::NO_CONTENT);
+    let left: i64 = sqlx::query("SELECT COUNT(*) AS n FROM organizations WHERE slug = 'solo'")
+        .fetch_one(&state.db.pool)
+        .await
+        .unwrap()
+        .get("n");
+    assert_eq!(left, 0);
+});

@@ -192,6 +192,17 @@ async fn delete_me(
         }
         None => crate::flows::reauth::require_recent(&state, auth.session_id()).await?,
     }
+    // Like an organization's last admin stepping down, the account of one may not go while others
+    // are members; an organization of nobody else goes with it.
+    let orphaned = crate::store::orgs::needing_another_admin(&state, auth.user.id).await?;
+    if !orphaned.is_empty() {
+        let message = format!(
+            "You are the only admin of {}: make another member an admin first.",
+            orphaned.iter().map(|slug| format!("\"{slug}\"")).collect::<Vec<_>>().join(", ")
+        );
+        return Err(ApiError::field("non_field_errors", message));
+    }
+    crate::store::orgs::delete_those_only_member_of(&state, auth.user.id).await?;
     users::delete(&state.db, auth.user.id).await?;
     // The row outlives the account (audit rows belong to no table's cascade); the notice goes to
     // the address the account had, so a deletion by someone else does not go unseen.

@@ -258,6 +258,26 @@ pub(crate) async fn remove_member(state: &AppState, org_id: i64, user_id: i64) -
     apply_keeping_an_admin(state, org_id, query).await
 }
 
+/// The organizations whose only admin `user_id` is while others are members: deleting the account
+/// would leave them without one. Their slugs.
+pub(crate) async fn needing_another_admin(state: &AppState, user_id: i64) -> Result<Vec<String>, ApiError> {
+    let sql = "SELECT o.slug FROM organizations o JOIN memberships m ON m.org_id = o.id \
+               WHERE m.user_id = $1 AND m.role = 'admin' \
+               AND (SELECT COUNT(*) FROM memberships a WHERE a.org_id = o.id AND a.role = 'admin') = 1 \
+               AND (SELECT COUNT(*) FROM memberships n WHERE n.org_id = o.id) > 1 ORDER BY o.slug";
+    let rows = sqlx::query(sql).bind(user_id).fetch_all(&state.db.pool).await?;
+    Ok(rows.iter().map(|row| row.try_get("slug")).collect::<Result<_, sqlx::Error>>()?)
+}
+
+/// Deletes the organizations `user_id` is the only member of (with their invitations): with the
+/// account gone, nobody could ever administer them.
+pub(crate) async fn delete_those_only_member_of(state: &AppState, user_id: i64) -> Result<(), ApiError> {
+    let sql = "DELETE FROM organizations WHERE id IN (SELECT m.org_id FROM memberships m WHERE m.user_id = $1 \
+               AND (SELECT COUNT(*) FROM memberships n WHERE n.org_id = m.org_id) = 1)";
+    sqlx::query(sql).bind(user_id).execute(&state.db.pool).await?;
+    Ok(())
+}
+
 /// Organization `org_id`'s name.
 pub(crate) async fn name_of(state: &AppState, org_id: i64) -> Result<String, ApiError> {
     let row =
