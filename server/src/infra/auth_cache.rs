@@ -28,13 +28,13 @@ use std::time::{Duration, Instant};
 /// never memory without bound).
 const CAPACITY: usize = 50_000;
 
-/// A user's row and their open sessions, as read at `loaded`.
+/// A user's row (as last read) and their open sessions, each as read at its own time: reading one
+/// session again refreshes the row, never what is known of the others.
 struct Entry {
     row: Arc<dyn Any + Send + Sync>,
     /// Session id → the Unix second it stops being open at (the earlier of its idle and absolute
-    /// limits); only sessions that were open when read are here.
-    sessions: HashMap<String, i64>,
-    loaded: Instant,
+    /// limits), and when that was read; only sessions that were open when read are here.
+    sessions: HashMap<String, (i64, Instant)>,
 }
 
 /// The cache of one node; clones of the state share it.
@@ -113,7 +113,8 @@ impl AuthCache {
         let ttl = self.ttl();
         let users = self.users.read().ok()?;
         let entry = users.get(&user_id)?;
-        if entry.loaded.elapsed() >= ttl || entry.sessions.get(sid).is_none_or(|until| *until <= now) {
+        let (until, loaded) = entry.sessions.get(sid)?;
+        if loaded.elapsed() >= ttl || *until <= now {
             return None;
         }
         entry.row.clone().downcast().ok()
@@ -138,15 +139,19 @@ impl AuthCache {
         if users.len() >= CAPACITY && !users.contains_key(&user_id) {
             users.clear();
         }
-        let now = Instant::now();
-        let entry =
-            users.entry(user_id).or_insert_with(|| Entry { row: row.clone(), sessions: HashMap::new(), loaded: now });
-        if entry.loaded.elapsed() >= self.ttl() {
-            entry.sessions.clear();
+        let ttl = self.ttl();
+        match users.get_mut(&user_id) {
+            Some(entry) => {
+                // The row is this read's; sessions read longer ago than the time to live go.
+                entry.row = row;
+                entry.sessions.retain(|_, (_, loaded)| loaded.elapsed() < ttl);
+                entry.sessions.insert(sid.to_owned(), (open_until, Instant::now()));
+            }
+            None => {
+                let sessions = HashMap::from([(sid.to_owned(), (open_until, Instant::now()))]);
+                users.insert(user_id, Entry { row, sessions });
+            }
         }
-        entry.row = row;
-        entry.loaded = now;
-        entry.sessions.insert(sid.to_owned(), open_until);
     }
 
     /// Forgets user `user_id`'s row and every session of theirs.
@@ -280,6 +285,18 @@ mod tests {
         cache.forget_user(7); // a write lands while the read is in flight
         cache.put(before, 7, Arc::new(1), "s1", 100);
         assert!(cache.get::<i32>(7, "s1", 0).is_none());
+    }
+
+    #[test]
+    fn reading_one_session_again_does_not_refresh_another() {
+        let cache = live();
+        cache.set_ttl(Duration::from_millis(40));
+        cache.put(cache.epoch(), 7, Arc::new(1), "old", 100);
+        std::thread::sleep(Duration::from_millis(25));
+        cache.put(cache.epoch(), 7, Arc::new(2), "new", 100);
+        std::thread::sleep(Duration::from_millis(25));
+        assert!(cache.get::<i32>(7, "old", 0).is_none(), "read 50 ms ago: past its time to live");
+        assert_eq!(cache.get::<i32>(7, "new", 0).as_deref(), Some(&2), "read 25 ms ago, with the row it brought");
     }
 
     #[test]
