@@ -56,9 +56,11 @@ impl<'a> Parsed<'a> {
         if jwt.len() > MAX_TOKEN_LEN {
             return Err(TokenError::TooLong { len: jwt.len(), max: MAX_TOKEN_LEN });
         }
-        let segments: Vec<&str> = jwt.split('.').collect();
-        let [header, claims, signature] = segments[..] else {
-            return Err(TokenError::SegmentCount { found: segments.len() });
+        let mut segments = jwt.split('.');
+        let (Some(header), Some(claims), Some(signature), None) =
+            (segments.next(), segments.next(), segments.next(), segments.next())
+        else {
+            return Err(TokenError::SegmentCount { found: jwt.split('.').count() });
         };
         let header_json = base64url(header, Segment::Header)?;
         let claims_json = base64url(claims, Segment::Claims)?;

@@ -54,12 +54,16 @@ impl AuthUser {
 /// header does not have exactly two whitespace-separated parts.
 pub fn bearer_token(parts: &Parts) -> Result<Option<String>, ApiError> {
     let Some(value) = parts.headers.get(header::AUTHORIZATION) else { return Ok(None) };
-    let text = String::from_utf8_lossy(value.as_bytes());
-    let words: Vec<&str> = text.split_ascii_whitespace().collect();
-    match words.as_slice() {
-        [] => Ok(None),
-        [scheme, ..] if *scheme != "Bearer" => Ok(None),
-        [_, token] => Ok(Some((*token).to_owned())),
+    // Valid UTF-8 (every real token) is read in place; anything else as Python would decode it.
+    let text = match std::str::from_utf8(value.as_bytes()) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(value.as_bytes()),
+    };
+    let mut words = text.split_ascii_whitespace();
+    match (words.next(), words.next(), words.next()) {
+        (None, ..) => Ok(None),
+        (Some(scheme), ..) if scheme != "Bearer" => Ok(None),
+        (Some(_), Some(token), None) => Ok(Some(token.to_owned())),
         _ => Err(ApiError::Token {
             detail: "Authorization header must contain two space-delimited values".into(),
             code: "bad_authorization_header",

@@ -11,6 +11,7 @@ pub mod cookies;
 pub mod demo;
 pub mod drf;
 pub mod error;
+pub mod every_request;
 pub mod extract;
 pub mod invitations;
 pub mod keys;

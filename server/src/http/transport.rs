@@ -27,7 +27,6 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request};
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use http_body::{Frame, SizeHint};
@@ -335,30 +334,54 @@ impl Drop for Busy {
     }
 }
 
-/// The request bounds every request is answered within (called by the one middleware every
-/// request passes, `crate::http::router::every_request`): 408 when the request, body included, is not answered
-/// within `limit`; and when the handler answered without reading the whole body (a body over the
+/// The request bounds every request is answered within (called by the one layer every request
+/// passes, `crate::http::every_request`): 408 when the request, body included, is not answered by
+/// `deadline`; and when the handler answered without reading the whole body (a body over the
 /// limit, most often, after the extractor stopped at the limit), the rest is read and discarded
 /// before the answer goes out, up to [`DRAIN_BYTES`] and [`DRAIN_TIME`]. A client that sends its
 /// whole body before reading the answer (browsers do) would otherwise be reset mid-upload by the
 /// close, and report a network error instead of the 413. A 413 always closes the connection.
-pub(crate) async fn within_bounds(limit: Duration, request: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, drain_unread_body(request, next)).await {
-        Ok(response) => response,
-        Err(_) => {
-            let body = serde_json::json!({ "detail": TIMEOUT_DETAIL, "code": "request_timeout" });
-            let mut response = (StatusCode::REQUEST_TIMEOUT, Json(body)).into_response();
-            // The unread rest of the body would be taken for the next request: the connection ends.
-            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
-            response
+///
+/// The timer is armed only when the answer is not ready at once: most authenticated reads are
+/// answered from memory in one poll, and a timer armed and cancelled for each of them was a
+/// measurable part of their cost.
+pub(crate) async fn within_bounds<S>(deadline: Instant, request: Request, inner: S) -> Response
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible>,
+{
+    let answer = drain_unread_body(request, inner);
+    tokio::pin!(answer);
+    let mut timer: Option<Pin<Box<Sleep>>> = None;
+    let answered = std::future::poll_fn(|cx| {
+        if let Poll::Ready(response) = answer.as_mut().poll(cx) {
+            return Poll::Ready(Some(response));
         }
-    }
+        let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        timer.as_mut().poll(cx).map(|()| None)
+    })
+    .await;
+    answered.unwrap_or_else(|| {
+        let body = serde_json::json!({ "detail": TIMEOUT_DETAIL, "code": "request_timeout" });
+        let mut response = (StatusCode::REQUEST_TIMEOUT, Json(body)).into_response();
+        // The unread rest of the body would be taken for the next request: the connection ends.
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        response
+    })
 }
 
-async fn drain_unread_body(request: Request, next: Next) -> Response {
+async fn drain_unread_body<S>(request: Request, inner: S) -> Response
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible>,
+{
+    let answer = |request| async move {
+        match inner.oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        }
+    };
     // Most requests (every GET) have no body: nothing can be left unread, and nothing is wrapped.
     if http_body::Body::size_hint(request.body()).exact() == Some(0) {
-        return next.run(request).await;
+        return answer(request).await;
     }
     // Such a client sends nothing until it hears `100 Continue`, which reading the body would send.
     let waits_for_continue =
@@ -367,7 +390,7 @@ async fn drain_unread_body(request: Request, next: Next) -> Response {
     let slot = unread.clone();
     let request =
         request.map(|body| Body::new(Watched { inner: Some(body), polled: false, ended: false, unread: slot }));
-    let mut response = next.run(request).await;
+    let mut response = answer(request).await;
     let rest = unread.lock().unwrap_or_else(PoisonError::into_inner).take();
     let finished = match rest {
         Some(Unread { body, polled }) if polled || !waits_for_continue => drain(body).await,

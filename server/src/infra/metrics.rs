@@ -85,6 +85,11 @@ impl Family {
         Self(family(path))
     }
 
+    /// The family's label (`token`, `auth`, `ops`, `other_api` or `static`).
+    pub(crate) fn name(self) -> &'static str {
+        FAMILIES[self.0]
+    }
+
     /// `/api/` paths, whose answers must not be cached.
     pub(crate) fn is_api(self) -> bool {
         matches!(self.0, 0 | 1 | 3)
@@ -92,7 +97,7 @@ impl Family {
 }
 
 impl Metrics {
-    /// Counts one answered request (see `crate::http::router::every_request`).
+    /// Counts one answered request (see `crate::http::every_request`).
     pub(crate) fn observe(&self, family: Family, status: u16, started: Instant) {
         let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         self.record(family.0, status, micros);
