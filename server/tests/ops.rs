@@ -42,6 +42,11 @@ on_both!(conventions, |state: AppState| async move {
     with_id.headers_mut().insert("x-request-id", "abc-123".parse().unwrap());
     let (_, _, response) = send(&state, with_id).await;
     assert_eq!(response.headers()["x-request-id"], "abc-123");
+    // One that is long or odd is replaced, not echoed nor logged.
+    let mut odd = request("GET", "/healthz", None, None);
+    odd.headers_mut().insert("x-request-id", "x".repeat(200).parse().unwrap());
+    let (_, _, response) = send(&state, odd).await;
+    assert_eq!(response.headers()["x-request-id"].len(), 16);
 });
 
 on_both!(cors_only_for_configured_origins, |state: AppState| async move {

@@ -6,7 +6,7 @@
 //! - gives it an `X-Request-Id` (the client's or a proxy's own, else 16 hex characters), echoed in
 //!   the answer;
 //! - runs it in a `request` span (DEBUG, with the method, the route family and the id; never the
-//!   path or the query, which the client writes), and logs server errors;
+//!   path or the query, which the client writes), and logs its answer at DEBUG;
 //! - answers it within the request bounds ([`transport::within_bounds`]: the request timeout, an
 //!   unread body drained);
 //! - counts it in the metrics;
@@ -80,18 +80,18 @@ where
         let path = request.uri().path();
         let family = metrics::Family::of(path);
         let api = family.is_api() || path == "/api";
-        let id = match request.headers().get(&REQUEST_ID) {
+        let id = match request.headers().get(&REQUEST_ID).filter(|id| acceptable_id(id)) {
             Some(id) => Some(id.clone()),
             None => {
                 let id = new_request_id();
-                if let Some(id) = &id {
-                    request.headers_mut().insert(REQUEST_ID.clone(), id.clone());
-                }
+                match &id {
+                    Some(id) => request.headers_mut().insert(REQUEST_ID.clone(), id.clone()),
+                    None => request.headers_mut().remove(&REQUEST_ID),
+                };
                 id
             }
         };
-        let method = request.method().clone();
-        let span = tracing::debug_span!("request", %method, family = family.name(), id = ?id);
+        let span = tracing::debug_span!("request", method = %request.method(), family = family.name(), id = ?id);
         let deadline = tokio::time::Instant::from_std(started) + self.layer.request_timeout;
         let inner = self.inner.clone();
         let metrics = self.layer.metrics.clone();
@@ -100,11 +100,9 @@ where
                 let mut response = transport::within_bounds(deadline, request, inner).await;
                 let status = response.status();
                 metrics.observe(family, status.as_u16(), started);
-                if status.is_server_error() {
-                    tracing::error!(%method, family = family.name(), status = status.as_u16(), "answered with a server error");
-                } else {
-                    tracing::debug!(status = status.as_u16(), micros = started.elapsed().as_micros(), "answered");
-                }
+                // At `debug` only: an internal error logs its cause where it happens
+                // (`http::error`), and a flood shed with 503s must not become a flood of log lines.
+                tracing::debug!(status = status.as_u16(), micros = started.elapsed().as_micros(), "answered");
                 secure(response.headers_mut(), api);
                 if let Some(id) = id {
                     response.headers_mut().insert(REQUEST_ID.clone(), id);
@@ -127,6 +125,13 @@ fn secure(headers: &mut axum::http::HeaderMap, api: bool) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     }
+}
+
+/// Whether a request id the client (or a proxy) sent is kept: at most 64 characters of letters,
+/// digits and `-_.:` (a UUID, a trace id). Anything else is replaced, so that what the client
+/// writes there reaches the logs only short and plain.
+fn acceptable_id(id: &HeaderValue) -> bool {
+    id.len() <= 64 && !id.is_empty() && id.as_bytes().iter().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
 }
 
 /// A request id: 16 hex characters, a random prefix per process and a counter. An id correlates
@@ -162,5 +167,16 @@ mod tests {
         }
         assert_ne!(a, b);
         assert_eq!(a.as_bytes()[..8], b.as_bytes()[..8], "one prefix per process");
+    }
+
+    #[test]
+    fn only_short_plain_request_ids_are_kept() {
+        for kept in ["abc-123", "0af7651916cd43dd8448eb211c80319c", "4bf92f35-77b3-4da6-a3ce-929d0e0e4736", "a.b:c_d"] {
+            assert!(acceptable_id(&HeaderValue::from_static(kept)), "{kept}");
+        }
+        let long = "a".repeat(65);
+        for replaced in ["", "a b", "x\"y", "<script>", "%0d%0a", long.as_str()] {
+            assert!(!acceptable_id(&HeaderValue::from_str(replaced).unwrap()), "{replaced}");
+        }
     }
 }
