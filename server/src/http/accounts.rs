@@ -3,7 +3,8 @@
 //! DRF's and Django's English messages.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use latchkey_core::policy::UserAttributes;
 use serde_json::{json, Value};
@@ -126,8 +127,20 @@ async fn create_user(
         (status = 401, response = crate::http::openapi::errors::Unauthenticated),
     )
 )]
-async fn get_me(auth: AuthUser) -> Json<UserObject> {
-    Json(auth.user.object())
+async fn get_me(auth: AuthUser) -> Result<JsonBytes, ApiError> {
+    let json = auth.user.object_json().map_err(|e| ApiError::Internal(format!("serializing a user: {e}")))?;
+    Ok(JsonBytes(json))
+}
+
+/// A JSON answer serialized beforehand (`User::object_json`).
+#[derive(Debug)]
+struct JsonBytes(std::sync::Arc<[u8]>);
+
+impl IntoResponse for JsonBytes {
+    fn into_response(self) -> Response {
+        let body = axum::body::Bytes::from_owner(self.0);
+        ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
+    }
 }
 
 /// `PATCH /api/auth/me/`: changes the profile fields present in the body. Other fields (e-mail,
