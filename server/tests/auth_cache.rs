@@ -10,7 +10,10 @@ mod common;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use common::{add_authenticator, call, create_user, login_with_agent, make_staff, Pair, PASSWORD};
+use common::{
+    add_authenticator, call, create_user, login_with_agent, make_staff, record_writes, refresh, writes_since, Pair,
+    PASSWORD,
+};
 use latchkey_server::AppState;
 use serde_json::{json, Value};
 
@@ -153,4 +156,20 @@ on_both!(a_zero_time_to_live_turns_the_cache_off, |state: AppState| async move {
         assert_eq!(me(&state, &pair.access).await.0, StatusCode::OK);
     }
     assert_eq!(state.db.auth_cache.counts().0, 0, "nothing answered from memory");
+});
+
+on_both!(the_hot_path_writes_nothing_and_a_refresh_writes_one_row, |state: AppState| async move {
+    create_user(&state, "ada@example.com", PASSWORD).await;
+    let pair = login_with_agent(&state, "ada@example.com", "laptop").await;
+    record_writes(&state).await;
+    // Reading the caller, verifying a token and reading it from memory or from the database: no row.
+    me(&state, &pair.access).await;
+    warm(&state, &pair.access).await;
+    let (status, _) = call(&state, "POST", "/api/token/verify/", Some(json!({"token": pair.access})), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(writes_since(&state).await, Vec::<String>::new());
+    // A refresh: the session moves on to its next token, in one row and nothing else.
+    let (status, body) = refresh(&state, &pair.refresh).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(writes_since(&state).await, ["sessions UPDATE"]);
 });

@@ -25,6 +25,7 @@ pub mod mail;
 pub mod mfa;
 pub mod orgs;
 pub mod users;
+pub mod writes;
 
 use std::path::PathBuf;
 
@@ -43,6 +44,7 @@ pub use mail::*;
 pub use mfa::*;
 pub use orgs::*;
 pub use users::*;
+pub use writes::*;
 
 /// The password of the users the harness makes.
 pub const PASSWORD: &str = "correct horse battery staple";
