@@ -7,7 +7,7 @@
 //!   the answer;
 //! - runs it in a `request` span (DEBUG, with the method, the route family and the id; never the
 //!   path or the query, which the client writes), and logs its answer at DEBUG;
-//! - answers it within the request bounds ([`transport::within_bounds`]: the request timeout, an
+//! - answers it within the request bounds ([`request_bounds::within_bounds`]: the request timeout, an
 //!   unread body drained);
 //! - counts it in the metrics;
 //! - sets the security headers, and on `/api/` marks the answer uncacheable. API answers carry
@@ -26,7 +26,7 @@ use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::Response;
 use tracing::Instrument;
 
-use crate::http::transport;
+use crate::http::request_bounds;
 use crate::infra::metrics::{self, Metrics};
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -97,7 +97,7 @@ where
         let metrics = self.layer.metrics.clone();
         Box::pin(
             async move {
-                let mut response = transport::within_bounds(deadline, request, inner).await;
+                let mut response = request_bounds::within_bounds(deadline, request, inner).await;
                 let status = response.status();
                 metrics.observe(family, status.as_u16(), started);
                 // At `debug` only: an internal error logs its cause where it happens

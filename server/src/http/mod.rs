@@ -21,6 +21,7 @@ pub mod mfa;
 pub mod openapi;
 pub mod ops;
 pub mod orgs;
+pub mod request_bounds;
 pub mod router;
 pub mod routes;
 pub mod session_details;
