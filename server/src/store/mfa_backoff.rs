@@ -3,6 +3,11 @@
 //! does but capped. A try during the wait is refused with 429 and
 //! `Retry-After`, even with the right code, and does not count as a failure.
 //!
+//! Times are whole seconds, so a wait is held through the second it ends in: a lock set during
+//! second `x` for `d` seconds refuses tries until second `x + d` is over, at least `d` seconds and
+//! at most `d + 1` (ending it at the start of that second would let a failure late in second `x`
+//! wait almost nothing). `Retry-After` says when a try is surely accepted.
+//!
 //! The state lives in the user's row, so every node sharing the database sees it. A try first
 //! *holds* the lock for as long as a failure would impose, with a compare-and-set on the failure
 //! count; concurrent tries therefore find the account locked and cannot guess in parallel. The
@@ -43,8 +48,8 @@ impl Attempt {
             .await?;
         let failures: i64 = row.try_get("mfa_failures")?;
         let locked_until: i64 = row.try_get("mfa_locked_until")?;
-        if locked_until > now {
-            return Err(ApiError::Throttled { wait: wait(locked_until - now), limit: None });
+        if locked_until >= now {
+            return Err(ApiError::Throttled { wait: wait(locked_until, now), limit: None });
         }
         let hold = now.saturating_add(delay(failures + 1, state.config.mfa_backoff_cap));
         let sql =
@@ -53,7 +58,7 @@ impl Attempt {
             sqlx::query(sql).bind(hold).bind(user_id).bind(failures).bind(locked_until).execute(&state.db.pool).await?;
         if done.rows_affected() == 0 {
             // Another try took the lock between the read and the write.
-            return Err(ApiError::Throttled { wait: wait(hold - now), limit: None });
+            return Err(ApiError::Throttled { wait: wait(hold, now), limit: None });
         }
         Ok(Self { user_id, failures })
     }
@@ -81,8 +86,9 @@ impl Attempt {
     }
 }
 
-fn wait(seconds: i64) -> u64 {
-    u64::try_from(seconds.max(1)).unwrap_or(1)
+/// The seconds until a lock held through second `until` is over, seen at second `now`.
+fn wait(until: i64, now: i64) -> u64 {
+    u64::try_from(until.saturating_sub(now).saturating_add(1).max(1)).unwrap_or(1)
 }
 
 #[cfg(test)]
