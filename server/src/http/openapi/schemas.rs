@@ -227,8 +227,9 @@ pub struct TokenObtainRequest {
     /// account gets `403 mfa_required`.
     #[schema(value_type = String, required = false, example = "123456")]
     pub otp: Option<String>,
-    /// The slug of an organization the access tokens should speak for (read, not yet documented).
-    #[schema(ignore)]
+    /// The slug of an organization the access tokens should speak for: they then carry `org` and
+    /// the caller's `roles` there; `403` when the caller is not a member.
+    #[schema(value_type = String, required = false, example = "acme")]
     pub org: Option<String>,
     /// Cookie mode: the refresh token goes into the `HttpOnly` `latchkey_refresh` cookie (path
     /// `/api/token/`) instead of the body.
