@@ -40,9 +40,10 @@ pub(crate) const TIMEOUT_DETAIL: &str = "Request timed out.";
 /// whole body before reading the answer (browsers do) would otherwise be reset mid-upload by the
 /// close, and report a network error instead of the 413. A 413 always closes the connection.
 ///
-/// The timer is armed only when the answer is not ready at once: most authenticated reads are
-/// answered from memory in one poll, and a timer armed and cancelled for each of them was a
-/// measurable part of their cost.
+/// The timer is made only when the answer is not ready at once: most authenticated reads are
+/// answered from memory in one poll. `tokio::time::timeout_at` would register its timer just as
+/// late, but builds it for every request: measured in-process, `/me` took 6.24-6.31 µs with it
+/// against 5.95-6.17 µs with this.
 pub(crate) async fn within_bounds<S>(deadline: Instant, request: Request, inner: S) -> Response
 where
     S: tower::Service<Request, Response = Response, Error = Infallible>,
