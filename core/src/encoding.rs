@@ -29,7 +29,7 @@ pub fn unbase64url(text: &str) -> Option<Vec<u8>> {
 
 /// Hexadecimal in either case.
 pub(crate) fn hex_decode(text: &[u8]) -> Result<Vec<u8>, DecodeError> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return Err(DecodeError);
     }
     let lower: Vec<u8> = text.iter().map(u8::to_ascii_lowercase).collect();

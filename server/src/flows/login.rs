@@ -58,18 +58,30 @@ pub(crate) async fn settle_success(reservations: Vec<Reservation>) -> Result<(),
     Ok(())
 }
 
-/// The end of every login, once the password (and the second factor, `mfa`) are verified: an
-/// expired password gets `403 password_expired` and a token to change it with; otherwise a new
-/// session, a notice e-mail for a device not seen before (`LATCHKEY_NOTIFY_NEW_LOGIN`), and its tokens.
+/// How a login proved the user, and what it asked for.
+#[derive(Debug)]
+pub(crate) struct LoginContext {
+    /// What proved the user: the session's `auth_method`.
+    pub method: AuthMethod,
+    /// A second factor was verified (a user-verified passkey counts): the access tokens' `mfa`.
+    pub mfa: bool,
+    /// The refresh token goes in the cookie.
+    pub cookie: bool,
+    /// The organization the access tokens speak for.
+    pub org_id: Option<i64>,
+}
+
+/// The end of every login, once the user is proved: a password login with an expired password
+/// gets `403 password_expired` and a token to change it with; otherwise a new session, a notice
+/// e-mail for a device not seen before (`LATCHKEY_NOTIFY_NEW_LOGIN`), and its tokens.
 pub(crate) async fn finish_login(
     state: &AppState,
     user: &User,
     client: &Client,
-    mfa: bool,
-    cookie: bool,
-    org_id: Option<i64>,
+    login: LoginContext,
 ) -> Result<TokenPair, ApiError> {
-    if crate::flows::passwords::password_expired(state, user) {
+    let LoginContext { method, mfa, cookie, org_id } = login;
+    if method == AuthMethod::Password && crate::flows::passwords::password_expired(state, user) {
         let purpose = crate::store::challenges::Purpose::PasswordChange;
         let slug = org_claims(state, user.id, org_id).await?.map(|org| org.slug);
         let token = crate::store::challenges::create(state, purpose, user.id, cookie, mfa, slug.as_deref()).await?;
@@ -78,14 +90,30 @@ pub(crate) async fn finish_login(
     if state.config.notify_new_login {
         crate::flows::passwords::notify_if_new_device(state, user, client).await?;
     }
-    let pair = issue_session(state, user, &client.ip, &client.user_agent, mfa, AuthMethod::Password, org_id).await?;
+    let detail = json!({ "mfa": mfa, "method": method.as_str() });
+    let pair = issue_session(state, user, &client.ip, &client.user_agent, mfa, method, org_id).await?;
     let actor = crate::store::audit::Actor { user_id: Some(user.id), client, session_id: Some(&pair.session_id) };
-    crate::store::audit::record(state, AuditEvent::LoginSucceeded, actor, json!({ "mfa": mfa })).await?;
+    crate::store::audit::record(state, AuditEvent::LoginSucceeded, actor, detail).await?;
     Ok(pair)
 }
 
-/// Audits a refused login: `reason` is `bad_credentials`, `inactive`, `locked_out` or
-/// `email_not_verified`; `login` is the name given (never the password), which the audit log cuts
+/// The e-mail verification rule (`LATCHKEY_EMAIL_VERIFICATION=mandatory`): an account whose address
+/// is not verified is refused with `401 email_not_verified`, audited under the name `login`.
+pub(crate) async fn require_verified_email(
+    state: &AppState,
+    user: &User,
+    client: &Client,
+    login: &str,
+) -> Result<(), ApiError> {
+    if !state.config.verification_mandatory() || user.is_verified {
+        return Ok(());
+    }
+    login_failed(state, Some(user.id), client, login, "email_not_verified").await?;
+    Err(ApiError::Token { detail: "E-mail address is not verified.".into(), code: "email_not_verified", extra: None })
+}
+
+/// Audits a refused login: `reason` is `bad_credentials`, `inactive`, `locked_out`,
+/// `email_not_verified` or `passkey_invalid`; `login` is the name given (never the password), which the audit log cuts
 /// to its length for people.
 pub(crate) async fn login_failed(
     state: &AppState,

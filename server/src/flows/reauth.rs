@@ -48,13 +48,16 @@ impl Action {
 pub(crate) enum Method {
     Password,
     Code,
+    Passkey,
 }
 
 impl Method {
-    fn as_str(self) -> &'static str {
+    /// The name audit rows give it.
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Password => "password",
             Self::Code => "code",
+            Self::Passkey => "passkey",
         }
     }
 }
@@ -92,6 +95,36 @@ where
             reservation.release().await?;
             Err(error)
         }
+    }
+}
+
+/// A passkey's re-authentication (`check`, the assertion) under the same lockout as the others:
+/// whether the authenticator also verified the user (a second factor). A refused assertion is
+/// `400 passkey_invalid`, counted and audited as `reauth_failed`.
+pub(crate) async fn passkey<F>(state: &AppState, actor: Actor<'_>, check: F) -> Result<bool, ApiError>
+where
+    F: Future<Output = Result<crate::flows::passkeys::assertion::Asserted, ApiError>>,
+{
+    let user_id = actor.user_id.ok_or_else(|| ApiError::Internal("a re-authentication without a user".into()))?;
+    let mut refusal = None;
+    let mut verified = false;
+    let outcome = async {
+        match check.await {
+            Ok(asserted) => {
+                verified = asserted.user_verified;
+                Ok(true)
+            }
+            Err(error @ ApiError::PasskeyInvalid(_)) => {
+                refusal = Some(error);
+                Ok(false)
+            }
+            Err(error) => Err(error),
+        }
+    };
+    let accepted = guard(state, actor, user_id, Action::Reauthenticate, Method::Passkey, outcome).await?;
+    match refusal {
+        Some(error) if !accepted => Err(error),
+        _ => Ok(verified),
     }
 }
 

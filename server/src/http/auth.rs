@@ -74,9 +74,10 @@ pub fn bearer_token(parts: &Parts) -> Result<Option<String>, ApiError> {
 
 /// Account-security endpoints an API key may never use: a key must not mint keys, change the
 /// password or the second factors, or manage sessions. Those need a login.
-const SESSION_ONLY: [&str; 6] = [
+const SESSION_ONLY: [&str; 7] = [
     "/api/auth/api-keys/",
     "/api/auth/2fa/",
+    "/api/auth/passkeys/",
     "/api/auth/password/",
     "/api/auth/sessions/",
     "/api/auth/logout",

@@ -180,6 +180,26 @@ impl<'a> Form<'a> {
         self.over_bounds
     }
 
+    /// A `JSONField` that must be an object (a WebAuthn credential): `Some` when present and an
+    /// object; a missing or other value is DRF's error for it and `None`.
+    pub fn object(&mut self, field: &str) -> Option<&'a Value> {
+        match self.map?.get(field) {
+            None => {
+                self.error(field, "This field is required.");
+                None
+            }
+            Some(Value::Null) => {
+                self.error(field, "This field may not be null.");
+                None
+            }
+            Some(value @ Value::Object(_)) => Some(value),
+            Some(_) => {
+                self.error(field, "Expected a dictionary of items.");
+                None
+            }
+        }
+    }
+
     /// A `BooleanField` that is optional.
     pub fn boolean(&mut self, field: &str) -> Option<bool> {
         match self.map?.get(field) {

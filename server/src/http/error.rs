@@ -18,7 +18,7 @@ trait Answer {
 impl Answer for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::Validation(_) | Self::Parse(_) => StatusCode::BAD_REQUEST,
+            Self::Validation(_) | Self::Parse(_) | Self::PasskeyInvalid(_) => StatusCode::BAD_REQUEST,
             Self::NotAuthenticated | Self::AuthenticationFailed(_) | Self::Token { .. } => StatusCode::UNAUTHORIZED,
             Self::PermissionDenied
             | Self::Forbidden(_)
@@ -26,7 +26,8 @@ impl Answer for ApiError {
             | Self::MfaRequired { .. }
             | Self::ReauthenticationRequired
             | Self::PasswordExpired { .. } => StatusCode::FORBIDDEN,
-            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::NotFound | Self::PasskeysUnavailable => StatusCode::NOT_FOUND,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -51,12 +52,15 @@ impl Answer for ApiError {
             Self::ReauthenticationRequired => {
                 json!({ "detail": self.to_string(), "code": "reauthentication_required" })
             }
-            Self::MfaRequired { mfa_token } => json!({
+            Self::MfaRequired { mfa_token, methods } => json!({
                 "detail": self.to_string(),
                 "code": "mfa_required",
                 "mfa_token": mfa_token,
-                "methods": ["totp", "backup_code"],
+                "methods": methods,
             }),
+            Self::PasskeyInvalid(detail) => json!({ "detail": detail, "code": "passkey_invalid" }),
+            Self::PasskeysUnavailable => json!({ "detail": self.to_string(), "code": "passkeys_unavailable" }),
+            Self::Conflict { detail, code } => json!({ "detail": detail, "code": code }),
             Self::PasswordExpired { password_change_token } => json!({
                 "detail": self.to_string(),
                 "code": "password_expired",

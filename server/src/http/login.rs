@@ -18,7 +18,9 @@ use latchkey_core::policy::{PasswordPolicy, Violation};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::flows::login::{finish_login, login_failed, reserve_all, settle_success, NO_ACTIVE_ACCOUNT};
+use crate::flows::login::{
+    finish_login, login_failed, require_verified_email, reserve_all, settle_success, LoginContext, NO_ACTIVE_ACCOUNT,
+};
 use crate::http::drf::{Form, FormBody, JsonBody};
 use crate::http::openapi::schemas::{IssuedTokens, TokenObtainRequest};
 use crate::http::tokens::pair_response;
@@ -28,6 +30,7 @@ use crate::infra::passwords::Claimant;
 use crate::infra::state::AppState;
 use crate::store::limits::Lock;
 use crate::store::orgs::member_of;
+use crate::store::sessions::AuthMethod;
 use crate::store::users::{normalize_email, normalize_username, User};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -99,14 +102,7 @@ pub(crate) async fn create_token_pair(
         let hash = state.hasher.hash(password, &claimant).await?;
         User::set_password_hash(&state.db, user.id, &hash).await?;
     }
-    if state.config.verification_mandatory() && !user.is_verified {
-        login_failed(&state, Some(user.id), &client, &name, "email_not_verified").await?;
-        return Err(ApiError::Token {
-            detail: "E-mail address is not verified.".into(),
-            code: "email_not_verified",
-            extra: None,
-        });
-    }
+    require_verified_email(&state, &user, &client, &name).await?;
     let org_id = match &org {
         Some(slug) => Some(member_of(&state, slug, user.id).await?),
         None => None,
@@ -118,7 +114,8 @@ pub(crate) async fn create_token_pair(
         };
         crate::http::mfa::login::check_login_code(&state, &user, &otp, &client).await?;
     }
-    let pair = finish_login(&state, &user, &client, user.mfa_enabled, cookie, org_id).await?;
+    let login = LoginContext { method: AuthMethod::Password, mfa: user.mfa_enabled, cookie, org_id };
+    let pair = finish_login(&state, &user, &client, login).await?;
     pair_response(&state, pair, cookie)
 }
 

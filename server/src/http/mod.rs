@@ -21,6 +21,8 @@ pub mod mfa;
 pub mod openapi;
 pub mod ops;
 pub mod orgs;
+pub mod passkey_login;
+pub mod passkeys;
 pub mod request_bounds;
 pub mod router;
 pub mod routes;

@@ -4,7 +4,9 @@
 
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::http::{accounts, admin, audit, keys, lifecycle, login, mfa, ops, orgs, sessions, sudo, tokens};
+use crate::http::{
+    accounts, admin, audit, keys, lifecycle, login, mfa, ops, orgs, passkey_login, passkeys, sessions, sudo, tokens,
+};
 use crate::infra::state::AppState;
 
 /// The API's routes with their operations.
@@ -18,6 +20,8 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .merge(login::router())
         .merge(mfa::login::router())
         .merge(mfa::router())
+        .merge(passkeys::router())
+        .merge(passkey_login::router())
         .merge(lifecycle::router())
         .merge(audit::router())
         .merge(keys::router())

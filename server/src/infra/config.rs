@@ -75,6 +75,18 @@ pub struct Config {
     /// this is plain `http://` on localhost, 127.0.0.1 or [::1].
     #[arg(long, env = "LATCHKEY_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// The passkeys' relying party ID: a domain (never an IP address) that every origin of
+    /// `LATCHKEY_WEBAUTHN_ORIGINS` is on. Unset: the host of `LATCHKEY_PUBLIC_URL`; when that is an
+    /// IP address (the default `http://127.0.0.1:8000`), passkeys are off.
+    #[arg(long, env = "LATCHKEY_WEBAUTHN_RP_ID")]
+    pub webauthn_rp_id: Option<String>,
+    /// Comma-separated origins passkeys may be used from (`https://app.example.com`; plain `http`
+    /// only on `localhost`). Empty: the origin of `LATCHKEY_PUBLIC_URL`.
+    #[arg(long, env = "LATCHKEY_WEBAUTHN_ORIGINS", value_delimiter = ',', default_value = "")]
+    pub webauthn_origins: Vec<String>,
+    /// The relying party's name, which authenticators show beside the passkey.
+    #[arg(long, env = "LATCHKEY_WEBAUTHN_RP_NAME", default_value = "Latchkey")]
+    pub webauthn_rp_name: String,
     /// Where e-mail goes: `console` (standard output), `file:<dir>` (one RFC 5322 `.eml` file per
     /// message) or an SMTP URL: `smtp://host:port` (plain, for a relay on loopback),
     /// `smtp://user:pass@host:587?tls=required` (STARTTLS) or `smtps://user:pass@host:465` (TLS).

@@ -52,6 +52,8 @@ pub enum ApiError {
     MfaRequired {
         /// The single-use token that `POST /api/token/mfa/` takes with the code.
         mfa_token: String,
+        /// The second factors the account has: `totp`, `backup_code`, `webauthn`.
+        methods: Vec<&'static str>,
     },
     /// 403: the credentials were right, and the password has expired (`LATCHKEY_PASSWORD_MAX_AGE`).
     #[error("Your password has expired. Choose a new one to continue.")]
@@ -59,9 +61,24 @@ pub enum ApiError {
         /// The single-use token that `POST /api/auth/password/change/` takes instead of a login.
         password_change_token: String,
     },
+    /// 400: a passkey ceremony failed (a wrong origin, RP ID, challenge or signature, a spent or
+    /// expired ceremony, a malformed credential, a counter that went backwards).
+    #[error("{0}")]
+    PasskeyInvalid(String),
     /// 404.
     #[error("Not found.")]
     NotFound,
+    /// 404: this server has no passkey relying party (its public URL is on an IP address).
+    #[error("Passkeys are not available on this server.")]
+    PasskeysUnavailable,
+    /// 409 with a code: the request contradicts the account's state.
+    #[error("{detail}")]
+    Conflict {
+        /// The message.
+        detail: &'static str,
+        /// `last_sign_in_method`, ...
+        code: &'static str,
+    },
     /// 405.
     #[error("Method \"{0}\" not allowed.")]
     MethodNotAllowed(String),

@@ -18,3 +18,4 @@ pub mod passwords;
 pub mod proxies;
 pub mod state;
 pub mod vault;
+pub mod webauthn;

@@ -14,6 +14,7 @@ use crate::infra::links::LinkSigner;
 use crate::infra::mail::{MailError, Mailer};
 use crate::infra::passwords::Hasher;
 use crate::infra::vault::Vault;
+use crate::infra::webauthn::RelyingParty;
 
 /// Everything a request handler may need, behind one reference count: axum clones the state for
 /// the route and for every extractor of every request, and one atomic increment is cheaper than
@@ -64,6 +65,8 @@ pub struct Shared {
     pub clock: crate::infra::clock::Clock,
     /// Lockouts this node already knows of (`crate::store::limits`).
     pub locks: Arc<crate::infra::lock_cache::LockCache>,
+    /// The passkeys' relying party; none when passkeys are off (a public URL on an IP address).
+    pub webauthn: Option<Arc<RelyingParty>>,
 }
 
 /// Why the server cannot start.
@@ -84,6 +87,9 @@ pub enum StartError {
     /// The e-mail settings are unusable.
     #[error(transparent)]
     Mail(#[from] MailError),
+    /// The passkeys' relying party is misconfigured.
+    #[error("passkeys: {0}")]
+    Webauthn(String),
 }
 
 impl AppState {
@@ -101,6 +107,8 @@ impl AppState {
         let vault = encryption_vault(&config, &secret);
         let policy = password_policy(&config)?;
         let mailer = Mailer::new(&config)?;
+        let webauthn = RelyingParty::from_config(&config, &derive_key(&secret, "latchkey webauthn fake credentials"))
+            .map_err(StartError::Webauthn)?;
         let expect = Expectations { iss: config.jwt_issuer.clone(), aud: config.jwt_audience.clone() };
         db.auth_cache.set_ttl(config.auth_cache_ttl);
         Ok(Self(Arc::new(Shared {
@@ -116,8 +124,17 @@ impl AppState {
             mailer,
             clock: crate::infra::clock::Clock::default(),
             locks: Arc::default(),
+            webauthn: webauthn.map(Arc::new),
         })))
     }
+}
+
+/// A 32-byte key for `purpose`, derived from the secret key (HKDF-SHA256).
+fn derive_key(secret: &str, purpose: &str) -> [u8; 32] {
+    let mut key = [0u8; 32];
+    // 32 bytes is far below HKDF-SHA256's limit of 8160: expand cannot fail.
+    let _ = hkdf::Hkdf::<sha2::Sha256>::new(None, secret.as_bytes()).expand(purpose.as_bytes(), &mut key);
+    key
 }
 
 /// The JWT keys: HS256 with the secret key, or the asymmetric algorithm's key pair derived from

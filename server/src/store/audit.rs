@@ -61,6 +61,13 @@ pub enum AuditEvent {
     OrgMemberRemoved,
     /// `org_role_changed`: A member's role changed.
     OrgRoleChanged,
+    /// `passkey_added`: A passkey was registered.
+    PasskeyAdded,
+    /// `passkey_counter_regressed`: A passkey's signature counter went backwards (a cloned
+    /// authenticator, or a replay): the assertion was refused.
+    PasskeyCounterRegressed,
+    /// `passkey_removed`: A passkey was removed.
+    PasskeyRemoved,
     /// `password_changed`: The password was changed.
     PasswordChanged,
     /// `password_reset`: The password was reset by e-mailed link.
@@ -81,7 +88,7 @@ pub enum AuditEvent {
 
 impl AuditEvent {
     /// Every event, in alphabetical order of their names.
-    pub const ALL: [Self; 29] = [
+    pub const ALL: [Self; 32] = [
         Self::AccountDeleted,
         Self::Admin2faReset,
         Self::AdminForcedLogout,
@@ -103,6 +110,9 @@ impl AuditEvent {
         Self::OrgInvitationSent,
         Self::OrgMemberRemoved,
         Self::OrgRoleChanged,
+        Self::PasskeyAdded,
+        Self::PasskeyCounterRegressed,
+        Self::PasskeyRemoved,
         Self::PasswordChanged,
         Self::PasswordReset,
         Self::ReauthFailed,
@@ -137,6 +147,9 @@ impl AuditEvent {
             Self::OrgInvitationSent => "org_invitation_sent",
             Self::OrgMemberRemoved => "org_member_removed",
             Self::OrgRoleChanged => "org_role_changed",
+            Self::PasskeyAdded => "passkey_added",
+            Self::PasskeyCounterRegressed => "passkey_counter_regressed",
+            Self::PasskeyRemoved => "passkey_removed",
             Self::PasswordChanged => "password_changed",
             Self::PasswordReset => "password_reset",
             Self::ReauthFailed => "reauth_failed",

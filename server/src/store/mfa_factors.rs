@@ -371,11 +371,13 @@ pub(crate) async fn backup_codes_remaining(state: &AppState, user_id: i64) -> Re
     Ok(row.try_get("n")?)
 }
 
-/// Sets `users.mfa_enabled` from whether a confirmed device remains; without one, the backup codes
-/// go too (they would otherwise be a second factor of an account that has none). Returns the flag.
+/// Sets `users.mfa_enabled` from whether a confirmed device or a passkey remains; without one, the
+/// backup codes go too (they would otherwise be a second factor of an account that has none).
+/// Returns the flag.
 pub(crate) async fn refresh_enabled(state: &AppState, user_id: i64) -> Result<bool, ApiError> {
     let sql = "UPDATE users SET mfa_enabled = CASE WHEN EXISTS (SELECT 1 FROM totp_devices d \
-               WHERE d.user_id = users.id AND d.confirmed = 1) THEN 1 ELSE 0 END WHERE id = $1 RETURNING mfa_enabled";
+               WHERE d.user_id = users.id AND d.confirmed = 1) OR EXISTS (SELECT 1 FROM passkeys p \
+               WHERE p.user_id = users.id) THEN 1 ELSE 0 END WHERE id = $1 RETURNING mfa_enabled";
     let row = sqlx::query(sql).bind(user_id).fetch_one(&state.db.pool).await?;
     state.db.forget_user(user_id).await;
     let enabled = row.try_get::<i64, _>("mfa_enabled")? != 0;
@@ -426,10 +428,11 @@ pub(crate) async fn delete_device(state: &AppState, id: i64, user_id: i64) -> Re
 }
 
 /// Removes every second factor of `user_id` in one transaction (staff's emergency reset): its
-/// authenticators, backup codes and back-off; how many authenticators went.
+/// authenticators, passkeys, backup codes and back-off; how many authenticators and passkeys went.
 pub(crate) async fn remove_all(state: &AppState, user_id: i64) -> Result<u64, ApiError> {
     let mut tx = state.db.pool.begin().await?;
     let devices = sqlx::query("DELETE FROM totp_devices WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+    let passkeys = sqlx::query("DELETE FROM passkeys WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
     sqlx::query("DELETE FROM backup_codes WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
     sqlx::query("UPDATE users SET mfa_enabled = 0, mfa_failures = 0, mfa_locked_until = 0 WHERE id = $1")
         .bind(user_id)
@@ -437,7 +440,30 @@ pub(crate) async fn remove_all(state: &AppState, user_id: i64) -> Result<u64, Ap
         .await?;
     tx.commit().await?;
     state.db.forget_user(user_id).await;
-    Ok(devices.rows_affected())
+    Ok(devices.rows_affected() + passkeys.rows_affected())
+}
+
+/// The second factors `user_id` can answer a login's `mfa_required` with: `totp` and `backup_code`
+/// with a confirmed authenticator (as before passkeys), `backup_code` while codes remain, and
+/// `webauthn` with a passkey when this server has passkeys on.
+pub(crate) async fn methods(state: &AppState, user_id: i64) -> Result<Vec<&'static str>, ApiError> {
+    let sql = "SELECT (SELECT COUNT(*) FROM totp_devices WHERE user_id = $1 AND confirmed = 1) AS totp, \
+               (SELECT COUNT(*) FROM backup_codes WHERE user_id = $1) AS codes, \
+               (SELECT COUNT(*) FROM passkeys WHERE user_id = $1) AS passkeys";
+    let row = sqlx::query(sql).bind(user_id).fetch_one(&state.db.pool).await?;
+    let count = |column: &str| row.try_get::<i64, _>(column).map(|n| n > 0);
+    let totp = count("totp")?;
+    let mut methods = Vec::with_capacity(3);
+    if totp {
+        methods.push("totp");
+    }
+    if totp || count("codes")? {
+        methods.push("backup_code");
+    }
+    if state.webauthn.is_some() && count("passkeys")? {
+        methods.push("webauthn");
+    }
+    Ok(methods)
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@ pub mod limits;
 pub mod mfa_backoff;
 pub mod mfa_factors;
 pub mod orgs;
+pub mod passkey_ceremonies;
+pub mod passkeys;
 pub mod password_history;
 pub mod sessions;
 pub mod user_fields;

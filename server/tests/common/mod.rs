@@ -12,6 +12,8 @@
 //! - [`audit`]: the audit log as the database holds it;
 //! - [`mfa`]: authenticators, enrolled users and the second step of a login;
 //! - [`orgs`]: an organization with a member in each role;
+//! - [`soft_key`]: a software WebAuthn authenticator that registers and signs like a browser's;
+//! - [`passkeys`]: a server with passkeys on, passkeys added, and the sign-in ceremonies;
 //! - [`binary`]: the real `latchkey` binary, started as a process.
 // Each test file uses part of the harness: what it leaves is neither dead nor an unused import.
 #![allow(dead_code, unused_imports, clippy::expect_used, clippy::unwrap_used)]
@@ -24,6 +26,8 @@ pub mod login;
 pub mod mail;
 pub mod mfa;
 pub mod orgs;
+pub mod passkeys;
+pub mod soft_key;
 pub mod users;
 pub mod writes;
 
@@ -43,6 +47,8 @@ pub use login::*;
 pub use mail::*;
 pub use mfa::*;
 pub use orgs::*;
+pub use passkeys::*;
+pub use soft_key::*;
 pub use users::*;
 pub use writes::*;
 

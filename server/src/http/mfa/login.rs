@@ -1,7 +1,8 @@
 //! The second step of login (docs/api.md#tokens). After the right password, an account with 2FA gets
 //! `403 mfa_required` and a single-use `mfa_token` valid 5 minutes; `POST /api/token/mfa/` trades it
-//! with a TOTP or backup code for the session's tokens, whose access tokens say `"mfa": true`. The
-//! login may instead carry the code in `otp` and finish in one step.
+//! with a TOTP or backup code, or a passkey's assertion (`POST /api/token/mfa/webauthn/options/`
+//! first), for the session's tokens, whose access tokens say `"mfa": true`. The login may instead
+//! carry the code in `otp` and finish in one step.
 
 use axum::extract::State;
 use axum::response::Response;
@@ -9,18 +10,22 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{verify_code, Accept, Purpose};
-use crate::flows::login::finish_login;
-use crate::http::drf::{Form, JsonBody};
+use axum::Json;
+
+use crate::flows::login::{finish_login, LoginContext};
+use crate::http::drf::{Body, Form, JsonBody};
+use crate::http::openapi::passkey_schemas::{MfaTokenRequest, PasskeyStepOptions};
 use crate::http::openapi::schemas::{IssuedTokens, MfaLoginRequest};
 use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
 use crate::store::audit::Actor;
 use crate::store::challenges::{self, Purpose as ChallengePurpose};
+use crate::store::sessions::AuthMethod;
 use crate::store::users::User;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(complete_login))
+    OpenApiRouter::new().routes(routes!(complete_login)).routes(routes!(passkey_options))
 }
 
 /// The answer to a wrong second factor at login.
@@ -46,7 +51,8 @@ pub(crate) async fn require_second_factor(
     org: Option<&str>,
 ) -> Result<ApiError, ApiError> {
     let token = challenges::create(state, ChallengePurpose::Mfa, user_id, cookie, false, org).await?;
-    Ok(ApiError::MfaRequired { mfa_token: token })
+    let methods = crate::store::mfa_factors::methods(state, user_id).await?;
+    Ok(ApiError::MfaRequired { mfa_token: token, methods })
 }
 
 /// The one-step login's `otp`: a TOTP or backup code of `user`, or `401 mfa_invalid`.
@@ -63,15 +69,16 @@ pub(crate) async fn check_login_code(
     }
 }
 
-/// `POST /api/token/mfa/`: `{"mfa_token", "code"}` → the tokens of a new session with `"mfa": true`
-/// (the refresh token in the cookie when the login asked for cookie mode, or `"cookie": true` here).
+/// `POST /api/token/mfa/`: `{"mfa_token", "code"}` or `{"mfa_token", "credential"}` → the tokens
+/// of a new session with `"mfa": true` (the refresh token in the cookie when the login asked for
+/// cookie mode, or `"cookie": true` here). A wrong factor leaves the `mfa_token` usable.
 #[utoipa::path(
     post, path = "/api/token/mfa/", tag = "tokens",
     request_body = MfaLoginRequest,
     responses(
         (status = 200, description = "A new session's tokens.", body = IssuedTokens,
             headers(("Set-Cookie" = String, description = "Cookie mode: the refresh token, `latchkey_refresh`."))),
-        (status = 400, response = crate::http::openapi::errors::BadRequest),
+        (status = 400, response = crate::http::openapi::passkey_schemas::PasskeyInvalid),
         (status = 401, response = crate::http::openapi::errors::MfaInvalid),
         (status = 403, response = crate::http::openapi::lifecycle_schemas::PasswordExpired),
         (status = 429, response = crate::http::openapi::errors::Throttled),
@@ -84,23 +91,62 @@ async fn complete_login(
 ) -> Result<Response, ApiError> {
     // The network is counted before the form is read: an invalid form counts too.
     crate::store::limits::hit(&state, crate::infra::config::Limit::MfaIp, &client.network).await?;
-    let MfaLoginRequest { mfa_token: token, code, cookie } = Form::new(&body).read()?;
-    let Some(challenge) = challenges::find(&state, ChallengePurpose::Mfa, &token).await? else {
-        return Err(challenge_gone());
-    };
-    // Deactivated since the password step: the same answer as a failed login.
-    let Some(user) = User::by_id(&state.db, challenge.user_id).await?.filter(|u| u.is_active) else {
-        return Err(ApiError::AuthenticationFailed(crate::flows::login::NO_ACTIVE_ACCOUNT));
-    };
-    check_login_code(&state, &user, &code, &client).await?;
+    let MfaLoginRequest { mfa_token: token, code, credential, cookie } = Form::new(&body).read()?;
+    let (challenge, user) = pending_login(&state, &token).await?;
+    match (code, credential) {
+        (_, Some(credential)) => {
+            let actor = Actor { user_id: Some(user.id), client: &client, session_id: None };
+            crate::flows::passkeys::assertion::finish_second_factor(&state, actor, &token, &credential).await?;
+        }
+        (Some(code), None) => check_login_code(&state, &user, &code, &client).await?,
+        (None, None) => return Err(ApiError::field("code", "This field is required.")),
+    }
     // Single use: of two requests racing with one token, only the one that spends it goes on.
     if !challenge.spend(&state).await? {
         return Err(challenge_gone());
     }
     // The organization was checked at the first step; a member removed since gets no `org`.
     let cookie = cookie || challenge.cookie;
-    let pair = finish_login(&state, &user, &client, true, cookie, challenge.org_id).await?;
+    let login = LoginContext { method: AuthMethod::Password, mfa: true, cookie, org_id: challenge.org_id };
+    let pair = finish_login(&state, &user, &client, login).await?;
     crate::http::tokens::pair_response(&state, pair, cookie)
+}
+
+/// `POST /api/token/mfa/webauthn/options/`: `{"mfa_token"}` → `{"publicKey"}`, the options of an
+/// assertion by one of the account's passkeys, to send to `POST /api/token/mfa/` as `credential`.
+#[utoipa::path(
+    post, path = "/api/token/mfa/webauthn/options/", tag = "tokens",
+    request_body = MfaTokenRequest,
+    responses(
+        (status = 200, description = "The assertion's options.", body = PasskeyStepOptions),
+        (status = 400, response = crate::http::openapi::passkey_schemas::PasskeyInvalid),
+        (status = 401, response = crate::http::openapi::errors::MfaInvalid),
+        (status = 404, response = crate::http::openapi::passkey_schemas::PasskeysUnavailable),
+        (status = 429, response = crate::http::openapi::errors::Throttled),
+    )
+)]
+async fn passkey_options(
+    State(state): State<AppState>,
+    client: Client,
+    Body(MfaTokenRequest { mfa_token }): Body<MfaTokenRequest>,
+) -> Result<Json<PasskeyStepOptions>, ApiError> {
+    crate::flows::passkeys::relying_party(&state)?;
+    crate::store::limits::hit(&state, crate::infra::config::Limit::MfaIp, &client.network).await?;
+    let (_, user) = pending_login(&state, &mfa_token).await?;
+    let public_key = crate::flows::passkeys::assertion::begin_second_factor(&state, &mfa_token, user.id).await?;
+    Ok(Json(PasskeyStepOptions { public_key }))
+}
+
+/// The login waiting for its second factor under `token`, and its user (still active).
+async fn pending_login(state: &AppState, token: &str) -> Result<(challenges::Challenge, User), ApiError> {
+    let Some(challenge) = challenges::find(state, ChallengePurpose::Mfa, token).await? else {
+        return Err(challenge_gone());
+    };
+    // Deactivated since the password step: the same answer as a failed login.
+    let Some(user) = User::by_id(&state.db, challenge.user_id).await?.filter(|u| u.is_active) else {
+        return Err(ApiError::AuthenticationFailed(crate::flows::login::NO_ACTIVE_ACCOUNT));
+    };
+    Ok((challenge, user))
 }
 
 #[cfg(test)]

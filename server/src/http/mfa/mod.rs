@@ -50,7 +50,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(regenerate_backup_codes))
 }
 
-/// `GET /api/auth/2fa/`: whether 2FA is on, the devices, and how many backup codes are left.
+/// `GET /api/auth/2fa/`: whether 2FA is on (a confirmed device or a passkey), the devices, and how
+/// many backup codes are left.
 #[utoipa::path(
     get, path = "/api/auth/2fa/", tag = "two-factor", security(("bearer" = [])),
     responses(
@@ -61,8 +62,9 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 async fn status(State(state): State<AppState>, auth: AuthUser) -> Result<Json<TwoFactorStatus>, ApiError> {
     let devices = Device::list(&state, auth.user.id).await?;
     let remaining = factors::backup_codes_remaining(&state, auth.user.id).await?;
+    let passkeys = crate::store::passkeys::Passkey::count(&state, auth.user.id).await?;
     Ok(Json(TwoFactorStatus {
-        enabled: devices.iter().any(|d| d.confirmed),
+        enabled: devices.iter().any(|d| d.confirmed) || passkeys > 0,
         devices: devices.iter().map(Device::shown).collect(),
         backup_codes_remaining: remaining,
     }))
@@ -296,7 +298,7 @@ pub(crate) async fn prove_identity(
 }
 
 /// Whether the caller's session verified a second factor.
-async fn session_verified(state: &AppState, auth: &AuthUser) -> Result<bool, ApiError> {
+pub(crate) async fn session_verified(state: &AppState, auth: &AuthUser) -> Result<bool, ApiError> {
     crate::store::sessions::verified_second_factor(state, auth.session_id().unwrap_or_default()).await
 }
 

@@ -8,6 +8,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::errors::*;
 use super::lifecycle_schemas::*;
+use super::passkey_schemas::{LastSignInMethod, PasskeyInvalid, PasskeysUnavailable};
 use super::privileged::*;
 
 /// The name of the bearer security scheme that authenticated operations require.
@@ -42,7 +43,10 @@ const BEARER: &str = "bearer";
             Throttled,
             Forbidden,
             PasswordExpired,
-            ReauthenticationRequired
+            ReauthenticationRequired,
+            PasskeyInvalid,
+            PasskeysUnavailable,
+            LastSignInMethod
         )
     ),
     tags(
@@ -50,6 +54,7 @@ const BEARER: &str = "bearer";
         (name = "accounts", description = "Registration and the caller's own account."),
         (name = "sessions", description = "The caller's login sessions: logout, logout everywhere, list, revoke one."),
         (name = "two-factor", description = "TOTP authenticators and backup codes: enroll, confirm, remove, regenerate."),
+        (name = "passkeys", description = "WebAuthn passkeys: register, rename, remove; sign in with one."),
         (name = "passwords", description = "The password policy, change, reset by e-mail, and e-mail verification."),
         (name = "audit", description = "Security events: the caller's own, and everyone's for staff."),
         (name = "api-keys", description = "Keys for scripts and services, sent as `X-API-Key`."),

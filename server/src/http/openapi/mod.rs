@@ -17,6 +17,7 @@ pub mod admin_schemas;
 pub mod document;
 pub mod errors;
 pub mod lifecycle_schemas;
+pub mod passkey_schemas;
 pub mod privileged;
 pub mod schemas;
 pub mod sessions;

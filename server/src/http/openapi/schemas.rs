@@ -13,7 +13,7 @@ use crate::http::drf::{CharField, Form, FormBody};
 #[schema(example = json!({"enabled": true, "devices": [{"id": 1, "name": "Phone", "confirmed": true,
     "created_at": "2026-01-02T03:04:05Z", "last_used_at": "2026-01-02T03:05:00Z"}], "backup_codes_remaining": 10}))]
 pub struct TwoFactorStatus {
-    /// A confirmed device exists: login needs a second factor.
+    /// A confirmed device or a passkey exists: login needs a second factor.
     pub enabled: bool,
     /// Every device, confirmed or not, oldest first.
     pub devices: Vec<crate::store::mfa_factors::TotpDevice>,
@@ -262,26 +262,37 @@ impl FormBody for TokenObtainRequest {
     }
 }
 
-/// The second step of a login to an account with 2FA.
+/// The second step of a login to an account with 2FA: a `code`, or a passkey's `credential`
+/// answering `POST /api/token/mfa/webauthn/options/`.
 #[derive(Debug, ToSchema)]
 #[schema(example = json!({"mfa_token": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "code": "123456"}))]
 pub struct MfaLoginRequest {
     /// From the `403 mfa_required` answer: single-use, valid 5 minutes.
     pub mfa_token: String,
     /// A current TOTP code, or an unused backup code (`xxxx-xxxx-xxxx`).
-    pub code: String,
+    #[schema(value_type = String, required = false)]
+    pub code: Option<String>,
+    /// Instead of a code: `PublicKeyCredential.toJSON()` of a passkey's assertion.
+    #[schema(value_type = Object, required = false)]
+    pub credential: Option<serde_json::Value>,
     /// Cookie mode, as at login (a login that asked for it keeps it).
     #[schema(required = false, default = false)]
     pub cookie: bool,
 }
 
 impl FormBody for MfaLoginRequest {
+    /// Exactly one of `code` and `credential`.
     fn read(form: &mut Form<'_>) -> Self {
-        Self {
-            mfa_token: form.string("mfa_token", CharField::REQUIRED).unwrap_or_default(),
-            code: form.string("code", CharField::REQUIRED).unwrap_or_default(),
-            cookie: form.boolean("cookie").unwrap_or(false),
+        let mfa_token = form.string("mfa_token", CharField::REQUIRED).unwrap_or_default();
+        let (code, credential) = if form.has("credential") {
+            (None, form.object("credential").cloned())
+        } else {
+            (form.string("code", CharField::REQUIRED), None)
+        };
+        if form.has("credential") && form.has("code") {
+            form.error("non_field_errors", "Give a code or a passkey credential, not both.");
         }
+        Self { mfa_token, code, credential, cookie: form.boolean("cookie").unwrap_or(false) }
     }
 }
 
