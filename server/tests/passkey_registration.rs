@@ -277,3 +277,34 @@ on_both!(api_keys_cannot_manage_passkeys, |state: AppState| async move {
     let (status, _) = common::with_key(&state, "GET", "/api/auth/passkeys/", None, key["key"].as_str().unwrap()).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 });
+
+on_both!(ceremonies_in_flight_are_bounded, |state: AppState| async move {
+    let state = with_passkeys(state);
+    let (user_id, access) = signed_in(&state, "ada@example.com").await;
+    let rows = |purpose: &'static str| {
+        let state = state.clone();
+        async move {
+            let sql = "SELECT COUNT(*), COALESCE(MAX(LENGTH(state)), 0) FROM passkey_ceremonies WHERE purpose = $1";
+            sqlx::query_as::<_, (i64, i64)>(sql).bind(purpose).fetch_one(&state.db.pool).await.unwrap()
+        }
+    };
+    // A signed-in user has one registration in flight: asking again replaces it.
+    let (_, first) = registration_options(&state, &access, None).await;
+    for _ in 0..20 {
+        registration_options(&state, &access, None).await;
+    }
+    assert_eq!(rows("register").await.0, 1);
+    let credential = SoftKey::new().register(&first["publicKey"], &Knobs::default());
+    let body = json!({ "ceremony_id": first["ceremony_id"], "credential": credential });
+    let (status, body) = call(&state, "POST", "/api/auth/passkeys/register/", Some(body), Some(&access)).await;
+    assert_eq!((status, &body["code"]), (StatusCode::BAD_REQUEST, &json!("passkey_invalid")), "{body}");
+    // A sign-in ceremony keeps the challenge, not the account's public keys.
+    for _ in 0..10 {
+        add_passkey(&state, &access, &mut SoftKey::new()).await;
+    }
+    common::login_options(&state, Some("ada@example.com")).await;
+    let (count, longest) = rows("login").await;
+    assert_eq!(count, 1);
+    assert!(longest < 400, "a stored sign-in ceremony is {longest} bytes");
+    assert_eq!(common::audited(&state, "passkey_added", Some(user_id)).await.len(), 10);
+});

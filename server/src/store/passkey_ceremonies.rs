@@ -24,6 +24,13 @@ pub(crate) enum Purpose {
 }
 
 impl Purpose {
+    /// A signed-in user has one ceremony of this purpose in flight: a new one replaces the last,
+    /// so that no user can pile up rows. (A sign-in's ceremonies are bounded per address by
+    /// `login:ip` instead: replacing them per account would let anyone cancel another's sign-in.)
+    fn one_per_user(self) -> bool {
+        matches!(self, Self::Register | Self::Reauthenticate)
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             Self::Register => "register",
@@ -72,6 +79,13 @@ pub(crate) async fn put(state: &AppState, purpose: Purpose, key: &str, new: NewC
     let now = state.clock.now();
     // Expired ceremonies are swept as new ones are made: the table holds only those in flight.
     sqlx::query("DELETE FROM passkey_ceremonies WHERE expires_at <= $1").bind(now).execute(&state.db.pool).await?;
+    if let (true, Some(user_id)) = (purpose.one_per_user(), new.user_id) {
+        sqlx::query("DELETE FROM passkey_ceremonies WHERE user_id = $1 AND purpose = $2")
+            .bind(user_id)
+            .bind(purpose.as_str())
+            .execute(&state.db.pool)
+            .await?;
+    }
     let sql = "INSERT INTO passkey_ceremonies (id_hash, purpose, user_id, session_id, name, state, expires_at) \
                VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id_hash) DO UPDATE SET state = excluded.state, \
                expires_at = excluded.expires_at";

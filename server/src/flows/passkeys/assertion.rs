@@ -44,7 +44,14 @@ async fn options_for(state: &AppState, user_id: i64) -> Result<(Value, String), 
     let party = relying_party(state)?;
     let credentials = Passkey::list(state, user_id).await?.into_iter().map(|p| p.credential).collect();
     let (options, verifier) = party.start_authentication(credentials).map_err(|e| invalid(&e))?;
-    Ok((json!(options.public_key), to_json(&verifier)?))
+    Ok((json!(options.public_key), stored_state(verifier)?))
+}
+
+/// The verifier's state as a ceremony keeps it: without the credentials, which are looked up by
+/// the answer's credential ID when it comes (a few bytes per ceremony instead of every public key).
+fn stored_state(mut verifier: AuthenticationState) -> Result<String, ApiError> {
+    verifier.set_allowed_credentials(Vec::new());
+    to_json(&verifier)
 }
 
 /// Options to sign in: for the account of `email` (normalized) when given, else for any
@@ -70,7 +77,7 @@ pub(crate) async fn begin_login(state: &AppState, email: Option<&str>) -> Result
             .map(|id| webauthn_rs_core::proto::AllowCredentials { type_: "public-key".into(), id, transports: None })
             .collect();
     }
-    let new = NewCeremony { user_id, state: to_json(&verifier)?, ..NewCeremony::default() };
+    let new = NewCeremony { user_id, state: stored_state(verifier)?, ..NewCeremony::default() };
     let ceremony_id = ceremonies::create(state, Purpose::Login, new).await?;
     Ok((ceremony_id, json!(options.public_key)))
 }
