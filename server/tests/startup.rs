@@ -158,3 +158,38 @@ fn an_unknown_rate_limit_name_is_refused_at_start_up() {
     assert!(stderr.contains("login:ip, mfa:ip, register:ip"), "{stderr}");
     assert!(String::from_utf8_lossy(&output.stdout).is_empty(), "it must not start listening");
 }
+
+#[test]
+fn a_passkey_relying_party_that_cannot_work_is_refused_and_an_ip_turns_passkeys_off() {
+    let run = |vars: &[(&str, &str)]| {
+        let dir = fresh_dir("webauthn");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+        command
+            .env("LATCHKEY_BIND", "127.0.0.1:0")
+            .env("LATCHKEY_DATABASE_URL", format!("sqlite://{}/latchkey.db?mode=rwc", dir.display()))
+            .env("LATCHKEY_SECRET_KEY", "startup-secret-startup-secret-startup");
+        for (name, value) in vars {
+            command.env(name, value);
+        }
+        command.output().expect("run latchkey")
+    };
+    for (vars, message) in [
+        (&[("LATCHKEY_WEBAUTHN_RP_ID", "192.0.2.7")][..], "is not a lowercase domain name"),
+        (
+            &[
+                ("LATCHKEY_PUBLIC_URL", "https://auth.example.com"),
+                ("LATCHKEY_WEBAUTHN_ORIGINS", "https://evil.example"),
+            ][..],
+            "is not on the relying party ID \"auth.example.com\"",
+        ),
+        (&[("LATCHKEY_PUBLIC_URL", "http://auth.example.com")][..], "is not https"),
+    ] {
+        let output = run(vars);
+        assert!(!output.status.success(), "{vars:?} started");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("passkeys: LATCHKEY_WEBAUTHN_") && stderr.contains(message), "{vars:?}: {stderr}");
+    }
+    // The default public URL is on 127.0.0.1: the server starts, says passkeys are off, and why.
+    let logs = logs_of_a_server_on("127.0.0.1:0");
+    assert!(logs.contains("passkeys are off: the host of LATCHKEY_PUBLIC_URL is an IP address"), "{logs}");
+}
