@@ -1,4 +1,4 @@
-//! Signing in with a passkey (docs/passkeys.md) on both databases: discoverable sign-in (the
+//! Signing in with a passkey (docs/api.md#passkeys) on both databases: discoverable sign-in (the
 //! browser's autofill) and sign-in for a named account, the session it opens, and every assertion
 //! the server must refuse: foreign origins and relying parties, other challenges, bad signatures,
 //! replays, another account's user handle, a signature counter that goes backwards, and the
@@ -100,6 +100,8 @@ on_both!(options_for_an_address_do_not_tell_who_has_passkeys, |state: AppState| 
     };
     let ada = login_options(&state, Some(" Ada@Example.com")).await;
     assert_eq!(ids(&ada), vec![key.id()]);
+    // Made-up entries have no transports; so, for a named account, real ones have none either.
+    assert_eq!(ada["publicKey"]["allowCredentials"][0], json!({"type": "public-key", "id": key.id()}));
     // Made-up credentials for an unknown address and for an account without passkeys: present,
     // the same each time, different per address.
     let nobody = ids(&login_options(&state, Some("nobody@example.com")).await);
@@ -121,7 +123,7 @@ on_both!(options_for_an_address_do_not_tell_who_has_passkeys, |state: AppState| 
 on_both!(tampered_assertions_are_refused_with_one_audit_row_each, |state: AppState| async move {
     let state = with_passkeys(state);
     let mut key = SoftKey::new();
-    with_a_passkey(&state, "ada@example.com", &mut key).await;
+    let ada_id = with_a_passkey(&state, "ada@example.com", &mut key).await;
     let bob_id = create_user(&state, "bob@example.com", PASSWORD).await;
     let bob = login_pair(&state, "bob@example.com", PASSWORD).await.0;
     add_passkey(&state, &bob, &mut SoftKey::new()).await;
@@ -154,6 +156,8 @@ on_both!(tampered_assertions_are_refused_with_one_audit_row_each, |state: AppSta
         assert_eq!(failed.len(), before + 1, "{what}");
         assert_eq!(failed.last().unwrap()["reason"], "passkey_invalid", "{what}");
     }
+    // Filed under the passkey's account, whose owner sees them in their own log.
+    assert_eq!(audited(&state, "login_failed", Some(ada_id)).await.len(), 9);
     // A credential that is not registered, and one that is not a credential.
     let (status, body) = passkey_login(&state, &mut SoftKey::new(), &Knobs::default()).await;
     assert!(refused(status, &body), "{status} {body}");

@@ -1,4 +1,4 @@
-//! Registering and managing passkeys (docs/passkeys.md) on both databases: the options the server
+//! Registering and managing passkeys (docs/api.md#passkeys) on both databases: the options the server
 //! asks for, the ceremony's single use, expiry and binding, the verifier's refusals, the list,
 //! renaming and removing, who may do each, and a passkey as the account's second factor. The
 //! authenticator is `common::SoftKey`, written from the WebAuthn specification.

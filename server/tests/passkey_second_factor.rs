@@ -1,5 +1,5 @@
 //! A passkey as the second factor of a password login, and as the proof of re-authentication
-//! (docs/passkeys.md), on both databases: the `methods` a login offers, the assertion's options and
+//! (docs/api.md#passkeys), on both databases: the `methods` a login offers, the assertion's options and
 //! answer at `POST /api/token/mfa/`, what a wrong assertion leaves usable, and sudo mode by passkey.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -166,6 +166,14 @@ on_both!(a_passkey_reauthenticates_a_session, |state: AppState| async move {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body["expires_at"].is_string(), "{body}");
     assert_eq!(audited(&state, "reauthenticated", Some(user_id)).await.last().unwrap()["method"], "passkey");
+    let verified = audited(&state, "mfa_verified", Some(user_id)).await;
+    assert_eq!(verified.last().unwrap(), &json!({"purpose": "reauthenticate", "method": "webauthn"}));
+    // One proof at a time.
+    let (_, options) = ask().await;
+    let body = json!({ "ceremony_id": options["ceremony_id"], "credential": {}, "password": PASSWORD });
+    let (status, body) = call(&state, "POST", "/api/auth/reauthenticate/", Some(body), Some(&access)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["non_field_errors"].is_array(), "{body}");
     assert_eq!(registration_options(&state, &access, None).await.0, StatusCode::OK);
     // A ceremony another session asked for is not this one's.
     let (status, tokens) = common::passkey_login(&state, &mut key, &Knobs::default()).await;

@@ -182,14 +182,22 @@ fn a_passkey_relying_party_that_cannot_work_is_refused_and_an_ip_turns_passkeys_
             ][..],
             "is not on the relying party ID \"auth.example.com\"",
         ),
-        (&[("LATCHKEY_PUBLIC_URL", "http://auth.example.com")][..], "is not https"),
+        (
+            &[("LATCHKEY_WEBAUTHN_RP_ID", "example.com"), ("LATCHKEY_WEBAUTHN_ORIGINS", "http://app.example.com")][..],
+            "is not https",
+        ),
     ] {
         let output = run(vars);
         assert!(!output.status.success(), "{vars:?} started");
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(stderr.contains("passkeys: LATCHKEY_WEBAUTHN_") && stderr.contains(message), "{vars:?}: {stderr}");
+        assert!(
+            stderr.contains("passkeys: LATCHKEY_WEBAUTHN_RP_ID / LATCHKEY_WEBAUTHN_ORIGINS: ")
+                && stderr.contains(message),
+            "{vars:?}: {stderr}"
+        );
     }
-    // The default public URL is on 127.0.0.1: the server starts, says passkeys are off, and why.
+    // A public URL that cannot be a relying party (the default, on 127.0.0.1; plain http on a
+    // domain) is no reason to refuse to start: the server says passkeys are off, and why.
     let logs = logs_of_a_server_on("127.0.0.1:0");
     assert!(logs.contains("passkeys are off: the host of LATCHKEY_PUBLIC_URL is an IP address"), "{logs}");
 }

@@ -1,4 +1,4 @@
--- Passkeys (docs/passkeys.md): WebAuthn credentials, and the ceremonies in flight.
+-- Passkeys (docs/api.md#passkeys): WebAuthn credentials, and the ceremonies in flight.
 
 -- The account's WebAuthn user handle (the options' `user.id`, what a discoverable credential gives
 -- back): 32 random bytes as base64url, drawn at the first registration and never changed.

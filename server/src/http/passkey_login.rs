@@ -1,4 +1,4 @@
-//! Signing in with a passkey (docs/passkeys.md): options (for an account, or for any discoverable
+//! Signing in with a passkey (docs/api.md#passkeys): options (for an account, or for any discoverable
 //! passkey, which is what the browser's autofill uses), then the browser's assertion for a new
 //! session. The session's `auth_method` is `passkey`; its access tokens say `"mfa": true` when the
 //! authenticator verified the user (a PIN or a biometric: two factors in one), `false` otherwise.

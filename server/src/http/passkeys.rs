@@ -1,4 +1,4 @@
-//! The caller's passkeys (docs/passkeys.md): list, register (options, then the browser's answer),
+//! The caller's passkeys (docs/api.md#passkeys): list, register (options, then the browser's answer),
 //! rename, remove. Registering and removing are privileged, as every 2FA change: once 2FA is on,
 //! only a session that verified a second factor may make them, and only within the
 //! re-authentication window (`403 reauthentication_required` otherwise).

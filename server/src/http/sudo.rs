@@ -55,6 +55,9 @@ async fn reauthenticate(
     let actor = Actor { user_id: Some(auth.user.id), client: &client, session_id: Some(sid) };
     let (method, second_factor) = if form.has("credential") {
         let answer = PasskeyAnswer::read(&mut form);
+        if form.has("password") || form.has("code") {
+            form.error("non_field_errors", "Give your password, a code or a passkey, one of them.");
+        }
         form.finish()?;
         let check = crate::flows::passkeys::assertion::finish_reauthentication(
             &state,
@@ -71,6 +74,11 @@ async fn reauthenticate(
     };
     if second_factor {
         crate::http::mfa::mark_session(&state, sid).await?;
+    }
+    if second_factor && method == Method::Passkey {
+        // A code's check audits itself (`verify_code`); a passkey that verified the user is the same event.
+        let detail = json!({ "purpose": "reauthenticate", "method": "webauthn" });
+        crate::store::audit::record(&state, AuditEvent::MfaVerified, actor, detail).await?;
     }
     crate::flows::reauth::mark_recent(&state, sid).await?;
     let detail = json!({ "method": method.as_str() });

@@ -1,4 +1,4 @@
-//! The passkeys' relying party (docs/passkeys.md): who we are to an authenticator (the RP ID and
+//! The passkeys' relying party (docs/api.md#passkeys): who we are to an authenticator (the RP ID and
 //! the origins passkeys may be used from) and the WebAuthn verifier, `webauthn-rs-core`, set to
 //! Latchkey's policy. Every check of a ceremony (origin, RP ID hash, challenge, user presence,
 //! signature, signature counter, the flags a credential was registered with) is the crate's.
@@ -40,36 +40,51 @@ impl std::fmt::Debug for RelyingParty {
 }
 
 impl RelyingParty {
-    /// The relying party of the configuration; `Ok(None)` (passkeys off, with a warning) when the RP
-    /// ID would come from a public URL whose host is an IP address, which cannot be an RP ID.
-    /// `fake_key` seeds the made-up credential IDs answered for unknown accounts.
+    /// The relying party of the configuration. Without `LATCHKEY_WEBAUTHN_RP_ID` and
+    /// `LATCHKEY_WEBAUTHN_ORIGINS`, it comes from `LATCHKEY_PUBLIC_URL`; when that cannot be one (its
+    /// host is an IP address, or it is plain `http` off localhost), passkeys are off, with a warning
+    /// that says why: `Ok(None)`. `fake_key` seeds the made-up credential IDs answered for addresses
+    /// without passkeys.
     ///
     /// # Errors
     /// An explicit `LATCHKEY_WEBAUTHN_RP_ID` or `LATCHKEY_WEBAUTHN_ORIGINS` that cannot work.
     pub fn from_config(config: &Config, fake_key: &[u8]) -> Result<Option<Self>, String> {
-        let public = Url::parse(&config.public_base()).map_err(|e| format!("LATCHKEY_PUBLIC_URL: {e}"))?;
-        let rp_id = match &config.webauthn_rp_id {
-            Some(rp_id) => rp_id.clone(),
-            None => match public.host() {
-                Some(url::Host::Domain(domain)) => domain.to_owned(),
-                _ => {
-                    tracing::warn!(
-                        public_url = %config.public_base(),
-                        "passkeys are off: the host of LATCHKEY_PUBLIC_URL is an IP address, which cannot be a \
-                         WebAuthn relying party ID. Set LATCHKEY_PUBLIC_URL to a domain (http://localhost:8000 for \
-                         development) or LATCHKEY_WEBAUTHN_RP_ID."
-                    );
-                    return Ok(None);
-                }
-            },
+        let given: Vec<String> = config
+            .webauthn_origins
+            .iter()
+            .map(|o| o.trim().trim_end_matches('/').to_owned())
+            .filter(|o| !o.is_empty())
+            .collect();
+        let explicit = config.webauthn_rp_id.is_some() || !given.is_empty();
+        let public = Url::parse(&config.public_base());
+        let rp_id =
+            match (&config.webauthn_rp_id, &public) {
+                (Some(rp_id), _) => Ok(rp_id.clone()),
+                (None, Ok(url)) => match url.host() {
+                    Some(url::Host::Domain(domain)) => Ok(domain.to_owned()),
+                    _ => Err("the host of LATCHKEY_PUBLIC_URL is an IP address, which cannot be a relying party ID"
+                        .to_owned()),
+                },
+                (None, Err(e)) => Err(format!("LATCHKEY_PUBLIC_URL is not a URL ({e})")),
+            };
+        let origins = match (given.is_empty(), &public) {
+            (false, _) => Ok(given),
+            (true, Ok(url)) => Ok(vec![url.origin().ascii_serialization()]),
+            (true, Err(e)) => Err(format!("LATCHKEY_PUBLIC_URL is not a URL ({e})")),
         };
-        let given: Vec<&String> = config.webauthn_origins.iter().filter(|o| !o.trim().is_empty()).collect();
-        let origins = if given.is_empty() {
-            vec![public.origin().ascii_serialization()]
-        } else {
-            given.iter().map(|o| o.trim().trim_end_matches('/').to_owned()).collect()
-        };
-        Self::new(&config.webauthn_rp_name, &rp_id, &origins, fake_key).map(Some)
+        let party = rp_id.and_then(|rp_id| Self::new(&config.webauthn_rp_name, &rp_id, &origins?, fake_key));
+        match party {
+            Ok(party) => Ok(Some(party)),
+            Err(why) if explicit => Err(format!("LATCHKEY_WEBAUTHN_RP_ID / LATCHKEY_WEBAUTHN_ORIGINS: {why}")),
+            Err(why) => {
+                tracing::warn!(
+                    public_url = %config.public_base(),
+                    "passkeys are off: {why}. Set LATCHKEY_PUBLIC_URL to the site's https URL \
+                     (http://localhost:8000 in development), or LATCHKEY_WEBAUTHN_RP_ID and LATCHKEY_WEBAUTHN_ORIGINS."
+                );
+                Ok(None)
+            }
+        }
     }
 
     /// A relying party `rp_id` for `origins`.
@@ -187,16 +202,14 @@ fn check_rp_id(rp_id: &str) -> Result<(), String> {
     if valid {
         Ok(())
     } else {
-        Err(format!(
-            "LATCHKEY_WEBAUTHN_RP_ID {rp_id:?} is not a lowercase domain name (an IP address cannot be an RP ID)"
-        ))
+        Err(format!("the RP ID {rp_id:?} is not a lowercase domain name (an IP address cannot be one)"))
     }
 }
 
 /// `origin` as the verifier compares it: `https`, or `http` on `localhost`, on the RP ID or a
 /// subdomain of it, and nothing but scheme, host and port.
 fn check_origin(rp_id: &str, origin: &str) -> Result<Url, String> {
-    let error = |why: &str| format!("LATCHKEY_WEBAUTHN_ORIGINS: {origin:?} {why}");
+    let error = |why: &str| format!("the origin {origin:?} {why}");
     let url = Url::parse(origin).map_err(|e| error(&e.to_string()))?;
     let Some(url::Host::Domain(host)) = url.host() else { return Err(error("has no domain name")) };
     let local = host == "localhost" || host.ends_with(".localhost");
@@ -250,8 +263,10 @@ mod tests {
         let mut config = Config::from_env().unwrap_or_else(|e| panic!("{e}"));
         config.webauthn_rp_id = None;
         config.webauthn_origins = Vec::new();
-        config.public_url = Some("http://127.0.0.1:8000".into());
-        assert!(RelyingParty::from_config(&config, &[1; 32]).unwrap_or_else(|e| panic!("{e}")).is_none());
+        for off in ["http://127.0.0.1:8000", "http://devbox.internal:8000", "not a url"] {
+            config.public_url = Some(off.into());
+            assert!(RelyingParty::from_config(&config, &[1; 32]).unwrap_or_else(|e| panic!("{e}")).is_none(), "{off}");
+        }
         config.public_url = Some("https://auth.example.com/".into());
         let party = RelyingParty::from_config(&config, &[1; 32]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(party.map(|p| p.rp_id), Some("auth.example.com".to_owned()));

@@ -31,11 +31,14 @@ pub(crate) struct Asserted {
 struct Refused {
     error: ApiError,
     audited: bool,
+    /// The account of the passkey the assertion named, when it is registered: the refusal is
+    /// filed under it, so that its owner sees it.
+    user_id: Option<i64>,
 }
 
 impl From<ApiError> for Refused {
     fn from(error: ApiError) -> Self {
-        Self { error, audited: false }
+        Self { error, audited: false, user_id: None }
     }
 }
 
@@ -77,6 +80,11 @@ pub(crate) async fn begin_login(state: &AppState, email: Option<&str>) -> Result
             .map(|id| webauthn_rs_core::proto::AllowCredentials { type_: "public-key".into(), id, transports: None })
             .collect();
     }
+    // Real credentials would carry their transports and made-up ones none: for a named account,
+    // none has them, so that the options look the same whoever asks.
+    for credential in &mut options.public_key.allow_credentials {
+        credential.transports = None;
+    }
     let new = NewCeremony { user_id, state: stored_state(verifier)?, ..NewCeremony::default() };
     let ceremony_id = ceremonies::create(state, Purpose::Login, new).await?;
     Ok((ceremony_id, json!(options.public_key)))
@@ -93,8 +101,8 @@ pub(crate) async fn finish_login(
 ) -> Result<Asserted, ApiError> {
     match login_assertion(state, actor, ceremony_id, credential).await {
         Ok(asserted) => Ok(asserted),
-        Err(Refused { error: error @ ApiError::PasskeyInvalid(_), audited: false }) => {
-            crate::flows::login::login_failed(state, None, actor.client, "", "passkey_invalid").await?;
+        Err(Refused { error: error @ ApiError::PasskeyInvalid(_), audited: false, user_id }) => {
+            crate::flows::login::login_failed(state, user_id, actor.client, "", "passkey_invalid").await?;
             Err(error)
         }
         Err(refused) => Err(refused.error),
@@ -116,17 +124,20 @@ async fn login_assertion(
     let Some(passkey) = passkey.filter(|p| ceremony.user_id.is_none_or(|user_id| user_id == p.user_id)) else {
         return Err(invalid(&WebauthnError::CredentialNotFound).into());
     };
+    let owner = Some(passkey.user_id);
+    let refused =
+        |detail: &str| Refused { error: ApiError::PasskeyInvalid(detail.into()), audited: false, user_id: owner };
     if let Some(handle) = response.get_user_unique_id() {
-        if passkeys::user_of_handle(state, handle).await? != Some(passkey.user_id) {
-            return Err(ApiError::PasskeyInvalid("The passkey's user handle is not its account's.".into()).into());
+        if passkeys::user_of_handle(state, handle).await? != owner {
+            return Err(refused("The passkey's user handle is not its account's."));
         }
     } else if ceremony.user_id.is_none() {
         // A discoverable sign-in names its user only by the handle (WebAuthn §7.2 step 6).
-        return Err(ApiError::PasskeyInvalid("The passkey gave no user handle.".into()).into());
+        return Err(refused("The passkey gave no user handle."));
     }
     let verifier: AuthenticationState = from_json(&ceremony.state)?;
-    let actor = Actor { user_id: Some(passkey.user_id), ..actor };
-    verify(state, actor, &passkey, &verifier, &response).await
+    let actor = Actor { user_id: owner, ..actor };
+    verify(state, actor, &passkey, &verifier, &response).await.map_err(|refusal| Refused { user_id: owner, ..refusal })
 }
 
 /// Options for the second factor of the login whose `mfa_token` is `mfa_token`, by `user_id`'s
@@ -161,7 +172,7 @@ pub(crate) async fn finish_second_factor(
             let detail = json!({ "purpose": "login", "method": "webauthn" });
             audit::record(state, AuditEvent::MfaVerified, actor, detail).await
         }
-        Err(Refused { error: error @ ApiError::PasskeyInvalid(_), audited: false }) => {
+        Err(Refused { error: error @ ApiError::PasskeyInvalid(_), audited: false, .. }) => {
             let detail = json!({ "purpose": "login", "reason": "passkey_invalid" });
             audit::record(state, AuditEvent::MfaFailed, actor, detail).await?;
             Err(error)
@@ -250,5 +261,5 @@ async fn counter_regressed(
     let detail = json!({ "passkey_id": passkey.id, "name": passkey.name, "stored_counter": passkey.sign_count,
                          "given_counter": given });
     audit::record(state, AuditEvent::PasskeyCounterRegressed, actor, detail).await?;
-    Ok(Refused { error: invalid(&WebauthnError::CredentialPossibleCompromise), audited: true })
+    Ok(Refused { error: invalid(&WebauthnError::CredentialPossibleCompromise), audited: true, user_id: actor.user_id })
 }

@@ -1,4 +1,4 @@
-//! Passkeys (docs/passkeys.md): a signed-in user registers, renames and removes them; the
+//! Passkeys (docs/api.md#passkeys): a signed-in user registers, renames and removes them; the
 //! assertions that sign in, confirm a login's second factor or re-authenticate are in [`assertion`].
 //!
 //! - Every ceremony is stored server-side (`crate::store::passkey_ceremonies`), single use, 5 minutes,
@@ -68,6 +68,10 @@ fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
     serde_json::from_str(text).map_err(|e| ApiError::Internal(format!("stored passkey state: {e}")))
 }
 
+fn too_many() -> ApiError {
+    ApiError::field("non_field_errors", format!("An account has at most {MAX_PER_USER} passkeys. Remove one first."))
+}
+
 /// Options for a new passkey of `user`, asked from session `sid`: `(ceremony_id, publicKey)`.
 pub(crate) async fn begin_registration(
     state: &AppState,
@@ -78,8 +82,7 @@ pub(crate) async fn begin_registration(
     let party = relying_party(state)?;
     let existing = Passkey::list(state, user.id).await?;
     if existing.len() >= MAX_PER_USER {
-        let message = format!("An account has at most {MAX_PER_USER} passkeys. Remove one first.");
-        return Err(ApiError::field("non_field_errors", message));
+        return Err(too_many());
     }
     let handle = passkeys::user_handle(state, user).await?;
     let display = [user.first_name.as_str(), user.last_name.as_str()].join(" ");
@@ -108,6 +111,10 @@ pub(crate) async fn finish_registration(
     let Some(ceremony) = ceremony else { return Err(ApiError::PasskeyInvalid(CEREMONY_GONE.into())) };
     let response: RegisterPublicKeyCredential = read_credential(credential)?;
     let verifier: RegistrationState = from_json(&ceremony.state)?;
+    // Checked with the options too; again here, for two ceremonies answered at once.
+    if Passkey::count(state, user.id).await? >= i64::try_from(MAX_PER_USER).unwrap_or(i64::MAX) {
+        return Err(too_many());
+    }
     let mut registered = party.finish_registration(&response, &verifier).map_err(|e| invalid(&e))?;
     let transports = reported_transports(credential);
     // The verifier keeps transports only from attestation it checked: these are the browser's

@@ -1,4 +1,4 @@
-//! The bodies of the passkey endpoints (docs/passkeys.md). Options are the W3C JSON forms
+//! The bodies of the passkey endpoints (docs/api.md#passkeys). Options are the W3C JSON forms
 //! (`PublicKeyCredentialCreationOptionsJSON`, `PublicKeyCredentialRequestOptionsJSON`, base64url),
 //! and a `credential` is what the browser's `PublicKeyCredential.toJSON()` gives.
 
@@ -152,7 +152,7 @@ pub struct SudoProof {
 pub struct PasskeyInvalid(pub ErrorDetail);
 
 /// 404: this server has no passkeys (its public URL is on an IP address, which cannot be a relying
-/// party ID), or no such passkey of the caller's.
+/// party ID).
 #[derive(Debug, ToResponse)]
 #[response(example = json!({"detail": "Passkeys are not available on this server.", "code": "passkeys_unavailable"}))]
 pub struct PasskeysUnavailable(pub ErrorDetail);
