@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Starts the Latchkey server with the web demo at http://127.0.0.1:8000/ (override with LATCHKEY_BIND),
+# Starts the Latchkey server with the web demo at http://localhost:8000/ (override with LATCHKEY_BIND),
 # installing and building what is missing first. Ctrl-C stops it.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -12,6 +12,11 @@ fi
 # unchanged demo does not rebuild the server.
 if ! diff -rq wasm/pkg/web web-demo/pkg >/dev/null 2>&1; then
   rm -rf web-demo/pkg && cp -r wasm/pkg/web web-demo/pkg
+fi
+# Passkeys need a domain (an IP address cannot be a WebAuthn relying party): on the default address the
+# demo's public URL is http://localhost:8000, the same socket by name.
+if [ -z "${LATCHKEY_BIND:-}" ] && [ -z "${LATCHKEY_PUBLIC_URL:-}" ]; then
+  export LATCHKEY_PUBLIC_URL=http://localhost:8000
 fi
 say "Building and starting the server"
 exec cargo run --release -p latchkey-server --bin latchkey -- "$@"
