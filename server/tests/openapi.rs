@@ -25,7 +25,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/auth/register/", &["post"]),
     ("/api/auth/me/", &["get", "patch", "delete"]),
     ("/api/auth/reauthenticate/", &["post"]),
-    ("/api/auth/reauthenticate/passkey/", &["post"]),
+    ("/api/auth/reauthenticate/passkey/options/", &["post"]),
     ("/api/token/", &["post"]),
     ("/api/token/refresh/", &["post"]),
     ("/api/token/verify/", &["post"]),

@@ -263,7 +263,8 @@ on_both!(passkeys_are_unavailable_without_a_relying_party, |state: AppState| asy
     let (status, body) = call(&state, "POST", "/api/token/passkey/options/", Some(json!({})), None).await;
     assert_eq!((status, body), (StatusCode::NOT_FOUND, unavailable));
     // A password login does not offer what the server cannot check.
-    let (_, body) = call(&state, "POST", "/api/auth/reauthenticate/passkey/", Some(json!({})), Some(&access)).await;
+    let (_, body) =
+        call(&state, "POST", "/api/auth/reauthenticate/passkey/options/", Some(json!({})), Some(&access)).await;
     assert_eq!(body["code"], "passkeys_unavailable");
 });
 

@@ -146,7 +146,7 @@ on_both!(a_passkey_reauthenticates_a_session, |state: AppState| async move {
     window_passes(&state);
     assert_eq!(registration_options(&state, &access, None).await.0, StatusCode::FORBIDDEN);
 
-    let ask = || call(&state, "POST", "/api/auth/reauthenticate/passkey/", Some(json!({})), Some(&access));
+    let ask = || call(&state, "POST", "/api/auth/reauthenticate/passkey/options/", Some(json!({})), Some(&access));
     let prove = |options: &Value, credential: Value| {
         let body = json!({ "ceremony_id": options["ceremony_id"], "credential": credential });
         call(&state, "POST", "/api/auth/reauthenticate/", Some(body), Some(&access))

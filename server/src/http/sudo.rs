@@ -26,7 +26,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 }
 
 /// `POST /api/auth/reauthenticate/`: `{"password"}`, a current `{"code"}` (TOTP or backup code), or a
-/// passkey's `{"ceremony_id", "credential"}` (options from `POST /api/auth/reauthenticate/passkey/`)
+/// passkey's `{"ceremony_id", "credential"}` (options from `POST /api/auth/reauthenticate/passkey/options/`)
 /// opens the session's window for sensitive actions again, under the same per-user limit as every
 /// other re-authentication. A code, or a passkey that verified the user, also counts as this
 /// session's second factor.
@@ -87,10 +87,10 @@ async fn reauthenticate(
     Ok(Json(Reauthenticated { expires_at: Rfc3339(until) }))
 }
 
-/// `POST /api/auth/reauthenticate/passkey/`: `{}` → the options of an assertion by one of the
+/// `POST /api/auth/reauthenticate/passkey/options/`: `{}` → the options of an assertion by one of the
 /// caller's passkeys, to send to `POST /api/auth/reauthenticate/` with the `ceremony_id`.
 #[utoipa::path(
-    post, path = "/api/auth/reauthenticate/passkey/", tag = "accounts", security(("bearer" = [])),
+    post, path = "/api/auth/reauthenticate/passkey/options/", tag = "accounts", security(("bearer" = [])),
     responses(
         (status = 200, description = "The ceremony's options.", body = PasskeyOptions),
         (status = 400, response = crate::http::openapi::passkey_schemas::PasskeyInvalid),

@@ -127,7 +127,7 @@ impl FormBody for MfaTokenRequest {
 }
 
 /// Proof for `POST /api/auth/reauthenticate/`: the password, a current second-factor code, or a
-/// passkey's answer to `POST /api/auth/reauthenticate/passkey/`.
+/// passkey's answer to `POST /api/auth/reauthenticate/passkey/options/`.
 #[derive(Debug, ToSchema)]
 #[schema(example = json!({"password": "correct horse battery staple"}))]
 pub struct SudoProof {
