@@ -43,9 +43,10 @@ const BAD_UTF8: [&[u8]; 4] = [b"\xff", b"\xc3", b"\xed\xa0\x80", b"\xf4\x90\x80\
 /// Authorization headers that are not credentials.
 const GARBAGE_AUTH: [&str; 5] = ["Bearer", "Bearer x.y.z", "Basic Zm9vOmJhcg==", "Bearer \u{fc}", "Token abc"];
 
-/// Starts the binary on port 0 with a fresh SQLite file, without request limits or lockouts; its
-/// standard error is kept for the report, and its directory (database and e-mails) is removed
-/// unless the test fails.
+/// Starts the binary on port 0 with a fresh SQLite file, without request limits or lockouts, and
+/// with passkeys on (so that their endpoints do their work on what they are sent); its standard
+/// error is kept for the report, and its directory (database and e-mails) is removed unless the
+/// test fails.
 fn start_fuzzed() -> (Server, String) {
     let dir = fresh_dir("fuzz-http");
     let mut command = latchkey(&dir);
@@ -53,6 +54,8 @@ fn start_fuzzed() -> (Server, String) {
         .env("LATCHKEY_RATE_LIMITS", "off")
         .env("LATCHKEY_LOCKOUT_ATTEMPTS", "1000000")
         .env("LATCHKEY_LOCKOUT_IP_ATTEMPTS", "1000000")
+        .env("LATCHKEY_WEBAUTHN_RP_ID", "localhost")
+        .env("LATCHKEY_WEBAUTHN_ORIGINS", "http://localhost:8000")
         .stderr(Stdio::piped());
     let server = spawn(command).tidy_up(dir);
     let base = server.base.clone();
