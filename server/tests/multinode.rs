@@ -1,5 +1,6 @@
 //! Two `latchkey` processes on one PostgreSQL database, as a multi-node deployment runs: a lockout
-//! and a request limit earned partly on each node hold on both, and still hold after a node restarts.
+//! and a request limit earned partly on each node hold on both, and still hold after a node restarts;
+//! a passkey ceremony begun on one node ends on the other, and the signature counter is shared.
 //! Their JSON log lines are read back too: security events are there, secrets are not.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -90,4 +91,51 @@ async fn limits_hold_across_nodes_and_restarts() {
     for secret in [PASSWORD, WRONG, &access, bob["access"].as_str().unwrap(), bob["refresh"].as_str().unwrap()] {
         assert!(!text.contains(secret), "a secret in the logs: {secret}");
     }
+}
+
+/// Passkey ceremonies live in the database, not in a node's memory: options from one node are
+/// answered on the other, and the signature counter one node stored holds on the other.
+#[tokio::test]
+async fn passkey_ceremonies_cross_nodes() {
+    let Some(database_url) = common::fresh_postgres_database().await else { return };
+    let dir = fresh_dir("multinode-passkeys");
+    let log = dir.join("nodes.log");
+    let node = |dir: &Path| {
+        let mut command = latchkey(dir);
+        command
+            .env("LATCHKEY_DATABASE_URL", &database_url)
+            .env("LATCHKEY_WEBAUTHN_RP_ID", "localhost")
+            .env("LATCHKEY_WEBAUTHN_ORIGINS", common::ORIGIN)
+            .stderr(std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap());
+        spawn(command)
+    };
+    let (a, b) = (node(&dir), node(&dir));
+    let client = reqwest::Client::new();
+    let register = json!({"email": "ada@example.com", "password": PASSWORD, "password_confirm": PASSWORD});
+    let (_, ada) = post(&a, "/api/auth/register/", register).await;
+    let access = ada["tokens"]["access"].as_str().unwrap().to_owned();
+
+    let mut key = common::SoftKey::new();
+    let (status, options) =
+        post_json(&client, format!("{}/api/auth/passkeys/register/options/", a.base), json!({}), Some(&access)).await;
+    assert_eq!(status, StatusCode::OK, "{options}");
+    let credential = key.register(&options["publicKey"], &common::Knobs::default());
+    let body = json!({ "ceremony_id": options["ceremony_id"], "credential": credential, "name": "Laptop" });
+    let (status, passkey) =
+        post_json(&client, format!("{}/api/auth/passkeys/register/", b.base), body, Some(&access)).await;
+    assert_eq!(status, StatusCode::CREATED, "{passkey}");
+
+    assert_eq!(sign_in(&b, &a, Some(5), &mut key).await.0, StatusCode::OK);
+    // The counter node A stored is the one node B compares with.
+    let (status, body) = sign_in(&a, &b, Some(4), &mut key).await;
+    assert_eq!((status, &body["code"]), (StatusCode::BAD_REQUEST, &json!("passkey_invalid")), "{body}");
+    assert_eq!(sign_in(&a, &b, Some(6), &mut key).await.0, StatusCode::OK);
+}
+
+/// A discoverable sign-in by `key` (with signature counter `counter`) whose options come from node
+/// `from` and whose answer goes to node `to`.
+async fn sign_in(from: &Server, to: &Server, counter: Option<u32>, key: &mut common::SoftKey) -> (StatusCode, Value) {
+    let (_, options) = post(from, "/api/token/passkey/options/", json!({})).await;
+    let credential = key.assert(&options["publicKey"], &common::Knobs { counter, ..common::Knobs::default() });
+    post(to, "/api/token/passkey/", json!({ "ceremony_id": options["ceremony_id"], "credential": credential })).await
 }
