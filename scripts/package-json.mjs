@@ -1,18 +1,23 @@
 // Writes wasm/pkg/package.json: the npm package `latchkey` with its three builds behind
 // conditional exports (Node gets the CommonJS build, bundlers the bundler build, and
 // `latchkey/web` is the ES module for a plain <script type="module">). Copies the hand-written
-// `LatchkeyClient` (wasm/js/) into each build, beside the `latchkey.js` it imports: `latchkey/client`
-// and `latchkey/web/client`. The Node build is CommonJS, so its copy is an `.mjs` module.
-import { readFileSync, writeFileSync, copyFileSync } from "node:fs";
+// `LatchkeyClient` (wasm/js/: `client.js` and the `client-*.js` modules it imports) into each build,
+// beside the `latchkey.js` it imports: `latchkey/client` and `latchkey/web/client`. The Node build is
+// CommonJS, so its copies are `.mjs` modules, importing each other as such.
+import { readdirSync, readFileSync, writeFileSync, copyFileSync } from "node:fs";
 import { join } from "node:path";
 
 const out = process.argv[2];
 const client = join(out, "..", "js");
+const modules = readdirSync(client).filter((name) => /^client(-[\w-]+)?\.js$/.test(name));
 for (const target of ["web", "bundler"]) {
-  copyFileSync(join(client, "client.js"), join(out, target, "client.js"));
+  for (const name of modules) copyFileSync(join(client, name), join(out, target, name));
   copyFileSync(join(client, "client.d.ts"), join(out, target, "client.d.ts"));
 }
-copyFileSync(join(client, "client.js"), join(out, "nodejs", "client.mjs"));
+for (const name of modules) {
+  const source = readFileSync(join(client, name), "utf8").replace(/(["']\.\/client(?:-[\w-]+)?)\.js(["'])/g, "$1.mjs$2");
+  writeFileSync(join(out, "nodejs", name.replace(/\.js$/, ".mjs")), source);
+}
 const cargo = readFileSync(join(out, "..", "..", "Cargo.toml"), "utf8");
 const version = /^version = "([^"]+)"/m.exec(cargo)?.[1] ?? "0.0.0";
 const pkg = {

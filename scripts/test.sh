@@ -57,5 +57,10 @@ node tests/browser/client.mjs
 node tests/browser/client-reauth.mjs
 node tests/browser/demo.mjs
 node tests/browser/demo-reauth.mjs
+node tests/browser/client-passkeys.mjs
+node tests/browser/demo-passkeys.mjs
+# The passkey ceremonies once more with the server on PostgreSQL.
+LATCHKEY_BROWSER_DATABASE=postgres node tests/browser/client-passkeys.mjs
+LATCHKEY_BROWSER_DATABASE=postgres node tests/browser/demo-passkeys.mjs
 
 say "All tests passed"

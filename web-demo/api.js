@@ -15,7 +15,7 @@ export const client = new LatchkeyClient({ fetch: watch, onReauthenticate: (requ
 
 /**
  * Sets the dialog that answers the client's re-authentication questions: `ask(request)` resolves
- * `{password}`, `{code}` or null; `refused(message)` hears that the last answer was wrong.
+ * `{password}`, `{code}`, `{passkey: true}` or null; `refused(message)` hears that the last answer was wrong.
  */
 export function confirmIdentityWith(hooks) {
   identity = hooks;
@@ -79,10 +79,27 @@ export async function api(method, path, body) {
 }
 
 /**
- * What `client.login`, `verifyMfa` or `logout` threw, as `api` answers: a `LatchkeyError` carries
- * the server's status, body and `Retry-After`; anything else is a network failure (status 0).
+ * Runs `work`, a call of the client that may ask the user to confirm it is them (`registerPasskey`), as
+ * `api` sends a request: a wrong answer asks again. Resolves `{ok: true, value}` or `failure`'s answer.
+ */
+export async function confirming(work) {
+  for (;;) {
+    try {
+      return { ok: true, value: await work() };
+    } catch (error) {
+      if (!(error instanceof LatchkeyError) || error.code !== "reauthentication_failed") return failure(error);
+      identity.refused(error.message);
+    }
+  }
+}
+
+/**
+ * What `client.login`, `verifyMfa`, a passkey call or `logout` threw, as `api` answers: a `LatchkeyError`
+ * carries the server's status, body and `Retry-After`; the client's own `Error` (a passkey the browser
+ * could not use) its message as `detail`, with status 0; anything else is a network failure (status 0).
  */
 export function failure(error) {
+  if (error?.constructor === Error) return { ok: false, status: 0, data: { detail: error.message }, retryAfter: null };
   if (!(error instanceof LatchkeyError)) return { ok: false, status: 0, data: {}, retryAfter: null };
   if (error.code === "reauthentication_required") {
     return { ok: false, status: 403, cancelled: true, data: { detail: CANCELLED }, retryAfter: null };
@@ -113,7 +130,7 @@ const FIELD_LABELS = {
 
 /** What went wrong, as sentences: `detail` when the server gave one, else each field's messages. */
 export function problems({ status, data, retryAfter }) {
-  if (status === 0) return ["The server could not be reached. Check your connection and try again."];
+  if (status === 0 && typeof data.detail !== "string") return ["The server could not be reached. Check your connection and try again."];
   if (status === 429) return [`Too many attempts. ${retryAfter ? `Try again in ${duration(retryAfter)}.` : "Try again later."}`];
   if (typeof data.detail === "string") return [data.detail];
   const sentences = Object.entries(data).flatMap(([field, messages]) =>

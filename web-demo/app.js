@@ -3,13 +3,16 @@
 // account box here; live password verdicts in feedback.js; the signed-in cards in profile.js,
 // password.js, sessions.js, twofa.js, invitations.js and delete-account.js; the "confirm it is you"
 // dialog of sensitive actions in reauth.js; the pages e-mailed links open (reset, verification) in
-// recovery.js. The page follows the client (`client.onChange`): signing in or out here or in another
+// recovery.js; the passkeys card in passkeys.js. Passkeys also sign in here: with the button, or from the
+// e-mail field's autofill (a conditional request, started when the page loads signed out), and as the
+// second factor. The page follows the client (`client.onChange`): signing in or out here or in another
 // tab, or a session the server ended, switches it, and a reload signs back in with the refresh cookie.
 import init, { defaultPolicy } from "./pkg/latchkey.js";
 import { api, client, confirmIdentityWith, failure, holdOffIfThrottled, markInvalid, problems, say, sessionRefused, whileBusy } from "./api.js";
 import * as deleteAccount from "./delete-account.js";
 import { showFeedback } from "./feedback.js";
 import * as invitations from "./invitations.js";
+import * as passkeys from "./passkeys.js";
 import * as password from "./password.js";
 import * as profile from "./profile.js";
 import * as reauth from "./reauth.js";
@@ -31,6 +34,9 @@ function showPassword() {
 
 // The sign-in attempt waiting for its second factor (`client.login` answered `mfa_required`).
 let mfaToken = "";
+// The autofill's passkey request (`{controller, done}`) while it waits for the user; null otherwise. A
+// browser runs one passkey request at a time: any other sign-in aborts this one first.
+let autofill = null;
 // What the account box says after a sign-out this page asked for (`[message, kind]`); null when the
 // client signs out on its own: another tab signed out, or the server refused the session.
 let leaving = null;
@@ -43,21 +49,82 @@ async function submitCredentials(event) {
   const registering = event.submitter?.value === "register";
   const email = $("email").value.trim();
   const password = $("password").value;
+  await stopAutofill();
   say($("account-status"), registering ? "Creating your account…" : "Signing in…");
   const result = await whileBusy(form, () => (registering ? register(email, password) : logIn({ email, password })));
   markInvalid(form, result.ok ? {} : result.data);
-  if (result.mfaToken) return askForSecondFactor(result.mfaToken);
-  if (result.notice) return say($("account-status"), result.notice, "ok");
-  if (result.ok) return entering; // The client signed in: `client.onChange` shows the account.
-  say($("account-status"), result.sentences ?? problems(result), "bad");
-  holdOffIfThrottled(event.submitter, result);
+  return signedInOrNot(result, event.submitter);
 }
 
-/** `client.login` as `api` answers; `{ok: true, mfaToken}` when the second factor is asked for. */
+/** What a sign-in attempt (password or passkey) came to: the account, the second factor, or why not. */
+function signedInOrNot(result, button) {
+  if (result.mfaToken) return askForSecondFactor(result.mfaToken, result.methods);
+  if (result.notice) return say($("account-status"), result.notice, "ok");
+  if (result.ok) return entering; // The client signed in: `client.onChange` shows the account.
+  if (result.cancelled) return say($("account-status"), "No passkey was used: the browser's prompt was closed.");
+  if (result.unsupported) return say($("account-status"), "This browser cannot use passkeys. Sign in with your password.", "bad");
+  say($("account-status"), result.sentences ?? problems(result), "bad");
+  holdOffIfThrottled(button, result);
+}
+
+/**
+ * Whether the server has no passkeys: 404 `passkeys_unavailable` (its address is an IP), or no such route
+ * at all. Then the sign-in form's button goes, and the passkeys card knows.
+ */
+function passkeysOff(result) {
+  if (result.status !== 404 && result.status !== 405) return false;
+  $("passkey-sign-in").hidden = true;
+  passkeys.unavailable();
+  return true;
+}
+
+/** `client.signInWithPasskey` as `logIn` answers, plus `{cancelled}` and `{unsupported}`. */
+async function passkeyLogIn(options) {
+  try {
+    const answer = await client.signInWithPasskey(options);
+    if (answer.status === "mfa_required") return { ok: true, mfaToken: answer.mfaToken, methods: answer.methods };
+    return answer.status === "ok" ? { ok: true } : { ok: false, [answer.status]: true };
+  } catch (error) {
+    return failure(error);
+  }
+}
+
+/** The "Sign in with a passkey" button: the browser's own dialog, once the autofill's request is ended. */
+async function passkeyButton() {
+  await stopAutofill();
+  say($("account-status"), "Follow your browser's prompt to use your passkey…");
+  const result = await whileBusy($("auth-form"), () => passkeyLogIn({}));
+  passkeysOff(result);
+  signedInOrNot(result, $("passkey-sign-in"));
+}
+
+/** Signed out on page load: the e-mail field's autofill offers this site's passkeys; choosing one signs in. */
+function offerPasskeysInAutofill() {
+  if (client.authenticated || autofill !== null) return;
+  const controller = new AbortController();
+  const done = passkeyLogIn({ conditional: true, signal: controller.signal }).then((result) => {
+    if (autofill?.controller === controller) autofill = null;
+    // Nothing to say when the user never chose a passkey, or the page ended the request.
+    if (result.cancelled || result.unsupported || controller.signal.aborted) return;
+    if (!passkeysOff(result)) signedInOrNot(result, null);
+  });
+  autofill = { controller, done };
+}
+
+/** Ends the autofill's passkey request, and waits until the browser let go of it. */
+async function stopAutofill() {
+  const pending = autofill;
+  autofill = null;
+  if (pending === null) return;
+  pending.controller.abort();
+  await pending.done;
+}
+
+/** `client.login` as `api` answers; `{ok: true, mfaToken, methods}` when the second factor is asked for. */
 async function logIn(credentials) {
   try {
     const answer = await client.login(credentials);
-    return answer.status === "mfa_required" ? { ok: true, mfaToken: answer.mfaToken } : { ok: true };
+    return answer.status === "mfa_required" ? { ok: true, mfaToken: answer.mfaToken, methods: answer.methods } : { ok: true };
   } catch (error) {
     return failure(error);
   }
@@ -82,12 +149,30 @@ async function register(email, password) {
   return { ...signedIn, sentences: ["Your account is created, but signing in failed:", ...problems(signedIn)] };
 }
 
-function askForSecondFactor(token) {
+/** The second step: a code, or a passkey when `methods` include "webauthn" (a passkey only: no code field). */
+function askForSecondFactor(token, methods = []) {
   mfaToken = token;
+  const byPasskey = methods.includes("webauthn") && typeof window.PublicKeyCredential === "function";
+  const byCode = !byPasskey || methods.some((method) => method !== "webauthn");
+  $("mfa-passkey").hidden = !byPasskey;
+  $("mfa-code-field").hidden = !byCode;
+  $("mfa-submit").hidden = !byCode;
   show("mfa-form");
-  say($("account-status"), "Enter the code your authenticator app shows now.");
+  say($("account-status"), byCode ? `Enter the code your authenticator app shows now${byPasskey ? ", or use a passkey" : ""}.`
+    : "Use your passkey to finish signing in.");
   $("mfa-code").value = "";
-  $("mfa-code").focus();
+  (byCode ? $("mfa-code") : $("mfa-passkey")).focus();
+}
+
+/** "Use a passkey" in the second step. */
+async function secondFactorByPasskey() {
+  say($("account-status"), "Follow your browser's prompt to use your passkey…");
+  const result = await whileBusy($("mfa-form"), () => client.verifyMfaWithPasskey(mfaToken).then(
+    (answer) => (answer.status === "ok" ? { ok: true } : { ok: false, [answer.status]: true }), failure));
+  if (result.ok) return entering;
+  if (result.cancelled) return say($("account-status"), "No passkey was used: the browser's prompt was closed.");
+  say($("account-status"), result.unsupported ? "This browser cannot use passkeys." : problems(result), "bad");
+  holdOffIfThrottled($("mfa-passkey"), result);
 }
 
 async function submitSecondFactor(event) {
@@ -106,12 +191,13 @@ async function submitSecondFactor(event) {
 /** The client signed in (here, from the cookie on page load, or in another tab): shows the account. */
 async function enter() {
   mfaToken = "";
+  stopAutofill(); // Not awaited: the autofill's own sign-in may be what brought us here.
   for (const id of ["password", "password-confirm", "mfa-code"]) $(id).value = "";
   showPassword();
   if (await showUser({ fill: true })) {
     say($("account-status"), "");
     for (const card of document.querySelectorAll("[data-signed-in]")) card.hidden = false;
-    await Promise.all([twofa.open(), sessions.open(), invitations.open()]);
+    await Promise.all([twofa.open(), passkeys.open(), sessions.open(), invitations.open()]);
   }
 }
 
@@ -185,6 +271,7 @@ function forget() {
   mfaToken = "";
   reauth.close();
   twofa.close();
+  passkeys.close();
   sessions.close();
   invitations.close();
   profile.close();
@@ -233,6 +320,9 @@ for (const id of ["password", "email"]) $(id).addEventListener("input", showPass
 $("auth-form").addEventListener("submit", submitCredentials);
 $("mfa-form").addEventListener("submit", submitSecondFactor);
 $("mfa-cancel").addEventListener("click", cancelSecondFactor);
+$("mfa-passkey").addEventListener("click", secondFactorByPasskey);
+$("passkey-sign-in").addEventListener("click", passkeyButton);
+$("passkey-sign-in").hidden = typeof window.PublicKeyCredential !== "function";
 $("sign-out").addEventListener("click", signOutButton);
 client.onChange((signedIn) => {
   if (signedIn) entering = enter();
@@ -241,6 +331,7 @@ client.onChange((signedIn) => {
 reauth.setup();
 confirmIdentityWith(reauth);
 twofa.setup({ onChange: () => (client.authenticated ? showUser() : undefined) });
+passkeys.setup({ onChange: () => (client.authenticated ? showUser() : undefined), onCount: reauth.setPasskeys });
 profile.setup({ onSaved: showAccount });
 password.setup({ onChanged: () => sessions.refresh() });
 sessions.setup({ onSignedOut: (message) => signOut(message, "ok") });
@@ -248,4 +339,5 @@ deleteAccount.setup({ signOut });
 recovery.setup({ show, home, signOut, refreshAccount: async () => (await showUser()) && invitations.open() });
 await restore();
 await recovery.openLink();
+offerPasskeysInAutofill();
 document.body.dataset.ready = "1";

@@ -2,8 +2,9 @@
 // sensitive action (a password change, 2FA changes, deleting the account) made once the sign-in is
 // older than the server's re-authentication window is refused with 403 `reauthentication_required`;
 // the client then asks here, sends the password (or a two-factor code) to
-// `POST /api/auth/reauthenticate/` and repeats the action. Cancelling resolves null: the action is
-// not done, and the page says so.
+// `POST /api/auth/reauthenticate/` and repeats the action. With passkeys on the account, "Use a passkey"
+// answers `{passkey: true}`: the client has the browser ask for one instead. Cancelling (or dismissing
+// the passkey prompt) resolves null: the action is not done, and the page says so.
 import { say } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
@@ -16,10 +17,12 @@ const PURPOSES = [
   ["DELETE", /\/api\/auth\/2fa\/totp\/[^/]+\/$/, "remove an authenticator"],
   ["POST", /\/api\/auth\/2fa\/backup-codes\/$/, "get new backup codes"],
   ["POST", /\/api\/auth\/api-keys\/$/, "create an API key"],
+  ["POST", /\/api\/auth\/passkeys\/register\/(options\/)?$/, "add a passkey"],
+  ["DELETE", /\/api\/auth\/passkeys\/[^/]+\/$/, "remove a passkey"],
   ["DELETE", /\/api\/auth\/me\/$/, "delete your account"],
 ];
 
-let answer = null; // Resolves the open question: `{password}`, `{code}` or null.
+let answer = null; // Resolves the open question: `{password}`, `{code}`, `{passkey: true}` or null.
 let byCode = false;
 let failure = ""; // Why the last answer was refused, shown when the dialog opens again.
 
@@ -28,6 +31,7 @@ export function setup() {
   $("reauth-form").addEventListener("submit", submit);
   $("reauth-cancel").addEventListener("click", () => finish(null));
   $("reauth-switch").addEventListener("click", () => useCode(!byCode));
+  $("reauth-passkey").addEventListener("click", () => finish({ passkey: true }));
   // Escape closes a modal dialog: that is a cancel.
   $("reauth-dialog").addEventListener("cancel", (event) => {
     event.preventDefault();
@@ -39,6 +43,11 @@ export function setup() {
 export function setMfa(enabled) {
   $("reauth-switch").hidden = !enabled;
   if (!enabled) useCode(false);
+}
+
+/** Whether the account has passkeys (and this browser can use them): then the dialog offers them too. */
+export function setPasskeys(count) {
+  $("reauth-passkey").hidden = !(count > 0 && typeof window.PublicKeyCredential === "function");
 }
 
 /** The last answer was refused (a wrong password or code): the next question says so. */

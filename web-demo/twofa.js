@@ -54,9 +54,12 @@ async function refresh() {
   if (result.status === 401) return undefined;
   if (!result.ok) return say($("twofa-status"), problems(result), "bad");
   const { enabled, devices = [], backup_codes_remaining: remaining } = result.data;
-  $("twofa-summary").textContent = enabled
-    ? `Two-factor authentication is on. ${plural(remaining ?? 0, "backup code")} left.`
-    : "Two-factor authentication is off. Add an authenticator app to turn it on.";
+  // A passkey alone turns it on too (passkeys.js lists them), without backup codes.
+  const byPasskey = enabled && !devices.some((device) => device.confirmed) && !remaining;
+  $("twofa-summary").textContent = !enabled
+    ? "Two-factor authentication is off. Add an authenticator app to turn it on."
+    : byPasskey ? "Two-factor authentication is on: your passkey is the second factor. An authenticator app can be one too."
+      : `Two-factor authentication is on. ${plural(remaining ?? 0, "backup code")} left.`;
   $("twofa-summary").className = enabled ? "ok" : "";
   $("devices").replaceChildren(...devices.map(deviceItem));
   $("backup-actions").hidden = !enabled;

@@ -7,7 +7,7 @@
 // and README.md's `<!-- example:reauth -->` block runs as written.
 // Needs target/debug/latchkey (cargo build) and wasm/pkg/web (scripts/build-wasm.sh).
 import { spawn } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -15,6 +15,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { CHROMIUM } from "./chromium.mjs";
+import { readmeExample, recordErrors, serverApi } from "./api-helpers.mjs";
 import { nowSeconds, stepAt, totpAtStep } from "./totp.mjs";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -76,22 +77,9 @@ const server = spawn(join(ROOT, "target/debug/latchkey"), [], {
 const firstLine = await new Promise((resolve) => createInterface({ input: server.stdout }).once("line", resolve));
 const url = /^listening on (http:\/\/\S+)$/.exec(firstLine)?.[1];
 assert.ok(url, `unexpected first line: ${firstLine}`);
+const { api, register } = serverApi(url);
 server.stdout.resume(); // The console mail backend writes here: keep it flowing.
 
-/** A JSON request from Node, outside the browser. */
-async function api(path, { method = "GET", token, body } = {}) {
-  const headers = { ...(token && { Authorization: `Bearer ${token}` }), ...(body && { "Content-Type": "application/json" }) };
-  const response = await fetch(url + path, { method, headers, body: body && JSON.stringify(body) });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
-}
-
-async function register(name) {
-  const email = `${name}-${Date.now()}@example.com`;
-  const answer = await api("/api/auth/register/", { method: "POST", body: { email, password: PASSWORD, password_confirm: PASSWORD } });
-  assert.equal(answer.status, 201, JSON.stringify(answer.body));
-  return { email, access: answer.body.tokens.access };
-}
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Waits until the session's proof is older than the server's window (whole seconds, plus one). */
@@ -104,10 +92,7 @@ async function signedInPage(browser, email, { mfaCode } = {}) {
   const context = await browser.newContext();
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
-  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
-  page.on("console", (m) => {
-    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) errors.push(`console: ${m.text()}`);
-  });
+  recordErrors(page, errors);
   page.answers = [];
   page.on("response", (response) => {
     const path = new URL(response.url()).pathname;
@@ -245,24 +230,11 @@ async function throttled(browser) {
 }
 
 /**
- * README.md's `<!-- example:reauth -->` block as a module the page can import: its bare import pointed
- * at the page's copy of the web build's client. Fails when the block is missing.
- */
-function readmeExample() {
-  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-  const example = /<!-- example:reauth -->\s*```js\n([\s\S]*?)```/.exec(readme)?.[1];
-  assert.ok(example, "README.md has no <!-- example:reauth --> block");
-  const source = example.replace(/(\bfrom\s*)(["'])latchkey\/client\2/g, '$1"/pkg/client.js"');
-  assert.notEqual(source, example, "the README's example does not import \"latchkey/client\"");
-  return source;
-}
-
-/**
  * The README's example run as written, with its free variables defined by the page: past the window,
  * the password change asks `askForPassword` once and is saved; run again, cancelled, it changes nothing.
  */
 async function readmeRuns(browser) {
-  writeFileSync(join(dir, "readme-reauth.js"), readmeExample());
+  writeFileSync(join(dir, "readme-reauth.js"), readmeExample("reauth"));
   const { email } = await register("reauth-readme");
   const page = await signedInPage(browser, email);
   const run = (answer, newPassword, run) => page.evaluate(async ({ answer, newPassword, run }) => {

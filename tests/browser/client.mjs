@@ -7,7 +7,7 @@
 // refresh cookie is presented again after its grace window.
 // Needs target/debug/latchkey (cargo build) and wasm/pkg/web (scripts/build-wasm.sh).
 import { spawn } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -15,6 +15,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { CHROMIUM } from "./chromium.mjs";
+import { readmeExample, serverApi } from "./api-helpers.mjs";
 import { nowSeconds, stepAt, totpAtStep } from "./totp.mjs";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -89,22 +90,8 @@ const server = spawn(join(ROOT, "target/debug/latchkey"), [], {
 const firstLine = await new Promise((resolve) => createInterface({ input: server.stdout }).once("line", resolve));
 const url = /^listening on (http:\/\/\S+)$/.exec(firstLine)?.[1];
 assert.ok(url, `unexpected first line: ${firstLine}`);
+const { api, register } = serverApi(url);
 
-/** A JSON request from Node, outside the browser. */
-async function api(path, { method = "GET", token, body } = {}) {
-  const headers = { ...(token && { Authorization: `Bearer ${token}` }), ...(body && { "Content-Type": "application/json" }) };
-  const response = await fetch(url + path, { method, headers, body: body && JSON.stringify(body) });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
-}
-
-/** A new account; resolves its e-mail address and the access token registration returns. */
-async function register(name) {
-  const email = `${name}-${Date.now()}@example.com`;
-  const answer = await api("/api/auth/register/", { method: "POST", body: { email, password: PASSWORD, password_confirm: PASSWORD } });
-  assert.equal(answer.status, 201, JSON.stringify(answer.body));
-  return { email, access: answer.body.tokens.access };
-}
 
 const errors = [];
 
@@ -352,28 +339,14 @@ async function secondFactor(browser) {
 }
 
 /**
- * README.md's client example, as a module the page can import: its bare import pointed at the page's
- * copy of the web build's client, and its results exported. Fails when the block is missing.
- */
-function readmeClientExample() {
-  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-  const example = /<!-- example:client -->\s*```js\n([\s\S]*?)```/.exec(readme)?.[1];
-  assert.ok(example, "README.md has no <!-- example:client --> block");
-  // The page's copy of the web build; the page's own module has run its `init()` already.
-  const source = example.replace(/(\bfrom\s*)(["'])latchkey\/client\2/g, '$1"/pkg/client.js"');
-  assert.notEqual(source, example, "the README's client example does not import \"latchkey/client\"");
-  return `${source}\nexport { client, me };\n`;
-}
-
-/**
  * The README's example with its free variables defined by the page: a registered user with 2FA
  * (`askForCode` gives the authenticator's current code), `render` and `showError` recording their
  * calls. It must sign in (restore finds no cookie), read the user, and sign out.
  */
-async function readmeExample(browser) {
+async function readmeRuns(browser) {
   const { email, access } = await register("readme");
   const { secret, step } = await enrollTotp(access);
-  writeFileSync(join(demo, "readme-client.js"), readmeClientExample());
+  writeFileSync(join(demo, "readme-client.js"), readmeExample("client", ["client", "me"]));
   const context = await browser.newContext();
   const page = await openTab(context, { started: false });
   const result = await page.evaluate(async ({ email, password, code }) => {
@@ -414,7 +387,7 @@ try {
   console.log("chromium: LatchkeyClient two tabs refresh at once (neither: a lost race retried) ... ok");
   await secondFactor(browser);
   console.log("chromium: LatchkeyClient second factor ... ok");
-  await readmeExample(browser);
+  await readmeRuns(browser);
   console.log("chromium: the README's client example runs ... ok");
   assert.deepEqual(errors, []);
 } finally {

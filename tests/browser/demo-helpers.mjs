@@ -1,8 +1,10 @@
 // What the web demo's browser tests share: the real `latchkey` binary serving the demo with its
 // mail written to files, pages that record their errors, waits that fail with what the page said,
 // and the e-mailed links read back from the .eml files.
-import { spawn } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -17,20 +19,30 @@ export const PASSWORD = "correct horse battery staple";
  * package's web build in pkg/), a fresh database, and mail as .eml files in `mail`. Request limits
  * are off but one: a second verification e-mail to one address within an hour is refused, so the
  * page's answer to a real 429 can be checked. `env` adds or overrides settings (e.g. a short
- * `LATCHKEY_REAUTH_WINDOW`). Resolves to `{url, mail, stop}`; `stop()` also removes the files.
+ * `LATCHKEY_REAUTH_WINDOW`). `host: "localhost"` serves it as `http://localhost:<port>` (its
+ * `LATCHKEY_PUBLIC_URL`), as passkeys need: an IP address cannot be a WebAuthn relying party, so on the
+ * default 127.0.0.1 the server has passkeys off. `files` (name → text) are written beside the demo's,
+ * e.g. a test page. The database is a SQLite file, or with `LATCHKEY_BROWSER_DATABASE=postgres` a fresh
+ * database on the PostgreSQL server of `LATCHKEY_TEST_POSTGRES_URL` (scripts/test.sh runs the passkey
+ * scripts both ways). Resolves to `{url, mail, stop}`; `stop()` also removes the files and the database.
  */
-export async function startServer(env = {}) {
+export async function startServer(env = {}, { host = "127.0.0.1", files = {} } = {}) {
   const demo = mkdtempSync(join(tmpdir(), "latchkey-demo-"));
   cpSync(join(ROOT, "web-demo"), demo, { recursive: true });
   cpSync(join(ROOT, "wasm/pkg/web"), join(demo, "pkg"), { recursive: true });
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(demo, name), text);
   const mail = join(demo, "mail");
   mkdirSync(mail);
+  // The public URL names the port, so it is chosen first (a free one, closed again at once).
+  const port = host === "127.0.0.1" ? 0 : await freePort();
+  const database = freshDatabase(demo);
   const server = spawn(join(ROOT, "target/debug/latchkey"), [], {
     env: {
       ...process.env,
-      LATCHKEY_BIND: "127.0.0.1:0",
+      LATCHKEY_BIND: `127.0.0.1:${port}`,
+      ...(port !== 0 && { LATCHKEY_PUBLIC_URL: `http://${host}:${port}` }),
       LATCHKEY_DEMO_DIR: demo,
-      LATCHKEY_DATABASE_URL: `sqlite://${join(demo, "latchkey.db")}?mode=rwc`,
+      LATCHKEY_DATABASE_URL: database.url,
       LATCHKEY_SECRET_KEY: "demo-test-secret-demo-test-secret-demo",
       LATCHKEY_ENCRYPTION_KEY: "demo-test-encryption-key",
       LATCHKEY_EMAIL_BACKEND: `file:${mail}`,
@@ -41,15 +53,48 @@ export async function startServer(env = {}) {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const firstLine = await new Promise((resolve) => createInterface({ input: server.stdout }).once("line", resolve));
-  const url = /^listening on (http:\/\/\S+)$/.exec(firstLine)?.[1];
-  assert.ok(url, `unexpected first line: ${firstLine}`);
+  const listening = /^listening on (http:\/\/\S+)$/.exec(firstLine)?.[1];
+  assert.ok(listening, `unexpected first line: ${firstLine}`);
+  const url = port === 0 ? listening : `http://${host}:${port}`;
   const exited = new Promise((resolve) => server.once("exit", resolve));
   const stop = async () => {
     server.kill();
     await exited;
+    database.drop();
     rmSync(demo, { recursive: true, force: true });
   };
   return { url, mail: new Mailbox(mail, url), stop };
+}
+
+/**
+ * The database of one server: a SQLite file in `dir`, or a new PostgreSQL database (named
+ * `latchkey_test_…`, which scripts/postgres.sh drops if a run leaves one behind) created and dropped
+ * with `psql`. `{url, drop}`.
+ */
+function freshDatabase(dir) {
+  if (process.env.LATCHKEY_BROWSER_DATABASE !== "postgres") {
+    return { url: `sqlite://${join(dir, "latchkey.db")}?mode=rwc`, drop() {} };
+  }
+  const admin = process.env.LATCHKEY_TEST_POSTGRES_URL;
+  assert.ok(admin, "LATCHKEY_BROWSER_DATABASE=postgres needs LATCHKEY_TEST_POSTGRES_URL (scripts/test.sh sets it)");
+  const name = `latchkey_test_browser_${randomBytes(6).toString("hex")}`;
+  execFileSync("psql", [admin, "-qc", `CREATE DATABASE ${name}`]);
+  return {
+    url: `${admin.slice(0, admin.lastIndexOf("/"))}/${name}`,
+    drop: () => execFileSync("psql", [admin, "-qc", `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]),
+  };
+}
+
+/** A TCP port nothing listens on at the moment, on the loopback address. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
 }
 
 /** A page that records uncaught errors and console errors (a CSP violation is one). */
@@ -80,9 +125,15 @@ export async function expectShown(page, selector, status) {
   }
 }
 
-/** Clicks `button` and resolves to the API's answer to the request it sends (POST unless told). */
+/**
+ * Clicks `button` and resolves to the API's answer to the request it sends (POST unless told). The
+ * passkey options the page asks for by itself on load (for the autofill) are not a click's answer.
+ */
 export async function post(page, button, method = "POST") {
-  const answer = page.waitForResponse((r) => r.request().method() === method && new URL(r.url()).pathname.startsWith("/api/"));
+  const answer = page.waitForResponse((r) => {
+    const path = new URL(r.url()).pathname;
+    return r.request().method() === method && path.startsWith("/api/") && path !== "/api/token/passkey/options/";
+  });
   await page.click(button);
   return answer;
 }

@@ -38,8 +38,8 @@ function walk(dir) {
  * The web build's WebAssembly and its glue: what the package's `files` lists under `web/`
  * (wasm/pkg/package.json, written by scripts/package-json.mjs; the per-target package.json files
  * are removed by scripts/build-wasm.sh), less TypeScript declarations, package.json, READMEs and
- * `client.js`. The budget is the core's (wasm + glue), as bench/npm.mjs reports it; `LatchkeyClient`
- * is plain JavaScript a front-end may leave out or minify, and is not counted.
+ * `client.js` with its `client-*.js` modules. The budget is the core's (wasm + glue), as bench/npm.mjs
+ * reports it; `LatchkeyClient` is plain JavaScript a front-end may leave out or minify, and is not counted.
  */
 function shippedWebFiles() {
   const manifest = join(PKG, "package.json");
@@ -55,7 +55,7 @@ function shippedWebFiles() {
     return statSync(path).isDirectory() ? walk(path) : [relative(PKG, path)];
   });
   const kept = shipped
-    .filter((f) => !f.endsWith(".d.ts") && !/(^|\/)(package\.json|README[^/]*|client\.js)$/i.test(f))
+    .filter((f) => !f.endsWith(".d.ts") && !/(^|\/)(package\.json|README[^/]*|client(-[\w-]+)?\.js)$/i.test(f))
     .sort();
   for (const needed of ["web/latchkey_bg.wasm", "web/latchkey.js"]) {
     assert.ok(kept.includes(needed), `the web build is incomplete: wasm/pkg/${needed} is missing; ${missing}`);

@@ -215,7 +215,7 @@ test("the hook's errors and bad answers reject the request", async () => {
   const failing = await setup({ hook: async () => { throw new Error("dialog broke"); } });
   await assert.rejects(post(failing.client), /dialog broke/);
   const odd = await setup({ answer: "pw" });
-  await assert.rejects(post(odd.client), (e) => e instanceof TypeError && /must resolve \{password\}, \{code\}, or null/.test(e.message));
+  await assert.rejects(post(odd.client), (e) => e instanceof TypeError && /must resolve \{password\}, \{code\}, \{passkey: true\}, or null/.test(e.message));
   assert.deepEqual(route(odd.calls), [`post ${SENSITIVE}`]);
   // After a failed question the next refusal asks again.
   const again = await setup({ answer: (() => { let n = 0; return () => (n++ === 0 ? null : { password: "pw" }); })() });

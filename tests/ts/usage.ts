@@ -10,6 +10,7 @@ import init, {
 import { validatePassword as bundlerValidate } from "latchkey";
 import {
   LatchkeyClient, LatchkeyError, type LoginResult, type ReauthenticationAnswer, type ReauthenticationRequest,
+  type Passkey, type PasskeyLoginResult, type PasskeySignInOptions, type MfaMethod,
 } from "latchkey/client";
 import { LatchkeyClient as WebClient } from "latchkey/web/client";
 
@@ -48,6 +49,23 @@ if (login.status === "mfa_required") {
   const methods: string[] = login.methods;
   await client.verifyMfa(login.mfaToken, methods[0] ?? "");
 }
+// Passkeys: sign-in (modal, by e-mail, conditional with an AbortSignal), the second factor, sudo, registration.
+const autofill = new AbortController();
+const conditional: PasskeySignInOptions = { conditional: true, signal: autofill.signal };
+const byPasskey: PasskeyLoginResult = await client.signInWithPasskey(conditional);
+if (byPasskey.status === "mfa_required") {
+  const offered: MfaMethod[] = byPasskey.methods.filter((m): m is MfaMethod => m === "webauthn" || m === "totp");
+  const second: { status: "ok" } | { status: "cancelled" } | { status: "unsupported" } = await client.verifyMfaWithPasskey(byPasskey.mfaToken);
+  console.log(offered, second.status);
+} else if (byPasskey.status === "cancelled" || byPasskey.status === "unsupported") {
+  await client.signInWithPasskey({ email: "a@example.com", org: "acme" });
+}
+await client.signInWithPasskey();
+const passkey: Passkey | null = await client.registerPasskey("Laptop");
+const passkeyUsed: string | null = passkey === null ? null : passkey.last_used_at;
+const transports: string[] = (await client.registerPasskey())?.transports ?? [];
+const sudoByPasskey: { expiresAt: string | null } | null = await sudoClient.reauthenticate({ passkey: true });
+const passkeyClient = new LatchkeyClient({ onReauthenticate: async () => ({ passkey: true }) });
 const restored: boolean = (await webClient.restore()) && (await client.refresh());
 const response: Response = await client.fetch("/api/auth/me/", { method: "GET" });
 const bearer: string | null = client.accessToken;
@@ -77,5 +95,16 @@ new LatchkeyClient({ onReauthenticate: async () => "pw" });
 syncClient.reauthenticate({ password: "pw", code: "123456" });
 // @ts-expect-error: the mfa token is only there when a second factor is required
 client.verifyMfa(login.mfaToken, "123456");
+// @ts-expect-error: a passkey proof resolves null when the prompt is dismissed
+const neverNull: { expiresAt: string | null } = await sudoClient.reauthenticate({ passkey: true });
+// @ts-expect-error: a passkey proof is `{passkey: true}`, not a password beside it
+syncClient.reauthenticate({ passkey: true, password: "pw" });
+// @ts-expect-error: a passkey sign-in resolves "cancelled" too, which is not a LoginResult
+const notLogin: LoginResult = await client.signInWithPasskey();
+// @ts-expect-error: passkey ids are numbers
+const passkeyId: string = passkey!.id;
+// @ts-expect-error: `conditional` is a boolean
+client.signInWithPasskey({ conditional: "yes" });
 
 export { fingerprint, codes, alsoVerdict, score, parsed, svg, step, token, left, normalized, restored, response, bearer, unsubscribe, window };
+export { passkeyUsed, transports, sudoByPasskey, passkeyClient, neverNull, notLogin, passkeyId };

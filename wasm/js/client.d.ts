@@ -21,11 +21,12 @@ export interface LatchkeyClientOptions {
   /**
    * Sudo mode: called when a request through `fetch` is refused with 403 `reauthentication_required`
    * (a sensitive action, and the session's login is older than the server's `LATCHKEY_REAUTH_WINDOW`).
-   * Ask the user and resolve their password or a current second-factor code (TOTP or backup code);
-   * the client proves it to `POST /api/auth/reauthenticate/` and sends the request once more. Resolve
-   * `null` (or `undefined`) when the user cancels: `fetch` then rejects with the 403 as a
-   * `LatchkeyError`. Requests refused while the question is open share it: one call for all of them.
-   * Without this option, `fetch` resolves the 403 like any other answer.
+   * Ask the user and resolve their password or a current second-factor code (TOTP or backup code), or
+   * `{passkey: true}` to have the browser ask for one of their passkeys; the client proves it to
+   * `POST /api/auth/reauthenticate/` and sends the request once more. Resolve `null` (or `undefined`)
+   * when the user cancels (a dismissed passkey prompt is a cancel too): `fetch` then rejects with the
+   * 403 as a `LatchkeyError`. Requests refused while the question is open share it: one call for all of
+   * them. Without this option, `fetch` resolves the 403 like any other answer.
    */
   onReauthenticate?: (request: ReauthenticationRequest) => ReauthenticationAnswer | Promise<ReauthenticationAnswer>;
 }
@@ -43,18 +44,66 @@ export interface ReauthenticationRequest {
 /** A proof that the user is who the session says: their password, or a current TOTP or backup code. */
 export type ReauthenticationProof = { password: string; code?: never } | { code: string; password?: never };
 
+/** Re-authentication with one of the user's passkeys: the browser asks for it. */
+export type PasskeyProof = { passkey: true; password?: never; code?: never };
+
 /** What `onReauthenticate` resolves: the user's proof, or `null` / `undefined` when they cancelled. */
-export type ReauthenticationAnswer = ReauthenticationProof | null | undefined;
+export type ReauthenticationAnswer = ReauthenticationProof | PasskeyProof | null | undefined;
 
 /** What `login` needs: a password and either an e-mail address or a username. */
 export type LatchkeyCredentials =
   | { email: string; username?: string; password: string; otp?: string }
   | { username: string; email?: string; password: string; otp?: string };
 
+/** A second factor the server accepts for an `mfa_required` login. */
+export type MfaMethod = "totp" | "backup_code" | "webauthn";
+
 export type LoginResult =
   | { status: "ok" }
-  /** A second factor is needed: pass `mfaToken` and the user's code to `verifyMfa` within 5 minutes. */
-  | { status: "mfa_required"; mfaToken: string; methods: string[] };
+  /**
+   * A second factor is needed, within 5 minutes: pass `mfaToken` and the user's code to `verifyMfa`
+   * (`methods` includes `"totp"` or `"backup_code"`), or `mfaToken` to `verifyMfaWithPasskey`
+   * (`methods` includes `"webauthn"`: the account has a passkey).
+   */
+  | { status: "mfa_required"; mfaToken: string; methods: (MfaMethod | (string & {}))[] };
+
+/**
+ * What a passkey step resolves besides the server's answer: the user dismissed the browser's prompt
+ * (or the `signal` was aborted), or this browser cannot do it (no WebAuthn; for a conditional request,
+ * no passkeys in the autofill).
+ */
+export type PasskeyPromptResult = { status: "cancelled" } | { status: "unsupported" };
+
+/** What `signInWithPasskey` resolves: as `login`, or cancelled / unsupported. */
+export type PasskeyLoginResult = LoginResult | PasskeyPromptResult;
+
+export interface PasskeySignInOptions {
+  /** The account's e-mail address: the browser offers that account's passkeys only. Default: any passkey of this site. */
+  email?: string;
+  /**
+   * Offer the passkeys in the autofill of an input marked `autocomplete="username webauthn"` instead of a
+   * dialog; the promise waits until the user picks one. Abort it (`signal`) before any other passkey request.
+   */
+  conditional?: boolean;
+  /** Aborting it ends the request: the promise resolves `{status: "cancelled"}`. */
+  signal?: AbortSignal;
+  /** An organization slug: the access tokens then carry `org` and `roles`. */
+  org?: string;
+}
+
+/** One of the user's passkeys, as `GET /api/auth/passkeys/` lists it. */
+export interface Passkey {
+  id: number;
+  name: string;
+  /** RFC 3339. */
+  created_at: string;
+  /** RFC 3339; null until it signs in. */
+  last_used_at: string | null;
+  /** Synced to other devices by its provider (the backup-state flag). */
+  backed_up: boolean;
+  /** How the authenticator is reached, as the browser reported at registration: `"internal"`, `"usb"`, `"hybrid"`… */
+  transports: string[];
+}
 
 export declare class LatchkeyClient {
   constructor(options?: LatchkeyClientOptions);
@@ -72,6 +121,28 @@ export declare class LatchkeyClient {
   login(credentials: LatchkeyCredentials): Promise<LoginResult>;
   /** Completes an `mfa_required` login with a TOTP code or a backup code. */
   verifyMfa(mfaToken: string, code: string): Promise<void>;
+  /**
+   * Completes an `mfa_required` login whose `methods` include `"webauthn"`: the browser asks for one of the
+   * account's passkeys. Resolves `{status: "ok"}` once signed in, or cancelled / unsupported. Throws a
+   * `LatchkeyError` when the server refuses (400 `passkey_invalid`, 401 `mfa_token_invalid`, 429), an
+   * `Error` with a readable message when the browser fails otherwise.
+   */
+  verifyMfaWithPasskey(mfaToken: string, options?: { signal?: AbortSignal }): Promise<{ status: "ok" } | PasskeyPromptResult>;
+  /**
+   * Signs in with a passkey (cookie mode, as `login`). Resolves as `login` does, or `{status: "cancelled"}`
+   * (the prompt dismissed, the signal aborted), or `{status: "unsupported"}`. Throws a `LatchkeyError` when
+   * the server refuses (400 `passkey_invalid`, 404 `passkeys_unavailable`: passkeys are off on that
+   * server, 429), an `Error` with a readable message when the browser fails otherwise.
+   */
+  signInWithPasskey(options?: PasskeySignInOptions): Promise<PasskeyLoginResult>;
+  /**
+   * Registers a new passkey for the signed-in user through `fetch` (sudo mode applies: with
+   * `onReauthenticate` the user may be asked to confirm it is them first). Resolves the new passkey, or
+   * null when the user dismissed the browser's prompt. Throws a `LatchkeyError` when the server refuses
+   * (400 `passkey_invalid`, 403 `reauthentication_required`, 404 `passkeys_unavailable`), an `Error` when
+   * the browser fails otherwise (e.g. the authenticator already holds a passkey for this account).
+   */
+  registerPasskey(name?: string): Promise<Passkey | null>;
   /** On page load: signs in with the refresh cookie if there is a live one; resolves whether signed in. */
   restore(): Promise<boolean>;
   /**
@@ -95,6 +166,13 @@ export declare class LatchkeyClient {
    * `LatchkeyError`: 400 `reauthentication_failed` (wrong password or code), 429 `throttled`.
    */
   reauthenticate(proof: ReauthenticationProof): Promise<{ expiresAt: string | null }>;
+  /**
+   * The same with one of the user's passkeys: the browser asks for it. Resolves null when the user
+   * dismissed the prompt; throws a `LatchkeyError` (400 `reauthentication_failed` for a refused passkey,
+   * with the server's `passkey_invalid` in `body.code`; 404 `passkeys_unavailable`; 429), or an `Error`
+   * when the browser fails otherwise.
+   */
+  reauthenticate(proof: PasskeyProof): Promise<{ expiresAt: string | null } | null>;
   /** Revokes the session and deletes the refresh cookie; every tab's client signs out. */
   logout(): Promise<void>;
   /** Calls `listener` whenever the client signs in or out (in any tab); returns the unsubscriber. */
@@ -109,8 +187,9 @@ export declare class LatchkeyError extends Error {
   status: number;
   /**
    * The server's `code`, e.g. `"password_expired"`, `"mfa_invalid"`, `"throttled"`, `"token_not_valid"`,
-   * `"reauthentication_required"`; or `"reauthentication_failed"` for a wrong password or code given to
-   * `reauthenticate` (or by `onReauthenticate`).
+   * `"reauthentication_required"`, `"passkey_invalid"`, `"passkeys_unavailable"`, `"last_sign_in_method"`; or
+   * `"reauthentication_failed"` for a wrong password, code or passkey given to `reauthenticate` (or by
+   * `onReauthenticate`).
    */
   code?: string;
   /** The parsed JSON body (or text) of the answer. */

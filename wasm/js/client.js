@@ -10,15 +10,18 @@
 // `reauthentication_required` once the session's login is older than the server's re-authentication
 // window: with an `onReauthenticate` hook, the client asks the application for the password or a code,
 // proves it to `POST /api/auth/reauthenticate/` and sends the request once more; concurrent refusals
-// share one question. Hand-written, dependency-free; copied into the package's `web`, `bundler` and
-// `nodejs` builds beside `latchkey.js`, whose token functions it uses.
+// share one question. Passkeys (WebAuthn) sign in, complete a second factor, re-authenticate and are
+// registered through `client-webauthn.js`. Hand-written, dependency-free; copied into the package's `web`,
+// `bundler` and `nodejs` builds beside `latchkey.js`, whose token functions it uses.
 import { decodeToken, tokenSecondsLeft } from "./latchkey.js";
+import { errorFrom, LatchkeyError, readBody, reauthenticationError } from "./client-errors.js";
+import { CANCELLED, conditionalMediationAvailable, createCredential, getCredential, hasWebAuthn } from "./client-webauthn.js";
+
+export { LatchkeyError };
 
 const DEFAULT_LOCK_NAME = "latchkey-refresh";
 const REAUTHENTICATE_PATH = "/api/auth/reauthenticate/";
 const REAUTHENTICATION_REQUIRED = "reauthentication_required";
-/** The `code` of a `LatchkeyError` for a refused re-authentication (a wrong password or code, 400). */
-const REAUTHENTICATION_FAILED = "reauthentication_failed";
 
 /**
  * Without Web Locks two tabs may refresh with the same cookie at once. The loser is told
@@ -26,22 +29,6 @@ const REAUTHENTICATION_FAILED = "reauthentication_failed";
  * it asks again, the browser holds the winner's rotated cookie.
  */
 const RACE_RETRY_DELAY_MS = 1000;
-
-/** An answer of the Latchkey server that is not a success, with the server's message. */
-export class LatchkeyError extends Error {
-  /**
-   * @param {string} message
-   * @param {{status: number, code?: string, body?: unknown, retryAfter?: number}} details
-   */
-  constructor(message, { status, code, body = null, retryAfter } = {}) {
-    super(message);
-    this.name = "LatchkeyError";
-    this.status = status;
-    this.code = code;
-    this.body = body;
-    this.retryAfter = retryAfter;
-  }
-}
 
 export class LatchkeyClient {
   #base;
@@ -69,7 +56,8 @@ export class LatchkeyClient {
   /**
    * @param {{baseUrl?: string, refreshMargin?: number, fetch?: typeof fetch, lockName?: string,
    *   onReauthenticate?: (request: {method: string, url: string, error: LatchkeyError}) =>
-   *     ({password: string} | {code: string} | null | undefined | Promise<{password: string} | {code: string} | null | undefined>)}} [options]
+   *     ({password: string} | {code: string} | {passkey: true} | null | undefined
+   *       | Promise<{password: string} | {code: string} | {passkey: true} | null | undefined>)}} [options]
    */
   constructor({ baseUrl = "", refreshMargin = 30, fetch, lockName = DEFAULT_LOCK_NAME, onReauthenticate } = {}) {
     if (typeof refreshMargin !== "number" || !(refreshMargin >= 0)) {
@@ -111,23 +99,75 @@ export class LatchkeyClient {
 
   /**
    * Signs in with a password (and optionally a TOTP or backup code). Resolves `{status: "ok"}`, or
-   * `{status: "mfa_required", mfaToken, methods}` when a second factor is needed (see `verifyMfa`).
-   * Any other answer throws a `LatchkeyError`, e.g. 401 for wrong credentials, 403 `password_expired`
-   * (its `body.password_change_token` opens the password change), 429 with `retryAfter`.
+   * `{status: "mfa_required", mfaToken, methods}` when a second factor is needed: `methods` lists what
+   * the account can use, among `"totp"`, `"backup_code"` (see `verifyMfa`) and `"webauthn"` (a passkey,
+   * see `verifyMfaWithPasskey`). Any other answer throws a `LatchkeyError`, e.g. 401 for wrong credentials,
+   * 403 `password_expired` (its `body.password_change_token` opens the password change), 429 with `retryAfter`.
    */
   async login({ email, username, password, otp } = {}) {
-    const { response, data } = await this.#post("/api/token/", { email, username, password, otp, cookie: true });
-    if (response.status === 403 && data?.code === "mfa_required") {
-      return { status: "mfa_required", mfaToken: data.mfa_token, methods: data.methods ?? [] };
-    }
-    this.#signedIn(response, data);
-    return { status: "ok" };
+    return this.#loginResult(await this.#post("/api/token/", { email, username, password, otp, cookie: true }));
   }
 
   /** Completes a login that answered `mfa_required`, with a TOTP code or a backup code. */
   async verifyMfa(mfaToken, code) {
     const { response, data } = await this.#post("/api/token/mfa/", { mfa_token: mfaToken, code, cookie: true });
     this.#signedIn(response, data);
+  }
+
+  /**
+   * Completes a login that answered `mfa_required` with `"webauthn"` among its `methods`: the browser asks
+   * for one of the account's passkeys. Resolves `{status: "ok"}` once signed in, `{status: "cancelled"}`
+   * when the user dismissed the prompt, `{status: "unsupported"}` without WebAuthn. Throws a `LatchkeyError`
+   * when the server refuses (400 `passkey_invalid`, 401 `mfa_token_invalid`, 429), an `Error` when the
+   * browser fails otherwise.
+   */
+  async verifyMfaWithPasskey(mfaToken, { signal } = {}) {
+    if (!hasWebAuthn()) return { status: "unsupported" };
+    const options = await this.#post("/api/token/mfa/webauthn/options/", { mfa_token: mfaToken }, signal);
+    if (options === CANCELLED) return { status: "cancelled" };
+    if (!options.response.ok) throw errorFrom(options.response, options.data);
+    const credential = await getCredential(options.data?.publicKey, { signal });
+    if (credential === CANCELLED) return { status: "cancelled" };
+    const { response, data } = await this.#post("/api/token/mfa/", { mfa_token: mfaToken, credential, cookie: true });
+    this.#signedIn(response, data);
+    return { status: "ok" };
+  }
+
+  /**
+   * Signs in with a passkey: without `email` any the browser holds for this site, with it the account's.
+   * `conditional: true` offers them in the autofill of an input marked `autocomplete="username webauthn"`
+   * and waits until one is chosen; abort it with `signal` before any other passkey request (a browser runs
+   * one at a time). Resolves as `login` does, or `{status: "cancelled"}` (the prompt dismissed, `signal`
+   * aborted), or `{status: "unsupported"}` (no WebAuthn; no autofill for passkeys when `conditional`).
+   * Throws a `LatchkeyError` when the server refuses (400 `passkey_invalid`, 404 `passkeys_unavailable`,
+   * 429), an `Error` with a readable message when the browser fails otherwise.
+   */
+  async signInWithPasskey({ email, conditional = false, signal, org } = {}) {
+    if (!hasWebAuthn() || (conditional && !(await conditionalMediationAvailable()))) return { status: "unsupported" };
+    const options = await this.#post("/api/token/passkey/options/", email ? { email } : {}, signal);
+    if (options === CANCELLED) return { status: "cancelled" };
+    if (!options.response.ok) throw errorFrom(options.response, options.data);
+    const mediation = conditional ? "conditional" : undefined;
+    const credential = await getCredential(options.data?.publicKey, { mediation, signal });
+    if (credential === CANCELLED) return { status: "cancelled" };
+    const body = { ceremony_id: options.data.ceremony_id, credential, cookie: true, org };
+    return this.#loginResult(await this.#post("/api/token/passkey/", body));
+  }
+
+  /**
+   * Registers a new passkey for the signed-in user, named `name` (optional), through `fetch` (so sudo mode
+   * asks `onReauthenticate`). Resolves the passkey (`{id, name, created_at, last_used_at, backed_up,
+   * transports}`), or null when the user dismissed the browser's prompt. Throws a `LatchkeyError` when the
+   * server refuses (400 `passkey_invalid`, 403 `reauthentication_required`, 404 `passkeys_unavailable`), an
+   * `Error` when the browser fails otherwise (e.g. the authenticator already holds a passkey for the account).
+   */
+  async registerPasskey(name) {
+    if (!hasWebAuthn()) throw new Error("This browser does not support passkeys.");
+    const named = typeof name === "string" ? { name } : {};
+    const options = await this.#fetchJSON("/api/auth/passkeys/register/options/", named);
+    const credential = await createCredential(options?.publicKey);
+    if (credential === CANCELLED) return null;
+    return this.#fetchJSON("/api/auth/passkeys/register/", { ceremony_id: options.ceremony_id, credential, ...named });
   }
 
   /** On page load: signs in with the refresh cookie, if there is a live one. Resolves whether signed in. */
@@ -181,19 +221,31 @@ export class LatchkeyClient {
   }
 
   /**
-   * Re-authenticates the session with the user's password or a current second-factor code (TOTP or
-   * backup code), opening the server's window for sensitive actions again. Resolves `{expiresAt}`
-   * (ISO 8601, when the window closes); throws a `LatchkeyError` when refused: status 400 and code
-   * `reauthentication_failed` for a wrong password or code, 429 `throttled` after too many.
+   * Re-authenticates the session with the user's password, a current second-factor code (TOTP or backup
+   * code) or, with `{passkey: true}`, one of their passkeys, opening the server's window for sensitive
+   * actions again. Resolves `{expiresAt}` (ISO 8601, when the window closes), or null when the user
+   * dismissed the passkey prompt; throws a `LatchkeyError` when refused: status 400 and code
+   * `reauthentication_failed` for a wrong password, code or passkey, 429 `throttled` after too many.
    */
   async reauthenticate(proof) {
+    if (proof?.passkey === true) return this.#reauthenticateWithPasskey();
     const body = proofBody(proof);
-    if (body === null) throw new TypeError("reauthenticate needs {password} or {code}");
-    const response = await this.#fetchAuthorized(REAUTHENTICATE_PATH, {
-      method: "POST",
-      headers: JSON_HEADERS,
-      body: JSON.stringify(body),
-    });
+    if (body === null) throw new TypeError("reauthenticate needs {password}, {code} or {passkey: true}");
+    return this.#prove(body);
+  }
+
+  async #reauthenticateWithPasskey() {
+    if (!hasWebAuthn()) throw new Error("This browser does not support passkeys.");
+    const response = await this.#fetchAuthorized(`${REAUTHENTICATE_PATH}passkey/options/`, jsonInit({}));
+    const options = await readBody(response);
+    if (!response.ok) throw errorFrom(response, options);
+    const credential = await getCredential(options?.publicKey);
+    if (credential === CANCELLED) return null;
+    return this.#prove({ ceremony_id: options.ceremony_id, credential });
+  }
+
+  async #prove(body) {
+    const response = await this.#fetchAuthorized(REAUTHENTICATE_PATH, jsonInit(body));
     const data = await readBody(response);
     if (!response.ok) throw reauthenticationError(response, data);
     this.#proofs += 1;
@@ -210,11 +262,11 @@ export class LatchkeyClient {
     const question = (async () => {
       const proof = await this.#onReauthenticate(request);
       if (proof === null || proof === undefined) return false;
-      if (proofBody(proof) === null) {
-        throw new TypeError("onReauthenticate must resolve {password}, {code}, or null to cancel");
+      if (proofBody(proof) === null && proof?.passkey !== true) {
+        throw new TypeError("onReauthenticate must resolve {password}, {code}, {passkey: true}, or null to cancel");
       }
-      await this.reauthenticate(proof);
-      return true;
+      // A dismissed passkey prompt is a cancel.
+      return (await this.reauthenticate(proof)) !== null;
     })();
     this.#question = question;
     this.#lastQuestion = question;
@@ -253,8 +305,7 @@ export class LatchkeyClient {
   async logout() {
     try {
       if (this.#token !== null) {
-        const init = { method: "POST", headers: JSON_HEADERS, body: "{}", credentials: this.#credentials };
-        const response = await this.fetch("/api/auth/logout/", init);
+        const response = await this.fetch("/api/auth/logout/", { ...jsonInit({}), credentials: this.#credentials });
         // 401: the session was already closed, which is what logging out wants.
         if (!response.ok && response.status !== 401) throw errorFrom(response, await readBody(response));
       } else {
@@ -307,6 +358,15 @@ export class LatchkeyClient {
       return false;
     }
     throw errorFrom(response, data);
+  }
+
+  /** A login's answer: `mfa_required` as a result, a success signs in, anything else throws. */
+  #loginResult({ response, data }) {
+    if (response.status === 403 && data?.code === "mfa_required") {
+      return { status: "mfa_required", mfaToken: data.mfa_token, methods: data.methods ?? [] };
+    }
+    this.#signedIn(response, data);
+    return { status: "ok" };
   }
 
   #signedIn(response, data) {
@@ -380,14 +440,25 @@ export class LatchkeyClient {
     return this.#fetch(this.#url(input), { ...init, headers });
   }
 
-  async #post(path, body) {
-    const response = await this.#fetch(this.#url(path), {
-      method: "POST",
-      headers: JSON_HEADERS,
-      body: JSON.stringify(body),
-      credentials: this.#credentials,
-    });
-    return { response, data: await readBody(response) };
+  /** A cookie-mode POST; with `signal`, resolves `CANCELLED` once it is aborted. */
+  async #post(path, body, signal) {
+    try {
+      if (signal?.aborted) return CANCELLED;
+      const response = await this.#fetch(this.#url(path), { ...jsonInit(body), credentials: this.#credentials, ...(signal && { signal }) });
+      const data = await readBody(response);
+      return signal?.aborted ? CANCELLED : { response, data };
+    } catch (error) {
+      if (signal?.aborted) return CANCELLED;
+      throw error;
+    }
+  }
+
+  /** A JSON POST through `fetch` (bearer token, sudo mode); resolves the answer's body, throws a refusal. */
+  async #fetchJSON(path, body) {
+    const response = await this.fetch(path, jsonInit(body));
+    const data = await readBody(response);
+    if (!response.ok) throw errorFrom(response, data);
+    return data;
   }
 
   #url(input) {
@@ -397,6 +468,7 @@ export class LatchkeyClient {
 
 /** The cookie endpoints refuse anything but JSON (the server's CSRF guard). */
 const JSON_HEADERS = Object.freeze({ "Content-Type": "application/json", Accept: "application/json" });
+const jsonInit = (body) => ({ method: "POST", headers: JSON_HEADERS, body: JSON.stringify(body) });
 
 function isSameOrigin(base) {
   if (base === "") return true;
@@ -405,15 +477,6 @@ function isSameOrigin(base) {
     return new URL(base, location.href).origin === location.origin;
   } catch {
     return false;
-  }
-}
-
-async function readBody(response) {
-  const text = await response.text();
-  try {
-    return text ? JSON.parse(text) : null;
-  } catch {
-    return text;
   }
 }
 
@@ -432,46 +495,4 @@ function proofBody(proof) {
   if (typeof proof.password === "string") return { password: proof.password };
   if (typeof proof.code === "string") return { code: proof.code };
   return null;
-}
-
-/**
- * A refused re-authentication: a wrong password or code (400) says just that ("Incorrect
- * password."), with the code `reauthentication_failed`; anything else as the server put it.
- */
-function reauthenticationError(response, data) {
-  const error = errorFrom(response, data);
-  if (response.status !== 400) return error;
-  const texts = data !== null && typeof data === "object" ? Object.values(data).flat().filter((m) => typeof m === "string") : [];
-  return new LatchkeyError(texts.length > 0 ? texts.join(" ") : error.message, {
-    status: error.status,
-    code: REAUTHENTICATION_FAILED,
-    body: data,
-    retryAfter: error.retryAfter,
-  });
-}
-
-function errorFrom(response, data) {
-  const retryAfter = Number.parseInt(response.headers.get("Retry-After") ?? "", 10);
-  return new LatchkeyError(messageOf(response, data), {
-    status: response.status,
-    code: typeof data?.code === "string" ? data.code : undefined,
-    body: data,
-    retryAfter: Number.isFinite(retryAfter) ? retryAfter : undefined,
-  });
-}
-
-/** The server's `detail`, or DRF's field errors as sentences ("Password: This field is required."). */
-function messageOf(response, data) {
-  if (typeof data?.detail === "string") return data.detail;
-  if (data !== null && typeof data === "object" && !Array.isArray(data)) {
-    const parts = Object.entries(data).flatMap(([field, messages]) => {
-      const texts = [messages].flat().filter((m) => typeof m === "string");
-      if (texts.length === 0) return [];
-      if (field === "non_field_errors") return [texts.join(" ")];
-      const label = field.replaceAll("_", " ");
-      return [`${label.charAt(0).toUpperCase()}${label.slice(1)}: ${texts.join(" ")}`];
-    });
-    if (parts.length > 0) return parts.join(" ");
-  }
-  return `The server answered ${response.status}${response.statusText ? ` ${response.statusText}` : ""}.`;
 }
