@@ -59,7 +59,7 @@ async fn registration_options(
     Body(PasskeyName { name }): Body<PasskeyName>,
 ) -> Result<Json<PasskeyOptions>, ApiError> {
     passkeys::relying_party(&state)?;
-    authorize_change(&state, &auth).await?;
+    crate::http::mfa::require_second_factor_session(&state, &auth).await?;
     let name = name.as_deref().unwrap_or(DEFAULT_NAME);
     let (ceremony_id, public_key) = passkeys::begin_registration(&state, &auth.user, auth.session_id(), name).await?;
     Ok(Json(PasskeyOptions { ceremony_id, public_key }))
@@ -133,17 +133,8 @@ async fn remove(
 ) -> Result<StatusCode, ApiError> {
     let id: i64 = id.parse().map_err(|_| ApiError::NotFound)?;
     Passkey::find(&state, auth.user.id, id).await?.ok_or(ApiError::NotFound)?;
-    authorize_change(&state, &auth).await?;
+    crate::http::mfa::require_second_factor_session(&state, &auth).await?;
     let actor = Actor { user_id: Some(auth.user.id), client: &client, session_id: auth.session_id() };
     passkeys::remove(&state, actor, &auth.user, id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// A 2FA change: from a session that verified a second factor once 2FA is on, and within the
-/// re-authentication window.
-async fn authorize_change(state: &AppState, auth: &AuthUser) -> Result<(), ApiError> {
-    if auth.user.mfa_enabled && !crate::http::mfa::session_verified(state, auth).await? {
-        return Err(ApiError::PermissionDenied);
-    }
-    crate::flows::reauth::require_recent(state, auth.session_id()).await
 }

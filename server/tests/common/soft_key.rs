@@ -145,21 +145,14 @@ impl SoftKey {
             (Cbor::Text("authData".into()), Cbor::Bytes(auth_data.clone())),
         ]);
         let spki = self.key.verifying_key().to_public_key_der().expect("SPKI of a P-256 key");
-        json!({
-            "id": self.id(),
-            "rawId": self.id(),
-            "type": "public-key",
-            "authenticatorAttachment": "platform",
-            "clientExtensionResults": {},
-            "response": {
-                "clientDataJSON": b64url(&client_data),
-                "attestationObject": b64url(&cbor(&attestation_object)),
-                "transports": knobs.transports,
-                "authenticatorData": b64url(&auth_data),
-                "publicKey": b64url(spki.as_bytes()),
-                "publicKeyAlgorithm": ES256,
-            },
-        })
+        self.credential(json!({
+            "clientDataJSON": b64url(&client_data),
+            "attestationObject": b64url(&cbor(&attestation_object)),
+            "transports": knobs.transports,
+            "authenticatorData": b64url(&auth_data),
+            "publicKey": b64url(spki.as_bytes()),
+            "publicKeyAlgorithm": ES256,
+        }))
     }
 
     /// Answers request options (PublicKeyCredentialRequestOptionsJSON under "publicKey") with an
@@ -186,6 +179,11 @@ impl SoftKey {
         if let Some(handle) = user_handle {
             response["userHandle"] = b64url(handle).into();
         }
+        self.credential(response)
+    }
+
+    /// A `PublicKeyCredential.toJSON()` of this key around `response`.
+    fn credential(&self, response: Value) -> Value {
         json!({
             "id": self.id(),
             "rawId": self.id(),

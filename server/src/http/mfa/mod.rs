@@ -91,10 +91,7 @@ async fn add_device(
     Body(NewDeviceRequest { name }): Body<NewDeviceRequest>,
 ) -> Result<(StatusCode, Json<NewDevice>), ApiError> {
     let user = &auth.user;
-    if user.mfa_enabled && !session_verified(&state, &auth).await? {
-        return Err(ApiError::PermissionDenied);
-    }
-    crate::flows::reauth::require_recent(&state, auth.session_id()).await?;
+    require_second_factor_session(&state, &auth).await?;
     let now = state.clock.now();
     factors::delete_unconfirmed(&state, user.id, now - UNCONFIRMED_LIFETIME).await?;
     if Device::list(&state, user.id).await?.len() >= MAX_DEVICES {
@@ -142,10 +139,7 @@ async fn confirm_device(
     let device = find_device(&state, &auth, &id).await?;
     // A device added before 2FA was on is confirmed only from a session that verified a second
     // factor since: a session opened earlier cannot slip its own authenticator in.
-    if auth.user.mfa_enabled && !session_verified(&state, &auth).await? {
-        return Err(ApiError::PermissionDenied);
-    }
-    crate::flows::reauth::require_recent(&state, auth.session_id()).await?;
+    require_second_factor_session(&state, &auth).await?;
     if device.confirmed {
         return Err(ApiError::field("code", "This authenticator is already confirmed."));
     }
@@ -297,8 +291,18 @@ pub(crate) async fn prove_identity(
     }
 }
 
+/// What adding a second factor (or removing a passkey) asks of the caller's session: once 2FA is on,
+/// that it verified a second factor (403 otherwise), and that it proved the user within the
+/// re-authentication window (403 `reauthentication_required`).
+pub(crate) async fn require_second_factor_session(state: &AppState, auth: &AuthUser) -> Result<(), ApiError> {
+    if auth.user.mfa_enabled && !session_verified(state, auth).await? {
+        return Err(ApiError::PermissionDenied);
+    }
+    crate::flows::reauth::require_recent(state, auth.session_id()).await
+}
+
 /// Whether the caller's session verified a second factor.
-pub(crate) async fn session_verified(state: &AppState, auth: &AuthUser) -> Result<bool, ApiError> {
+async fn session_verified(state: &AppState, auth: &AuthUser) -> Result<bool, ApiError> {
     crate::store::sessions::verified_second_factor(state, auth.session_id().unwrap_or_default()).await
 }
 
