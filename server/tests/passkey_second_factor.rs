@@ -62,7 +62,11 @@ on_both!(methods_list_every_factor_the_account_has, |state: AppState| async move
     create_user(&state, "ada@example.com", PASSWORD).await;
     let access = login_pair(&state, "ada@example.com", PASSWORD).await.0;
     let authenticator = add_authenticator(&state, &access, "Phone").await;
-    assert_eq!(second_factor_due(&state, "ada@example.com").await["methods"], json!(["totp", "backup_code"]));
+    let due = second_factor_due(&state, "ada@example.com").await;
+    assert_eq!(due["methods"], json!(["totp", "backup_code"]));
+    // No passkey, no passkey step.
+    let (status, body) = step_options(&state, &due["mfa_token"]).await;
+    assert_eq!((status, &body["detail"]), (StatusCode::BAD_REQUEST, &json!("This account has no passkey.")), "{body}");
     add_passkey(&state, &access, &mut SoftKey::new()).await;
     let due = second_factor_due(&state, "ada@example.com").await;
     assert_eq!(due["methods"], json!(["totp", "backup_code", "webauthn"]));

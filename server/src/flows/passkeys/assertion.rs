@@ -42,10 +42,14 @@ impl From<ApiError> for Refused {
     }
 }
 
-/// Request options for `user_id`'s passkeys; the verifier's state as JSON.
+/// Request options for `user_id`'s passkeys; the verifier's state as JSON. An account without any
+/// is `400 passkey_invalid`.
 async fn options_for(state: &AppState, user_id: i64) -> Result<(Value, String), ApiError> {
     let party = relying_party(state)?;
-    let credentials = Passkey::list(state, user_id).await?.into_iter().map(|p| p.credential).collect();
+    let credentials: Vec<_> = Passkey::list(state, user_id).await?.into_iter().map(|p| p.credential).collect();
+    if credentials.is_empty() {
+        return Err(ApiError::PasskeyInvalid("This account has no passkey.".into()));
+    }
     let (options, verifier) = party.start_authentication(credentials).map_err(|e| invalid(&e))?;
     Ok((json!(options.public_key), stored_state(verifier)?))
 }
@@ -143,9 +147,6 @@ async fn login_assertion(
 /// Options for the second factor of the login whose `mfa_token` is `mfa_token`, by `user_id`'s
 /// passkeys. A later call replaces the options of an earlier one.
 pub(crate) async fn begin_second_factor(state: &AppState, mfa_token: &str, user_id: i64) -> Result<Value, ApiError> {
-    if Passkey::count(state, user_id).await? == 0 {
-        return Err(ApiError::PasskeyInvalid("This account has no passkey.".into()));
-    }
     let (options, verifier) = options_for(state, user_id).await?;
     let new = NewCeremony { user_id: Some(user_id), state: verifier, ..NewCeremony::default() };
     ceremonies::put(state, Purpose::SecondFactor, mfa_token, new).await?;
@@ -187,9 +188,6 @@ pub(crate) async fn begin_reauthentication(
     user_id: i64,
     sid: &str,
 ) -> Result<(String, Value), ApiError> {
-    if Passkey::count(state, user_id).await? == 0 {
-        return Err(ApiError::PasskeyInvalid("This account has no passkey.".into()));
-    }
     let (options, verifier) = options_for(state, user_id).await?;
     let new = NewCeremony { user_id: Some(user_id), session_id: Some(sid), state: verifier, ..NewCeremony::default() };
     let ceremony_id = ceremonies::create(state, Purpose::Reauthenticate, new).await?;
