@@ -132,9 +132,9 @@ async fn remove(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id: i64 = id.parse().map_err(|_| ApiError::NotFound)?;
-    Passkey::find(&state, auth.user.id, id).await?.ok_or(ApiError::NotFound)?;
+    let passkey = Passkey::find(&state, auth.user.id, id).await?.ok_or(ApiError::NotFound)?;
     crate::http::mfa::require_second_factor_session(&state, &auth).await?;
     let actor = Actor { user_id: Some(auth.user.id), client: &client, session_id: auth.session_id() };
-    passkeys::remove(&state, actor, &auth.user, id).await?;
+    passkeys::remove(&state, actor, &auth.user, passkey).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -151,10 +151,9 @@ fn reported_transports(credential: &Value) -> Vec<String> {
     transports
 }
 
-/// Removes passkey `id` of `user`, unless it is the account's last way to sign in (no usable
+/// Removes `passkey` (found among `user`'s), unless it is the account's last way to sign in (no usable
 /// password, no other passkey): `409 last_sign_in_method`. The last second factor turns 2FA off.
-pub(crate) async fn remove(state: &AppState, actor: Actor<'_>, user: &User, id: i64) -> Result<(), ApiError> {
-    let passkey = Passkey::find(state, user.id, id).await?.ok_or(ApiError::NotFound)?;
+pub(crate) async fn remove(state: &AppState, actor: Actor<'_>, user: &User, passkey: Passkey) -> Result<(), ApiError> {
     if !has_usable_password(user) && Passkey::count(state, user.id).await? <= 1 {
         return Err(ApiError::Conflict {
             detail: "This passkey is your only way to sign in. Add another one, or set a password, first.",
