@@ -35,8 +35,8 @@ if ! has_version wasm-pack "$WASM_PACK_VERSION"; then
 fi
 
 if [ ! -x "$ROOT/tools/node_modules/.bin/wasm-opt" ] || [ ! -x "$ROOT/tools/node_modules/.bin/tsc" ] ||
-   [ ! -d "$ROOT/tools/node_modules/playwright-core" ]; then
-  say "npm tools: binaryen (wasm-opt), playwright-core, typescript"
+   [ ! -d "$ROOT/tools/node_modules/playwright-core" ] || [ ! -d "$ROOT/tools/node_modules/oidc-provider" ]; then
+  say "npm tools: binaryen (wasm-opt), playwright-core, typescript, oidc-provider"
   (cd "$ROOT/tools" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 fi
 

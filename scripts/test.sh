@@ -59,8 +59,14 @@ node tests/browser/demo.mjs
 node tests/browser/demo-reauth.mjs
 node tests/browser/client-passkeys.mjs
 node tests/browser/demo-passkeys.mjs
-# The passkey ceremonies once more with the server on PostgreSQL.
+# Social login: the OpenID provider the scripts use passes its own check first.
+node tests/oidc/provider-selftest.mjs
+node tests/browser/client-social.mjs
+node tests/browser/demo-social.mjs
+# The passkey ceremonies and social login once more with the server on PostgreSQL.
 LATCHKEY_BROWSER_DATABASE=postgres node tests/browser/client-passkeys.mjs
 LATCHKEY_BROWSER_DATABASE=postgres node tests/browser/demo-passkeys.mjs
+LATCHKEY_BROWSER_DATABASE=postgres node tests/browser/client-social.mjs
+LATCHKEY_BROWSER_DATABASE=postgres node tests/browser/demo-social.mjs
 
 say "All tests passed"

@@ -3,7 +3,8 @@
 // account box here; live password verdicts in feedback.js; the signed-in cards in profile.js,
 // password.js, sessions.js, twofa.js, invitations.js and delete-account.js; the "confirm it is you"
 // dialog of sensitive actions in reauth.js; the pages e-mailed links open (reset, verification) in
-// recovery.js; the passkeys card in passkeys.js. Passkeys also sign in here: with the button, or from the
+// recovery.js; the passkeys card in passkeys.js; social login ("Continue with …", linking, the linked
+// accounts card) in social.js. Passkeys also sign in here: with the button, or from the
 // e-mail field's autofill (a conditional request, started when the page loads signed out), and as the
 // second factor. The page follows the client (`client.onChange`): signing in or out here or in another
 // tab, or a session the server ended, switches it, and a reload signs back in with the refresh cookie.
@@ -18,12 +19,13 @@ import * as profile from "./profile.js";
 import * as reauth from "./reauth.js";
 import * as recovery from "./recovery.js";
 import * as sessions from "./sessions.js";
+import * as social from "./social.js";
 import * as twofa from "./twofa.js";
 
 const $ = (id) => document.getElementById(id);
 
 /** The account box's states: one of these is shown at a time. */
-const PANELS = ["auth-form", "forgot-form", "reset-form", "mfa-form", "signed-in"];
+const PANELS = ["auth-form", "forgot-form", "reset-form", "mfa-form", "link-form", "signed-in"];
 
 const SESSION_ENDED = "Your session has ended: it was signed out, perhaps from another device. Sign in again.";
 const SIGNED_OUT_ELSEWHERE = "You were signed out in another tab.";
@@ -197,7 +199,7 @@ async function enter() {
   if (await showUser({ fill: true })) {
     say($("account-status"), "");
     for (const card of document.querySelectorAll("[data-signed-in]")) card.hidden = false;
-    await Promise.all([twofa.open(), passkeys.open(), sessions.open(), invitations.open()]);
+    await Promise.all([twofa.open(), passkeys.open(), social.open(), sessions.open(), invitations.open()]);
   }
 }
 
@@ -272,6 +274,7 @@ function forget() {
   reauth.close();
   twofa.close();
   passkeys.close();
+  social.close();
   sessions.close();
   invitations.close();
   profile.close();
@@ -337,7 +340,10 @@ password.setup({ onChanged: () => sessions.refresh() });
 sessions.setup({ onSignedOut: (message) => signOut(message, "ok") });
 deleteAccount.setup({ signOut });
 recovery.setup({ show, home, signOut, refreshAccount: async () => (await showUser()) && invitations.open() });
-await restore();
+social.setup({ stopAutofill, askForSecondFactor, show, home });
+// Back from a provider: its outcome first (a login code becomes the session), then the cookie's session.
+const waiting = await social.complete(restore);
 await recovery.openLink();
-offerPasskeysInAutofill();
+// No autofill while the link form or the second step waits: that step may need the passkey prompt.
+if (!waiting) offerPasskeysInAutofill();
 document.body.dataset.ready = "1";

@@ -19,6 +19,8 @@ const PURPOSES = [
   ["POST", /\/api\/auth\/api-keys\/$/, "create an API key"],
   ["POST", /\/api\/auth\/passkeys\/register\/(options\/)?$/, "add a passkey"],
   ["DELETE", /\/api\/auth\/passkeys\/[^/]+\/$/, "remove a passkey"],
+  ["POST", /\/api\/auth\/social\/[^/]+\/authorize\/$/, "link an account"],
+  ["DELETE", /\/api\/auth\/social\/accounts\/[^/]+\/$/, "unlink an account"],
   ["DELETE", /\/api\/auth\/me\/$/, "delete your account"],
 ];
 

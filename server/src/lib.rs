@@ -25,7 +25,7 @@ pub use infra::clock::now;
 pub use infra::config::Config;
 pub use infra::error::ApiError;
 pub use infra::state::AppState;
-pub use infra::{client, config, db, error, links, mail, metrics, passwords, state, vault, webauthn};
+pub use infra::{client, config, db, error, links, mail, metrics, passwords, social, state, vault, webauthn};
 pub use store::{audit, challenges, django_import, limits, users};
 
 /// Connects, migrates, binds `config.bind`, prints `listening on http://…` once ready, and serves

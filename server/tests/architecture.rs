@@ -213,6 +213,20 @@ fn webauthn_stays_below_http() {
     assert!(wrong.is_empty(), "webauthn_rs_core in http/: {wrong:?}");
 }
 
+/// The social providers' protocol (OAuth 2, OpenID Connect, GitHub's API) and its HTTP client are
+/// behind `infra/social/`: the flows get who signed in, never a token response or a request.
+#[test]
+fn provider_protocols_stay_in_infra_social() {
+    let mut wrong = Vec::new();
+    for source in sources().values() {
+        let protocol = ["oauth2::", "reqwest::", "jsonwebtoken::"].iter().any(|s| source.text.contains(s));
+        if protocol && !source.module.starts_with(&["infra".to_owned(), "social".to_owned()]) {
+            wrong.push(name(&source.module));
+        }
+    }
+    assert!(wrong.is_empty(), "provider protocols outside infra/social/: {wrong:?}");
+}
+
 #[test]
 fn sql_is_written_only_in_store() {
     let mut with_sql = Vec::new();

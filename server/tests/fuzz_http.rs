@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{drf_shaped, fresh_dir, latchkey, spawn, Server, PASSWORD};
+use common::{drf_shaped, fresh_dir, latchkey, spawn, FakeOp, Server, PASSWORD};
 use latchkey_server::MAX_BODY_BYTES;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -30,7 +30,8 @@ const CONTROL: &str = "control-user@example.com";
 
 /// Field names that requests carry; the schema's own property names are added to them.
 const FIELD_NAMES: &str = "email username password password_confirm old_password new_password code otp refresh \
-    token name role slug uid mfa_token reason cookie org user_id first_name id";
+    token name role slug uid mfa_token reason cookie org user_id first_name id return_to process binding login_code \
+    link_token";
 
 /// Characters that are multi-byte, expand under NFKC (U+FDFA becomes 18 characters), combine,
 /// reorder or are invisible.
@@ -43,19 +44,26 @@ const BAD_UTF8: [&[u8]; 4] = [b"\xff", b"\xc3", b"\xed\xa0\x80", b"\xf4\x90\x80\
 /// Authorization headers that are not credentials.
 const GARBAGE_AUTH: [&str; 5] = ["Bearer", "Bearer x.y.z", "Basic Zm9vOmJhcg==", "Bearer \u{fc}", "Token abc"];
 
+/// The public URL of the fuzzed server (where passkeys and social sign-ins come back to).
+const PUBLIC_URL: &str = "http://localhost:8000";
+
 /// Starts the binary on port 0 with a fresh SQLite file, without request limits or lockouts, and
-/// with passkeys on (so that their endpoints do their work on what they are sent); its standard
-/// error is kept for the report, and its directory (database and e-mails) is removed unless the
-/// test fails.
-fn start_fuzzed() -> (Server, String) {
+/// with passkeys and a social provider (`op`) on, so that their endpoints do their work on what
+/// they are sent; its standard error is kept for the report, and its directory (database and
+/// e-mails) is removed unless the test fails.
+fn start_fuzzed(op: &FakeOp) -> (Server, String) {
     let dir = fresh_dir("fuzz-http");
+    let providers = dir.join("providers.json");
+    std::fs::write(&providers, json!([op.entry("test-oidc", PUBLIC_URL)]).to_string()).unwrap();
     let mut command = latchkey(&dir);
     command
         .env("LATCHKEY_RATE_LIMITS", "off")
         .env("LATCHKEY_LOCKOUT_ATTEMPTS", "1000000")
         .env("LATCHKEY_LOCKOUT_IP_ATTEMPTS", "1000000")
         .env("LATCHKEY_WEBAUTHN_RP_ID", "localhost")
-        .env("LATCHKEY_WEBAUTHN_ORIGINS", "http://localhost:8000")
+        .env("LATCHKEY_WEBAUTHN_ORIGINS", PUBLIC_URL)
+        .env("LATCHKEY_PUBLIC_URL", PUBLIC_URL)
+        .env("LATCHKEY_OIDC_PROVIDERS", &providers)
         .stderr(Stdio::piped());
     let server = spawn(command).tidy_up(dir);
     let base = server.base.clone();
@@ -312,7 +320,8 @@ async fn no_request_gets_a_5xx_or_a_non_drf_error() {
         "fuzz_http: seed {seed}, {cases} requests (replay with LATCHKEY_FUZZ_SEED={seed} LATCHKEY_FUZZ_CASES={cases})"
     );
     let mut rng = StdRng::seed_from_u64(seed);
-    let (mut server, base) = start_fuzzed();
+    let op = FakeOp::start().await;
+    let (mut server, base) = start_fuzzed(&op);
     let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
 
     let schema: Value = client.get(format!("{base}/api/schema/")).send().await.unwrap().json().await.unwrap();
@@ -334,7 +343,7 @@ async fn no_request_gets_a_5xx_or_a_non_drf_error() {
     let device = json!({ "name": "Phone" });
     let created = client.post(format!("{base}/api/auth/2fa/totp/")).bearer_auth(&session.access).json(&device);
     let device_id = created.send().await.unwrap().json::<Value>().await.unwrap()["id"].to_string();
-    let known = [("slug", "fuzz".to_owned()), ("id", user_id), ("id", device_id)];
+    let known = [("slug", "fuzz".to_owned()), ("id", user_id), ("id", device_id), ("provider", "test-oidc".to_owned())];
 
     let started = Instant::now();
     let mut failures = Vec::new();

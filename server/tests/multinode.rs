@@ -1,6 +1,7 @@
 //! Two `latchkey` processes on one PostgreSQL database, as a multi-node deployment runs: a lockout
 //! and a request limit earned partly on each node hold on both, and still hold after a node restarts;
-//! a passkey ceremony begun on one node ends on the other, and the signature counter is shared.
+//! a passkey ceremony begun on one node ends on the other, and the signature counter is shared; a social
+//! sign-in started on one node comes back to the other.
 //! Their JSON log lines are read back too: security events are there, secrets are not.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -138,4 +139,47 @@ async fn sign_in(from: &Server, to: &Server, counter: Option<u32>, key: &mut com
     let (_, options) = post(from, "/api/token/passkey/options/", json!({})).await;
     let credential = key.assert(&options["publicKey"], &common::Knobs { counter, ..common::Knobs::default() });
     post(to, "/api/token/passkey/", json!({ "ceremony_id": options["ceremony_id"], "credential": credential })).await
+}
+
+/// A social sign-in started on one node comes back to the other (a load balancer does not keep the
+/// browser on one node): the flow, the PKCE verifier and the login code live in the database. Neither
+/// node's log holds the code, the state or the client secret.
+#[tokio::test]
+async fn social_sign_ins_cross_nodes() {
+    let Some(database_url) = common::fresh_postgres_database().await else { return };
+    let dir = fresh_dir("multinode-social");
+    let (log, providers) = (dir.join("nodes.log"), dir.join("providers.json"));
+    let op = common::FakeOp::start().await;
+    let public = "http://localhost:8000";
+    let entry = op.entry("sso", public);
+    std::fs::write(&providers, json!([entry]).to_string()).unwrap();
+    let node = |dir: &Path| {
+        let mut command = latchkey(dir);
+        command
+            .env("LATCHKEY_DATABASE_URL", &database_url)
+            .env("LATCHKEY_PUBLIC_URL", public)
+            .env("LATCHKEY_OIDC_PROVIDERS", &providers)
+            .env("LATCHKEY_LOG", "debug")
+            .env("LATCHKEY_LOG_FORMAT", "json")
+            .stderr(std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap());
+        spawn(command)
+    };
+    let (a, b) = (node(&dir), node(&dir));
+    let (status, started) =
+        post(&a, "/api/auth/social/sso/authorize/", json!({ "return_to": format!("{public}/app/") })).await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let callback = op.authorize(started["authorization_url"].as_str().unwrap()).await.unwrap();
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let landed = client.get(format!("{}{}", b.base, callback.path_and_query())).send().await.unwrap();
+    let location = url::Url::parse(landed.headers()["location"].to_str().unwrap()).unwrap();
+    let code = location.query_pairs().find(|(k, _)| k == "login_code").unwrap().1.into_owned();
+    let (status, tokens) = post(&a, "/api/token/social/", json!({ "login_code": code })).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    drop((a, b));
+    let logs = std::fs::read_to_string(&log).unwrap();
+    for secret in
+        [code.as_str(), callback.code().unwrap(), callback.state().unwrap(), entry["client_secret"].as_str().unwrap()]
+    {
+        assert!(!logs.contains(secret), "{secret} is in the logs");
+    }
 }

@@ -38,6 +38,13 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/token/mfa/webauthn/options/", &["post"]),
     ("/api/token/passkey/options/", &["post"]),
     ("/api/token/passkey/", &["post"]),
+    ("/api/token/social/", &["post"]),
+    ("/api/auth/providers/", &["get"]),
+    ("/api/auth/social/{provider}/authorize/", &["post"]),
+    ("/api/auth/social/{provider}/callback/", &["get"]),
+    ("/api/auth/social/link/confirm/", &["post"]),
+    ("/api/auth/social/accounts/", &["get"]),
+    ("/api/auth/social/accounts/{id}/", &["delete"]),
     ("/api/auth/passkeys/", &["get"]),
     ("/api/auth/passkeys/register/options/", &["post"]),
     ("/api/auth/passkeys/register/", &["post"]),
@@ -103,6 +110,7 @@ fn concrete(path: &str) -> String {
         .replace("{user_id}", "1")
         .replace("{key_id}", "1")
         .replace("{sid}", "0123456789abcdef0123456789abcdef")
+        .replace("{provider}", "github")
 }
 
 /// The operations of the document, as `(path, method) -> operation`.

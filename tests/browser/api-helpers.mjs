@@ -5,10 +5,13 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { PASSWORD, ROOT } from "./demo-helpers.mjs";
+import { nowSeconds, stepAt, totpAtStep } from "./totp.mjs";
 
 /**
  * Requests to the server at `base`: `api(path, {method, token, body, base})` resolves `{status, body}`
- * (the JSON answer, or null), `register(name)` a new account, `{email, access}`, with PASSWORD.
+ * (the JSON answer, or null), `register(name, email?)` a new account, `{email, access}`, with PASSWORD
+ * (its address `<name>-<time>@example.com` unless given), `enrollTotp(access)` an authenticator app,
+ * confirmed: `{secret, step, backupCodes}` (`step` is spent).
  */
 export function serverApi(base) {
   async function api(path, { method = "GET", token, body, base: at = base } = {}) {
@@ -17,13 +20,21 @@ export function serverApi(base) {
     const text = await response.text();
     return { status: response.status, body: text ? JSON.parse(text) : null };
   }
-  async function register(name) {
-    const email = `${name}-${Date.now()}@example.com`;
+  async function register(name, email = `${name}-${Date.now()}@example.com`) {
     const answer = await api("/api/auth/register/", { method: "POST", body: { email, password: PASSWORD, password_confirm: PASSWORD } });
     assert.equal(answer.status, 201, JSON.stringify(answer.body));
     return { email, access: answer.body.tokens.access };
   }
-  return { api, register };
+  async function enrollTotp(access) {
+    const device = await api("/api/auth/2fa/totp/", { method: "POST", token: access, body: { name: "Phone" } });
+    assert.equal(device.status, 201, JSON.stringify(device.body));
+    const step = stepAt(nowSeconds());
+    const code = totpAtStep(device.body.secret, step);
+    const confirmed = await api(`/api/auth/2fa/totp/${device.body.id}/confirm/`, { method: "POST", token: access, body: { code } });
+    assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
+    return { secret: device.body.secret, step, backupCodes: confirmed.body.backup_codes };
+  }
+  return { api, register, enrollTotp };
 }
 
 /**

@@ -90,7 +90,7 @@ const server = spawn(join(ROOT, "target/debug/latchkey"), [], {
 const firstLine = await new Promise((resolve) => createInterface({ input: server.stdout }).once("line", resolve));
 const url = /^listening on (http:\/\/\S+)$/.exec(firstLine)?.[1];
 assert.ok(url, `unexpected first line: ${firstLine}`);
-const { api, register } = serverApi(url);
+const { api, register, enrollTotp } = serverApi(url);
 
 
 const errors = [];
@@ -294,17 +294,6 @@ async function logOutWithCookie({ context, first, second }) {
   assert.equal((await me(first)).status, 401);
   assert.equal(await first.evaluate(() => client.authenticated), false);
   await context.close();
-}
-
-/** Enrolls an authenticator through the API; resolves its secret, the step used, and the backup codes. */
-async function enrollTotp(access) {
-  const device = await api("/api/auth/2fa/totp/", { method: "POST", token: access, body: { name: "Phone" } });
-  assert.equal(device.status, 201, JSON.stringify(device.body));
-  const step = stepAt(nowSeconds());
-  const code = totpAtStep(device.body.secret, step);
-  const confirmed = await api(`/api/auth/2fa/totp/${device.body.id}/confirm/`, { method: "POST", token: access, body: { code } });
-  assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
-  return { secret: device.body.secret, step, backupCodes: confirmed.body.backup_codes };
 }
 
 async function secondFactor(browser) {

@@ -11,6 +11,7 @@ import { validatePassword as bundlerValidate } from "latchkey";
 import {
   LatchkeyClient, LatchkeyError, type LoginResult, type ReauthenticationAnswer, type ReauthenticationRequest,
   type Passkey, type PasskeyLoginResult, type PasskeySignInOptions, type MfaMethod,
+  type SocialProvider, type SocialSignInResult, type SocialAccount, type SocialErrorCode,
 } from "latchkey/client";
 import { LatchkeyClient as WebClient } from "latchkey/web/client";
 
@@ -66,6 +67,28 @@ const passkeyUsed: string | null = passkey === null ? null : passkey.last_used_a
 const transports: string[] = (await client.registerPasskey())?.transports ?? [];
 const sudoByPasskey: { expiresAt: string | null } | null = await sudoClient.reauthenticate({ passkey: true });
 const passkeyClient = new LatchkeyClient({ onReauthenticate: async () => ({ passkey: true }) });
+// Social login: the buttons, leaving for the provider, and the outcome on the page it comes back to.
+const providers: SocialProvider[] = await client.providers();
+const names: string[] = providers.map(({ id, name }) => `${id}: ${name}`);
+await client.signInWith(providers[0]?.id ?? "google", { returnTo: "https://app.example.com/", org: "acme" });
+await client.signInWith("github");
+const outcome: SocialSignInResult | null = await client.completeSignIn(new URL("https://app.example.com/?login_code=x"));
+if (outcome?.status === "link_required") {
+  const linked: LoginResult = await client.confirmSocialLink(outcome.linkToken, "pw");
+  console.log(outcome.email, outcome.provider, linked.status);
+} else if (outcome?.status === "mfa_required") {
+  await client.verifyMfa(outcome.mfaToken, "123456");
+} else if (outcome?.status === "error") {
+  const why: SocialErrorCode = outcome.code;
+  console.log(why === "email_unverified");
+} else if (outcome?.status === "connected") {
+  console.log(outcome.provider);
+}
+await client.completeSignIn();
+await sudoClient.connectSocial("github", { returnTo: "https://app.example.com/settings" });
+const linkedAccounts: SocialAccount[] = await client.socialAccounts();
+const linkedEmail: string | null = linkedAccounts[0]?.email ?? null;
+await sudoClient.unlinkSocial(linkedAccounts[0]!.id);
 const restored: boolean = (await webClient.restore()) && (await client.refresh());
 const response: Response = await client.fetch("/api/auth/me/", { method: "GET" });
 const bearer: string | null = client.accessToken;
@@ -105,6 +128,13 @@ const notLogin: LoginResult = await client.signInWithPasskey();
 const passkeyId: string = passkey!.id;
 // @ts-expect-error: `conditional` is a boolean
 client.signInWithPasskey({ conditional: "yes" });
+// @ts-expect-error: the provider is named by its id, a string
+client.signInWith(1);
+// @ts-expect-error: a link token is there only when linking is required
+client.confirmSocialLink(outcome!.linkToken, "pw");
+// @ts-expect-error: completeSignIn resolves null when the address holds no outcome
+const alwaysOutcome: SocialSignInResult = await client.completeSignIn();
 
 export { fingerprint, codes, alsoVerdict, score, parsed, svg, step, token, left, normalized, restored, response, bearer, unsubscribe, window };
 export { passkeyUsed, transports, sudoByPasskey, passkeyClient, neverNull, notLogin, passkeyId };
+export { names, linkedEmail, alwaysOutcome };

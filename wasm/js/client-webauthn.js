@@ -140,8 +140,8 @@ function bytes(text) {
   return Uint8Array.from(binary, (char) => char.charCodeAt(0)).buffer;
 }
 
-/** Unpadded base64url of an ArrayBuffer (or view), as `toJSON()` writes it. */
-function base64url(buffer) {
+/** Unpadded base64url of an ArrayBuffer (or view), as `toJSON()` writes it (and `client-social.js` its bindings). */
+export function base64url(buffer) {
   const view = ArrayBuffer.isView(buffer) ? new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength) : new Uint8Array(buffer);
   let binary = "";
   for (const byte of view) binary += String.fromCharCode(byte);

@@ -105,6 +105,51 @@ export interface Passkey {
   transports: string[];
 }
 
+/** A sign-in provider the server offers (`LATCHKEY_OIDC_PROVIDERS`): `id` for the calls, `name` for people. */
+export interface SocialProvider {
+  id: string;
+  name: string;
+}
+
+export interface SocialSignInOptions {
+  /**
+   * Where the browser comes back with the outcome, for `completeSignIn`: an address on the server's public
+   * URL or on one of its CORS origins. Default: this page without its query and fragment.
+   */
+  returnTo?: string;
+  /** An organization slug, kept in this tab until the sign-in completes: the access tokens then carry `org` and `roles`. */
+  org?: string;
+}
+
+/** Why a social sign-in did not complete, as the server's callback names it. */
+export type SocialErrorCode =
+  | "access_denied" | "provider_error" | "provider_unavailable" | "id_token_invalid" | "email_unverified"
+  | "account_inactive" | "account_in_use" | (string & {});
+
+/** What `completeSignIn` finds when the provider sent the browser back. */
+export type SocialSignInResult =
+  | LoginResult
+  /**
+   * An account with the provider's (verified) e-mail exists and is not linked to it: the user proves its
+   * password with `confirmSocialLink(linkToken, password)` (within the token's lifetime) to link them.
+   */
+  | { status: "link_required"; linkToken: string; email: string; provider: string }
+  /** `connectSocial` linked the provider's account to the signed-in user (call `restore()` to sign in again). */
+  | { status: "connected"; provider: string }
+  /** The sign-in ended without a session: the user refused at the provider, an unverified e-mail… */
+  | { status: "error"; code: SocialErrorCode };
+
+/** One of the user's linked provider accounts, as `GET /api/auth/social/accounts/` lists it. */
+export interface SocialAccount {
+  id: number;
+  /** The provider's `id`. */
+  provider: string;
+  /** The e-mail address the provider last gave, if any. */
+  email: string | null;
+  /** RFC 3339. */
+  created_at: string;
+}
+
 export declare class LatchkeyClient {
   constructor(options?: LatchkeyClientOptions);
 
@@ -143,6 +188,41 @@ export declare class LatchkeyClient {
    * the browser fails otherwise (e.g. the authenticator already holds a passkey for this account).
    */
   registerPasskey(name?: string): Promise<Passkey | null>;
+  /** The providers the server offers for social login, in its order; empty when it has none. */
+  providers(): Promise<SocialProvider[]>;
+  /**
+   * Social login: leaves this page for `provider`'s sign-in page (`location.assign`); the browser comes back
+   * to `returnTo`, where `completeSignIn` finishes. A random binding kept in this tab's sessionStorage ties
+   * the completion to this browser. Throws a `LatchkeyError` when the server refuses (404 unknown provider,
+   * 400 a `returnTo` it does not allow, 429, 503 `provider_unavailable` with `retryAfter`).
+   */
+  signInWith(provider: string, options?: SocialSignInOptions): Promise<void>;
+  /**
+   * On page load, before `restore()`: reads the outcome of `signInWith` or `connectSocial` from `url`
+   * (default: this page's address) and removes it from the address bar. Resolves null when there is none;
+   * signs in when the provider's account is known or new (as `login`: ok or `mfa_required`); else
+   * `link_required`, `connected` or `error`. Throws a `LatchkeyError` when the server refuses the login code
+   * (401 `login_code_invalid`: spent, expired, or from another browser; 403 as `login`; 429).
+   */
+  completeSignIn(url?: string | URL): Promise<SocialSignInResult | null>;
+  /**
+   * Links the provider's account to the existing one `link_required` named, with that account's password,
+   * then signs in as `login` does. Throws a `LatchkeyError`: 401 for a wrong password (the token stays
+   * usable), 401 `link_token_invalid` (spent or expired), 409 `account_in_use`, 429.
+   */
+  confirmSocialLink(linkToken: string, password: string): Promise<LoginResult>;
+  /**
+   * Links an account of `provider` to the signed-in user: leaves for the provider's page through `fetch`
+   * (sudo mode applies, as for `registerPasskey`); `completeSignIn` then resolves `connected` or `error`.
+   */
+  connectSocial(provider: string, options?: { returnTo?: string }): Promise<void>;
+  /** The signed-in user's linked provider accounts, newest first. */
+  socialAccounts(): Promise<SocialAccount[]>;
+  /**
+   * Unlinks one of them through `fetch` (sudo mode applies). Throws a `LatchkeyError`: 409
+   * `last_sign_in_method` when it is the account's last way to sign in, 404 when it is not the user's.
+   */
+  unlinkSocial(id: number): Promise<void>;
   /** On page load: signs in with the refresh cookie if there is a live one; resolves whether signed in. */
   restore(): Promise<boolean>;
   /**
@@ -187,7 +267,8 @@ export declare class LatchkeyError extends Error {
   status: number;
   /**
    * The server's `code`, e.g. `"password_expired"`, `"mfa_invalid"`, `"throttled"`, `"token_not_valid"`,
-   * `"reauthentication_required"`, `"passkey_invalid"`, `"passkeys_unavailable"`, `"last_sign_in_method"`; or
+   * `"reauthentication_required"`, `"passkey_invalid"`, `"passkeys_unavailable"`, `"last_sign_in_method"`,
+   * `"login_code_invalid"`, `"link_token_invalid"`, `"provider_unavailable"`; or
    * `"reauthentication_failed"` for a wrong password, code or passkey given to `reauthenticate` (or by
    * `onReauthenticate`).
    */

@@ -11,10 +11,13 @@
 // window: with an `onReauthenticate` hook, the client asks the application for the password or a code,
 // proves it to `POST /api/auth/reauthenticate/` and sends the request once more; concurrent refusals
 // share one question. Passkeys (WebAuthn) sign in, complete a second factor, re-authenticate and are
-// registered through `client-webauthn.js`. Hand-written, dependency-free; copied into the package's `web`,
-// `bundler` and `nodejs` builds beside `latchkey.js`, whose token functions it uses.
+// registered through `client-webauthn.js`; social login (OpenID Connect, GitHub) goes through
+// `client-social.js`. Hand-written, dependency-free; copied into the package's `web`, `bundler` and `nodejs`
+// builds beside `latchkey.js`, whose token functions it uses.
 import { decodeToken, tokenSecondsLeft } from "./latchkey.js";
 import { errorFrom, LatchkeyError, readBody, reauthenticationError } from "./client-errors.js";
+import { absolute, isSameOrigin, jsonInit } from "./client-http.js";
+import { SocialLogin } from "./client-social.js";
 import { CANCELLED, conditionalMediationAvailable, createCredential, getCredential, hasWebAuthn } from "./client-webauthn.js";
 
 export { LatchkeyError };
@@ -52,6 +55,12 @@ export class LatchkeyClient {
   #questions = 0;
   /** How many re-authentications succeeded: a request sent before the last one is sent again at once. */
   #proofs = 0;
+  /** Social login, through this client's anonymous requests, its login answers and its `fetch`. */
+  #social = new SocialLogin({
+    request: (path, init) => this.#fetch(this.#url(path), { ...init, credentials: this.#credentials }),
+    signIn: (path, body) => this.#post(path, body).then((answer) => this.#loginResult(answer)),
+    fetch: (path, init) => this.fetch(path, init),
+  });
 
   /**
    * @param {{baseUrl?: string, refreshMargin?: number, fetch?: typeof fetch, lockName?: string,
@@ -169,6 +178,15 @@ export class LatchkeyClient {
     if (credential === CANCELLED) return null;
     return this.#fetchJSON("/api/auth/passkeys/register/", { ceremony_id: options.ceremony_id, credential, ...named });
   }
+
+  // Social login (client-social.js says what each does; client.d.ts too).
+  providers() { return this.#social.providers(); }
+  signInWith(provider, options) { return this.#social.signInWith(provider, options); }
+  completeSignIn(url) { return this.#social.completeSignIn(url); }
+  confirmSocialLink(linkToken, password) { return this.#social.confirmSocialLink(linkToken, password); }
+  connectSocial(provider, options) { return this.#social.connectSocial(provider, options); }
+  socialAccounts() { return this.#social.socialAccounts(); }
+  unlinkSocial(id) { return this.#social.unlinkSocial(id); }
 
   /** On page load: signs in with the refresh cookie, if there is a live one. Resolves whether signed in. */
   async restore() {
@@ -463,29 +481,6 @@ export class LatchkeyClient {
 
   #url(input) {
     return typeof input === "string" && input.startsWith("/") ? this.#base + input : input;
-  }
-}
-
-/** The cookie endpoints refuse anything but JSON (the server's CSRF guard). */
-const JSON_HEADERS = Object.freeze({ "Content-Type": "application/json", Accept: "application/json" });
-const jsonInit = (body) => ({ method: "POST", headers: JSON_HEADERS, body: JSON.stringify(body) });
-
-function isSameOrigin(base) {
-  if (base === "") return true;
-  if (typeof location === "undefined") return false;
-  try {
-    return new URL(base, location.href).origin === location.origin;
-  } catch {
-    return false;
-  }
-}
-
-/** `url` resolved against the page's address, when there is a page. */
-function absolute(url) {
-  try {
-    return new URL(url, globalThis.location?.href).href;
-  } catch {
-    return url;
   }
 }
 

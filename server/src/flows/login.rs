@@ -84,7 +84,14 @@ pub(crate) async fn finish_login(
     if method == AuthMethod::Password && crate::flows::passwords::password_expired(state, user) {
         let purpose = crate::store::challenges::Purpose::PasswordChange;
         let slug = org_claims(state, user.id, org_id).await?.map(|org| org.slug);
-        let token = crate::store::challenges::create(state, purpose, user.id, cookie, mfa, slug.as_deref()).await?;
+        let new = crate::store::challenges::NewChallenge {
+            user_id: user.id,
+            cookie,
+            mfa,
+            org: slug.as_deref(),
+            method: &method,
+        };
+        let token = crate::store::challenges::create(state, purpose, new).await?;
         return Err(ApiError::PasswordExpired { password_change_token: token });
     }
     if state.config.notify_new_login {

@@ -5,4 +5,6 @@ pub mod login;
 pub mod passkeys;
 pub mod passwords;
 pub mod reauth;
+pub mod sign_in_methods;
+pub mod social;
 pub mod tokens;

@@ -74,8 +74,9 @@ pub fn bearer_token(parts: &Parts) -> Result<Option<String>, ApiError> {
 
 /// Account-security endpoints an API key may never use: a key must not mint keys, change the
 /// password or the second factors, or manage sessions. Those need a login.
-const SESSION_ONLY: [&str; 7] = [
+const SESSION_ONLY: [&str; 8] = [
     "/api/auth/api-keys/",
+    "/api/auth/social/",
     "/api/auth/2fa/",
     "/api/auth/passkeys/",
     "/api/auth/password/",
@@ -104,6 +105,19 @@ impl FromRequestParts<AppState> for AuthUser {
         let reads_only = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         key.allows(reads_only, path)?;
         Ok(AuthUser { user: Arc::new(user), claims: None, session: SessionClaims::default(), api_key: Some(key) })
+    }
+}
+
+/// The caller's authentication when an endpoint needs it only sometimes (a social `connect`, not a
+/// `login`): the outcome of [`AuthUser`]'s extraction, read only where it matters.
+#[derive(Debug)]
+pub struct MaybeAuthUser(pub Result<AuthUser, ApiError>);
+
+impl FromRequestParts<AppState> for MaybeAuthUser {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Self(AuthUser::from_request_parts(parts, state).await))
     }
 }
 

@@ -18,7 +18,9 @@ trait Answer {
 impl Answer for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::Validation(_) | Self::Parse(_) | Self::PasskeyInvalid(_) => StatusCode::BAD_REQUEST,
+            Self::Validation(_) | Self::Parse(_) | Self::PasskeyInvalid(_) | Self::Refused { .. } => {
+                StatusCode::BAD_REQUEST
+            }
             Self::NotAuthenticated | Self::AuthenticationFailed(_) | Self::Token { .. } => StatusCode::UNAUTHORIZED,
             Self::PermissionDenied
             | Self::Forbidden(_)
@@ -31,7 +33,7 @@ impl Answer for ApiError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable { .. } | Self::ProviderUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -60,7 +62,10 @@ impl Answer for ApiError {
             }),
             Self::PasskeyInvalid(detail) => json!({ "detail": detail, "code": "passkey_invalid" }),
             Self::PasskeysUnavailable => json!({ "detail": self.to_string(), "code": "passkeys_unavailable" }),
-            Self::Conflict { detail, code } => json!({ "detail": detail, "code": code }),
+            Self::Conflict { detail, code } | Self::Refused { detail, code } => {
+                json!({ "detail": detail, "code": code })
+            }
+            Self::ProviderUnavailable => json!({ "detail": self.to_string(), "code": "provider_unavailable" }),
             Self::PasswordExpired { password_change_token } => json!({
                 "detail": self.to_string(),
                 "code": "password_expired",
@@ -85,6 +90,10 @@ impl IntoResponse for ApiError {
         }
         if let Self::Unavailable { retry_after: wait } | Self::Throttled { wait, .. } = self {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        }
+        if let Self::ProviderUnavailable = self {
+            // Discovery failures are remembered for 30 seconds (`infra::social`).
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(30));
         }
         // The IETF draft's fields (draft-ietf-httpapi-ratelimit-headers): what the limit is, that
         // nothing is left, and when the window resets.

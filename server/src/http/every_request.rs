@@ -118,7 +118,8 @@ where
 fn secure(headers: &mut axum::http::HeaderMap, api: bool) {
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    // A handler may ask for a stricter one (the social callback's redirect: `no-referrer`).
+    headers.entry(header::REFERRER_POLICY).or_insert(HeaderValue::from_static("same-origin"));
     let policy = if api { API_POLICY } else { PAGE_POLICY };
     headers.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(policy));
     if api {

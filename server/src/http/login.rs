@@ -110,7 +110,13 @@ pub(crate) async fn create_token_pair(
     // The second factor comes last, so its answers only ever go to someone who knows the password.
     if user.mfa_enabled {
         let Some(otp) = otp else {
-            return Err(crate::http::mfa::login::require_second_factor(&state, user.id, cookie, org.as_deref()).await?);
+            return Err(crate::http::mfa::login::require_second_factor(
+                &state,
+                user.id,
+                (cookie, org.as_deref()),
+                &AuthMethod::Password,
+            )
+            .await?);
         };
         crate::http::mfa::login::check_login_code(&state, &user, &otp, &client).await?;
     }

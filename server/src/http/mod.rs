@@ -28,6 +28,7 @@ pub mod router;
 pub mod routes;
 pub mod session_details;
 pub mod sessions;
+pub mod social;
 pub mod sudo;
 pub mod tokens;
 pub mod transport;

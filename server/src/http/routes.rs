@@ -5,7 +5,8 @@
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::http::{
-    accounts, admin, audit, keys, lifecycle, login, mfa, ops, orgs, passkey_login, passkeys, sessions, sudo, tokens,
+    accounts, admin, audit, keys, lifecycle, login, mfa, ops, orgs, passkey_login, passkeys, sessions, social, sudo,
+    tokens,
 };
 use crate::infra::state::AppState;
 
@@ -22,6 +23,7 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .merge(mfa::router())
         .merge(passkeys::router())
         .merge(passkey_login::router())
+        .merge(social::router())
         .merge(lifecycle::router())
         .merge(audit::router())
         .merge(keys::router())

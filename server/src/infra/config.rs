@@ -117,6 +117,12 @@ pub struct Config {
     /// Passwords older than this must be changed at the next login; unset means they never expire.
     #[arg(long, env = "LATCHKEY_PASSWORD_MAX_AGE", value_parser = humantime::parse_duration)]
     pub password_max_age: Option<Duration>,
+    /// Social login: a file listing the OpenID Connect and GitHub providers users may sign in with
+    /// (`[[providers]]` tables when its name ends in `.toml`, else a JSON list of
+    /// `{"id","name","issuer","client_id","client_secret","scopes"}`). Unset means none. It holds
+    /// the client secrets: keep it readable by the server's user only.
+    #[arg(long, env = "LATCHKEY_OIDC_PROVIDERS")]
+    pub oidc_providers: Option<PathBuf>,
     /// E-mail the user when they log in from a device (IP and user agent) none of their open sessions has.
     #[arg(long, env = "LATCHKEY_NOTIFY_NEW_LOGIN", default_value = "false")]
     pub notify_new_login: bool,

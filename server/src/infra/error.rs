@@ -65,6 +65,14 @@ pub enum ApiError {
     /// expired ceremony, a malformed credential, a counter that went backwards).
     #[error("{0}")]
     PasskeyInvalid(String),
+    /// 400 with a code: a single-use step that is unknown, spent or expired (`social_state_invalid`).
+    #[error("{detail}")]
+    Refused {
+        /// The message.
+        detail: &'static str,
+        /// `social_state_invalid`, ...
+        code: &'static str,
+    },
     /// 404.
     #[error("Not found.")]
     NotFound,
@@ -94,6 +102,9 @@ pub enum ApiError {
         /// Seconds to wait.
         retry_after: u64,
     },
+    /// 503 with `Retry-After`: a social login's provider did not answer (or answered nonsense).
+    #[error("The sign-in provider cannot be reached. Try again later.")]
+    ProviderUnavailable,
     /// 429 with `Retry-After`, in DRF's words.
     #[error("Request was throttled. Expected available in {wait} second{}.", if *wait == 1 { "" } else { "s" })]
     Throttled {

@@ -16,6 +16,7 @@ pub mod mail;
 pub mod metrics;
 pub mod passwords;
 pub mod proxies;
+pub mod social;
 pub mod state;
 pub mod vault;
 pub mod webauthn;

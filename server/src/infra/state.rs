@@ -67,6 +67,8 @@ pub struct Shared {
     pub locks: Arc<crate::infra::lock_cache::LockCache>,
     /// The passkeys' relying party; none when passkeys are off (a public URL on an IP address).
     pub webauthn: Option<Arc<RelyingParty>>,
+    /// The social login providers (`LATCHKEY_OIDC_PROVIDERS`), with what each has published.
+    pub social: Arc<crate::infra::social::Providers>,
 }
 
 /// Why the server cannot start.
@@ -90,6 +92,9 @@ pub enum StartError {
     /// The passkeys' relying party is misconfigured.
     #[error("passkeys: {0}")]
     Webauthn(String),
+    /// The social login providers' file is unreadable or names a provider that cannot work.
+    #[error("social login: {0}")]
+    Social(String),
 }
 
 impl AppState {
@@ -109,6 +114,7 @@ impl AppState {
         let mailer = Mailer::new(&config)?;
         let webauthn = RelyingParty::from_config(&config, &derive_key(&secret, "latchkey webauthn fake credentials"))
             .map_err(StartError::Webauthn)?;
+        let social = crate::infra::social::Providers::from_config(&config).map_err(StartError::Social)?;
         let expect = Expectations { iss: config.jwt_issuer.clone(), aud: config.jwt_audience.clone() };
         db.auth_cache.set_ttl(config.auth_cache_ttl);
         Ok(Self(Arc::new(Shared {
@@ -125,6 +131,7 @@ impl AppState {
             clock: crate::infra::clock::Clock::default(),
             locks: Arc::default(),
             webauthn: webauthn.map(Arc::new),
+            social: Arc::new(social),
         })))
     }
 }

@@ -80,6 +80,11 @@ pub enum AuditEvent {
     RefreshReuseDetected,
     /// `session_revoked`: A session was ended.
     SessionRevoked,
+    /// `social_account_linked`: A provider identity was linked to the account (a social sign-up,
+    /// a confirmed link, or a connect).
+    SocialAccountLinked,
+    /// `social_account_unlinked`: A provider identity was unlinked.
+    SocialAccountUnlinked,
     /// `totp_device_added`: An authenticator was confirmed.
     TotpDeviceAdded,
     /// `totp_device_removed`: An authenticator was removed.
@@ -88,7 +93,7 @@ pub enum AuditEvent {
 
 impl AuditEvent {
     /// Every event, in alphabetical order of their names.
-    pub const ALL: [Self; 32] = [
+    pub const ALL: [Self; 34] = [
         Self::AccountDeleted,
         Self::Admin2faReset,
         Self::AdminForcedLogout,
@@ -119,6 +124,8 @@ impl AuditEvent {
         Self::Reauthenticated,
         Self::RefreshReuseDetected,
         Self::SessionRevoked,
+        Self::SocialAccountLinked,
+        Self::SocialAccountUnlinked,
         Self::TotpDeviceAdded,
         Self::TotpDeviceRemoved,
     ];
@@ -156,6 +163,8 @@ impl AuditEvent {
             Self::Reauthenticated => "reauthenticated",
             Self::RefreshReuseDetected => "refresh_reuse_detected",
             Self::SessionRevoked => "session_revoked",
+            Self::SocialAccountLinked => "social_account_linked",
+            Self::SocialAccountUnlinked => "social_account_unlinked",
             Self::TotpDeviceAdded => "totp_device_added",
             Self::TotpDeviceRemoved => "totp_device_removed",
         }

@@ -9,6 +9,7 @@ use sqlx::Row;
 use crate::infra::db::flag;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
+use crate::store::sessions::AuthMethod;
 
 /// What a challenge is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,34 +48,47 @@ pub struct Challenge {
     pub mfa: bool,
     /// The organization the login asked for.
     pub org_id: Option<i64>,
+    /// What proved the user before this step.
+    pub method: AuthMethod,
     hash: String,
 }
 
-/// A new challenge for `user_id`; returns its token (64 hex characters).
-pub async fn create(
-    state: &AppState,
-    purpose: Purpose,
-    user_id: i64,
-    cookie: bool,
-    mfa: bool,
-    org: Option<&str>,
-) -> Result<String, ApiError> {
+/// What a new challenge remembers of its login.
+#[derive(Debug)]
+pub struct NewChallenge<'a> {
+    /// Whose login it is.
+    pub user_id: i64,
+    /// The login asked for cookie mode.
+    pub cookie: bool,
+    /// The login verified a second factor.
+    pub mfa: bool,
+    /// The slug of the organization the login asked for.
+    pub org: Option<&'a str>,
+    /// What proved the user before this step.
+    pub method: &'a AuthMethod,
+}
+
+/// A new challenge; returns its token (64 hex characters).
+pub async fn create(state: &AppState, purpose: Purpose, new: NewChallenge<'_>) -> Result<String, ApiError> {
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);
     let token = latchkey_core::encoding::hex(&bytes);
     let now = state.clock.now();
     // Expired challenges are swept as new ones are made; the table stays as small as the logins in flight.
     sqlx::query("DELETE FROM mfa_challenges WHERE expires_at <= $1").bind(now).execute(&state.db.pool).await?;
-    let sql = "INSERT INTO mfa_challenges (token_hash, user_id, cookie, expires_at, purpose, mfa, org) \
-               VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    let sql = "INSERT INTO mfa_challenges (token_hash, user_id, cookie, expires_at, purpose, mfa, org, auth_method) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    // The password, the method of most logins, is stored as NULL (as rows from before the column).
+    let method = Some(new.method).filter(|m| **m != AuthMethod::Password).map(|m| m.as_str().into_owned());
     sqlx::query(sql)
         .bind(crate::infra::digest::sha256_hex(&token))
-        .bind(user_id)
-        .bind(flag(cookie))
+        .bind(new.user_id)
+        .bind(flag(new.cookie))
         .bind(now + purpose.lifetime())
         .bind(purpose.as_str())
-        .bind(flag(mfa))
-        .bind(org)
+        .bind(flag(new.mfa))
+        .bind(new.org)
+        .bind(method)
         .execute(&state.db.pool)
         .await?;
     Ok(token)
@@ -83,7 +97,7 @@ pub async fn create(
 /// The live challenge of `token` for `purpose`, without spending it.
 pub async fn find(state: &AppState, purpose: Purpose, token: &str) -> Result<Option<Challenge>, ApiError> {
     let hash = crate::infra::digest::sha256_hex(token);
-    let sql = "SELECT c.user_id, c.cookie, c.mfa, o.id AS org_id FROM mfa_challenges c \
+    let sql = "SELECT c.user_id, c.cookie, c.mfa, c.auth_method, o.id AS org_id FROM mfa_challenges c \
                LEFT JOIN organizations o ON o.slug = c.org WHERE c.token_hash = $1 AND c.purpose = $2 AND c.expires_at > $3";
     let row = sqlx::query(sql)
         .bind(&hash)
@@ -97,6 +111,7 @@ pub async fn find(state: &AppState, purpose: Purpose, token: &str) -> Result<Opt
         cookie: row.try_get::<i64, _>("cookie")? != 0,
         mfa: row.try_get::<i64, _>("mfa")? != 0,
         org_id: row.try_get("org_id")?,
+        method: AuthMethod::parse(row.try_get::<Option<String>, _>("auth_method")?.as_deref()),
         hash,
     }))
 }

@@ -13,6 +13,8 @@ pub mod passkey_ceremonies;
 pub mod passkeys;
 pub mod password_history;
 pub mod sessions;
+pub mod social_accounts;
+pub mod social_flows;
 pub mod user_fields;
 pub mod users;
 

@@ -124,6 +124,16 @@ impl AuthMethod {
             Self::Code => Cow::Borrowed("code"),
         }
     }
+
+    /// The method a challenge stored ([`Self::as_str`]); none, or a name not known, is the password.
+    pub fn parse(stored: Option<&str>) -> Self {
+        match stored {
+            Some("passkey") => Self::Passkey,
+            Some("code") => Self::Code,
+            Some(other) => other.strip_prefix("social:").map_or(Self::Password, |p| Self::Social(p.to_owned())),
+            None => Self::Password,
+        }
+    }
 }
 
 /// The open sessions of `user_id`, newest first, as session objects; `current` marks the one with
@@ -449,5 +459,10 @@ mod tests {
         assert_eq!(AuthMethod::Passkey.as_str(), "passkey");
         assert_eq!(AuthMethod::Social("github".into()).as_str(), "social:github");
         assert_eq!(AuthMethod::Code.as_str(), "code");
+        for method in [AuthMethod::Password, AuthMethod::Passkey, AuthMethod::Social("github".into()), AuthMethod::Code]
+        {
+            assert_eq!(AuthMethod::parse(Some(&method.as_str())), method);
+        }
+        assert_eq!(AuthMethod::parse(None), AuthMethod::Password);
     }
 }

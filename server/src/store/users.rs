@@ -142,6 +142,13 @@ impl User {
         Self::from_row(&row)
     }
 
+    /// Whether the user can sign in with a password: Django marks an account without one with a
+    /// hash that starts with `!` (`set_unusable_password`), as Latchkey does for accounts made by a
+    /// social login.
+    pub fn has_usable_password(&self) -> bool {
+        !self.password.is_empty() && !self.password.starts_with('!')
+    }
+
     /// Whether another user than `except` (when given) has this username (compared exactly, as
     /// Django's unique constraint does).
     pub async fn username_taken(db: &Db, username: &str, except: Option<i64>) -> Result<bool, ApiError> {

@@ -14,6 +14,9 @@
 //! - [`orgs`]: an organization with a member in each role;
 //! - [`soft_key`]: a software WebAuthn authenticator that registers and signs like a browser's;
 //! - [`passkeys`]: a server with passkeys on, passkeys added, and the sign-in ceremonies;
+//! - [`oidc_fake`]: a real OpenID provider on a local port whose ID tokens can be made bad, and
+//!   [`github_fake`]: a GitHub stand-in on GitHub's paths, for social login;
+//! - [`social`]: a server with those providers, and the steps of a social sign-in;
 //! - [`binary`]: the real `latchkey` binary, started as a process.
 // Each test file uses part of the harness: what it leaves is neither dead nor an unused import.
 #![allow(dead_code, unused_imports, clippy::expect_used, clippy::unwrap_used)]
@@ -22,11 +25,14 @@ pub mod app;
 pub mod audit;
 pub mod binary;
 pub mod clock;
+pub mod github_fake;
 pub mod login;
 pub mod mail;
 pub mod mfa;
+pub mod oidc_fake;
 pub mod orgs;
 pub mod passkeys;
+pub mod social;
 pub mod soft_key;
 pub mod users;
 pub mod writes;
@@ -43,11 +49,14 @@ pub use app::*;
 pub use audit::*;
 pub use binary::*;
 pub use clock::*;
+pub use github_fake::*;
 pub use login::*;
 pub use mail::*;
 pub use mfa::*;
+pub use oidc_fake::*;
 pub use orgs::*;
 pub use passkeys::*;
+pub use social::*;
 pub use soft_key::*;
 pub use users::*;
 pub use writes::*;

@@ -151,15 +151,11 @@ fn reported_transports(credential: &Value) -> Vec<String> {
     transports
 }
 
-/// Removes `passkey` (found among `user`'s), unless it is the account's last way to sign in (no usable
-/// password, no other passkey): `409 last_sign_in_method`. The last second factor turns 2FA off.
+/// Removes `passkey` (found among `user`'s), unless it is the account's last way to sign in
+/// (`crate::flows::sign_in_methods`): `409 last_sign_in_method`. The last second factor turns 2FA off.
 pub(crate) async fn remove(state: &AppState, actor: Actor<'_>, user: &User, passkey: Passkey) -> Result<(), ApiError> {
-    if !has_usable_password(user) && Passkey::count(state, user.id).await? <= 1 {
-        return Err(ApiError::Conflict {
-            detail: "This passkey is your only way to sign in. Add another one, or set a password, first.",
-            code: "last_sign_in_method",
-        });
-    }
+    crate::flows::sign_in_methods::ensure_another(state, user, crate::flows::sign_in_methods::Removing::Passkey)
+        .await?;
     Passkey::delete(state, user.id, passkey.id).await?;
     let enabled = mfa_factors::refresh_enabled(state, user.id).await?;
     let detail = json!({ "passkey_id": passkey.id, "name": passkey.name, "mfa_enabled": enabled });
@@ -169,10 +165,4 @@ pub(crate) async fn remove(state: &AppState, actor: Actor<'_>, user: &User, pass
         crate::flows::passwords::notify(state, user, Kind::MfaDisabled, actor.client, Vec::new());
     }
     Ok(())
-}
-
-/// Whether `user` can sign in with a password: Django marks an account without one with a hash
-/// that starts with `!` (`set_unusable_password`).
-fn has_usable_password(user: &User) -> bool {
-    !user.password.is_empty() && !user.password.starts_with('!')
 }

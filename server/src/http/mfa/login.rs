@@ -47,10 +47,11 @@ fn challenge_gone() -> ApiError {
 pub(crate) async fn require_second_factor(
     state: &AppState,
     user_id: i64,
-    cookie: bool,
-    org: Option<&str>,
+    (cookie, org): (bool, Option<&str>),
+    method: &AuthMethod,
 ) -> Result<ApiError, ApiError> {
-    let token = challenges::create(state, ChallengePurpose::Mfa, user_id, cookie, false, org).await?;
+    let new = challenges::NewChallenge { user_id, cookie, mfa: false, org, method };
+    let token = challenges::create(state, ChallengePurpose::Mfa, new).await?;
     let methods = crate::store::mfa_factors::methods(state, user_id).await?;
     Ok(ApiError::MfaRequired { mfa_token: token, methods })
 }
@@ -107,7 +108,7 @@ async fn complete_login(
     }
     // The organization was checked at the first step; a member removed since gets no `org`.
     let cookie = cookie || challenge.cookie;
-    let login = LoginContext { method: AuthMethod::Password, mfa: true, cookie, org_id: challenge.org_id };
+    let login = LoginContext { method: challenge.method, mfa: true, cookie, org_id: challenge.org_id };
     let pair = finish_login(&state, &user, &client, login).await?;
     crate::http::tokens::pair_response(&state, pair, cookie)
 }

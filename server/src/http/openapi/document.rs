@@ -10,6 +10,7 @@ use super::errors::*;
 use super::lifecycle_schemas::*;
 use super::passkey_schemas::{LastSignInMethod, PasskeyInvalid, PasskeysUnavailable};
 use super::privileged::*;
+use super::social_schemas::{AccountInUse, LoginCodeInvalid, ProviderUnavailable, SocialStateInvalid};
 
 /// The name of the bearer security scheme that authenticated operations require.
 const BEARER: &str = "bearer";
@@ -46,7 +47,11 @@ const BEARER: &str = "bearer";
             ReauthenticationRequired,
             PasskeyInvalid,
             PasskeysUnavailable,
-            LastSignInMethod
+            LastSignInMethod,
+            SocialStateInvalid,
+            ProviderUnavailable,
+            LoginCodeInvalid,
+            AccountInUse
         )
     ),
     tags(
@@ -55,6 +60,7 @@ const BEARER: &str = "bearer";
         (name = "sessions", description = "The caller's login sessions: logout, logout everywhere, list, revoke one."),
         (name = "two-factor", description = "TOTP authenticators and backup codes: enroll, confirm, remove, regenerate."),
         (name = "passkeys", description = "WebAuthn passkeys: register, rename, remove; sign in with one."),
+        (name = "social", description = "Sign in with Google, Microsoft, GitHub or any OpenID provider; linked accounts."),
         (name = "passwords", description = "The password policy, change, reset by e-mail, and e-mail verification."),
         (name = "audit", description = "Security events: the caller's own, and everyone's for staff."),
         (name = "api-keys", description = "Keys for scripts and services, sent as `X-API-Key`."),

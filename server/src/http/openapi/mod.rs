@@ -21,5 +21,6 @@ pub mod passkey_schemas;
 pub mod privileged;
 pub mod schemas;
 pub mod sessions;
+pub mod social_schemas;
 
 pub use document::document;
