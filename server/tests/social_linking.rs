@@ -200,3 +200,16 @@ on_both!(a_link_confirmed_for_an_identity_taken_meanwhile_is_a_conflict, |state:
     let (status, _) = exchange(&state, json!({ "login_code": second })).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a link token is not a login code");
 });
+
+on_both!(a_user_has_one_connect_in_flight, |state: AppState| async move {
+    let (state, op, _) = with_social(state).await;
+    create_user(&state, "ada@example.com", PASSWORD).await;
+    let access = login(&state, "ada@example.com", PASSWORD).await;
+    let start = json!({ "process": "connect", "return_to": return_to(&state) });
+    let (_, first) = authorize(&state, OIDC, start.clone(), Some(&access)).await;
+    let (_, second) = authorize(&state, OIDC, start, Some(&access)).await;
+    let first = op.authorize(first["authorization_url"].as_str().unwrap()).await.unwrap();
+    assert_eq!(land(&state, &first).await.status, StatusCode::BAD_REQUEST, "replaced by the second");
+    let second = op.authorize(second["authorization_url"].as_str().unwrap()).await.unwrap();
+    assert_eq!(land(&state, &second).await.get("linked"), Some(OIDC));
+});

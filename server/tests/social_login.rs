@@ -289,3 +289,41 @@ on_both!(a_provider_that_cannot_be_reached_is_a_503, |state: AppState| async mov
     assert_eq!(op.calls().discovery, 1);
     let _: &FakeOp = &op;
 });
+
+/// `method` of `uri` with `body` from the address 203.0.113.9: the status, the JSON answer and the
+/// `Location`.
+async fn from_network(state: &AppState, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value, String) {
+    let (status, body, response) = common::send(state, common::from("203.0.113.9", method, uri, body, None)).await;
+    let location = response.headers().get("location").map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default();
+    (status, body, location)
+}
+
+on_both!(starting_and_finishing_sign_ins_count_under_the_login_limit, |state: AppState| async move {
+    let (state, op, _) = with_social(state).await;
+    let state = common::configured(&state, |c| c.rate_limits = "login:ip=3/1m,register:ip=1/1h".parse().unwrap());
+    let start = Some(json!({ "return_to": return_to(&state) }));
+    let authorize_path = format!("/api/auth/social/{OIDC}/authorize/");
+    // Each authorization request stores a row: the login limit bounds them per network.
+    let (status, started, _) = from_network(&state, "POST", &authorize_path, start.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let callback = op.authorize(started["authorization_url"].as_str().unwrap()).await.unwrap();
+    let (_, _, location) = from_network(&state, "GET", &callback.path_and_query(), None).await;
+    let code =
+        url::Url::parse(&location).unwrap().query_pairs().find(|(k, _)| k == "login_code").unwrap().1.into_owned();
+    let body = Some(json!({ "login_code": code }));
+    assert_eq!(from_network(&state, "POST", "/api/token/social/", body).await.0, StatusCode::OK);
+    assert_eq!(from_network(&state, "POST", &authorize_path, start.clone()).await.0, StatusCode::OK);
+    assert_eq!(from_network(&state, "POST", &authorize_path, start.clone()).await.0, StatusCode::TOO_MANY_REQUESTS);
+    let body = Some(json!({ "login_code": "0".repeat(64) }));
+    assert_eq!(from_network(&state, "POST", "/api/token/social/", body).await.0, StatusCode::TOO_MANY_REQUESTS);
+    let rows: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM social_flows").fetch_one(&state.db.pool).await.unwrap();
+    assert_eq!(rows.0, 1, "the one flow in flight");
+    // A second new account from the network is over `register:ip`: the callback says so.
+    pass(&state, 61);
+    op.script().user =
+        OidcUser { sub: "second".into(), email: Some("second@example.test".into()), ..OidcUser::default() };
+    let (_, started, _) = from_network(&state, "POST", &authorize_path, start).await;
+    let callback = op.authorize(started["authorization_url"].as_str().unwrap()).await.unwrap();
+    let (_, _, location) = from_network(&state, "GET", &callback.path_and_query(), None).await;
+    assert!(location.ends_with("error=rate_limited"), "{location}");
+});

@@ -171,21 +171,19 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Flow, ApiError> {
 /// Spends the live `kind` row of `key`: its contents, or `None` if it is unknown, spent, expired or
 /// of another kind.
 pub(crate) async fn spend(state: &AppState, kind: Kind, key: &str) -> Result<Option<Flow>, ApiError> {
-    let sql =
-        format!("DELETE FROM social_flows WHERE id_hash = $1 AND kind = $2 AND expires_at > $3 RETURNING {COLUMNS}");
-    let row = sqlx::query(&sql)
-        .bind(sha256_hex(key))
-        .bind(kind.as_str())
-        .bind(state.clock.now())
-        .fetch_optional(&state.db.pool)
-        .await?;
-    row.as_ref().map(from_row).transpose()
+    live_row(state, &format!("DELETE FROM social_flows WHERE {LIVE} RETURNING {COLUMNS}"), kind, key).await
 }
 
 /// The live `kind` row of `key`, without spending it.
 pub(crate) async fn find(state: &AppState, kind: Kind, key: &str) -> Result<Option<Flow>, ApiError> {
-    let sql = format!("SELECT {COLUMNS} FROM social_flows WHERE id_hash = $1 AND kind = $2 AND expires_at > $3");
-    let row = sqlx::query(&sql)
+    live_row(state, &format!("SELECT {COLUMNS} FROM social_flows WHERE {LIVE}"), kind, key).await
+}
+
+/// The condition of the live row of a key and kind.
+const LIVE: &str = "id_hash = $1 AND kind = $2 AND expires_at > $3";
+
+async fn live_row(state: &AppState, statement: &str, kind: Kind, key: &str) -> Result<Option<Flow>, ApiError> {
+    let row = sqlx::query(statement)
         .bind(sha256_hex(key))
         .bind(kind.as_str())
         .bind(state.clock.now())
