@@ -4,12 +4,13 @@
 // password.js, sessions.js, twofa.js, invitations.js and delete-account.js; the "confirm it is you"
 // dialog of sensitive actions in reauth.js; the pages e-mailed links open (reset, verification) in
 // recovery.js; the passkeys card in passkeys.js; social login ("Continue with …", linking, the linked
-// accounts card) in social.js. Passkeys also sign in here: with the button, or from the
-// e-mail field's autofill (a conditional request, started when the page loads signed out), and as the
-// second factor. The page follows the client (`client.onChange`): signing in or out here or in another
+// accounts card) in social.js; e-mailed sign-in codes and the page their link opens in codes.js.
+// Passkeys also sign in here: with the button, or from the e-mail field's autofill (a conditional
+// request, started when the page loads signed out), and as the second factor. The page follows the client (`client.onChange`): signing in or out here or in another
 // tab, or a session the server ended, switches it, and a reload signs back in with the refresh cookie.
 import init, { defaultPolicy } from "./pkg/latchkey.js";
 import { api, client, confirmIdentityWith, failure, holdOffIfThrottled, markInvalid, problems, say, sessionRefused, whileBusy } from "./api.js";
+import * as codes from "./codes.js";
 import * as deleteAccount from "./delete-account.js";
 import { showFeedback } from "./feedback.js";
 import * as invitations from "./invitations.js";
@@ -25,7 +26,7 @@ import * as twofa from "./twofa.js";
 const $ = (id) => document.getElementById(id);
 
 /** The account box's states: one of these is shown at a time. */
-const PANELS = ["auth-form", "forgot-form", "reset-form", "mfa-form", "link-form", "signed-in"];
+const PANELS = ["auth-form", "forgot-form", "reset-form", "mfa-form", "link-form", "code-form", "code-link-form", "signed-in"];
 
 const SESSION_ENDED = "Your session has ended: it was signed out, perhaps from another device. Sign in again.";
 const SIGNED_OUT_ELSEWHERE = "You were signed out in another tab.";
@@ -275,6 +276,7 @@ function forget() {
   twofa.close();
   passkeys.close();
   social.close();
+  codes.close();
   sessions.close();
   invitations.close();
   profile.close();
@@ -341,9 +343,12 @@ sessions.setup({ onSignedOut: (message) => signOut(message, "ok") });
 deleteAccount.setup({ signOut });
 recovery.setup({ show, home, signOut, refreshAccount: async () => (await showUser()) && invitations.open() });
 social.setup({ stopAutofill, askForSecondFactor, show, home });
+codes.setup({ stopAutofill, signedInOrNot, show, home });
 // Back from a provider: its outcome first (a login code becomes the session), then the cookie's session.
 const waiting = await social.complete(restore);
 await recovery.openLink();
+// The e-mailed sign-in link's page: a button, never a sign-in on load.
+const linkWaits = codes.openLink();
 // No autofill while the link form or the second step waits: that step may need the passkey prompt.
-if (!waiting) offerPasskeysInAutofill();
+if (!waiting && !linkWaits) offerPasskeysInAutofill();
 document.body.dataset.ready = "1";

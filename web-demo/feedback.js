@@ -1,5 +1,7 @@
 // Live password feedback, as the registration, password-change and reset forms show it: the npm
-// package's verdict (the server's own, for the same policy) and its strength estimate.
+// package's verdict (the server's own, for the same policy) and its strength estimate. A server with
+// the breached-password check on may still refuse a password the policy accepts (`password_breached`,
+// which only it can know): the forms show that message under the field when they are sent.
 import { passwordStrength, validatePassword } from "./pkg/latchkey.js";
 
 /**
@@ -22,7 +24,7 @@ export function showFeedback(box, password, user = {}) {
   const verdict = validatePassword(password, attributes);
   const strength = passwordStrength(password, Object.values(attributes));
   part("meter").value = verdict.score;
-  part("verdict").textContent = verdict.valid ? "The server will accept this password." : "The server will refuse this password:";
+  part("verdict").textContent = verdict.valid ? "The password policy accepts this password." : "The server will refuse this password:";
   part("verdict").className = verdict.valid ? "ok" : "bad";
   part("violations").replaceChildren(...verdict.violations.map((v) => {
     const li = document.createElement("li");

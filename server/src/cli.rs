@@ -43,6 +43,12 @@ pub async fn rekey(config: Config) -> Result<usize, String> {
     crate::http::mfa::rekey(&state).await.map_err(|e| e.to_string())
 }
 
+/// `latchkey keys rotate`: the steps of a signing-key rotation for this configuration (see
+/// `crate::infra::rotation`). Needs no database.
+pub fn keys_rotate(config: &Config) -> Result<String, String> {
+    crate::infra::rotation::steps(config)
+}
+
 /// `latchkey import-django`: migrates Latchkey's database, then imports from the Django database at
 /// `source_url` (see `crate::store::django_import`) and returns the summary.
 pub async fn import_django(

@@ -37,9 +37,11 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let addr = listener.local_addr()?;
     store::audit::spawn_sweeper(state.clone());
     let router = http::router::app(state);
+    // The handlers are installed before the server says it is up: a signal sent at once is handled.
+    let shutdown = shutdown_signal();
     println!("listening on http://{addr}");
     tracing::info!(%addr, "listening");
-    http::transport::serve(listener, router, shutdown_signal()).await;
+    http::transport::serve(listener, router, shutdown).await;
     Ok(())
 }
 
@@ -48,29 +50,40 @@ pub async fn migrate(config: &Config) -> Result<(), infra::db::DbError> {
     infra::db::Db::connect(&config.database_url).await?.migrate().await
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM (what systemd, Docker and Kubernetes send to stop a
-/// process): either ends the server gracefully, finishing the requests in flight. A handler that
-/// cannot be installed leaves that signal's default (the process ends at once).
-async fn shutdown_signal() {
-    let interrupt = async {
+/// Installs the handlers of SIGINT (Ctrl-C) and SIGTERM (what systemd, Docker and Kubernetes send to
+/// stop a process) at once, and resolves on either: both end the server gracefully, finishing the
+/// requests in flight. A handler that cannot be installed leaves that signal's default (the process
+/// ends at once).
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    let (mut interrupt, mut terminate) = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (signal(SignalKind::interrupt()).ok(), signal(SignalKind::terminate()).ok())
+    };
+    async move {
+        #[cfg(unix)]
+        {
+            let interrupt = async {
+                match interrupt.as_mut() {
+                    Some(signal) => drop(signal.recv().await),
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            let terminate = async {
+                match terminate.as_mut() {
+                    Some(signal) => drop(signal.recv().await),
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = interrupt => {}
+                () = terminate => {}
+            }
+        }
+        #[cfg(not(unix))]
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                terminate.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
+        tracing::info!("shutting down: finishing the requests in flight");
     }
-    tracing::info!("shutting down: finishing the requests in flight");
 }

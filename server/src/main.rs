@@ -45,6 +45,18 @@ enum Command {
     },
     /// Print the OpenAPI document (the one `GET /api/schema/` serves) and exit.
     Openapi,
+    /// JWT signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Print the steps that replace the signing key (or HS256 secret) without refusing a valid token,
+    /// for the keys configured now.
+    Rotate,
 }
 
 #[tokio::main]
@@ -78,6 +90,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         Command::ImportDjango { source_url, user_table, dry_run } => {
             let summary = latchkey_server::cli::import_django(cli.config, &source_url, &user_table, dry_run).await?;
             print!("{summary}");
+            Ok(())
+        }
+        Command::Keys { command: KeysCommand::Rotate } => {
+            print!("{}", latchkey_server::cli::keys_rotate(&cli.config)?);
             Ok(())
         }
         Command::Rekey => {

@@ -213,18 +213,31 @@ fn webauthn_stays_below_http() {
     assert!(wrong.is_empty(), "webauthn_rs_core in http/: {wrong:?}");
 }
 
-/// The social providers' protocol (OAuth 2, OpenID Connect, GitHub's API) and its HTTP client are
-/// behind `infra/social/`: the flows get who signed in, never a token response or a request.
+/// The social providers' protocol (OAuth 2, OpenID Connect, GitHub's API) is behind
+/// `infra/social/`: the flows get who signed in, never a token response or a request.
 #[test]
 fn provider_protocols_stay_in_infra_social() {
     let mut wrong = Vec::new();
     for source in sources().values() {
-        let protocol = ["oauth2::", "reqwest::", "jsonwebtoken::"].iter().any(|s| source.text.contains(s));
+        let protocol = ["oauth2::", "jsonwebtoken::"].iter().any(|s| source.text.contains(s));
         if protocol && !source.module.starts_with(&["infra".to_owned(), "social".to_owned()]) {
             wrong.push(name(&source.module));
         }
     }
     assert!(wrong.is_empty(), "provider protocols outside infra/social/: {wrong:?}");
+}
+
+/// One outbound HTTP client (`infra/outbound.rs`: no redirects, a timeout, a bounded answer, the
+/// private-address filter) for every service the server calls: nothing else builds a request.
+#[test]
+fn outbound_http_goes_through_one_client() {
+    let mut wrong = Vec::new();
+    for source in sources().values() {
+        if source.text.contains("reqwest::") && source.module != ["infra", "outbound"] {
+            wrong.push(name(&source.module));
+        }
+    }
+    assert!(wrong.is_empty(), "reqwest outside infra/outbound.rs: {wrong:?}");
 }
 
 #[test]

@@ -39,6 +39,8 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/token/passkey/options/", &["post"]),
     ("/api/token/passkey/", &["post"]),
     ("/api/token/social/", &["post"]),
+    ("/api/auth/code/request/", &["post"]),
+    ("/api/token/code/", &["post"]),
     ("/api/auth/providers/", &["get"]),
     ("/api/auth/social/{provider}/authorize/", &["post"]),
     ("/api/auth/social/{provider}/callback/", &["get"]),

@@ -109,7 +109,7 @@ async function checkPasswordChange(page, email) {
   await page.fill("#new-password", "Lovelace1815");
   await textMatching(page, "#change-violations", /^The password is too similar to the username\./);
   await page.fill("#new-password", CHANGED);
-  await textMatching(page, "#change-verdict", /^The server will accept this password\.$/);
+  await textMatching(page, "#change-verdict", /^The password policy accepts this password\.$/);
 
   let sent = 0;
   const count = (request) => { if (request.url().endsWith("/api/auth/password/change/")) sent += 1; };

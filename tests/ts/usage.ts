@@ -11,7 +11,7 @@ import { validatePassword as bundlerValidate } from "latchkey";
 import {
   LatchkeyClient, LatchkeyError, type LoginResult, type ReauthenticationAnswer, type ReauthenticationRequest,
   type Passkey, type PasskeyLoginResult, type PasskeySignInOptions, type MfaMethod,
-  type SocialProvider, type SocialSignInResult, type SocialAccount, type SocialErrorCode,
+  type SocialProvider, type SocialSignInResult, type SocialAccount, type SocialErrorCode, type LoginCodeRequest,
 } from "latchkey/client";
 import { LatchkeyClient as WebClient } from "latchkey/web/client";
 
@@ -89,6 +89,17 @@ await sudoClient.connectSocial("github", { returnTo: "https://app.example.com/se
 const linkedAccounts: SocialAccount[] = await client.socialAccounts();
 const linkedEmail: string | null = linkedAccounts[0]?.email ?? null;
 await sudoClient.unlinkSocial(linkedAccounts[0]!.id);
+// E-mailed codes: ask, then the code typed here, or the link's page with its `flow` and `token`.
+const asked: LoginCodeRequest = await client.requestLoginCode("a@example.com");
+const askedDetail: string = asked.detail;
+try {
+  const byCode: LoginResult = await client.signInWithCode(asked.flowId, "123456", { org: "acme" });
+  if (byCode.status === "mfa_required") await client.verifyMfa(byCode.mfaToken, "654321");
+} catch (e) {
+  if (e instanceof LatchkeyError && e.code === "code_invalid") console.log(e.attemptsLeft === 0 ? "ask again" : e.attemptsLeft);
+}
+const linkPage = new URLSearchParams("flow=f&token=t");
+const byLink: LoginResult = await client.signInWithLink(linkPage.get("flow") ?? "", linkPage.get("token") ?? "");
 const restored: boolean = (await webClient.restore()) && (await client.refresh());
 const response: Response = await client.fetch("/api/auth/me/", { method: "GET" });
 const bearer: string | null = client.accessToken;
@@ -134,7 +145,11 @@ client.signInWith(1);
 client.confirmSocialLink(outcome!.linkToken, "pw");
 // @ts-expect-error: completeSignIn resolves null when the address holds no outcome
 const alwaysOutcome: SocialSignInResult = await client.completeSignIn();
+// @ts-expect-error: a code is typed as text, never a number (leading zeros)
+client.signInWithCode(asked.flowId, 123456);
+// @ts-expect-error: attempts left is a number of tries
+const attempts: string | undefined = new LatchkeyError("x", { status: 401 }).attemptsLeft;
 
 export { fingerprint, codes, alsoVerdict, score, parsed, svg, step, token, left, normalized, restored, response, bearer, unsubscribe, window };
 export { passkeyUsed, transports, sudoByPasskey, passkeyClient, neverNull, notLogin, passkeyId };
-export { names, linkedEmail, alwaysOutcome };
+export { names, linkedEmail, alwaysOutcome, askedDetail, byLink, attempts };

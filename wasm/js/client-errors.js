@@ -1,5 +1,6 @@
 // The Latchkey server's answers as `LatchkeyClient` reads them: the body (JSON, else text), and any
-// refusal as a `LatchkeyError` carrying the server's message, status, code and `Retry-After`. Copied
+// refusal as a `LatchkeyError` carrying the server's message, status, code, `Retry-After` and, for a wrong
+// e-mailed code, the tries left. Copied
 // into the package's builds beside `client.js`, which imports it and exports `LatchkeyError`.
 
 /** The `code` of a `LatchkeyError` for a refused re-authentication (a wrong password, code or passkey, 400). */
@@ -9,15 +10,16 @@ const REAUTHENTICATION_FAILED = "reauthentication_failed";
 export class LatchkeyError extends Error {
   /**
    * @param {string} message
-   * @param {{status: number, code?: string, body?: unknown, retryAfter?: number}} details
+   * @param {{status: number, code?: string, body?: unknown, retryAfter?: number, attemptsLeft?: number}} details
    */
-  constructor(message, { status, code, body = null, retryAfter } = {}) {
+  constructor(message, { status, code, body = null, retryAfter, attemptsLeft } = {}) {
     super(message);
     this.name = "LatchkeyError";
     this.status = status;
     this.code = code;
     this.body = body;
     this.retryAfter = retryAfter;
+    this.attemptsLeft = attemptsLeft;
   }
 }
 
@@ -49,7 +51,10 @@ export function reauthenticationError(response, data) {
   });
 }
 
-/** A refusal of the server as a `LatchkeyError`, with its `code` and `Retry-After` when it gave them. */
+/**
+ * A refusal of the server as a `LatchkeyError`, with its `code`, `Retry-After` and `attempts_left` (401
+ * `code_invalid`) when it gave them.
+ */
 export function errorFrom(response, data) {
   const retryAfter = Number.parseInt(response.headers.get("Retry-After") ?? "", 10);
   return new LatchkeyError(messageOf(response, data), {
@@ -57,6 +62,7 @@ export function errorFrom(response, data) {
     code: typeof data?.code === "string" ? data.code : undefined,
     body: data,
     retryAfter: Number.isFinite(retryAfter) ? retryAfter : undefined,
+    attemptsLeft: Number.isInteger(data?.attempts_left) ? data.attempts_left : undefined,
   });
 }
 

@@ -150,6 +150,14 @@ export interface SocialAccount {
   created_at: string;
 }
 
+/** What `requestLoginCode` resolves: the sign-in it started, whatever the address. */
+export interface LoginCodeRequest {
+  /** The sign-in to finish: `signInWithCode(flowId, code)`. Tied to this page: the code alone is worth nothing. */
+  flowId: string;
+  /** The server's sentence, the same for every address ("If the address is registered, a code has been sent."). */
+  detail: string;
+}
+
 export declare class LatchkeyClient {
   constructor(options?: LatchkeyClientOptions);
 
@@ -223,6 +231,26 @@ export declare class LatchkeyClient {
    * `last_sign_in_method` when it is the account's last way to sign in, 404 when it is not the user's.
    */
   unlinkSocial(id: number): Promise<void>;
+  /**
+   * Asks the server to e-mail `email` a 6-digit sign-in code and a link to `/login/code?flow=…&token=…`,
+   * both valid 10 minutes. Resolves the sign-in's `flowId` whatever the address: the answer says nothing
+   * about whether it has an account. Throws a `LatchkeyError`: 400 not an address, 404 codes are off on
+   * that server (`LATCHKEY_LOGIN_CODES=off`), 429 too many requests for this address or from this client.
+   */
+  requestLoginCode(email: string): Promise<LoginCodeRequest>;
+  /**
+   * Signs in with the code from the message (cookie mode, as `login`), for the sign-in `requestLoginCode`
+   * started; resolves as `login` does. Throws a `LatchkeyError`: 401 `code_invalid` with `attemptsLeft` (5
+   * tries per sign-in; 0 when it is over: spent, expired or out of tries, ask for a new code), 400 not 6
+   * digits, 401 without an active account, 429 with `retryAfter` (the account's lockout).
+   */
+  signInWithCode(flowId: string, code: string, options?: { org?: string }): Promise<LoginResult>;
+  /**
+   * Signs in with the `flow` and `token` of the message's link, read from the address of the page it opens;
+   * call it when the user presses a button there, never on load (a mail scanner that fetches the link must
+   * sign nobody in). Resolves and throws as `signInWithCode`.
+   */
+  signInWithLink(flowId: string, token: string, options?: { org?: string }): Promise<LoginResult>;
   /** On page load: signs in with the refresh cookie if there is a live one; resolves whether signed in. */
   restore(): Promise<boolean>;
   /**
@@ -261,14 +289,17 @@ export declare class LatchkeyClient {
 
 /** A refusal by the server, with its message (`detail`, or the field errors as sentences). */
 export declare class LatchkeyError extends Error {
-  constructor(message: string, details: { status: number; code?: string; body?: unknown; retryAfter?: number });
+  constructor(
+    message: string,
+    details: { status: number; code?: string; body?: unknown; retryAfter?: number; attemptsLeft?: number },
+  );
   name: "LatchkeyError";
   /** The HTTP status. */
   status: number;
   /**
    * The server's `code`, e.g. `"password_expired"`, `"mfa_invalid"`, `"throttled"`, `"token_not_valid"`,
    * `"reauthentication_required"`, `"passkey_invalid"`, `"passkeys_unavailable"`, `"last_sign_in_method"`,
-   * `"login_code_invalid"`, `"link_token_invalid"`, `"provider_unavailable"`; or
+   * `"login_code_invalid"`, `"link_token_invalid"`, `"provider_unavailable"`, `"code_invalid"`; or
    * `"reauthentication_failed"` for a wrong password, code or passkey given to `reauthenticate` (or by
    * `onReauthenticate`).
    */
@@ -277,4 +308,6 @@ export declare class LatchkeyError extends Error {
   body: unknown;
   /** Seconds to wait, from `Retry-After` (429 and 503). */
   retryAfter?: number;
+  /** A wrong e-mailed code (401 `code_invalid`): the tries its sign-in has left; 0 when it is over. */
+  attemptsLeft?: number;
 }

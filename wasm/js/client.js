@@ -12,11 +12,12 @@
 // proves it to `POST /api/auth/reauthenticate/` and sends the request once more; concurrent refusals
 // share one question. Passkeys (WebAuthn) sign in, complete a second factor, re-authenticate and are
 // registered through `client-webauthn.js`; social login (OpenID Connect, GitHub) goes through
-// `client-social.js`. Hand-written, dependency-free; copied into the package's `web`, `bundler` and `nodejs`
-// builds beside `latchkey.js`, whose token functions it uses.
+// `client-social.js`, e-mailed sign-in codes and links through `client-code.js`. Hand-written,
+// dependency-free; copied into the package's builds beside `latchkey.js`, whose token functions it uses.
 import { decodeToken, tokenSecondsLeft } from "./latchkey.js";
 import { errorFrom, LatchkeyError, readBody, reauthenticationError } from "./client-errors.js";
 import { absolute, isSameOrigin, jsonInit } from "./client-http.js";
+import { CodeLogin } from "./client-code.js";
 import { SocialLogin } from "./client-social.js";
 import { CANCELLED, conditionalMediationAvailable, createCredential, getCredential, hasWebAuthn } from "./client-webauthn.js";
 
@@ -55,12 +56,14 @@ export class LatchkeyClient {
   #questions = 0;
   /** How many re-authentications succeeded: a request sent before the last one is sent again at once. */
   #proofs = 0;
-  /** Social login, through this client's anonymous requests, its login answers and its `fetch`. */
-  #social = new SocialLogin({
+  /** Social login and e-mailed codes, through this client's anonymous requests, its login answers and its `fetch`. */
+  #ways = {
     request: (path, init) => this.#fetch(this.#url(path), { ...init, credentials: this.#credentials }),
     signIn: (path, body) => this.#post(path, body).then((answer) => this.#loginResult(answer)),
     fetch: (path, init) => this.fetch(path, init),
-  });
+  };
+  #social = new SocialLogin(this.#ways);
+  #code = new CodeLogin(this.#ways);
 
   /**
    * @param {{baseUrl?: string, refreshMargin?: number, fetch?: typeof fetch, lockName?: string,
@@ -179,7 +182,7 @@ export class LatchkeyClient {
     return this.#fetchJSON("/api/auth/passkeys/register/", { ceremony_id: options.ceremony_id, credential, ...named });
   }
 
-  // Social login (client-social.js says what each does; client.d.ts too).
+  // Social login, then e-mailed codes (client-social.js and client-code.js say what each does, client.d.ts too).
   providers() { return this.#social.providers(); }
   signInWith(provider, options) { return this.#social.signInWith(provider, options); }
   completeSignIn(url) { return this.#social.completeSignIn(url); }
@@ -187,6 +190,9 @@ export class LatchkeyClient {
   connectSocial(provider, options) { return this.#social.connectSocial(provider, options); }
   socialAccounts() { return this.#social.socialAccounts(); }
   unlinkSocial(id) { return this.#social.unlinkSocial(id); }
+  requestLoginCode(email) { return this.#code.requestLoginCode(email); }
+  signInWithCode(flowId, code, options) { return this.#code.signInWithCode(flowId, code, options); }
+  signInWithLink(flowId, token, options) { return this.#code.signInWithLink(flowId, token, options); }
 
   /** On page load: signs in with the refresh cookie, if there is a live one. Resolves whether signed in. */
   async restore() {

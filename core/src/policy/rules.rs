@@ -40,6 +40,13 @@ pub enum Violation {
     },
     /// Equal to one of the user's previous passwords (`password_reused`); decided by the server.
     Reused,
+    /// Found in a breached-password corpus at least as often as the server's threshold
+    /// (`password_breached`); decided by the server, which asks a range API (Have I Been Pwned's
+    /// or a mirror) about the first five hex digits of the password's SHA-1 only.
+    Breached {
+        /// How many times the corpus has seen the password.
+        count: u64,
+    },
 }
 
 impl Violation {
@@ -55,6 +62,7 @@ impl Violation {
             Self::TooFewCharacterClasses { .. } => "password_too_few_character_classes",
             Self::RepeatedCharacters { .. } => "password_repeated_characters",
             Self::Reused => "password_reused",
+            Self::Breached { .. } => "password_breached",
         }
     }
 
@@ -81,6 +89,10 @@ impl Violation {
                 format!("This password repeats a character more than {max} times in a row.")
             }
             Self::Reused => "This password was used recently. Choose a new one.".to_owned(),
+            Self::Breached { count } => {
+                let plural = if *count == 1 { "" } else { "s" };
+                format!("This password has appeared in a data breach {count} time{plural}. Choose another one.")
+            }
         }
     }
 }

@@ -143,3 +143,12 @@ fn history_refuses_a_recent_password_only_when_enabled() {
     assert!(one.validate_with_history("another fine passphrase here", &user, &history, &params).valid);
     assert!(!on.validate_with_history("another fine passphrase here", &user, &history, &params).valid);
 }
+
+#[test]
+fn a_breached_password_says_how_often_it_was_seen() {
+    let once = Violation::Breached { count: 1 };
+    assert_eq!(once.code(), "password_breached");
+    assert_eq!(once.message(), "This password has appeared in a data breach 1 time. Choose another one.");
+    let often = Violation::Breached { count: 52_256_179 };
+    assert_eq!(often.message(), "This password has appeared in a data breach 52256179 times. Choose another one.");
+}

@@ -2,6 +2,11 @@
 //!
 //! jsonwebtoken does the cryptography through `jsonwebtoken::crypto::{sign, verify}`; the token
 //! structure, the header and every claim are checked here, so its system-clock checks never run.
+//!
+//! Asymmetric keys write their RFC 7638 thumbprint as the `kid` header, so that a verifier holding
+//! several keys (during a rotation, see [`super::KeyRing`]) or a JWKS client (PyJWT's `PyJWKClient`,
+//! behind simplejwt's `JWK_URL`, requires one) finds the key without trying each. HS256 tokens have no
+//! `kid`: a shared secret has no public name, and simplejwt writes none.
 
 use jsonwebtoken::{DecodingKey, EncodingKey};
 
@@ -146,11 +151,21 @@ impl Keys {
 
     /// The public key as a JSON Web Key for a JWKS (`kty`, `alg`, `use: "sig"`, `kid` and the
     /// key's members), with the RFC 7638 thumbprint as `kid`. `None` for HS256: its key is secret.
-    ///
-    /// Issued tokens do not carry the `kid` in their header, so that they stay byte for byte what
-    /// PyJWT writes; with one key per server a verifier needs no hint.
     pub fn jwk(&self) -> Option<&serde_json::Value> {
         self.jwk.as_ref()
+    }
+
+    /// The key's `kid`: its RFC 7638 thumbprint, which [`Keys::encode`] writes in the header.
+    /// `None` for HS256.
+    pub fn kid(&self) -> Option<&str> {
+        self.jwk.as_ref().and_then(|jwk| jwk["kid"].as_str())
+    }
+
+    /// The same keys without the private key: they verify (and publish their JWK) but no longer
+    /// sign, as a former signing key kept during a rotation should.
+    pub fn into_verify_only(mut self) -> Keys {
+        self.signing = None;
+        self
     }
 
     /// The one algorithm these keys sign and accept.
@@ -163,14 +178,21 @@ impl Keys {
         self.signing.is_some()
     }
 
-    /// Signs the claims into a compact JWT with the header `{"alg":"<alg>","typ":"JWT"}`, byte for
-    /// byte what PyJWT writes, and the claims in simplejwt's order (see [`Claims`]).
+    /// Signs the claims into a compact JWT, byte for byte what PyJWT writes, with the claims in
+    /// simplejwt's order (see [`Claims`]). The header is `{"alg":"HS256","typ":"JWT"}` for HS256
+    /// (simplejwt's own) and `{"alg":"<alg>","kid":"<thumbprint>","typ":"JWT"}` for the asymmetric
+    /// algorithms (PyJWT's `jwt.encode(..., headers={"kid": kid})`, whose header keys are sorted).
     pub fn encode(&self, claims: &Claims) -> Result<String, TokenError> {
         let signing = self.signing.as_ref().ok_or(TokenError::NoSigningKey)?;
         if let Some(name) = duplicate_claim(claims) {
             return Err(TokenError::DuplicateClaim(name.to_owned()));
         }
-        let header = format!(r#"{{"alg":"{}","typ":"JWT"}}"#, self.algorithm.as_str());
+        let algorithm = self.algorithm.as_str();
+        // A thumbprint is base64url: nothing in it needs escaping in JSON.
+        let header = match self.kid() {
+            Some(kid) => format!(r#"{{"alg":"{algorithm}","kid":"{kid}","typ":"JWT"}}"#),
+            None => format!(r#"{{"alg":"{algorithm}","typ":"JWT"}}"#),
+        };
         let payload = serde_json::to_vec(claims).map_err(|_| TokenError::SigningFailed)?;
         let message = format!("{}.{}", base64url(header.as_bytes()), base64url(&payload));
         let signature = jsonwebtoken::crypto::sign(message.as_bytes(), signing, self.algorithm.jwt())
@@ -186,6 +208,8 @@ impl Keys {
     /// when `expect` sets them, `sub`/`jti` must be strings); then simplejwt's required claims
     /// (`exp`, `jti`, `token_type` equal to `expected` when given, and `user_id`). `expected: None`
     /// accepts either type, like simplejwt's `UntypedToken` behind `TokenVerifyView`.
+    ///
+    /// A `kid` header is not compared, as PyJWT does not compare it: the signature decides.
     pub fn verify(
         &self,
         token: &str,
@@ -194,19 +218,23 @@ impl Keys {
         expect: &Expectations,
     ) -> Result<Claims, TokenError> {
         let parsed = Parsed::new(token).map_err(|_| TokenError::Invalid)?;
-        validate::header(&parsed.header, self.algorithm.as_str())?;
-        let signature_ok = jsonwebtoken::crypto::verify(
-            parsed.signature,
-            parsed.signing_input.as_bytes(),
-            &self.verifying,
-            self.algorithm.jwt(),
-        )
-        .map_err(|_| TokenError::Invalid)?;
-        if !signature_ok {
+        if !self.signed(&parsed) {
             return Err(TokenError::Invalid);
         }
-        validate::registered_claims(&parsed.claims, now, expect)?;
-        Claims::from_claims(parsed.claims, expected)
+        checked_claims(parsed, expected, now, expect)
+    }
+
+    /// Whether `parsed` names this key's algorithm, has no `crit` header, and carries a signature
+    /// this key made.
+    pub(super) fn signed(&self, parsed: &Parsed<'_>) -> bool {
+        validate::header(&parsed.header, self.algorithm.as_str()).is_ok()
+            && jsonwebtoken::crypto::verify(
+                parsed.signature,
+                parsed.signing_input.as_bytes(),
+                &self.verifying,
+                self.algorithm.jwt(),
+            )
+            .unwrap_or(false)
     }
 
     fn check_pair(&self) -> Result<(), TokenError> {
@@ -221,6 +249,18 @@ impl Keys {
             Err(_) => Err(algorithm.invalid_key()),
         }
     }
+}
+
+/// The claims of a token whose signature checked out: PyJWT's registered-claim checks, then
+/// simplejwt's required claims.
+pub(super) fn checked_claims(
+    parsed: Parsed<'_>,
+    expected: Option<TokenType>,
+    now: i64,
+    expect: &Expectations,
+) -> Result<Claims, TokenError> {
+    validate::registered_claims(&parsed.claims, now, expect)?;
+    Claims::from_claims(parsed.claims, expected)
 }
 
 fn encoding_key(algorithm: Algorithm, pem: &[u8]) -> Result<EncodingKey, TokenError> {

@@ -7,7 +7,8 @@
 //! With the `jwt` feature, `Keys` signs [`Claims`] and verifies tokens the way simplejwt ≥ 5.5 and
 //! PyJWT do (one allowed algorithm, `exp` expired at `exp <= now`, `iat`/`nbf` in the future refused,
 //! `jti`, `token_type` and `user_id` required), and reports failures with simplejwt's own messages,
-//! so a front-end written against Django REST framework keeps working unchanged.
+//! so a front-end written against Django REST framework keeps working unchanged. `KeyRing` holds a
+//! current key and previous ones, for rotating keys without refusing tokens that are still valid.
 //!
 //! ```
 //! use latchkey_core::token::{decode_unverified, seconds_left};
@@ -25,6 +26,8 @@ mod claims;
 mod jwk;
 #[cfg(feature = "jwt")]
 mod keys;
+#[cfg(feature = "jwt")]
+mod ring;
 mod session;
 mod unverified;
 #[cfg(feature = "jwt")]
@@ -33,6 +36,8 @@ mod validate;
 pub use claims::{new_jti, Claims, TokenType};
 #[cfg(feature = "jwt")]
 pub use keys::{Algorithm, Keys};
+#[cfg(feature = "jwt")]
+pub use ring::KeyRing;
 pub use session::{SessionClaims, SESSION_CLAIM_NAMES};
 pub use unverified::{decode_unverified, seconds_left, Unverified, MAX_TOKEN_LEN};
 #[cfg(feature = "jwt")]

@@ -33,8 +33,11 @@ pub(crate) async fn reserve_all(
                 for reservation in reservations {
                     reservation.release().await?;
                 }
+                // Counted every time, audited at most once a minute per lockout.
                 if lock.note_refusal(state).await? {
                     login_failed(state, None, client, name, "locked_out").await?;
+                } else {
+                    state.metrics.login("locked_out");
                 }
                 return Err(refusal);
             }
@@ -92,6 +95,7 @@ pub(crate) async fn finish_login(
             method: &method,
         };
         let token = crate::store::challenges::create(state, purpose, new).await?;
+        state.metrics.login("password_expired");
         return Err(ApiError::PasswordExpired { password_change_token: token });
     }
     if state.config.notify_new_login {
@@ -101,6 +105,7 @@ pub(crate) async fn finish_login(
     let pair = issue_session(state, user, &client.ip, &client.user_agent, mfa, method, org_id).await?;
     let actor = crate::store::audit::Actor { user_id: Some(user.id), client, session_id: Some(&pair.session_id) };
     crate::store::audit::record(state, AuditEvent::LoginSucceeded, actor, detail).await?;
+    state.metrics.login("success");
     Ok(pair)
 }
 
@@ -119,9 +124,10 @@ pub(crate) async fn require_verified_email(
     Err(ApiError::Token { detail: "E-mail address is not verified.".into(), code: "email_not_verified", extra: None })
 }
 
-/// Audits a refused login: `reason` is `bad_credentials`, `inactive`, `locked_out`,
-/// `email_not_verified` or `passkey_invalid`; `login` is the name given (never the password), which the audit log cuts
-/// to its length for people.
+/// Audits and counts a refused login: `reason` is `bad_credentials`, `inactive`, `locked_out`,
+/// `email_not_verified`, `passkey_invalid` or `code_invalid` (the `result` of `latchkey_logins_total`: a reason
+/// not in `crate::infra::metrics::LOGIN_RESULTS` is counted as `other`); `login` is the name given
+/// (never the password), which the audit log cuts to its length for people.
 pub(crate) async fn login_failed(
     state: &AppState,
     user_id: Option<i64>,
@@ -129,6 +135,7 @@ pub(crate) async fn login_failed(
     login: &str,
     reason: &str,
 ) -> Result<(), ApiError> {
+    state.metrics.login(reason);
     let actor = crate::store::audit::Actor { user_id, client, session_id: None };
     crate::store::audit::record(state, AuditEvent::LoginFailed, actor, json!({ "reason": reason, "login": login }))
         .await

@@ -2,6 +2,7 @@
 
 pub mod email_links;
 pub mod login;
+pub mod login_codes;
 pub mod passkeys;
 pub mod passwords;
 pub mod reauth;

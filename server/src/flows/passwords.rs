@@ -8,8 +8,10 @@ use crate::infra::mail::{Email, Kind};
 use crate::infra::state::AppState;
 use crate::store::audit::AuditEvent;
 use crate::store::users::{iso8601, User};
-use latchkey_core::policy::{UserAttributes, Validation};
+use latchkey_core::policy::{UserAttributes, Validation, Violation};
 use serde_json::json;
+
+use crate::infra::config::BreachedPasswords;
 
 /// The facts of `user` the similarity rule compares a password with.
 pub(crate) fn attributes(user: &User) -> UserAttributes {
@@ -41,11 +43,40 @@ pub(crate) async fn check_new_password(
         let (policy, password) = (state.policy.clone(), password.to_owned());
         state.hasher.validate_with_history(policy, password, attributes, previous, &claimant).await?
     };
+    let verdict = with_breach_check(state, verdict, password).await;
     if verdict.valid {
         return Ok(());
     }
     let messages = verdict.violations.iter().map(|v| v.message()).collect();
     Err(ApiError::Validation(FieldErrors::from([(field.to_owned(), messages)])))
+}
+
+/// `verdict` with the breached-password check's, when the policy accepted the password (one that
+/// is refused anyway is not worth a request, nor the wait for one).
+pub(crate) async fn with_breach_check(state: &AppState, mut verdict: Validation, password: &str) -> Validation {
+    if verdict.valid {
+        if let Some(violation) = breach_violation(state, password).await {
+            verdict.violations.push(violation);
+            verdict.valid = false;
+        }
+    }
+    verdict
+}
+
+/// [`Violation::Breached`] when the range API of `LATCHKEY_BREACHED_PASSWORDS` has seen `password`
+/// at least `LATCHKEY_BREACHED_MIN_COUNT` times. None when the check is off, and when the service
+/// fails: the password is accepted then (a breach service being down must not stop sign-ups and
+/// resets), and the failure counted and logged.
+async fn breach_violation(state: &AppState, password: &str) -> Option<Violation> {
+    let BreachedPasswords::Range(base) = &state.config.breached_passwords else { return None };
+    match state.breached.count(base, password, state.clock.now()).await {
+        Ok(count) => (count >= state.config.breached_min_count).then_some(Violation::Breached { count }),
+        Err(e) => {
+            state.breached.count_failure();
+            tracing::warn!("breached-password check failed, the password is accepted: {e}");
+            None
+        }
+    }
 }
 
 /// How a password was replaced, for the notice and the audit log.

@@ -67,15 +67,16 @@ async fn create_user(
         crate::store::limits::hit(&state, crate::infra::config::Limit::RegisterIp, &client.network).await?;
     }
     if let Some(password) = &password {
-        // The policy refuses an over-long password before any other work, and hashing only
-        // happens once every rule has passed.
+        // The policy refuses an over-long password before any other work, and the breach check
+        // and hashing only happen once every rule has passed.
         let user = UserAttributes {
             email: email.clone(),
             username: username.clone(),
             first_name: Some(first_name.clone()),
             last_name: Some(last_name.clone()),
         };
-        for violation in state.policy.validate(password, &user).violations {
+        let verdict = state.policy.validate(password, &user);
+        for violation in crate::flows::passwords::with_breach_check(&state, verdict, password).await.violations {
             form.error("password", violation.message());
         }
     }

@@ -20,8 +20,9 @@ use crate::infra::error::ApiError;
 #[folder = "$CARGO_MANIFEST_DIR/../web-demo/"]
 struct Compiled;
 
-/// The pages e-mailed links open (`crate::http::lifecycle`): the demo's `index.html` answers them.
-const LINK_PAGES: [&str; 2] = ["/password-reset", "/verify-email"];
+/// The pages e-mailed links open (`crate::http::lifecycle`, `crate::http::login_codes`): the demo's
+/// `index.html` answers them.
+const LINK_PAGES: [&str; 3] = ["/password-reset", "/verify-email", "/login/code"];
 
 /// Where the files at `/` come from.
 #[derive(Debug, Clone)]
@@ -51,7 +52,8 @@ impl Demo {
             return ApiError::NotFound.into_response();
         }
         if LINK_PAGES.contains(&request.uri().path().trim_end_matches('/')) {
-            // The page reads `uid` and `token` from its own address; the file is the demo's front page.
+            // The page reads `uid` and `token` (or `flow` and `token`) from its own address; the file is
+            // the demo's front page. Answering it spends nothing: the page's button does, by POST.
             let query = request.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
             if let Ok(uri) = format!("/index.html{query}").parse() {
                 *request.uri_mut() = uri;

@@ -5,11 +5,12 @@
 //!
 //! - gives it an `X-Request-Id` (the client's or a proxy's own, else 16 hex characters), echoed in
 //!   the answer;
-//! - runs it in a `request` span (DEBUG, with the method, the route family and the id; never the
-//!   path or the query, which the client writes), and logs its answer at DEBUG;
+//! - runs it in a `request` span (DEBUG, with the method, the matched route's template and the id;
+//!   never the path or the query, which the client writes), and logs its answer at DEBUG;
 //! - answers it within the request bounds ([`request_bounds::within_bounds`]: the request timeout, an
 //!   unread body drained);
-//! - counts it in the metrics;
+//! - counts it in the metrics, by route template (axum's `MatchedPath`, `other` when no route
+//!   matched), method and status (`crate::infra::metrics`);
 //! - sets the security headers, and on `/api/` marks the answer uncacheable. API answers carry
 //!   tokens, codes and personal data, and differ per caller: no cache, the browser's or a proxy's,
 //!   may keep them (`Pragma` for HTTP/1.0 caches). The demo's static files stay cacheable.
@@ -21,13 +22,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::Response;
 use tracing::Instrument;
 
 use crate::http::request_bounds;
-use crate::infra::metrics::{self, Metrics};
+use crate::infra::metrics::{MethodLabel, Metrics, RouteSeries};
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -49,8 +50,10 @@ pub(crate) struct EveryRequestLayer {
 impl<S> tower::Layer<S> for EveryRequestLayer {
     type Service = EveryRequest<S>;
 
+    /// Called once for each route (and the fallbacks): each gets the series of its own requests.
     fn layer(&self, inner: S) -> EveryRequest<S> {
-        EveryRequest { inner, layer: self.clone() }
+        let route = Arc::new(RouteSeries::new(self.metrics.clone()));
+        EveryRequest { inner, route, request_timeout: self.request_timeout }
     }
 }
 
@@ -58,7 +61,8 @@ impl<S> tower::Layer<S> for EveryRequestLayer {
 #[derive(Debug, Clone)]
 pub(crate) struct EveryRequest<S> {
     inner: S,
-    layer: EveryRequestLayer,
+    route: Arc<RouteSeries>,
+    request_timeout: Duration,
 }
 
 impl<S> tower::Service<Request> for EveryRequest<S>
@@ -78,8 +82,7 @@ where
     fn call(&mut self, mut request: Request) -> Self::Future {
         let started = std::time::Instant::now();
         let path = request.uri().path();
-        let family = metrics::Family::of(path);
-        let api = family.is_api() || path == "/api";
+        let api = path.starts_with("/api/") || path == "/api";
         let id = match request.headers().get(&REQUEST_ID).filter(|id| acceptable_id(id)) {
             Some(id) => Some(id.clone()),
             None => {
@@ -91,15 +94,32 @@ where
                 id
             }
         };
-        let span = tracing::debug_span!("request", method = %request.method(), family = family.name(), id = ?id);
-        let deadline = tokio::time::Instant::from_std(started) + self.layer.request_timeout;
+        // The template, not the path: a bounded label. Almost always this layer's own route, counted
+        // without a lookup; another one is carried along (a reference count).
+        let matched = request.extensions().get::<MatchedPath>();
+        let template = matched.map_or(crate::infra::metrics::UNMATCHED, MatchedPath::as_str);
+        let elsewhere = (!self.route.owns(matched.map(MatchedPath::as_str))).then(|| matched.cloned());
+        let method = MethodLabel::of(request.method().as_str());
+        let span = tracing::debug_span!(
+            "request",
+            method = %request.method(),
+            route = template,
+            id = ?id
+        );
+        let deadline = tokio::time::Instant::from_std(started) + self.request_timeout;
         let inner = self.inner.clone();
-        let metrics = self.layer.metrics.clone();
+        let series = self.route.clone();
         Box::pin(
             async move {
                 let mut response = request_bounds::within_bounds(deadline, request, inner).await;
                 let status = response.status();
-                metrics.observe(family, status.as_u16(), started);
+                match &elsewhere {
+                    None => series.observe(method, status.as_u16(), started.elapsed()),
+                    Some(route) => {
+                        let route = route.as_ref().map(MatchedPath::as_str);
+                        series.observe_elsewhere(route, method, status.as_u16(), started.elapsed());
+                    }
+                }
                 // At `debug` only: an internal error logs its cause where it happens
                 // (`http::error`), and a flood shed with 503s must not become a flood of log lines.
                 tracing::debug!(status = status.as_u16(), micros = started.elapsed().as_micros(), "answered");

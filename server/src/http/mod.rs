@@ -17,6 +17,7 @@ pub mod invitations;
 pub mod keys;
 pub mod lifecycle;
 pub mod login;
+pub mod login_codes;
 pub mod mfa;
 pub mod openapi;
 pub mod ops;

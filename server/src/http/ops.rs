@@ -1,4 +1,4 @@
-//! Operations endpoints: liveness, readiness, and the public signing key (JWKS).
+//! Operations endpoints: liveness, readiness, metrics, and the public signing keys (JWKS).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -43,21 +43,27 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Status>) {
     }
 }
 
-/// The public key that verifies access tokens, as a JSON Web Key Set (RFC 7517). Only asymmetric
-/// algorithms publish one: with HS256 the key is the server's secret, so there is nothing to serve.
+/// The public keys that verify tokens, as a JSON Web Key Set (RFC 7517): the current signing key
+/// first, then the previous keys of a rotation (`LATCHKEY_JWT_PREVIOUS_KEY_FILES`), each with its
+/// RFC 7638 thumbprint as `kid`, the `kid` tokens carry. Only asymmetric algorithms publish keys:
+/// with HS256 the key is the server's secret, so there is nothing to serve.
 #[utoipa::path(
     get, path = "/.well-known/jwks.json", tag = "ops",
     responses(
-        (status = 200, description = "`{\"keys\": [jwk]}` for EdDSA, RS256 and ES256.", body = Jwks),
+        (status = 200, description = "`{\"keys\": [jwk, ...]}` for EdDSA, RS256 and ES256, the current key first.",
+            body = Jwks),
         (status = 404, response = crate::http::openapi::errors::NotFound),
     )
 )]
 async fn get_jwks(State(state): State<AppState>) -> Result<Json<Jwks>, ApiError> {
-    let jwk = state.keys.jwk().ok_or(ApiError::NotFound)?;
-    Ok(Json(Jwks { keys: vec![jwk.clone()] }))
+    let keys: Vec<serde_json::Value> = state.keys.jwks().into_iter().cloned().collect();
+    if keys.is_empty() {
+        return Err(ApiError::NotFound);
+    }
+    Ok(Json(Jwks { keys }))
 }
 
-/// `GET /metrics`.
+/// `GET /metrics`: the families of the README's "Metrics" table.
 #[utoipa::path(
     get, path = "/metrics", tag = "ops",
     responses(
@@ -66,5 +72,6 @@ async fn get_jwks(State(state): State<AppState>) -> Result<Json<Jwks>, ApiError>
     )
 )]
 pub(crate) async fn get_metrics(State(state): State<AppState>) -> impl axum::response::IntoResponse {
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render(&state.db.auth_cache))
+    let text = state.metrics.render(&state.db, &state.hasher, state.breached.failures());
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }

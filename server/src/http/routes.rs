@@ -5,8 +5,8 @@
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::http::{
-    accounts, admin, audit, keys, lifecycle, login, mfa, ops, orgs, passkey_login, passkeys, sessions, social, sudo,
-    tokens,
+    accounts, admin, audit, keys, lifecycle, login, login_codes, mfa, ops, orgs, passkey_login, passkeys, sessions,
+    social, sudo, tokens,
 };
 use crate::infra::state::AppState;
 
@@ -19,6 +19,7 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .merge(tokens::router())
         .merge(sessions::router())
         .merge(login::router())
+        .merge(login_codes::router())
         .merge(mfa::login::router())
         .merge(mfa::router())
         .merge(passkeys::router())

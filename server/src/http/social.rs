@@ -9,7 +9,6 @@ use axum::Json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::flows::login::{finish_login, require_verified_email, LoginContext};
 use crate::flows::social::complete::{self, Proved};
 use crate::flows::social::{self as social, Asker, AuthorizeRequest, Callback};
 use crate::http::auth::{AuthUser, MaybeAuthUser};
@@ -18,13 +17,11 @@ use crate::http::openapi::schemas::IssuedTokens;
 use crate::http::openapi::social_schemas::{
     AuthorizationUrl, ProviderObject, SocialAuthorizeRequest, SocialLinkConfirm, SocialTokenRequest,
 };
-use crate::http::tokens::pair_response;
 use crate::infra::client::Client;
 use crate::infra::config::Limit;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
 use crate::store::audit::Actor;
-use crate::store::orgs::member_of;
 use crate::store::sessions::AuthMethod;
 use crate::store::social_accounts::{SocialAccount, SocialAccountObject};
 use crate::store::social_flows::Process;
@@ -198,27 +195,13 @@ async fn confirm_link(
     open_session(&state, &client, proved, (body.cookie, body.org)).await
 }
 
-/// The session of an account a provider proved, as after a password: the verification rule, the
-/// organization, and the second factor when the account has 2FA (a provider's own MFA does not
-/// count: the `mfa` claim is Latchkey's).
 async fn open_session(
     state: &AppState,
     client: &Client,
     Proved { user, provider }: Proved,
-    (cookie, org): (bool, Option<String>),
+    login: (bool, Option<String>),
 ) -> Result<Response, ApiError> {
-    require_verified_email(state, &user, client, &user.email).await?;
-    let org_id = match &org {
-        Some(slug) => Some(member_of(state, slug, user.id).await?),
-        None => None,
-    };
-    let method = AuthMethod::Social(provider);
-    if user.mfa_enabled {
-        let second = crate::http::mfa::login::require_second_factor(state, user.id, (cookie, org.as_deref()), &method);
-        return Err(second.await?);
-    }
-    let pair = finish_login(state, &user, client, LoginContext { method, mfa: false, cookie, org_id }).await?;
-    pair_response(state, pair, cookie)
+    crate::http::mfa::login::open_session(state, client, (&user, AuthMethod::Social(provider)), login).await
 }
 
 /// `GET /api/auth/social/accounts/`: the caller's linked provider accounts, newest first.

@@ -77,6 +77,7 @@ async fn reauthenticate(
     }
     if second_factor && method == Method::Passkey {
         // A code's check audits itself (`verify_code`); a passkey that verified the user is the same event.
+        state.metrics.mfa("reauthenticate", crate::infra::metrics::MfaResult::Success);
         let detail = json!({ "purpose": "reauthenticate", "method": "webauthn" });
         crate::store::audit::record(&state, AuditEvent::MfaVerified, actor, detail).await?;
     }

@@ -73,9 +73,16 @@ async fn refresh_token(
     client: Client,
     request: BodyOrCookie,
 ) -> Result<Response, ApiError> {
-    let token = refresh_of(&request)?;
+    let answer = rotate_refresh(&state, &client, &request).await;
+    state.metrics.refresh(answer.is_ok());
+    answer
+}
+
+/// The refresh itself; its caller counts the outcome (`latchkey_token_refreshes_total`).
+async fn rotate_refresh(state: &AppState, client: &Client, request: &BodyOrCookie) -> Result<Response, ApiError> {
+    let token = refresh_of(request)?;
     let now = state.clock.now();
-    let claims = verify(&state, &token, Some(TokenType::Refresh), now)?;
+    let claims = verify(state, &token, Some(TokenType::Refresh), now)?;
     let user = match claims.user_id.parse::<i64>() {
         Ok(id) => User::by_id(&state.db, id).await?,
         Err(_) => None,
@@ -83,31 +90,31 @@ async fn refresh_token(
     let Some(user) = user.filter(|u| u.is_active) else {
         return Err(ApiError::AuthenticationFailed(NO_ACTIVE_ACCOUNT_FOR_TOKEN));
     };
-    let session = current_session(&state, &claims, now, &client).await?;
+    let session = current_session(state, &claims, now, client).await?;
     // `org` switches the organization the session's access tokens speak for. It is not part of
     // `RefreshRequest` (nor of the document): an `org` that is not a valid string is ignored, not
     // refused, and only read once the token is known good.
     let org = Form::new(&request.body).string("org", CharField { required: false, trim: true, allow_blank: false });
     let org_id = match &org {
-        Some(slug) => Some(member_of(&state, slug, user.id).await?),
+        Some(slug) => Some(member_of(state, slug, user.id).await?),
         None => session.org_id,
     };
     // The new token lives a refresh lifetime from now (the idle limit), but never past the absolute limit.
-    let (refresh, new_claims) = refresh_token_for(&state, user.id, &session.id, now, session.absolute_expires_at)?;
+    let (refresh, new_claims) = refresh_token_for(state, user.id, &session.id, now, session.absolute_expires_at)?;
     // Compare-and-swap: of concurrent refreshes of one token exactly one matches `current_hash`;
     // the others change nothing and are told the token is used up, without revoking the session.
-    let org = org_claims(&state, user.id, org_id).await?;
+    let org = org_claims(state, user.id, org_id).await?;
     let rotation = Rotation {
         new_hash: sha256_hex(&new_claims.jti),
         expires_at: new_claims.exp,
         org_id: org.as_ref().map(|o| o.id),
     };
-    if !crate::store::sessions::rotate(&state, &session, &rotation, now).await? {
+    if !crate::store::sessions::rotate(state, &session, &rotation, now).await? {
         return Err(blacklisted());
     }
-    let access = access_token_for(&state, &user, &session.id, session.mfa, org.as_ref(), now)?;
+    let access = access_token_for(state, &user, &session.id, session.mfa, org.as_ref(), now)?;
     // simplejwt's refresh writes `access` first.
-    issued(&state, access, refresh, request.cookie.is_some(), false)
+    issued(state, access, refresh, request.cookie.is_some(), false)
 }
 
 /// `POST /api/token/verify/`: `{"token"}` of either type → `{}`. A token whose session is closed,
@@ -227,6 +234,7 @@ async fn current_session(state: &AppState, claims: &Claims, now: i64, client: &C
     let is_previous = session.previous_hash.as_deref().is_some_and(|previous| same_hash(&presented, previous));
     let in_grace = is_previous && session.rotated_at.is_some_and(|at| now < at.saturating_add(grace));
     if !in_grace {
+        state.metrics.refresh_reuse();
         crate::store::sessions::revoke(state, &session.id, session.user_id, now).await?;
         let actor =
             crate::store::audit::Actor { user_id: Some(session.user_id), client, session_id: Some(&session.id) };

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use latchkey_core::token::Algorithm;
 
+pub use crate::infra::breached::BreachedPasswords;
 pub use crate::infra::proxies::TrustedProxies;
 
 /// How the server is configured. Every field reads `LATCHKEY_<NAME>` from the environment; unset
@@ -51,6 +52,24 @@ pub struct Config {
     /// unused by HS256. The public key is derived from it.
     #[arg(long, env = "LATCHKEY_JWT_PRIVATE_KEY_FILE")]
     pub jwt_private_key_file: Option<PathBuf>,
+    /// Comma-separated PEM files of former (or, before a rotation, upcoming) EdDSA, RS256 or ES256
+    /// keys: public keys (`BEGIN PUBLIC KEY`) or private ones, of which only the public half is used.
+    /// Tokens they signed still verify, and `GET /.well-known/jwks.json` lists them after the
+    /// current key. Refused with HS256 (see `LATCHKEY_PREVIOUS_SECRET_KEYS`).
+    #[arg(long, env = "LATCHKEY_JWT_PREVIOUS_KEY_FILES", value_delimiter = ',', default_value = "",
+          value_parser = any_path)]
+    pub jwt_previous_key_files: Vec<PathBuf>,
+    /// Comma-separated former (or upcoming) secret keys: HS256 tokens, e-mailed links and, while
+    /// `LATCHKEY_ENCRYPTION_KEY` is unset, TOTP secrets and backup codes made under them still verify
+    /// or open. Surrounding spaces are ignored; a key containing a comma cannot be listed.
+    #[arg(
+        long,
+        env = "LATCHKEY_PREVIOUS_SECRET_KEYS",
+        hide_env_values = true,
+        value_delimiter = ',',
+        default_value = ""
+    )]
+    pub previous_secret_keys: Vec<String>,
     /// Access-token lifetime (humantime: `90s`, `15m`, `7d`).
     #[arg(long, env = "LATCHKEY_ACCESS_TOKEN_LIFETIME", default_value = "15m", value_parser = humantime::parse_duration)]
     pub access_token_lifetime: Duration,
@@ -117,18 +136,31 @@ pub struct Config {
     /// Passwords older than this must be changed at the next login; unset means they never expire.
     #[arg(long, env = "LATCHKEY_PASSWORD_MAX_AGE", value_parser = humantime::parse_duration)]
     pub password_max_age: Option<Duration>,
+    /// Refuse passwords found in data breaches: `off`, or the base URL of a range API speaking Have I
+    /// Been Pwned's protocol (`https://api.pwnedpasswords.com`, or a mirror, which may be on a
+    /// private address). Only the first 5 hex digits of the password's SHA-1 leave the server.
+    #[arg(long, env = "LATCHKEY_BREACHED_PASSWORDS", default_value = "off")]
+    pub breached_passwords: BreachedPasswords,
+    /// How many times the range API must have seen a password for it to be refused.
+    #[arg(long, env = "LATCHKEY_BREACHED_MIN_COUNT", default_value = "1",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub breached_min_count: u64,
     /// Social login: a file listing the OpenID Connect and GitHub providers users may sign in with
     /// (`[[providers]]` tables when its name ends in `.toml`, else a JSON list of
     /// `{"id","name","issuer","client_id","client_secret","scopes"}`). Unset means none. It holds
     /// the client secrets: keep it readable by the server's user only.
     #[arg(long, env = "LATCHKEY_OIDC_PROVIDERS")]
     pub oidc_providers: Option<PathBuf>,
+    /// Sign-in by a code or link e-mailed to the account's address (`POST /api/auth/code/request/`,
+    /// `POST /api/token/code/`): `on` or `off` (both endpoints answer 404).
+    #[arg(long, env = "LATCHKEY_LOGIN_CODES", default_value = "on", value_parser = on_off, action = clap::ArgAction::Set)]
+    pub login_codes: bool,
     /// E-mail the user when they log in from a device (IP and user agent) none of their open sessions has.
     #[arg(long, env = "LATCHKEY_NOTIFY_NEW_LOGIN", default_value = "false")]
     pub notify_new_login: bool,
     /// Request limits, comma-separated `scope:subject=count/window` (`off` for none): scopes `login`,
-    /// `mfa`, `register`, `reset`, `verify`, `resend`, `invite`; subjects `ip` (the client's address),
-    /// `email` (the address a reset or resend names) and `user` (the inviting user).
+    /// `mfa`, `register`, `reset`, `verify`, `resend`, `invite`, `code`; subjects `ip` (the client's
+    /// address), `email` (the address a reset, resend or sign-in code names) and `user` (the inviting user).
     #[arg(long, env = "LATCHKEY_RATE_LIMITS", default_value = DEFAULT_RATE_LIMITS)]
     pub rate_limits: RateLimits,
     /// Failed logins of one account (by the e-mail address or username given, registered or not)
@@ -227,7 +259,7 @@ impl Config {
 
 /// The request limits when `LATCHKEY_RATE_LIMITS` is unset.
 pub const DEFAULT_RATE_LIMITS: &str = "login:ip=60/1m,mfa:ip=60/1m,register:ip=20/1h,reset:ip=20/1h,reset:email=5/1h,\
-     verify:ip=60/1h,resend:ip=20/1h,resend:email=5/1h,invite:user=50/1d";
+     verify:ip=60/1h,resend:ip=20/1h,resend:email=5/1h,invite:user=50/1d,code:ip=30/1h,code:email=5/1h";
 
 /// One request limit: at most `count` requests per `window` (a fixed window aligned to the epoch).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -262,11 +294,15 @@ pub enum Limit {
     ResendEmail,
     /// `invite:user`: invitations sent per inviting user.
     InviteUser,
+    /// `code:ip`: sign-in codes asked for per client (each stores a row for 10 minutes).
+    CodeIp,
+    /// `code:email`: sign-in codes asked for per address (each may send an e-mail).
+    CodeEmail,
 }
 
 impl Limit {
     /// Every limit, in the order of the documentation.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 11] = [
         Self::LoginIp,
         Self::MfaIp,
         Self::RegisterIp,
@@ -276,6 +312,8 @@ impl Limit {
         Self::ResendIp,
         Self::ResendEmail,
         Self::InviteUser,
+        Self::CodeIp,
+        Self::CodeEmail,
     ];
 
     /// Its name in `LATCHKEY_RATE_LIMITS` and in the counter keys: `scope:subject`.
@@ -290,6 +328,8 @@ impl Limit {
             Self::ResendIp => "resend:ip",
             Self::ResendEmail => "resend:email",
             Self::InviteUser => "invite:user",
+            Self::CodeIp => "code:ip",
+            Self::CodeEmail => "code:email",
         }
     }
 }

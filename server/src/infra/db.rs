@@ -13,6 +13,9 @@ use sqlx::{AnyPool, Executor};
 
 use crate::infra::auth_cache::{AuthCache, Forget};
 
+/// How long `/readyz` waits for the database's answer.
+pub const PING_TIMEOUT: Duration = Duration::from_secs(2);
+
 static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -131,9 +134,11 @@ impl Db {
         Ok(())
     }
 
-    /// Whether the database answers (`/readyz`).
+    /// Whether the database answers (`/readyz`) within [`PING_TIMEOUT`]: a database that accepted
+    /// the connection but stopped answering makes the node unready, rather than its probe hang.
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+        let query = sqlx::query("SELECT 1").execute(&self.pool);
+        matches!(tokio::time::timeout(PING_TIMEOUT, query).await, Ok(Ok(_)))
     }
 }
 

@@ -5,7 +5,8 @@
 //! (the password hash after a reset, the verified flag after a verification), every token issued
 //! before dies with it: that is what makes them single-use.
 //!
-//! The key is derived (HKDF-SHA256) from `LATCHKEY_SECRET_KEY`, distinct from the JWT key. The `uid`
+//! The key is derived (HKDF-SHA256) from `LATCHKEY_SECRET_KEY`, distinct from the JWT key; links
+//! signed under a secret key in `LATCHKEY_PREVIOUS_SECRET_KEYS` still check. The `uid`
 //! of a link is the user's id in unpadded base64url, as Django writes it (`MQ` for user 1).
 
 use hkdf::Hkdf;
@@ -39,6 +40,8 @@ impl Purpose {
 /// Makes and checks link tokens.
 pub struct LinkSigner {
     key: [u8; 32],
+    /// Keys of previous secret keys (a rotation): links they signed still check.
+    previous: Vec<[u8; 32]>,
 }
 
 impl std::fmt::Debug for LinkSigner {
@@ -50,11 +53,14 @@ impl std::fmt::Debug for LinkSigner {
 impl LinkSigner {
     /// A signer keyed from the server's secret key.
     pub fn new(secret_key: &str) -> Self {
-        let mut key = [0u8; 32];
-        Hkdf::<Sha256>::new(Some(b"latchkey links"), secret_key.as_bytes())
-            .expand(b"signed links v1", &mut key)
-            .unwrap_or_else(|_| unreachable!("HKDF output of 32 bytes"));
-        Self { key }
+        Self { key: link_key(secret_key), previous: Vec::new() }
+    }
+
+    /// The same signer, also accepting links signed under the previous secret keys (links are
+    /// always made under the current one): rotating the secret key leaves e-mailed links working.
+    pub fn with_previous(mut self, previous: &[String]) -> Self {
+        self.previous = previous.iter().map(|secret| link_key(secret)).collect();
+        self
     }
 
     /// A token for `purpose` and `user_id` in `state`, issued at `issued` (Unix seconds).
@@ -70,22 +76,39 @@ impl LinkSigner {
         if issued > now + CLOCK_SLACK || now - issued > max_age {
             return false;
         }
-        let expected = self.mac(purpose, user_id, state, issued);
-        expected.as_bytes().ct_eq(mac.as_bytes()).into()
+        let keys = std::iter::once(&self.key).chain(&self.previous);
+        // Every key is tried, so the time taken does not say which one matched.
+        keys.fold(false, |found, key| {
+            let expected = mac_under(key, purpose, user_id, state, issued);
+            found | bool::from(expected.as_bytes().ct_eq(mac.as_bytes()))
+        })
     }
 
     fn mac(&self, purpose: Purpose, user_id: i64, state: &str, issued: i64) -> String {
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.key) else {
-            unreachable!("HMAC takes keys of any length");
-        };
-        for part in [purpose.label(), user_id.to_string().as_bytes(), state.as_bytes(), issued.to_string().as_bytes()] {
-            // Length-prefixed, so that no two different tuples give the same bytes.
-            mac.update(&(part.len() as u64).to_be_bytes());
-            mac.update(part);
-        }
-        let hex = latchkey_core::encoding::hex(&mac.finalize().into_bytes());
-        hex[..MAC_HEX].to_owned()
+        mac_under(&self.key, purpose, user_id, state, issued)
     }
+}
+
+/// The link key of a secret key (HKDF-SHA256, distinct from every other use of the secret).
+fn link_key(secret_key: &str) -> [u8; 32] {
+    let mut key = [0u8; 32];
+    Hkdf::<Sha256>::new(Some(b"latchkey links"), secret_key.as_bytes())
+        .expand(b"signed links v1", &mut key)
+        .unwrap_or_else(|_| unreachable!("HKDF output of 32 bytes"));
+    key
+}
+
+fn mac_under(key: &[u8; 32], purpose: Purpose, user_id: i64, state: &str, issued: i64) -> String {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
+        unreachable!("HMAC takes keys of any length");
+    };
+    for part in [purpose.label(), user_id.to_string().as_bytes(), state.as_bytes(), issued.to_string().as_bytes()] {
+        // Length-prefixed, so that no two different tuples give the same bytes.
+        mac.update(&(part.len() as u64).to_be_bytes());
+        mac.update(part);
+    }
+    let hex = latchkey_core::encoding::hex(&mac.finalize().into_bytes());
+    hex[..MAC_HEX].to_owned()
 }
 
 /// The `uid` of a link: the user id's decimal digits in unpadded base64url.
@@ -148,6 +171,16 @@ mod tests {
         for bad in ["", "-", "abc", "zzzzzzzzzzzzz-00", &token.to_uppercase(), &format!("{token}0")] {
             assert!(!check(Purpose::PasswordReset, 7, "hash|0", bad, 1_700_000_100), "{bad}");
         }
+    }
+
+    #[test]
+    fn links_of_a_previous_secret_key_still_check() {
+        let old = LinkSigner::new("old secret").token(Purpose::VerifyEmail, 7, "s", 1_700_000_000);
+        let rotated = LinkSigner::new("new secret").with_previous(&["old secret".to_owned()]);
+        assert!(rotated.check(Purpose::VerifyEmail, 7, "s", &old, 1_700_000_100, 3600));
+        let made_now = rotated.token(Purpose::VerifyEmail, 7, "s", 1_700_000_000);
+        assert_eq!(made_now, LinkSigner::new("new secret").token(Purpose::VerifyEmail, 7, "s", 1_700_000_000));
+        assert!(!LinkSigner::new("new secret").check(Purpose::VerifyEmail, 7, "s", &old, 1_700_000_100, 3600));
     }
 
     #[test]

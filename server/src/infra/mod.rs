@@ -2,6 +2,7 @@
 //! the password-hashing gate, counters. Knows nothing of HTTP routes, tables or flows.
 
 pub mod auth_cache;
+pub mod breached;
 pub mod client;
 pub mod clock;
 pub mod config;
@@ -14,8 +15,11 @@ pub mod links;
 pub mod lock_cache;
 pub mod mail;
 pub mod metrics;
+pub mod outbound;
 pub mod passwords;
 pub mod proxies;
+pub mod rotation;
+pub mod signing;
 pub mod social;
 pub mod state;
 pub mod vault;

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use latchkey_core::hash::{self, HashParams, Verified};
 use latchkey_core::policy::{PasswordPolicy, UserAttributes, Validation};
+use metrics::{Counter, Histogram};
 use rand_core::{OsRng, RngCore};
 use tokio::sync::Semaphore;
 
@@ -101,6 +102,38 @@ pub struct Hasher {
     workers: Arc<Semaphore>,
     shares: Arc<Shares>,
     share: usize,
+    sizes: (usize, usize),
+    metrics: GateMetrics,
+}
+
+/// What the gate counts (`crate::infra::metrics` makes them; by default they count nothing).
+#[derive(Debug, Clone)]
+pub struct GateMetrics {
+    /// How long each admitted hash waited for a worker, in seconds.
+    pub wait: Histogram,
+    /// Hashes refused because the queue was full.
+    pub queue_full: Counter,
+    /// Hashes refused because their account or network already held its share.
+    pub share_taken: Counter,
+}
+
+impl Default for GateMetrics {
+    fn default() -> Self {
+        Self { wait: Histogram::noop(), queue_full: Counter::noop(), share_taken: Counter::noop() }
+    }
+}
+
+/// The gate's load now (`/metrics`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GateLoad {
+    /// Hashes admitted and waiting for a worker.
+    pub waiting: usize,
+    /// Hashes running.
+    pub running: usize,
+    /// Hashes run at once.
+    pub workers: usize,
+    /// Hashes that may wait beyond those.
+    pub queue: usize,
 }
 
 impl Hasher {
@@ -119,7 +152,24 @@ impl Hasher {
             workers: Arc::new(Semaphore::new(workers)),
             shares: Arc::default(),
             share: workers.max(1),
+            sizes: (workers, queue),
+            metrics: GateMetrics::default(),
         }
+    }
+
+    /// The same gate, counting in `metrics` (the state's recorder: `Metrics::gate`).
+    #[must_use]
+    pub fn observed(mut self, metrics: GateMetrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// How many hashes wait and run now.
+    pub fn load(&self) -> GateLoad {
+        let (workers, queue) = self.sizes;
+        let in_gate = (workers + queue).saturating_sub(self.admission.available_permits());
+        let running = workers.saturating_sub(self.workers.available_permits());
+        GateLoad { waiting: in_gate.saturating_sub(running), running, workers, queue }
     }
 
     /// Runs `work` on the blocking pool once a worker is free; 503 at once when the queue is full
@@ -129,10 +179,15 @@ impl Hasher {
         claimant: &Claimant,
         work: impl FnOnce(&HashParams) -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        let busy = || ApiError::Unavailable { retry_after: 1 };
-        let held = self.shares.take(claimant.keys(), self.share).ok_or_else(busy)?;
-        let admitted = self.admission.clone().try_acquire_owned().map_err(|_| busy())?;
+        let busy = |refusals: &Counter| {
+            refusals.increment(1);
+            ApiError::Unavailable { retry_after: 1 }
+        };
+        let held = self.shares.take(claimant.keys(), self.share).ok_or_else(|| busy(&self.metrics.share_taken))?;
+        let admitted = self.admission.clone().try_acquire_owned().map_err(|_| busy(&self.metrics.queue_full))?;
+        let waiting = std::time::Instant::now();
         let worker = self.workers.clone().acquire_owned().await.map_err(|e| ApiError::Internal(e.to_string()))?;
+        self.metrics.wait.record(waiting.elapsed());
         let params = self.params;
         // The places move into the blocking task: they are given back when the hash ends, not when
         // the request does.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use latchkey_core::hash::HashParams;
 use latchkey_core::policy::PasswordPolicy;
-use latchkey_core::token::{Algorithm, Expectations, Keys};
+use latchkey_core::token::{Expectations, KeyRing};
 use rand_core::{OsRng, RngCore};
 
 use crate::infra::config::{Config, EmailBackend};
@@ -45,15 +45,15 @@ pub struct Shared {
     pub config: Arc<Config>,
     /// The database.
     pub db: Db,
-    /// The JWT signing and verifying keys.
-    pub keys: Arc<Keys>,
+    /// The JWT signing key and the previous keys still verified (a rotation).
+    pub keys: Arc<KeyRing>,
     /// `iss`/`aud` required on verification.
     pub expect: Arc<Expectations>,
     /// The password policy.
     pub policy: Arc<PasswordPolicy>,
     /// argon2 behind its gate.
     pub hasher: Hasher,
-    /// Counters for `/metrics`.
+    /// The recorder of `/metrics` (a hasher put in its place counts there with `.observed(metrics.gate())`).
     pub metrics: Arc<crate::infra::metrics::Metrics>,
     /// The keys of TOTP secrets and backup codes at rest.
     pub vault: Arc<Vault>,
@@ -69,6 +69,8 @@ pub struct Shared {
     pub webauthn: Option<Arc<RelyingParty>>,
     /// The social login providers (`LATCHKEY_OIDC_PROVIDERS`), with what each has published.
     pub social: Arc<crate::infra::social::Providers>,
+    /// The breached-password range API's client and kept ranges (`LATCHKEY_BREACHED_PASSWORDS`).
+    pub breached: Arc<crate::infra::breached::RangeApi>,
 }
 
 /// Why the server cannot start.
@@ -80,9 +82,10 @@ pub enum StartError {
     /// The secret key is missing or unusable.
     #[error("secret key: {0}")]
     Secret(String),
-    /// The JWT private key is missing or unusable for the configured algorithm.
-    #[error("JWT signing key: {0}")]
-    SigningKey(String),
+    /// The JWT keys are unusable: the secret key or a previous one for HS256, or a key file
+    /// (`crate::infra::signing`).
+    #[error(transparent)]
+    Keys(#[from] crate::infra::signing::KeyError),
     /// The password policy file is unreadable or invalid.
     #[error("LATCHKEY_PASSWORD_POLICY: {0}")]
     Policy(String),
@@ -107,11 +110,13 @@ impl AppState {
     /// State over an existing database connection.
     pub fn with_db(config: Config, db: Db) -> Result<Self, StartError> {
         let secret = secret_key(&config, db.dialect)?;
-        let keys = signing_keys(&config, &secret)?;
+        let keys = crate::infra::signing::key_ring(&config, &secret, &secret_source(&config))?;
+        let links = LinkSigner::new(&secret).with_previous(&crate::infra::signing::previous_secrets(&config));
         warn_of_console_mail(&config);
         let vault = encryption_vault(&config, &secret);
         let policy = password_policy(&config)?;
-        let mailer = Mailer::new(&config)?;
+        let metrics = crate::infra::metrics::Metrics::shared();
+        let mailer = Mailer::new(&config)?.observed(metrics.clone());
         let webauthn = RelyingParty::from_config(&config, &derive_key(&secret, "latchkey webauthn fake credentials"))
             .map_err(StartError::Webauthn)?;
         let social = crate::infra::social::Providers::from_config(&config).map_err(StartError::Social)?;
@@ -123,15 +128,16 @@ impl AppState {
             keys: Arc::new(keys),
             expect: Arc::new(expect),
             policy: Arc::new(policy),
-            hasher: Hasher::new(HashParams::default()),
-            metrics: Arc::default(),
+            hasher: Hasher::new(HashParams::default()).observed(metrics.gate()),
+            metrics,
             vault: Arc::new(vault),
-            links: Arc::new(LinkSigner::new(&secret)),
+            links: Arc::new(links),
             mailer,
             clock: crate::infra::clock::Clock::default(),
             locks: Arc::default(),
             webauthn: webauthn.map(Arc::new),
             social: Arc::new(social),
+            breached: Arc::default(),
         })))
     }
 }
@@ -144,38 +150,13 @@ fn derive_key(secret: &str, purpose: &str) -> [u8; 32] {
     key
 }
 
-/// The JWT keys: HS256 with the secret key, or the asymmetric algorithm's key pair derived from
-/// `LATCHKEY_JWT_PRIVATE_KEY_FILE`. The secret key stays in use for signed links either way.
-fn signing_keys(config: &Config, secret: &str) -> Result<Keys, StartError> {
-    let algorithm = config.jwt_algorithm;
-    if algorithm == Algorithm::HS256 {
-        // RFC 7518 §3.2: an HS256 key shorter than the hash output is guessable offline from any
-        // one token, and with it every token can be forged.
-        if secret.len() < MIN_HS256_SECRET_BYTES {
-            let source = match config.secret_key {
-                Some(_) => "LATCHKEY_SECRET_KEY".to_owned(),
-                None => secret_path(&config.database_url).display().to_string(),
-            };
-            return Err(StartError::Secret(format!(
-                "{source} is {} bytes long; HS256 needs at least {MIN_HS256_SECRET_BYTES} \
-                 (for example 64 hex characters from `openssl rand -hex 32`)",
-                secret.len()
-            )));
-        }
-        return Keys::hs256(secret.as_bytes()).map_err(|e| StartError::Secret(e.to_string()));
+/// Where the secret key came from, for messages: `LATCHKEY_SECRET_KEY` or the generated file.
+fn secret_source(config: &Config) -> String {
+    match config.secret_key {
+        Some(_) => "LATCHKEY_SECRET_KEY".to_owned(),
+        None => secret_path(&config.database_url).display().to_string(),
     }
-    let Some(path) = &config.jwt_private_key_file else {
-        return Err(StartError::SigningKey(format!(
-            "LATCHKEY_JWT_ALGORITHM={algorithm} needs LATCHKEY_JWT_PRIVATE_KEY_FILE (a PKCS#8 PEM private key)"
-        )));
-    };
-    let pem =
-        std::fs::read(path).map_err(|e| StartError::SigningKey(format!("cannot read {}: {e}", path.display())))?;
-    Keys::from_private_pem(algorithm, &pem).map_err(|e| StartError::SigningKey(format!("{}: {e}", path.display())))
 }
-
-/// The shortest HS256 secret accepted, in bytes: 256 bits, SHA-256's output size.
-const MIN_HS256_SECRET_BYTES: usize = 32;
 
 /// The console backend prints password-reset and verification links on standard output. On a
 /// loopback address that is a developer's terminal; on any other it is a server whose output
@@ -208,16 +189,20 @@ fn password_policy(config: &Config) -> Result<PasswordPolicy, StartError> {
 }
 
 /// The vault over `LATCHKEY_ENCRYPTION_KEY`, or over the secret key when that is unset (the vault
-/// derives its own keys from it, distinct from the signing key).
+/// derives its own keys from it, distinct from the signing key). Then the previous secret keys are
+/// old encryption keys too: rotating the secret key must not lock 2FA users out, so what a previous
+/// secret sealed still opens (and is sealed again under the current one on use or by `rekey`).
 fn encryption_vault(config: &Config, secret: &str) -> Vault {
-    let key = config.encryption_key.as_deref().unwrap_or_else(|| {
-        tracing::warn!(
-            "LATCHKEY_ENCRYPTION_KEY is not set: TOTP secrets are encrypted with a key derived from the secret key. \
-             Set LATCHKEY_ENCRYPTION_KEY in production, so that the two can be rotated apart."
-        );
-        secret
-    });
-    Vault::new(key, &config.old_encryption_keys)
+    if let Some(key) = &config.encryption_key {
+        return Vault::new(key, &config.old_encryption_keys);
+    }
+    tracing::warn!(
+        "LATCHKEY_ENCRYPTION_KEY is not set: TOTP secrets are encrypted with a key derived from the secret key. \
+         Set LATCHKEY_ENCRYPTION_KEY in production, so that the two can be rotated apart."
+    );
+    let mut old = config.old_encryption_keys.clone();
+    old.extend(crate::infra::signing::previous_secrets(config));
+    Vault::new(secret, &old)
 }
 
 /// `LATCHKEY_SECRET_KEY`, or (SQLite only) a key generated once and kept in `latchkey.secret`

@@ -41,6 +41,7 @@ struct VaultKey {
     id: String,
     aead: XChaCha20Poly1305,
     backup_code_key: [u8; 32],
+    one_time_code_key: [u8; 32],
 }
 
 impl VaultKey {
@@ -54,7 +55,8 @@ impl VaultKey {
         };
         let id = latchkey_core::encoding::hex(&expand(b"key id v1")[..4]);
         let aead = XChaCha20Poly1305::new(&expand(b"totp secret aead v1").into());
-        Self { id, aead, backup_code_key: expand(b"backup code hmac v1") }
+        let one_time_code_key = expand(b"one-time code hmac v1");
+        Self { id, aead, backup_code_key: expand(b"backup code hmac v1"), one_time_code_key }
     }
 }
 
@@ -131,6 +133,22 @@ impl Vault {
         keys.map(|key| latchkey_core::backup::hash_backup_code(normalized, &key.backup_code_key)).collect()
     }
 
+    /// The stored form of a short one-time code (an e-mailed sign-in code), bound to `context` (the
+    /// flow it was sent for): an HMAC under the current key. Six digits are a million guesses away
+    /// from any plain hash; without the key, which is never in the database, a copy of the table
+    /// says nothing. A code lives minutes: one made before a key rotation simply stops matching.
+    pub fn one_time_code_hash(&self, context: &str, code: &str) -> String {
+        use hmac::{Hmac, Mac};
+        let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(&self.current.one_time_code_key) else {
+            unreachable!("HMAC accepts keys of any length");
+        };
+        // The context's length first: no (context, code) pair reads as another.
+        mac.update(&(context.len() as u64).to_be_bytes());
+        mac.update(context.as_bytes());
+        mac.update(code.as_bytes());
+        latchkey_core::encoding::hex(&mac.finalize().into_bytes())
+    }
+
     fn key(&self, id: &str) -> Option<&VaultKey> {
         std::iter::once(&self.current).chain(&self.old).find(|key| key.id == id)
     }
@@ -194,5 +212,18 @@ mod tests {
         assert_eq!(hashes[1], old.backup_code_hash("abcdefghijkl"));
         assert_ne!(hashes[0], hashes[1]);
         assert!(hashes[0].starts_with("hmac-sha256$"));
+    }
+
+    #[test]
+    fn one_time_codes_are_keyed_and_bound_to_their_flow() {
+        let vault = Vault::new("key one", &[]);
+        let hash = vault.one_time_code_hash("flow-a", "123456");
+        assert_eq!(hash.len(), 64);
+        assert_eq!(hash, vault.one_time_code_hash("flow-a", "123456"));
+        assert_ne!(hash, vault.one_time_code_hash("flow-b", "123456"), "another flow's code");
+        assert_ne!(hash, vault.one_time_code_hash("flow-a", "123457"));
+        assert_ne!(hash, vault.one_time_code_hash("flow-a1", "23456"), "the split between flow and code counts");
+        assert_ne!(hash, Vault::new("key two", &[]).one_time_code_hash("flow-a", "123456"), "keyed");
+        assert_ne!(hash, crate::infra::digest::sha256_hex("flow-a123456"), "not a plain hash");
     }
 }

@@ -39,6 +39,8 @@ pub enum AuditEvent {
     BackupCodesGenerated,
     /// `email_verified`: The address was verified.
     EmailVerified,
+    /// `login_code_sent`: A sign-in code and link were e-mailed to the account's address.
+    LoginCodeSent,
     /// `login_failed`: A login was refused.
     LoginFailed,
     /// `login_succeeded`: A login opened a session.
@@ -93,7 +95,7 @@ pub enum AuditEvent {
 
 impl AuditEvent {
     /// Every event, in alphabetical order of their names.
-    pub const ALL: [Self; 34] = [
+    pub const ALL: [Self; 35] = [
         Self::AccountDeleted,
         Self::Admin2faReset,
         Self::AdminForcedLogout,
@@ -104,6 +106,7 @@ impl AuditEvent {
         Self::ApiKeysRevoked,
         Self::BackupCodesGenerated,
         Self::EmailVerified,
+        Self::LoginCodeSent,
         Self::LoginFailed,
         Self::LoginSucceeded,
         Self::MfaDisabled,
@@ -143,6 +146,7 @@ impl AuditEvent {
             Self::ApiKeysRevoked => "api_keys_revoked",
             Self::BackupCodesGenerated => "backup_codes_generated",
             Self::EmailVerified => "email_verified",
+            Self::LoginCodeSent => "login_code_sent",
             Self::LoginFailed => "login_failed",
             Self::LoginSucceeded => "login_succeeded",
             Self::MfaDisabled => "mfa_disabled",

@@ -75,6 +75,7 @@ pub async fn hit(state: &AppState, limit: Limit, subject: &str) -> Result<(), Ap
         .await?;
     let hits: i64 = row.try_get("hits")?;
     if hits > i64::from(count) {
+        state.metrics.rate_limited(limit);
         return Err(ApiError::Throttled { wait: wait(start + window, now), limit: Some(count) });
     }
     Ok(())
@@ -86,23 +87,28 @@ pub async fn hit(state: &AppState, limit: Limit, subject: &str) -> Result<(), Ap
 pub struct Lock {
     key: String,
     attempts: u32,
+    /// `account`, `ip` or `reauth` (`crate::infra::metrics::LOCK_SCOPES`).
+    scope: &'static str,
 }
 
 impl Lock {
     /// The lockout of the account named `login` (normalized e-mail address or username).
     pub fn account(state: &AppState, login: &str) -> Self {
-        Self { key: key("lock:login:account", login), attempts: state.config.lockout_attempts }
+        Self { key: key("lock:login:account", login), attempts: state.config.lockout_attempts, scope: "account" }
     }
 
     /// The lockout of the client network `network` (`Client::network`); `None` without one.
     pub fn ip(state: &AppState, network: &str) -> Option<Self> {
-        (!network.is_empty())
-            .then(|| Self { key: key("lock:login:ip", network), attempts: state.config.lockout_ip_attempts })
+        (!network.is_empty()).then(|| Self {
+            key: key("lock:login:ip", network),
+            attempts: state.config.lockout_ip_attempts,
+            scope: "ip",
+        })
     }
 
     /// The re-authentication lockout of the signed-in user `user_id`.
     pub fn reauth(state: &AppState, user_id: i64) -> Self {
-        Self { key: format!("lock:reauth:user:{user_id}"), attempts: state.config.reauth_attempts }
+        Self { key: format!("lock:reauth:user:{user_id}"), attempts: state.config.reauth_attempts, scope: "reauth" }
     }
 
     /// Reserves one attempt before the password or code is checked: counts it as a failure, in
@@ -116,6 +122,7 @@ impl Lock {
     pub async fn reserve(&self, state: &AppState) -> Result<Reservation, ApiError> {
         let now = state.clock.now();
         if let Some(until) = state.locks.locked_until(&self.key, now) {
+            state.metrics.lockout_refusal(self.scope);
             return Err(ApiError::Throttled { wait: wait(until, now), limit: None });
         }
         let since = now - seconds(state.config.lockout_window);
@@ -155,6 +162,7 @@ impl Lock {
         if until > now {
             state.locks.remember(&self.key, until, state.clock.now());
         }
+        state.metrics.lockout_refusal(self.scope);
         Err(ApiError::Throttled { wait: wait(until, now), limit: None })
     }
 
@@ -207,6 +215,7 @@ impl Reservation {
             .await?;
         if done.rows_affected() > 0 {
             state.locks.remember(&self.lock.key, until, state.clock.now());
+            state.metrics.lockout(self.lock.scope);
             return Ok(true);
         }
         Ok(false)

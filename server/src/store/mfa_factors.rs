@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 use crate::infra::datetime::Rfc3339;
 use crate::infra::db::flag;
 use crate::infra::error::ApiError;
+use crate::infra::metrics::MfaResult;
 use crate::infra::state::AppState;
 use crate::store::audit::{self, Actor, AuditEvent};
 use crate::store::mfa_backoff::Attempt;
@@ -251,8 +252,8 @@ impl Method {
     }
 }
 
-/// Checks a TOTP or backup code of `actor`'s user under the back-off, and audits the outcome.
-/// `Ok(None)` is a wrong code (counted as a failure).
+/// Checks a TOTP or backup code of `actor`'s user under the back-off, and audits and counts the
+/// outcome (`latchkey_mfa_verifications_total`). `Ok(None)` is a wrong code (counted as a failure).
 ///
 /// # Errors
 /// [`ApiError::Throttled`] while the user is locked out, and database errors.
@@ -268,6 +269,7 @@ pub(crate) async fn verify_code(
     let attempt = match Attempt::begin(state, user_id, now).await {
         Ok(attempt) => attempt,
         Err(error) => {
+            state.metrics.mfa(purpose.as_str(), MfaResult::Throttled);
             let detail = json!({ "purpose": purpose.as_str(), "reason": "throttled" });
             audit::record(state, AuditEvent::MfaFailed, actor, detail).await?;
             return Err(error);
@@ -285,11 +287,13 @@ pub(crate) async fn verify_code(
     match method {
         Some(method) => {
             attempt.succeeded(state).await?;
+            state.metrics.mfa(purpose.as_str(), MfaResult::Success);
             let detail = json!({ "purpose": purpose.as_str(), "method": method.as_str() });
             audit::record(state, AuditEvent::MfaVerified, actor, detail).await?;
         }
         None => {
             attempt.failed(state, now).await?;
+            state.metrics.mfa(purpose.as_str(), MfaResult::Invalid);
             let detail = json!({ "purpose": purpose.as_str(), "reason": "invalid_code" });
             audit::record(state, AuditEvent::MfaFailed, actor, detail).await?;
         }

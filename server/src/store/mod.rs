@@ -6,6 +6,7 @@ pub mod challenges;
 pub mod django_import;
 pub mod invitations;
 pub mod limits;
+pub mod login_codes;
 pub mod mfa_backoff;
 pub mod mfa_factors;
 pub mod orgs;

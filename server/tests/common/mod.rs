@@ -9,6 +9,7 @@
 //! - [`login`]: logging in, the tokens it gives, refreshing them and what they say;
 //! - [`clock`]: time passing, by moving the database's own timestamps (there is no clock to move);
 //! - [`mail`]: the e-mails the file backend writes, and the links in them;
+//! - [`codes`]: sign-in codes asked for, read from their e-mails, and traded for sessions;
 //! - [`audit`]: the audit log as the database holds it;
 //! - [`mfa`]: authenticators, enrolled users and the second step of a login;
 //! - [`orgs`]: an organization with a member in each role;
@@ -17,6 +18,8 @@
 //! - [`oidc_fake`]: a real OpenID provider on a local port whose ID tokens can be made bad, and
 //!   [`github_fake`]: a GitHub stand-in on GitHub's paths, for social login;
 //! - [`social`]: a server with those providers, and the steps of a social sign-in;
+//! - [`range_fake`]: a breached-password range API (Have I Been Pwned's protocol) on a local port;
+//! - [`signing_keys`]: ES256 key files made for a test, and the `kid`s of tokens and JWKS;
 //! - [`binary`]: the real `latchkey` binary, started as a process.
 // Each test file uses part of the harness: what it leaves is neither dead nor an unused import.
 #![allow(dead_code, unused_imports, clippy::expect_used, clippy::unwrap_used)]
@@ -25,6 +28,7 @@ pub mod app;
 pub mod audit;
 pub mod binary;
 pub mod clock;
+pub mod codes;
 pub mod github_fake;
 pub mod login;
 pub mod mail;
@@ -32,6 +36,8 @@ pub mod mfa;
 pub mod oidc_fake;
 pub mod orgs;
 pub mod passkeys;
+pub mod range_fake;
+pub mod signing_keys;
 pub mod social;
 pub mod soft_key;
 pub mod users;
@@ -49,6 +55,7 @@ pub use app::*;
 pub use audit::*;
 pub use binary::*;
 pub use clock::*;
+pub use codes::*;
 pub use github_fake::*;
 pub use login::*;
 pub use mail::*;
@@ -56,6 +63,8 @@ pub use mfa::*;
 pub use oidc_fake::*;
 pub use orgs::*;
 pub use passkeys::*;
+pub use range_fake::*;
+pub use signing_keys::*;
 pub use social::*;
 pub use soft_key::*;
 pub use users::*;
@@ -89,7 +98,8 @@ pub async fn state(backend: Backend) -> Option<AppState> {
     db.migrate().await.unwrap();
     let mut state = AppState::with_db(config, db).unwrap();
     // Cheap argon2 keeps the suites fast; the gate and the formats are the same.
-    state.hasher = Hasher::new(HashParams { memory_kib: 64, iterations: 1, parallelism: 1 });
+    state.hasher =
+        Hasher::new(HashParams { memory_kib: 64, iterations: 1, parallelism: 1 }).observed(state.metrics.gate());
     Some(state)
 }
 

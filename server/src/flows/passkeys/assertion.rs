@@ -9,6 +9,7 @@ use webauthn_rs_core::proto::{AuthenticationState, PublicKeyCredential};
 
 use super::{from_json, invalid, read_credential, relying_party, to_json, CEREMONY_GONE};
 use crate::infra::error::ApiError;
+use crate::infra::metrics::MfaResult;
 use crate::infra::state::AppState;
 use crate::infra::webauthn::WebauthnError;
 use crate::store::audit::{self, Actor, AuditEvent};
@@ -170,10 +171,12 @@ pub(crate) async fn finish_second_factor(
     .await;
     match result {
         Ok(_) => {
+            state.metrics.mfa("login", MfaResult::Success);
             let detail = json!({ "purpose": "login", "method": "webauthn" });
             audit::record(state, AuditEvent::MfaVerified, actor, detail).await
         }
         Err(Refused { error: error @ ApiError::PasskeyInvalid(_), audited: false, .. }) => {
+            state.metrics.mfa("login", MfaResult::Invalid);
             let detail = json!({ "purpose": "login", "reason": "passkey_invalid" });
             audit::record(state, AuditEvent::MfaFailed, actor, detail).await?;
             Err(error)

@@ -180,7 +180,8 @@ pub(super) async fn linked(
     audit::record(state, AuditEvent::SocialAccountLinked, actor, detail).await
 }
 
-/// Audits a refused social sign-in as `login_failed`, with the provider and the check that failed.
+/// Audits and counts a refused social sign-in as `login_failed`, with the provider and the check
+/// that failed.
 pub(super) async fn refused(
     state: &AppState,
     client: &Client,
@@ -188,6 +189,7 @@ pub(super) async fn refused(
     reason: &str,
     check: Option<&str>,
 ) -> Result<(), ApiError> {
+    state.metrics.login(reason);
     let actor = Actor { user_id: flow.user_id, client, session_id: None };
     let detail = json!({ "reason": reason, "login": format!("social:{}", flow.provider), "check": check });
     audit::record(state, AuditEvent::LoginFailed, actor, detail).await

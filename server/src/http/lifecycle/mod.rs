@@ -34,8 +34,10 @@ async fn get_policy(State(state): State<AppState>) -> Json<PasswordPolicy> {
 }
 
 /// `POST /api/auth/password/validate/`: `{"password"}` and the optional user fields → the policy's
-/// verdict, the same JSON as the npm package's `validatePassword` for the same input and policy.
-/// The history rule needs an account, so it is left to change and reset.
+/// verdict, the same JSON as the npm package's `validatePassword` for the same input and policy,
+/// plus `password_breached` when the breached-password check is on and the policy accepts the
+/// password (the npm package cannot know it). The history rule needs an account, so it is left to
+/// change and reset.
 #[utoipa::path(
     post, path = "/api/auth/password/validate/", tag = "passwords",
     request_body = ValidatePasswordRequest,
@@ -50,5 +52,6 @@ async fn validate_password(
 ) -> Json<PasswordValidation> {
     let ValidatePasswordRequest { password, email, username, first_name, last_name } = request;
     let user = UserAttributes { email, username, first_name, last_name };
-    Json(state.policy.validate(&password, &user).into())
+    let verdict = state.policy.validate(&password, &user);
+    Json(crate::flows::passwords::with_breach_check(&state, verdict, &password).await.into())
 }

@@ -53,7 +53,29 @@ pub(crate) async fn require_second_factor(
     let new = challenges::NewChallenge { user_id, cookie, mfa: false, org, method };
     let token = challenges::create(state, ChallengePurpose::Mfa, new).await?;
     let methods = crate::store::mfa_factors::methods(state, user_id).await?;
+    state.metrics.login("mfa_required");
     Ok(ApiError::MfaRequired { mfa_token: token, methods })
+}
+
+/// The session of `user`, proved by `method` (a provider, an e-mailed code), as after a password:
+/// the verification rule, the organization, and the second factor when the account has 2FA (what
+/// proved the user is not a second factor: the `mfa` claim is Latchkey's).
+pub(crate) async fn open_session(
+    state: &AppState,
+    client: &Client,
+    (user, method): (&User, AuthMethod),
+    (cookie, org): (bool, Option<String>),
+) -> Result<Response, ApiError> {
+    crate::flows::login::require_verified_email(state, user, client, &user.email).await?;
+    let org_id = match &org {
+        Some(slug) => Some(crate::store::orgs::member_of(state, slug, user.id).await?),
+        None => None,
+    };
+    if user.mfa_enabled {
+        return Err(require_second_factor(state, user.id, (cookie, org.as_deref()), &method).await?);
+    }
+    let pair = finish_login(state, user, client, LoginContext { method, mfa: false, cookie, org_id }).await?;
+    crate::http::tokens::pair_response(state, pair, cookie)
 }
 
 /// The one-step login's `otp`: a TOTP or backup code of `user`, or `401 mfa_invalid`.

@@ -6,6 +6,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{OpenApi as Document, Ref};
 use utoipa::{Modify, OpenApi};
 
+use super::code_schemas::{CodeInvalid, CodeInvalidBody};
 use super::errors::*;
 use super::lifecycle_schemas::*;
 use super::passkey_schemas::{LastSignInMethod, PasskeyInvalid, PasskeysUnavailable};
@@ -28,7 +29,7 @@ const BEARER: &str = "bearer";
     // Every other operation comes from the router (`crate::http::routes`), where each is registered.
     paths(get_schema),
     components(
-        schemas(ErrorDetail, TokenMessage, FieldErrors, BadRequestBody, MfaChallenge, PasswordExpiredBody),
+        schemas(ErrorDetail, TokenMessage, FieldErrors, BadRequestBody, MfaChallenge, PasswordExpiredBody, CodeInvalidBody),
         responses(
             BadRequest,
             Unauthenticated,
@@ -51,6 +52,7 @@ const BEARER: &str = "bearer";
             SocialStateInvalid,
             ProviderUnavailable,
             LoginCodeInvalid,
+            CodeInvalid,
             AccountInUse
         )
     ),
@@ -60,6 +62,7 @@ const BEARER: &str = "bearer";
         (name = "sessions", description = "The caller's login sessions: logout, logout everywhere, list, revoke one."),
         (name = "two-factor", description = "TOTP authenticators and backup codes: enroll, confirm, remove, regenerate."),
         (name = "passkeys", description = "WebAuthn passkeys: register, rename, remove; sign in with one."),
+        (name = "codes", description = "Sign in with a code or link e-mailed to the account's address."),
         (name = "social", description = "Sign in with Google, Microsoft, GitHub or any OpenID provider; linked accounts."),
         (name = "passwords", description = "The password policy, change, reset by e-mail, and e-mail verification."),
         (name = "audit", description = "Security events: the caller's own, and everyone's for staff."),

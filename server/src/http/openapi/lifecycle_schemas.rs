@@ -123,7 +123,8 @@ impl From<latchkey_core::policy::Validation> for PasswordValidation {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Violation {
     /// `password_too_short`, `password_too_similar`, `password_too_common`, `password_entirely_numeric`,
-    /// `password_too_long`, `password_too_weak`, ...
+    /// `password_too_long`, `password_too_weak`, `password_breached` (the server's breached-password
+    /// check), ...
     #[schema(value_type = String)]
     pub code: &'static str,
     /// The English message.

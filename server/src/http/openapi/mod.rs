@@ -14,6 +14,7 @@
 //! ```
 
 pub mod admin_schemas;
+pub mod code_schemas;
 pub mod document;
 pub mod errors;
 pub mod lifecycle_schemas;

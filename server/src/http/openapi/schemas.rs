@@ -55,15 +55,16 @@ pub struct Status {
     pub status: String,
 }
 
-/// A JSON Web Key Set (RFC 7517) holding the one public key that verifies access tokens.
+/// A JSON Web Key Set (RFC 7517) holding the public keys that verify tokens, the signing key first.
 #[derive(Debug, serde::Serialize, ToSchema)]
 #[schema(example = json!({"keys": [{
     "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig",
     "kid": "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"
 }]}))]
 pub struct Jwks {
-    /// The public JWK: `kty`, `alg`, `use: "sig"`, `kid` (its RFC 7638 thumbprint) and the key's
-    /// members (`n`/`e`, `crv`/`x`/`y` or `crv`/`x`).
+    /// The public JWKs, the current signing key first and then the previous keys still accepted:
+    /// `kty`, `alg`, `use: "sig"`, `kid` (the RFC 7638 thumbprint, as in the tokens' header) and the
+    /// key's members (`n`/`e`, `crv`/`x`/`y` or `crv`/`x`).
     #[schema(value_type = Vec<Object>)]
     pub keys: Vec<serde_json::Value>,
 }

@@ -20,6 +20,7 @@ use tokio::sync::Semaphore;
 pub use templates::Kind;
 
 use crate::infra::config::{Config, EmailBackend};
+use crate::infra::metrics::{EmailResult, Metrics};
 
 /// Deliveries in flight (being sent or waiting to be retried) beyond which new messages are dropped
 /// with an error: a flood of requests must not grow memory without bound.
@@ -80,6 +81,7 @@ pub struct Mailer {
     from: Mailbox,
     retry_delays: Arc<[Duration]>,
     in_flight: Arc<Semaphore>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -109,7 +111,22 @@ impl Mailer {
             from,
             retry_delays: config.email_retry_delays.clone().into(),
             in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+            metrics: None,
         })
+    }
+
+    /// The same mailer, counting what becomes of each message in `metrics`
+    /// (`latchkey_email_deliveries_total`).
+    #[must_use]
+    pub fn observed(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    fn count(&self, kind: &'static str, result: EmailResult) {
+        if let Some(metrics) = &self.metrics {
+            metrics.email(kind, result);
+        }
     }
 
     /// Queues `email` and returns at once; delivery, and its retries, happen in a task of their own.
@@ -119,15 +136,18 @@ impl Mailer {
             Ok(message) => message,
             Err(error) => {
                 tracing::error!(kind, %error, "e-mail not sent: the message could not be built");
+                self.count(kind, EmailResult::Failed);
                 return;
             }
         };
         let Ok(permit) = self.in_flight.clone().try_acquire_owned() else {
             tracing::error!(kind, "e-mail not sent: {MAX_IN_FLIGHT} deliveries are already in flight");
+            self.count(kind, EmailResult::Failed);
             return;
         };
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             tracing::error!(kind, "e-mail not sent: no async runtime to deliver it");
+            self.count(kind, EmailResult::Failed);
             return;
         };
         let mailer = self.clone();
@@ -154,9 +174,13 @@ impl Mailer {
         let mut last_error = String::new();
         for (attempt, delay) in attempts.enumerate() {
             tokio::time::sleep(delay).await;
+            if attempt > 0 {
+                self.count(kind, EmailResult::Retried);
+            }
             match self.transport.send(message).await {
                 Ok(()) => {
                     tracing::info!(kind, attempt = attempt + 1, "e-mail delivered");
+                    self.count(kind, EmailResult::Delivered);
                     return;
                 }
                 Err(error) => {
@@ -166,6 +190,7 @@ impl Mailer {
             }
         }
         tracing::error!(kind, error = %last_error, "e-mail dropped: every delivery attempt failed");
+        self.count(kind, EmailResult::Failed);
     }
 }
 

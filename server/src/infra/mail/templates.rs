@@ -26,6 +26,8 @@ pub enum Kind {
     AccountDeleted,
     /// An invitation to join an organization.
     OrgInvitation,
+    /// A sign-in code, with the link that signs in with it.
+    LoginCode,
 }
 
 impl Kind {
@@ -40,6 +42,7 @@ impl Kind {
             Self::MfaDisabled => "mfa_disabled",
             Self::AccountDeleted => "account_deleted",
             Self::OrgInvitation => "org_invitation",
+            Self::LoginCode => "login_code",
         }
     }
 
@@ -76,6 +79,9 @@ impl Kind {
                 include_str!("../../../templates/org_invitation.txt"),
                 include_str!("../../../templates/org_invitation.html"),
             ),
+            Self::LoginCode => {
+                (include_str!("../../../templates/login_code.txt"), include_str!("../../../templates/login_code.html"))
+            }
         }
     }
 }
@@ -140,7 +146,7 @@ fn escape_html(f: &mut upon::fmt::Formatter<'_>, value: &Value) -> upon::fmt::Re
 mod tests {
     use super::*;
 
-    const ALL: [Kind; 8] = [
+    const ALL: [Kind; 9] = [
         Kind::VerifyEmail,
         Kind::PasswordReset,
         Kind::PasswordChanged,
@@ -149,12 +155,13 @@ mod tests {
         Kind::MfaDisabled,
         Kind::AccountDeleted,
         Kind::OrgInvitation,
+        Kind::LoginCode,
     ];
 
     #[test]
     fn every_template_has_a_subject_and_fills_its_placeholders() {
         let mut names = vec!["email", "link", "valid_for", "how", "when", "ip", "reset_link", "device", "user_agent"];
-        names.extend(["org", "role", "inviter"]);
+        names.extend(["org", "role", "inviter", "code"]);
         let vars: Vec<(&str, String)> = names.into_iter().map(|name| (name, format!("<{name}>"))).collect();
         for kind in ALL {
             let rendered = render(kind, &vars);

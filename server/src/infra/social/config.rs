@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use serde::Deserialize;
-use url::{Host, Url};
+use url::Url;
 
 /// What kind of provider an entry is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -306,15 +306,8 @@ pub(crate) fn provider_url(field: &str, text: &str) -> Result<Url, String> {
     }
 }
 
-/// The host is 127.0.0.1, `localhost` or [::1].
-pub(crate) fn is_loopback_host(url: &Url) -> bool {
-    match url.host() {
-        Some(Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(Host::Ipv4(ip)) => ip == std::net::Ipv4Addr::LOCALHOST,
-        Some(Host::Ipv6(ip)) => ip == std::net::Ipv6Addr::LOCALHOST,
-        None => false,
-    }
-}
+// The host is 127.0.0.1, `localhost` or [::1]: the outbound client's rule.
+pub(crate) use crate::infra::outbound::is_loopback_host;
 
 #[cfg(test)]
 mod tests {

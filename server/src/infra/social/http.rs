@@ -1,37 +1,20 @@
-//! The HTTP client that talks to providers: rustls (on ring), no redirects (oauth2's advice against
-//! SSRF), 3 s to connect, 5 s in all, at most 512 KiB of answer, and only public addresses.
-//!
-//! A provider's URLs come from the operator's file and from its discovery document, which the
-//! provider controls; without the address filter a hostile or compromised provider could point
-//! the server at its own network (`http://169.254.169.254/`, an admin port on 10.0.0.0/8). Names
-//! are filtered where they are resolved (so a name that changes its answer between two lookups
-//! gains nothing) and IP literals before the request. Loopback stays reachable through the names
-//! that say so (`localhost`, 127.0.0.1, [::1]): development and the tests run providers there.
+//! The providers' HTTP client is the server's outbound one (`crate::infra::outbound`: no
+//! redirects, 3 s to connect, 5 s in all, at most 512 KiB of answer, only public addresses unless
+//! the provider allows private ones); this module lends it to oauth2 for the token endpoint.
 
 use std::future::Future;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use url::{Host, Url};
+pub use crate::infra::outbound::HttpError;
+pub(crate) use crate::infra::outbound::{Answer, Http};
 
-/// The largest answer read from a provider.
-pub(crate) const MAX_BODY_BYTES: usize = 512 * 1024;
+/// How long a call to a provider may take in all.
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Why a call to a provider failed before it answered usefully.
-#[derive(Debug, thiserror::Error)]
-pub enum HttpError {
-    /// The URL is not one the server calls: a private address, or plain http off loopback.
-    #[error("refused address: {0}")]
-    Refused(String),
-    /// Connecting, TLS, a timeout, or the answer broke off.
-    #[error("request failed: {0}")]
-    Transport(#[from] reqwest::Error),
-    /// The answer was larger than 512 KiB.
-    #[error("the answer is larger than {MAX_BODY_BYTES} bytes")]
-    TooLarge,
+/// The client for providers: `allow_private` lifts the address filter.
+pub(crate) fn client(allow_private: bool) -> Result<Http, String> {
+    Http::new(allow_private, TIMEOUT)
 }
 
 /// oauth2's HTTP client is this one. A named type with a boxed `Send` future, rather than a
@@ -42,224 +25,12 @@ impl<'c> oauth2::AsyncHttpClient<'c> for Http {
     type Future = Pin<Box<dyn Future<Output = Result<oauth2::HttpResponse, HttpError>> + Send + 'c>>;
 
     fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
-        Box::pin(self.send(request))
-    }
-}
-
-/// An answer: its status and its (bounded) body.
-#[derive(Debug)]
-pub(crate) struct Answer {
-    /// The HTTP status.
-    pub status: reqwest::StatusCode,
-    /// The body, at most [`MAX_BODY_BYTES`].
-    pub body: Vec<u8>,
-}
-
-/// The client, with its address policy.
-#[derive(Debug, Clone)]
-pub(crate) struct Http {
-    client: reqwest::Client,
-    allow_private: bool,
-}
-
-impl Http {
-    /// A client; `allow_private` lifts the address filter (a provider inside the company network).
-    pub fn new(allow_private: bool) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(3))
-            .timeout(Duration::from_secs(5))
-            .user_agent(concat!("latchkey/", env!("CARGO_PKG_VERSION")))
-            // A proxy would resolve the provider's name itself, past the address filter.
-            .no_proxy()
-            .dns_resolver(Arc::new(PublicResolver { allow_private }))
-            .build()
-            .map_err(|e| format!("the HTTP client cannot be built: {e}"))?;
-        Ok(Self { client, allow_private })
-    }
-
-    /// Sends an oauth2 request (the token endpoint) and returns its answer.
-    pub async fn send(&self, request: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, HttpError> {
-        let request = reqwest::Request::try_from(request)?;
-        let (status, headers, body) = self.execute(request).await?;
-        let mut response = oauth2::HttpResponse::new(body);
-        *response.status_mut() = status;
-        *response.headers_mut() = headers;
-        Ok(response)
-    }
-
-    /// `GET url`, with `Authorization: Bearer` when a token is given.
-    pub async fn get(&self, url: &str, accept: &str, bearer: Option<&str>) -> Result<Answer, HttpError> {
-        let mut request = self.client.get(url).header(reqwest::header::ACCEPT, accept);
-        if let Some(token) = bearer {
-            request = request.bearer_auth(token);
-        }
-        let (status, _, body) = self.execute(request.build()?).await?;
-        Ok(Answer { status, body })
-    }
-
-    /// Checks the address, sends, and reads at most [`MAX_BODY_BYTES`].
-    async fn execute(
-        &self,
-        request: reqwest::Request,
-    ) -> Result<(reqwest::StatusCode, reqwest::header::HeaderMap, Vec<u8>), HttpError> {
-        check_url(request.url(), self.allow_private)?;
-        let mut response = self.client.execute(request).await?;
-        if response.content_length().is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-            return Err(HttpError::TooLarge);
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await? {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(HttpError::TooLarge);
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok((response.status(), std::mem::take(response.headers_mut()), body))
-    }
-}
-
-/// A URL the client may call: http(s); plain http only to loopback; an IP literal only when public
-/// (or loopback, or any with `allow_private`). Names are left to [`PublicResolver`].
-fn check_url(url: &Url, allow_private: bool) -> Result<(), HttpError> {
-    let refused = || HttpError::Refused(url.as_str().to_owned());
-    let loopback = crate::infra::social::config::is_loopback_host(url);
-    match url.scheme() {
-        "https" => {}
-        "http" if loopback || allow_private => {}
-        _ => return Err(refused()),
-    }
-    let ip = match url.host() {
-        Some(Host::Ipv4(ip)) => IpAddr::V4(ip),
-        Some(Host::Ipv6(ip)) => IpAddr::V6(ip),
-        Some(Host::Domain(_)) => return Ok(()),
-        None => return Err(refused()),
-    };
-    if allow_private || ip.is_loopback() || is_public(ip) {
-        Ok(())
-    } else {
-        Err(refused())
-    }
-}
-
-/// Resolves with the system resolver and keeps only the addresses the policy allows: public ones,
-/// and loopback ones for `localhost` itself.
-#[derive(Debug)]
-struct PublicResolver {
-    allow_private: bool,
-}
-
-impl Resolve for PublicResolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        let host = name.as_str().to_owned();
-        let allow_private = self.allow_private;
         Box::pin(async move {
-            let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
-            let localhost = host.eq_ignore_ascii_case("localhost");
-            let kept: Vec<SocketAddr> = found
-                .filter(|a| allow_private || if localhost { a.ip().is_loopback() } else { is_public(a.ip()) })
-                .collect();
-            if kept.is_empty() {
-                return Err(format!("{host} has no address the server may call (private addresses are refused)").into());
-            }
-            Ok(Box::new(kept.into_iter()) as Addrs)
+            let Answer { status, headers, body } = self.send(request).await?;
+            let mut response = oauth2::HttpResponse::new(body);
+            *response.status_mut() = status;
+            *response.headers_mut() = headers;
+            Ok(response)
         })
-    }
-}
-
-/// A globally routable unicast address: not loopback, private (RFC 1918), CGNAT (100.64.0.0/10),
-/// link-local, ULA (fc00::/7), unspecified, multicast, broadcast, documentation, benchmarking or
-/// reserved. An IPv4-mapped IPv6 address is judged as its IPv4 address.
-pub(crate) fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_public_v4(v4),
-            None => is_public_v6(v6),
-        },
-    }
-}
-
-/// [`is_public`] for IPv4.
-fn is_public_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, c, _] = ip.octets();
-    !(ip.is_unspecified()
-        || ip.is_loopback()
-        || ip.is_private()
-        || ip.is_link_local()
-        || ip.is_broadcast()
-        || ip.is_documentation()
-        || ip.is_multicast()
-        || a == 0
-        || (a == 100 && (64..128).contains(&b))
-        || (a == 192 && b == 0 && c == 0)
-        || (a == 198 && (18..20).contains(&b))
-        || a >= 240)
-}
-
-/// [`is_public`] for IPv6.
-fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
-    !(ip.is_unspecified()
-        || ip.is_loopback()
-        || ip.is_multicast()
-        || (first & 0xfe00) == 0xfc00
-        || (first & 0xffc0) == 0xfe80
-        || (first & 0xffc0) == 0xfec0
-        || (first == 0x2001 && ip.segments()[1] == 0x0db8)
-        // NAT64 (64:ff9b::/96) and IPv4-compatible (::/96) addresses reach IPv4 hosts the
-        // IPv4 checks cannot see here.
-        || (first == 0x0064 && ip.segments()[1] == 0xff9b)
-        || ip.segments()[..6].iter().all(|s| *s == 0))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_public_addresses_count_as_public() {
-        for private in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "100.64.0.1",
-            "0.0.0.0",
-            "255.255.255.255",
-            "::1",
-            "::",
-            "fd00::1",
-            "fe80::1",
-            "::ffff:10.0.0.1",
-            "64:ff9b::a00:1",
-            "2001:db8::1",
-        ] {
-            assert!(!is_public(private.parse().unwrap()), "{private}");
-        }
-        for public in ["8.8.8.8", "140.82.112.3", "2606:4700::1111", "::ffff:8.8.8.8"] {
-            assert!(is_public(public.parse().unwrap()), "{public}");
-        }
-    }
-
-    #[tokio::test]
-    async fn localhost_resolves_to_loopback_only() {
-        let name: Name = "localhost".parse().unwrap();
-        let found: Vec<SocketAddr> = PublicResolver { allow_private: false }.resolve(name).await.unwrap().collect();
-        assert!(!found.is_empty() && found.iter().all(|a| a.ip().is_loopback()), "{found:?}");
-    }
-
-    #[test]
-    fn ip_literals_are_checked_before_the_request() {
-        let check = |url: &str, allow| check_url(&Url::parse(url).unwrap(), allow).is_ok();
-        assert!(check("http://127.0.0.1:4000/token", false));
-        assert!(check("http://[::1]:4000/token", false));
-        assert!(check("https://8.8.8.8/", false));
-        assert!(!check("https://10.0.0.1/token", false));
-        assert!(!check("https://169.254.169.254/latest", false));
-        assert!(!check("http://example.com/token", false));
-        assert!(check("https://10.0.0.1/token", true));
-        assert!(check("https://example.com/token", false));
     }
 }

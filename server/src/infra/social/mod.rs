@@ -81,7 +81,7 @@ impl Providers {
             let slot = &mut clients[usize::from(settings.allow_private)];
             let http = match slot {
                 Some(http) => http.clone(),
-                None => slot.insert(Http::new(settings.allow_private)?).clone(),
+                None => slot.insert(http::client(settings.allow_private)?).clone(),
             };
             list.push(Provider::new(settings, http));
         }
