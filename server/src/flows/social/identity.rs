@@ -13,7 +13,6 @@
 use rand_core::{OsRng, RngCore};
 use serde_json::json;
 
-use super::Outcome;
 use crate::infra::client::Client;
 use crate::infra::config::Limit;
 use crate::infra::error::ApiError;
@@ -23,6 +22,37 @@ use crate::store::audit::{self, Actor, AuditEvent};
 use crate::store::social_accounts::SocialAccount;
 use crate::store::social_flows::{self, Flow, Kind, Process};
 use crate::store::users::{self, is_valid_email, normalize_email, NewUser, User};
+
+/// What a callback ends in, carried to `return_to` in its query.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// `?login_code=`: the identity signs in.
+    LoginCode(String),
+    /// `?link_token=&email=&provider=`: the identity's e-mail belongs to an account; its password links it.
+    Link { token: String, email: String },
+    /// `?linked=<provider>`: a `connect` linked the identity (or it was linked already).
+    Linked,
+    /// `?error=`.
+    Error(&'static str),
+}
+
+impl Outcome {
+    pub(super) fn redirect(&self, return_to: &str, provider: &str) -> String {
+        let Ok(mut url) = url::Url::parse(return_to) else { return return_to.to_owned() };
+        {
+            let mut query = url.query_pairs_mut();
+            match self {
+                Self::LoginCode(code) => query.append_pair("login_code", code),
+                Self::Link { token, email } => {
+                    query.append_pair("link_token", token).append_pair("email", email).append_pair("provider", provider)
+                }
+                Self::Linked => query.append_pair("linked", provider),
+                Self::Error(code) => query.append_pair("error", code),
+            };
+        }
+        url.to_string()
+    }
+}
 
 /// Names from a provider are cut to Django's `first_name`/`last_name` length.
 const NAME_MAX_CHARS: usize = 150;

@@ -13,6 +13,8 @@
 pub(crate) mod complete;
 mod identity;
 
+pub(crate) use identity::Outcome;
+
 use subtle::ConstantTimeEq;
 
 use crate::infra::client::Client;
@@ -102,37 +104,6 @@ pub(crate) async fn callback(
         },
     };
     Ok(outcome.redirect(&return_to, provider))
-}
-
-/// What a callback ends in, carried to `return_to` in its query.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    /// `?login_code=`: the identity signs in.
-    LoginCode(String),
-    /// `?link_token=&email=&provider=`: the identity's e-mail belongs to an account; its password links it.
-    Link { token: String, email: String },
-    /// `?linked=<provider>`: a `connect` linked the identity (or it was linked already).
-    Linked,
-    /// `?error=`.
-    Error(&'static str),
-}
-
-impl Outcome {
-    fn redirect(&self, return_to: &str, provider: &str) -> String {
-        let Ok(mut url) = url::Url::parse(return_to) else { return return_to.to_owned() };
-        {
-            let mut query = url.query_pairs_mut();
-            match self {
-                Self::LoginCode(code) => query.append_pair("login_code", code),
-                Self::Link { token, email } => {
-                    query.append_pair("link_token", token).append_pair("email", email).append_pair("provider", provider)
-                }
-                Self::Linked => query.append_pair("linked", provider),
-                Self::Error(code) => query.append_pair("error", code),
-            };
-        }
-        url.to_string()
-    }
 }
 
 /// The code exchanged and the identity checked: who signed in, or the callback's error.
