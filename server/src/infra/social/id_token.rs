@@ -9,7 +9,22 @@ use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 
 use super::keys::KeySet;
-use super::Identity;
+
+/// Who signed in, as the provider says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The provider's stable ID of the account (OpenID Connect `sub`, GitHub's numeric id): 1 to
+    /// 255 characters.
+    pub subject: String,
+    /// The e-mail address as the provider gave it (at most 254 characters, not normalized).
+    pub email: Option<String>,
+    /// The provider vouches that the address is the user's.
+    pub email_verified: bool,
+    /// At most 150 characters.
+    pub given_name: Option<String>,
+    /// At most 150 characters.
+    pub family_name: Option<String>,
+}
 
 /// How far the provider's clock may be from ours (seconds), both ways.
 pub(crate) const LEEWAY: i64 = 60;

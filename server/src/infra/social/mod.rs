@@ -30,7 +30,7 @@ use url::Url;
 
 pub use config::{ProviderEntry, ProviderKind};
 pub use http::HttpError;
-pub use id_token::IdTokenCheck;
+pub use id_token::{IdTokenCheck, Identity};
 
 use config::{Endpoints, Settings};
 use discovery::{Cache, Discovered};
@@ -131,22 +131,6 @@ pub struct Begun {
     pub nonce: String,
     /// The PKCE verifier whose S256 challenge was sent.
     pub pkce_verifier: String,
-}
-
-/// Who signed in, as the provider says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
-    /// The provider's stable ID of the account (OpenID Connect `sub`, GitHub's numeric id): 1 to
-    /// 255 characters.
-    pub subject: String,
-    /// The e-mail address as the provider gave it (at most 254 characters, not normalized).
-    pub email: Option<String>,
-    /// The provider vouches that the address is the user's.
-    pub email_verified: bool,
-    /// At most 150 characters.
-    pub given_name: Option<String>,
-    /// At most 150 characters.
-    pub family_name: Option<String>,
 }
 
 /// Why a sign-in with a provider failed.
