@@ -217,14 +217,15 @@ function accountItem(account, name) {
 
 async function unlinkAccount(account, name, button) {
   const result = await whileBusy(button.parentElement, () => confirming(() => client.unlinkSocial(account.id)));
-  if (result.ok) say($("social-status"), `${name} is unlinked: it no longer signs you in.`, "ok");
-  else if (result.status === 404) say($("social-status"), `That ${name} account had already been unlinked.`);
-  else if (result.data.code === "last_sign_in_method") return say($("social-status"), LAST, "bad");
-  else {
+  if (result.data?.code === "last_sign_in_method") return say($("social-status"), LAST, "bad");
+  if (!result.ok && result.status !== 404) {
     holdOffIfThrottled(button, result);
     return say($("social-status"), problems(result), "bad");
   }
+  // The list first, then the sentence: whoever reads the sentence sees the list it describes.
   await refresh();
+  if (result.ok) say($("social-status"), `${name} is unlinked: it no longer signs you in.`, "ok");
+  else say($("social-status"), `That ${name} account had already been unlinked.`);
 }
 
 function connectButton(provider) {
