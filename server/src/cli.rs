@@ -27,10 +27,22 @@ pub async fn create_superuser(config: Config, email: &str, password: &str) -> Re
         .hash(password.to_owned(), &crate::infra::passwords::Claimant::default())
         .await
         .map_err(|e| e.to_string())?;
-    crate::store::users::create_superuser(&state.db, &email, &hash, state.clock.now()).await.map_err(|e| match e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => "A user with this email already exists.".to_owned(),
-        other => other.to_string(),
-    })
+    let id =
+        crate::store::users::create_superuser(&state.db, &email, &hash, state.clock.now()).await.map_err(
+            |e| match e {
+                sqlx::Error::Database(db) if db.is_unique_violation() => {
+                    "A user with this email already exists.".to_owned()
+                }
+                other => other.to_string(),
+            },
+        )?;
+    let client = crate::infra::client::Client::default();
+    let actor = crate::store::audit::Actor { user_id: Some(id), client: &client, session_id: None };
+    let detail = serde_json::json!({ "how": "createsuperuser" });
+    crate::store::audit::record(&state, crate::store::audit::AuditEvent::AccountCreated, actor, detail)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(id)
 }
 
 /// Seals every TOTP secret still under an old encryption key again under `LATCHKEY_ENCRYPTION_KEY`

@@ -19,6 +19,7 @@ pub mod infra;
 pub mod store;
 
 // The paths the binary, the tests and embedders have used since version 1.
+pub use flows::webhooks;
 pub use http::router::{app, MAX_BODY_BYTES};
 pub use http::{accounts, auth, authz, drf, keys, lifecycle, mfa, openapi, tokens};
 pub use infra::clock::now;
@@ -36,6 +37,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(state.config.bind).await?;
     let addr = listener.local_addr()?;
     store::audit::spawn_sweeper(state.clone());
+    flows::webhooks::delivery::spawn(state.clone());
     let router = http::router::app(state);
     // The handlers are installed before the server says it is up: a signal sent at once is handled.
     let shutdown = shutdown_signal();

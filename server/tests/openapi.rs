@@ -80,6 +80,10 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/admin/users/{id}/2fa/reset/", &["post"]),
     ("/api/admin/users/{id}/sessions/", &["get"]),
     ("/api/admin/users/{id}/sessions/{sid}/", &["delete"]),
+    ("/api/admin/webhooks/", &["get", "post"]),
+    ("/api/admin/webhooks/{id}/", &["get", "patch", "delete"]),
+    ("/api/admin/webhooks/{id}/test/", &["post"]),
+    ("/api/admin/webhooks/{id}/deliveries/", &["get"]),
     ("/api/admin/users/{id}/api-keys/", &["get"]),
     ("/api/admin/users/{id}/api-keys/{key_id}/", &["delete"]),
 ];

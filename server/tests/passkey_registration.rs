@@ -88,7 +88,8 @@ on_both!(a_passkey_is_registered_listed_renamed_and_removed, |state: AppState| a
     let (_, two_factor) = call(&state, "GET", "/api/auth/2fa/", None, Some(&access)).await;
     assert_eq!(two_factor["enabled"], false);
     let events: Vec<String> = audit_events(&state, user_id).await.into_iter().map(|(event, _)| event).collect();
-    assert!(events.ends_with(&["passkey_added".into(), "passkey_removed".into(), "mfa_disabled".into()]), "{events:?}");
+    let expected = ["passkey_added", "mfa_enabled", "passkey_removed", "mfa_disabled"].map(String::from);
+    assert!(events.ends_with(&expected), "{events:?}");
     let added = audited(&state, "passkey_added", Some(user_id)).await;
     assert_eq!(added, vec![json!({"passkey_id": id, "name": "Laptop", "backed_up": true})]);
     let (status, _) = call(&state, "DELETE", &path, None, Some(&access)).await;

@@ -112,6 +112,7 @@ on_both!(enrollment_creates_confirms_and_reports_devices, |state: AppState| asyn
             "mfa_failed",
             "mfa_verified",
             "totp_device_added",
+            "mfa_enabled",
             "backup_codes_generated",
             "mfa_verified",
             "totp_device_added"

@@ -9,3 +9,4 @@ pub mod reauth;
 pub mod sign_in_methods;
 pub mod social;
 pub mod tokens;
+pub mod webhooks;

@@ -110,6 +110,8 @@ async fn create_user(
         Err(e) if users::is_unique_violation(&e) => return Err(lost_race(&state, &email, username.as_deref()).await?),
         Err(e) => return Err(e.into()),
     };
+    let actor = Actor { user_id: Some(user.id), client: &client, session_id: None };
+    crate::store::audit::record(&state, AuditEvent::AccountCreated, actor, json!({ "how": "registration" })).await?;
     crate::flows::email_links::send_verification(&state, &user);
     // With mandatory verification the account cannot be used before the link is followed.
     let tokens = if state.config.verification_mandatory() {

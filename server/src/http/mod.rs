@@ -33,3 +33,4 @@ pub mod social;
 pub mod sudo;
 pub mod tokens;
 pub mod transport;
+pub mod webhooks;

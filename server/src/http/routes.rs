@@ -6,7 +6,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::http::{
     accounts, admin, audit, keys, lifecycle, login, login_codes, mfa, ops, orgs, passkey_login, passkeys, sessions,
-    social, sudo, tokens,
+    social, sudo, tokens, webhooks,
 };
 use crate::infra::state::AppState;
 
@@ -30,4 +30,5 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .merge(keys::router())
         .merge(orgs::router())
         .merge(admin::router())
+        .merge(webhooks::router())
 }

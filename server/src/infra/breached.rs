@@ -119,7 +119,7 @@ impl RangeApi {
     async fn fetch(&self, base: &str, prefix: u32) -> Result<Range, BreachError> {
         let http = self
             .http
-            .get_or_init(|| Http::new(true, TIMEOUT))
+            .get_or_init(|| Http::new(crate::infra::outbound::Reach::Any, TIMEOUT))
             .as_ref()
             .map_err(|e| BreachError::Unreachable(e.clone()))?;
         let url = format!("{base}/range/{prefix:05X}");

@@ -155,6 +155,11 @@ pub struct Config {
     /// `POST /api/token/code/`): `on` or `off` (both endpoints answer 404).
     #[arg(long, env = "LATCHKEY_LOGIN_CODES", default_value = "on", value_parser = on_off, action = clap::ArgAction::Set)]
     pub login_codes: bool,
+    /// Security webhooks may be sent to private, loopback and link-local addresses (and over plain
+    /// http): `1` for a receiver inside the company network, or in development. Off, every endpoint
+    /// must be https on a public address, checked when it is saved and again at every delivery.
+    #[arg(long, env = "LATCHKEY_WEBHOOK_ALLOW_PRIVATE", default_value = "0", value_parser = one_or_zero, action = clap::ArgAction::Set)]
+    pub webhook_allow_private: bool,
     /// E-mail the user when they log in from a device (IP and user agent) none of their open sessions has.
     #[arg(long, env = "LATCHKEY_NOTIFY_NEW_LOGIN", default_value = "false")]
     pub notify_new_login: bool,
@@ -423,6 +428,15 @@ fn on_off(text: &str) -> Result<bool, String> {
         "on" => Ok(true),
         "off" => Ok(false),
         _ => Err(format!("`{text}`: expected on or off")),
+    }
+}
+
+/// `1` or `0` (also `true`/`false`, `on`/`off`).
+fn one_or_zero(text: &str) -> Result<bool, String> {
+    match text {
+        "1" | "true" | "on" => Ok(true),
+        "0" | "false" | "off" => Ok(false),
+        _ => Err(format!("`{text}`: expected 1 or 0")),
     }
 }
 

@@ -24,3 +24,4 @@ pub mod social;
 pub mod state;
 pub mod vault;
 pub mod webauthn;
+pub mod webhooks;

@@ -10,7 +10,9 @@
 //! gains nothing) and IP literals before the request. Loopback stays reachable through the names
 //! that say so (`localhost`, 127.0.0.1, [::1]): development and the tests run providers there.
 //! A URL the operator alone chooses (a breached-password mirror) may be private: that client is
-//! built with `allow_private`, and still follows no redirect.
+//! built with [`Reach::Any`], and still follows no redirect. A security webhook's URL is chosen by a
+//! staff member, whose stolen token must not turn the server into a probe of its own network: that
+//! client ([`Reach::Public`]) refuses loopback too, unless `LATCHKEY_WEBHOOK_ALLOW_PRIVATE=1`.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -36,6 +38,34 @@ pub enum HttpError {
     TooLarge,
 }
 
+impl HttpError {
+    /// No answer came within the client's timeout.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Transport(error) if error.is_timeout())
+    }
+
+    /// The address filter refused the URL, or every address its name resolved to.
+    pub fn is_refused(&self) -> bool {
+        match self {
+            Self::Refused(_) => true,
+            Self::Transport(error) => {
+                let mut source = std::error::Error::source(error);
+                while let Some(cause) = source {
+                    if cause.to_string().contains(NO_ADDRESS) {
+                        return true;
+                    }
+                    source = cause.source();
+                }
+                false
+            }
+            Self::TooLarge => false,
+        }
+    }
+}
+
+/// What the resolver says of a name with no address the policy allows.
+const NO_ADDRESS: &str = "has no address the server may call";
+
 /// An answer: its status, its headers and its (bounded) body.
 #[derive(Debug)]
 pub(crate) struct Answer {
@@ -50,18 +80,41 @@ pub(crate) struct Answer {
 /// The longest a connection may take to open, whatever the total timeout.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// Which addresses a client may call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reach {
+    /// Public addresses over https only (security webhooks).
+    Public,
+    /// Public addresses, and loopback through the names that say so (`localhost`, 127.0.0.1,
+    /// [::1]), where plain http is allowed too: social login's providers.
+    PublicOrLoopback,
+    /// Any address, over http or https (an operator's mirror, a provider marked `allow_private`,
+    /// webhooks with `LATCHKEY_WEBHOOK_ALLOW_PRIVATE=1`).
+    Any,
+}
+
+impl Reach {
+    /// [`Reach::Any`] when private addresses are allowed, else `otherwise`.
+    pub fn any_if(allow_private: bool, otherwise: Self) -> Self {
+        if allow_private {
+            Self::Any
+        } else {
+            otherwise
+        }
+    }
+}
+
 /// The client, with its address policy.
 #[derive(Debug, Clone)]
 pub(crate) struct Http {
     client: reqwest::Client,
-    allow_private: bool,
+    reach: Reach,
 }
 
 impl Http {
     /// A client whose every call ends within `timeout` (connecting, sending and reading the whole
-    /// answer); `allow_private` lifts the address filter (a provider inside the company network, a
-    /// mirror the operator runs).
-    pub fn new(allow_private: bool, timeout: Duration) -> Result<Self, String> {
+    /// answer), calling only what `reach` allows.
+    pub fn new(reach: Reach, timeout: Duration) -> Result<Self, String> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(CONNECT_TIMEOUT.min(timeout))
@@ -69,10 +122,10 @@ impl Http {
             .user_agent(concat!("latchkey/", env!("CARGO_PKG_VERSION")))
             // A proxy would resolve the service's name itself, past the address filter.
             .no_proxy()
-            .dns_resolver(Arc::new(PublicResolver { allow_private }))
+            .dns_resolver(Arc::new(PublicResolver { reach }))
             .build()
             .map_err(|e| format!("the HTTP client cannot be built: {e}"))?;
-        Ok(Self { client, allow_private })
+        Ok(Self { client, reach })
     }
 
     /// Sends a request built elsewhere (oauth2's `http::Request` for a token endpoint) and returns
@@ -102,9 +155,29 @@ impl Http {
         self.execute(request.build()?).await
     }
 
+    /// `POST url` with these headers and this body.
+    pub async fn post_with(
+        &self,
+        url: &str,
+        headers: &[(&'static str, &str)],
+        body: Vec<u8>,
+    ) -> Result<Answer, HttpError> {
+        let mut request = self.client.post(url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.execute(request.body(body).build()?).await
+    }
+
+    /// Whether this client may call `url` at all (its scheme, and its host when an IP address);
+    /// a name's addresses are checked when it is resolved, at every call.
+    pub fn may_call(&self, url: &Url) -> bool {
+        check_url(url, self.reach).is_ok()
+    }
+
     /// Checks the address, sends, and reads at most [`MAX_BODY_BYTES`].
     async fn execute(&self, request: reqwest::Request) -> Result<Answer, HttpError> {
-        check_url(request.url(), self.allow_private)?;
+        check_url(request.url(), self.reach)?;
         let mut response = self.client.execute(request).await?;
         if response.content_length().is_some_and(|n| n > MAX_BODY_BYTES as u64) {
             return Err(HttpError::TooLarge);
@@ -120,11 +193,13 @@ impl Http {
     }
 }
 
-/// A URL the client may call: http(s); plain http only to loopback; an IP literal only when public
-/// (or loopback, or any with `allow_private`). Names are left to [`PublicResolver`].
-fn check_url(url: &Url, allow_private: bool) -> Result<(), HttpError> {
+/// A URL the client may call: https; plain http only to loopback ([`Reach::PublicOrLoopback`]) or
+/// anywhere ([`Reach::Any`]); an IP literal only when public, or loopback, or any, as `reach` says.
+/// Names are left to [`PublicResolver`].
+fn check_url(url: &Url, reach: Reach) -> Result<(), HttpError> {
     let refused = || HttpError::Refused(url.as_str().to_owned());
-    let loopback = is_loopback_host(url);
+    let loopback = reach == Reach::PublicOrLoopback && is_loopback_host(url);
+    let allow_private = reach == Reach::Any;
     match url.scheme() {
         "https" => {}
         "http" if loopback || allow_private => {}
@@ -136,7 +211,7 @@ fn check_url(url: &Url, allow_private: bool) -> Result<(), HttpError> {
         Some(Host::Domain(_)) => return Ok(()),
         None => return Err(refused()),
     };
-    if allow_private || ip.is_loopback() || is_public(ip) {
+    if allow_private || (loopback && ip.is_loopback()) || is_public(ip) {
         Ok(())
     } else {
         Err(refused())
@@ -154,24 +229,25 @@ pub(crate) fn is_loopback_host(url: &Url) -> bool {
 }
 
 /// Resolves with the system resolver and keeps only the addresses the policy allows: public ones,
-/// and loopback ones for `localhost` itself.
+/// and loopback ones for `localhost` itself when loopback is allowed.
 #[derive(Debug)]
 struct PublicResolver {
-    allow_private: bool,
+    reach: Reach,
 }
 
 impl Resolve for PublicResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let host = name.as_str().to_owned();
-        let allow_private = self.allow_private;
+        let reach = self.reach;
         Box::pin(async move {
             let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
-            let localhost = host.eq_ignore_ascii_case("localhost");
+            let allow_private = reach == Reach::Any;
+            let localhost = reach == Reach::PublicOrLoopback && host.eq_ignore_ascii_case("localhost");
             let kept: Vec<SocketAddr> = found
                 .filter(|a| allow_private || if localhost { a.ip().is_loopback() } else { is_public(a.ip()) })
                 .collect();
             if kept.is_empty() {
-                return Err(format!("{host} has no address the server may call (private addresses are refused)").into());
+                return Err(format!("{host} {NO_ADDRESS} (private addresses are refused)").into());
             }
             Ok(Box::new(kept.into_iter()) as Addrs)
         })
@@ -257,20 +333,45 @@ mod tests {
     #[tokio::test]
     async fn localhost_resolves_to_loopback_only() {
         let name: Name = "localhost".parse().unwrap();
-        let found: Vec<SocketAddr> = PublicResolver { allow_private: false }.resolve(name).await.unwrap().collect();
+        let resolver = PublicResolver { reach: Reach::PublicOrLoopback };
+        let found: Vec<SocketAddr> = resolver.resolve(name).await.unwrap().collect();
         assert!(!found.is_empty() && found.iter().all(|a| a.ip().is_loopback()), "{found:?}");
+        let refused = PublicResolver { reach: Reach::Public }.resolve("localhost".parse().unwrap()).await;
+        assert!(refused.is_err(), "a webhook's client does not reach localhost");
     }
 
     #[test]
     fn ip_literals_are_checked_before_the_request() {
-        let check = |url: &str, allow| check_url(&Url::parse(url).unwrap(), allow).is_ok();
-        assert!(check("http://127.0.0.1:4000/token", false));
-        assert!(check("http://[::1]:4000/token", false));
-        assert!(check("https://8.8.8.8/", false));
-        assert!(!check("https://10.0.0.1/token", false));
-        assert!(!check("https://169.254.169.254/latest", false));
-        assert!(!check("http://example.com/token", false));
-        assert!(check("https://10.0.0.1/token", true));
-        assert!(check("https://example.com/token", false));
+        let check = |url: &str, reach| check_url(&Url::parse(url).unwrap(), reach).is_ok();
+        let providers = Reach::PublicOrLoopback;
+        assert!(check("http://127.0.0.1:4000/token", providers));
+        assert!(check("http://[::1]:4000/token", providers));
+        assert!(check("https://8.8.8.8/", providers));
+        assert!(!check("https://10.0.0.1/token", providers));
+        assert!(!check("https://169.254.169.254/latest", providers));
+        assert!(!check("http://example.com/token", providers));
+        assert!(check("https://10.0.0.1/token", Reach::Any));
+        assert!(check("http://10.0.0.1/token", Reach::Any));
+        assert!(check("https://example.com/token", providers));
+    }
+
+    #[test]
+    fn webhooks_reach_public_https_only() {
+        let check = |url: &str| check_url(&Url::parse(url).unwrap(), Reach::Public).is_ok();
+        assert!(check("https://hooks.example.com/latchkey"));
+        assert!(check("https://8.8.8.8/hook"));
+        for refused in [
+            "http://hooks.example.com/latchkey",
+            "https://127.0.0.1/hook",
+            "http://127.0.0.1:9000/hook",
+            "https://[::1]/hook",
+            "https://10.0.0.1/hook",
+            "https://169.254.169.254/latest/meta-data",
+            "https://[fe80::1]/hook",
+            "https://100.64.0.1/hook",
+            "ftp://hooks.example.com/",
+        ] {
+            assert!(!check(refused), "{refused}");
+        }
     }
 }

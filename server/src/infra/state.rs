@@ -71,6 +71,8 @@ pub struct Shared {
     pub social: Arc<crate::infra::social::Providers>,
     /// The breached-password range API's client and kept ranges (`LATCHKEY_BREACHED_PASSWORDS`).
     pub breached: Arc<crate::infra::breached::RangeApi>,
+    /// Posts security webhooks, and wakes this node's delivery loop when one is queued.
+    pub webhooks: Arc<crate::infra::webhooks::Courier>,
 }
 
 /// Why the server cannot start.
@@ -122,6 +124,7 @@ impl AppState {
         let social = crate::infra::social::Providers::from_config(&config).map_err(StartError::Social)?;
         let expect = Expectations { iss: config.jwt_issuer.clone(), aud: config.jwt_audience.clone() };
         db.auth_cache.set_ttl(config.auth_cache_ttl);
+        let webhooks = crate::infra::webhooks::Courier::new(config.webhook_allow_private);
         Ok(Self(Arc::new(Shared {
             config: Arc::new(config),
             db,
@@ -138,6 +141,7 @@ impl AppState {
             webauthn: webauthn.map(Arc::new),
             social: Arc::new(social),
             breached: Arc::default(),
+            webhooks: Arc::new(webhooks),
         })))
     }
 }

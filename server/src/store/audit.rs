@@ -14,166 +14,9 @@ use crate::infra::client::Client;
 use crate::infra::datetime::Rfc3339;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
-
-/// Every security event the audit log records; its name is what the `event` column, the log line
-/// and `GET /api/admin/audit/?event=` use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuditEvent {
-    /// `account_deleted`: The user deleted their account.
-    AccountDeleted,
-    /// `admin_2fa_reset`: Staff removed a user's second factors.
-    Admin2faReset,
-    /// `admin_forced_logout`: Staff ended a user's sessions.
-    AdminForcedLogout,
-    /// `admin_user_updated`: Staff changed a user's flags.
-    AdminUserUpdated,
-    /// `api_key_created`: An API key was created.
-    ApiKeyCreated,
-    /// `api_key_revoked`: An API key was deleted.
-    ApiKeyRevoked,
-    /// `api_key_used`: An API key authenticated a request (at most once a minute per key).
-    ApiKeyUsed,
-    /// `api_keys_revoked`: All of a user's API keys were deleted.
-    ApiKeysRevoked,
-    /// `backup_codes_generated`: A new set of backup codes replaced the old one.
-    BackupCodesGenerated,
-    /// `email_verified`: The address was verified.
-    EmailVerified,
-    /// `login_code_sent`: A sign-in code and link were e-mailed to the account's address.
-    LoginCodeSent,
-    /// `login_failed`: A login was refused.
-    LoginFailed,
-    /// `login_succeeded`: A login opened a session.
-    LoginSucceeded,
-    /// `mfa_disabled`: Two-factor authentication was turned off.
-    MfaDisabled,
-    /// `mfa_failed`: A wrong second-factor code.
-    MfaFailed,
-    /// `mfa_verified`: A second factor was verified at login.
-    MfaVerified,
-    /// `org_created`: An organization was created.
-    OrgCreated,
-    /// `org_invitation_accepted`: An invitation was accepted.
-    OrgInvitationAccepted,
-    /// `org_invitation_declined`: An invitation was declined.
-    OrgInvitationDeclined,
-    /// `org_invitation_sent`: An invitation was sent.
-    OrgInvitationSent,
-    /// `org_member_removed`: A member left or was removed.
-    OrgMemberRemoved,
-    /// `org_role_changed`: A member's role changed.
-    OrgRoleChanged,
-    /// `passkey_added`: A passkey was registered.
-    PasskeyAdded,
-    /// `passkey_counter_regressed`: A passkey's signature counter went backwards (a cloned
-    /// authenticator, or a replay): the assertion was refused.
-    PasskeyCounterRegressed,
-    /// `passkey_removed`: A passkey was removed.
-    PasskeyRemoved,
-    /// `password_changed`: The password was changed.
-    PasswordChanged,
-    /// `password_reset`: The password was reset by e-mailed link.
-    PasswordReset,
-    /// `reauth_failed`: A re-authentication (sudo mode, a sensitive action) failed.
-    ReauthFailed,
-    /// `reauthenticated`: The session proved the user again (sudo mode).
-    Reauthenticated,
-    /// `refresh_reuse_detected`: A rotated refresh token came back: the session is revoked.
-    RefreshReuseDetected,
-    /// `session_revoked`: A session was ended.
-    SessionRevoked,
-    /// `social_account_linked`: A provider identity was linked to the account (a social sign-up,
-    /// a confirmed link, or a connect).
-    SocialAccountLinked,
-    /// `social_account_unlinked`: A provider identity was unlinked.
-    SocialAccountUnlinked,
-    /// `totp_device_added`: An authenticator was confirmed.
-    TotpDeviceAdded,
-    /// `totp_device_removed`: An authenticator was removed.
-    TotpDeviceRemoved,
-}
-
-impl AuditEvent {
-    /// Every event, in alphabetical order of their names.
-    pub const ALL: [Self; 35] = [
-        Self::AccountDeleted,
-        Self::Admin2faReset,
-        Self::AdminForcedLogout,
-        Self::AdminUserUpdated,
-        Self::ApiKeyCreated,
-        Self::ApiKeyRevoked,
-        Self::ApiKeyUsed,
-        Self::ApiKeysRevoked,
-        Self::BackupCodesGenerated,
-        Self::EmailVerified,
-        Self::LoginCodeSent,
-        Self::LoginFailed,
-        Self::LoginSucceeded,
-        Self::MfaDisabled,
-        Self::MfaFailed,
-        Self::MfaVerified,
-        Self::OrgCreated,
-        Self::OrgInvitationAccepted,
-        Self::OrgInvitationDeclined,
-        Self::OrgInvitationSent,
-        Self::OrgMemberRemoved,
-        Self::OrgRoleChanged,
-        Self::PasskeyAdded,
-        Self::PasskeyCounterRegressed,
-        Self::PasskeyRemoved,
-        Self::PasswordChanged,
-        Self::PasswordReset,
-        Self::ReauthFailed,
-        Self::Reauthenticated,
-        Self::RefreshReuseDetected,
-        Self::SessionRevoked,
-        Self::SocialAccountLinked,
-        Self::SocialAccountUnlinked,
-        Self::TotpDeviceAdded,
-        Self::TotpDeviceRemoved,
-    ];
-
-    /// The event's name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::AccountDeleted => "account_deleted",
-            Self::Admin2faReset => "admin_2fa_reset",
-            Self::AdminForcedLogout => "admin_forced_logout",
-            Self::AdminUserUpdated => "admin_user_updated",
-            Self::ApiKeyCreated => "api_key_created",
-            Self::ApiKeyRevoked => "api_key_revoked",
-            Self::ApiKeyUsed => "api_key_used",
-            Self::ApiKeysRevoked => "api_keys_revoked",
-            Self::BackupCodesGenerated => "backup_codes_generated",
-            Self::EmailVerified => "email_verified",
-            Self::LoginCodeSent => "login_code_sent",
-            Self::LoginFailed => "login_failed",
-            Self::LoginSucceeded => "login_succeeded",
-            Self::MfaDisabled => "mfa_disabled",
-            Self::MfaFailed => "mfa_failed",
-            Self::MfaVerified => "mfa_verified",
-            Self::OrgCreated => "org_created",
-            Self::OrgInvitationAccepted => "org_invitation_accepted",
-            Self::OrgInvitationDeclined => "org_invitation_declined",
-            Self::OrgInvitationSent => "org_invitation_sent",
-            Self::OrgMemberRemoved => "org_member_removed",
-            Self::OrgRoleChanged => "org_role_changed",
-            Self::PasskeyAdded => "passkey_added",
-            Self::PasskeyCounterRegressed => "passkey_counter_regressed",
-            Self::PasskeyRemoved => "passkey_removed",
-            Self::PasswordChanged => "password_changed",
-            Self::PasswordReset => "password_reset",
-            Self::ReauthFailed => "reauth_failed",
-            Self::Reauthenticated => "reauthenticated",
-            Self::RefreshReuseDetected => "refresh_reuse_detected",
-            Self::SessionRevoked => "session_revoked",
-            Self::SocialAccountLinked => "social_account_linked",
-            Self::SocialAccountUnlinked => "social_account_unlinked",
-            Self::TotpDeviceAdded => "totp_device_added",
-            Self::TotpDeviceRemoved => "totp_device_removed",
-        }
-    }
-}
+pub use crate::store::audit_events::AuditEvent;
+use crate::store::webhook_events::WebhookEvent;
+use crate::store::webhook_outbox::{self, Recorded};
 
 /// Who an event is about, and from where.
 #[derive(Debug, Clone, Copy)]
@@ -191,31 +34,52 @@ pub struct Actor<'a> {
 pub const MAX_DETAIL_CHARS: usize = 256;
 
 /// Stores `event` with `detail` (a JSON object, its strings cut to [`MAX_DETAIL_CHARS`]) and logs it.
+/// An event that security webhooks carry (`crate::store::webhook_events`) is written with its
+/// deliveries, one per subscribed endpoint, in one transaction, and the courier is woken.
 pub async fn record(state: &AppState, event: AuditEvent, actor: Actor<'_>, mut detail: Value) -> Result<(), ApiError> {
-    let event = event.as_str();
     cut_strings(&mut detail);
-    let detail = detail.to_string();
+    let name = event.as_str();
+    let text = detail.to_string();
     tracing::info!(
         target: "latchkey::audit",
-        event,
+        event = name,
         user_id = actor.user_id,
         ip = %actor.client.ip,
         session_id = actor.session_id,
-        detail = %detail,
+        detail = %text,
         "security event"
     );
+    let now = state.clock.now();
     let sql = "INSERT INTO audit_events (created_at, event, user_id, ip, user_agent, session_id, detail) \
-               VALUES ($1, $2, $3, $4, $5, $6, $7)";
-    sqlx::query(sql)
-        .bind(state.clock.now())
-        .bind(event)
+               VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
+    let insert = sqlx::query(sql)
+        .bind(now)
+        .bind(name)
         .bind(actor.user_id)
         .bind(&actor.client.ip)
         .bind(&actor.client.user_agent)
         .bind(actor.session_id)
-        .bind(detail)
-        .execute(&state.db.pool)
-        .await?;
+        .bind(&text);
+    let Some(kind) = WebhookEvent::of(event, &detail) else {
+        insert.execute(&state.db.pool).await?;
+        return Ok(());
+    };
+    let mut tx = state.db.pool.begin().await?;
+    let id: i64 = insert.fetch_one(&mut *tx).await?.try_get("id")?;
+    let recorded = Recorded {
+        id,
+        event,
+        user_id: actor.user_id,
+        client: actor.client,
+        session_id: actor.session_id,
+        detail: &detail,
+        at: now,
+    };
+    let queued = webhook_outbox::enqueue(&mut tx, kind, &webhook_outbox::payload(kind, &recorded), now).await?;
+    tx.commit().await?;
+    if queued > 0 {
+        state.webhooks.wake();
+    }
     Ok(())
 }
 
@@ -245,6 +109,7 @@ pub async fn sweep(state: &AppState) -> Result<u64, ApiError> {
         .await?;
     sqlx::query("DELETE FROM mfa_challenges WHERE expires_at <= $1").bind(now).execute(&state.db.pool).await?;
     crate::store::sessions::sweep(state, now.saturating_sub(retention)).await?;
+    webhook_outbox::sweep(state, now.saturating_sub(retention)).await?;
     crate::store::limits::sweep(state).await?;
     Ok(done.rows_affected())
 }
@@ -350,7 +215,7 @@ pub(crate) async fn events(state: &AppState, query: &EventQuery<'_>) -> Result<V
 mod tests {
     use serde_json::json;
 
-    use super::{AuditEvent, LoggedEvent, Rfc3339};
+    use super::{LoggedEvent, Rfc3339};
 
     #[test]
     fn the_user_is_shown_null_or_left_out() {
@@ -372,15 +237,5 @@ mod tests {
         );
         assert_eq!(shown(Some(None))["user_id"], json!(null));
         assert!(!shown(None).as_object().unwrap().contains_key("user_id"), "the user's own list leaves it out");
-    }
-
-    #[test]
-    fn every_event_has_its_own_snake_case_name() {
-        let names: Vec<&str> = AuditEvent::ALL.iter().map(|e| e.as_str()).collect();
-        let mut sorted = names.clone();
-        sorted.sort_unstable();
-        sorted.dedup();
-        assert_eq!(sorted, names, "sorted and unique");
-        assert!(names.iter().all(|n| n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')));
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod audit_events;
 pub mod challenges;
 pub mod django_import;
 pub mod invitations;
@@ -18,6 +19,9 @@ pub mod social_accounts;
 pub mod social_flows;
 pub mod user_fields;
 pub mod users;
+pub mod webhook_events;
+pub mod webhook_outbox;
+pub mod webhooks;
 
 /// The store's unit tests: a fresh SQLite database, migrated, behind a state.
 #[cfg(test)]

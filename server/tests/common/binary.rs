@@ -127,3 +127,19 @@ pub async fn post_json(client: &reqwest::Client, url: String, body: Value, token
     let status = response.status();
     (status, response.json().await.unwrap_or(Value::Null))
 }
+
+/// Runs `latchkey create-superuser` as `command` is configured (its database), making `email` a
+/// staff superuser with [`super::PASSWORD`]; panics, with its output, if it fails.
+pub fn create_superuser(mut command: Command, email: &str) {
+    use std::io::Write;
+    let mut child = command
+        .args(["create-superuser", "--email", email, "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start latchkey create-superuser");
+    child.stdin.take().expect("stdin").write_all(format!("{}\n", super::PASSWORD).as_bytes()).expect("write stdin");
+    let output = child.wait_with_output().expect("wait");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}

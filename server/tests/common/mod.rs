@@ -20,6 +20,8 @@
 //! - [`social`]: a server with those providers, and the steps of a social sign-in;
 //! - [`range_fake`]: a breached-password range API (Have I Been Pwned's protocol) on a local port;
 //! - [`signing_keys`]: ES256 key files made for a test, and the `kid`s of tokens and JWKS;
+//! - [`webhook_receiver`]: a security-webhook consumer on a local port checking Standard Webhooks signatures,
+//!   and [`webhooks`]: endpoints registered for it, and the delivery loop run on demand;
 //! - [`binary`]: the real `latchkey` binary, started as a process.
 // Each test file uses part of the harness: what it leaves is neither dead nor an unused import.
 #![allow(dead_code, unused_imports, clippy::expect_used, clippy::unwrap_used)]
@@ -41,6 +43,8 @@ pub mod signing_keys;
 pub mod social;
 pub mod soft_key;
 pub mod users;
+pub mod webhook_receiver;
+pub mod webhooks;
 pub mod writes;
 
 use std::path::PathBuf;
@@ -68,6 +72,8 @@ pub use signing_keys::*;
 pub use social::*;
 pub use soft_key::*;
 pub use users::*;
+pub use webhook_receiver::{ReceiverBehaviour, WebhookReceiver, WebhookRequest};
+pub use webhooks::*;
 pub use writes::*;
 
 /// The password of the users the harness makes.

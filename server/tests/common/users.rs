@@ -52,3 +52,10 @@ pub async fn register(state: &AppState, body: Value) -> Value {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     body
 }
+
+/// The id of the user with this (normalized) e-mail address.
+pub async fn user_id_of(state: &AppState, email: &str) -> i64 {
+    let row: (i64,) =
+        sqlx::query_as("SELECT id FROM users WHERE email = $1").bind(email).fetch_one(&state.db.pool).await.unwrap();
+    row.0
+}

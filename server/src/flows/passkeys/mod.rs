@@ -133,6 +133,9 @@ pub(crate) async fn finish_registration(
     }
     let detail = json!({ "passkey_id": passkey.id, "name": passkey.name, "backed_up": passkey.backed_up });
     audit::record(state, AuditEvent::PasskeyAdded, actor, detail).await?;
+    if first {
+        audit::record(state, AuditEvent::MfaEnabled, actor, json!({ "by": "passkey" })).await?;
+    }
     let vars = vec![("device", passkey.name.clone())];
     crate::flows::passwords::notify(state, user, Kind::MfaDeviceAdded, actor.client, vars);
     Ok(passkey)

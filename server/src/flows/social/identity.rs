@@ -172,6 +172,8 @@ async fn sign_up(
         return sign_in(state, client, flow, linked.user_id, &identity.subject).await;
     };
     let actor = Actor { user_id: Some(user.id), client, session_id: None };
+    let detail = json!({ "how": "social", "provider": flow.provider });
+    audit::record(state, AuditEvent::AccountCreated, actor, detail).await?;
     linked(state, actor, &account, "sign_up").await?;
     sign_in(state, client, flow, user.id, &identity.subject).await
 }

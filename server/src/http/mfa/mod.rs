@@ -152,6 +152,9 @@ async fn confirm_device(
     let first = factors::turn_on(&state, auth.user.id).await?;
     audit::record(&state, AuditEvent::TotpDeviceAdded, actor, json!({ "device_id": device.id, "name": device.name }))
         .await?;
+    if first {
+        audit::record(&state, AuditEvent::MfaEnabled, actor, json!({ "by": "totp_device" })).await?;
+    }
     let vars = vec![("device", device.name.clone())];
     crate::flows::passwords::notify(&state, &auth.user, crate::infra::mail::Kind::MfaDeviceAdded, &client, vars);
     if !first {

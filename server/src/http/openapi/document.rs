@@ -69,6 +69,7 @@ const BEARER: &str = "bearer";
         (name = "api-keys", description = "Keys for scripts and services, sent as `X-API-Key`."),
         (name = "organizations", description = "Organizations, members and roles (admin, editor, author, viewer)."),
         (name = "admin", description = "Staff only: users, their flags, sessions and keys, the emergency 2FA reset."),
+        (name = "webhooks", description = "Staff only: security webhooks (Standard Webhooks signatures), their tests and delivery logs."),
         (name = "ops", description = "Liveness, readiness, metrics, the JWKS and this document."),
     )
 )]

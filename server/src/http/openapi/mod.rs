@@ -23,5 +23,6 @@ pub mod privileged;
 pub mod schemas;
 pub mod sessions;
 pub mod social_schemas;
+pub mod webhook_schemas;
 
 pub use document::document;

@@ -7,14 +7,14 @@ use std::pin::Pin;
 use std::time::Duration;
 
 pub use crate::infra::outbound::HttpError;
-pub(crate) use crate::infra::outbound::{Answer, Http};
+pub(crate) use crate::infra::outbound::{Answer, Http, Reach};
 
 /// How long a call to a provider may take in all.
 pub(crate) const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The client for providers: `allow_private` lifts the address filter.
 pub(crate) fn client(allow_private: bool) -> Result<Http, String> {
-    Http::new(allow_private, TIMEOUT)
+    Http::new(Reach::any_if(allow_private, Reach::PublicOrLoopback), TIMEOUT)
 }
 
 /// oauth2's HTTP client is this one. A named type with a boxed `Send` future, rather than a
