@@ -89,7 +89,7 @@ on_both!(bad_endpoints_are_drf_400s, |state: AppState| async move {
             json!({"events": ["\"webhook.test\" is not a valid choice."]}),
         ),
         (
-            json!({"url": public, "events": vec!["x".repeat(100); 10_000]}),
+            json!({"url": public, "events": vec!["x".repeat(100); 300]}),
             json!({"events": [format!("\"{}\" is not a valid choice.", "x".repeat(64))]}),
         ),
         (json!({"url": "not a url", "events": EVENTS}), json!({"url": ["Enter a valid URL."]})),
