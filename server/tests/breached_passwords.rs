@@ -127,10 +127,12 @@ on_both!(ranges_are_kept_for_an_hour, |state: AppState| async move {
         assert_eq!(validate(&state, BREACHED).await["valid"], false);
     }
     assert_eq!(range.requests().len(), 1, "the second and third checks were answered from the kept range");
-    pass(&state, 3599);
+    // The server's clock is the real one moved forward: a few seconds short of the hour leaves room
+    // for the real seconds the test itself takes.
+    pass(&state, 3590);
     validate(&state, BREACHED).await;
     assert_eq!(range.requests().len(), 1);
-    pass(&state, 1);
+    pass(&state, 10);
     assert_eq!(validate(&state, BREACHED).await["valid"], false);
     only_the_prefix_left(&range, &[BREACHED, BREACHED]);
 });
