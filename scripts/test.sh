@@ -64,11 +64,13 @@ node tests/oidc/provider-selftest.mjs
 node tests/browser/client-social.mjs
 node tests/browser/demo-social.mjs
 node tests/browser/demo-code.mjs
-# The passkey ceremonies, social login and e-mailed codes once more with the server on PostgreSQL.
+node tests/browser/demo-enforce.mjs
+# The passkey ceremonies, social login, e-mailed codes and 2FA enforcement once more with the server on PostgreSQL.
 LATCHKEY_BROWSER_DATABASE=postgres node tests/browser/client-passkeys.mjs
 LATCHKEY_BROWSER_DATABASE=postgres node tests/browser/demo-passkeys.mjs
 LATCHKEY_BROWSER_DATABASE=postgres node tests/browser/client-social.mjs
 LATCHKEY_BROWSER_DATABASE=postgres node tests/browser/demo-social.mjs
 LATCHKEY_BROWSER_DATABASE=postgres node tests/browser/demo-code.mjs
+LATCHKEY_BROWSER_DATABASE=postgres node tests/browser/demo-enforce.mjs
 
 say "All tests passed"

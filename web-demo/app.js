@@ -199,9 +199,24 @@ async function enter() {
   showPassword();
   if (await showUser({ fill: true })) {
     say($("account-status"), "");
+    // 2FA enforcement: until a second factor is set up, the server answers nothing else; the page shows only that.
+    if (client.mfaEnrollmentRequired) return twofa.open({ required: true });
     for (const card of document.querySelectorAll("[data-signed-in]")) card.hidden = false;
     await Promise.all([twofa.open(), passkeys.open(), social.open(), sessions.open(), invitations.open()]);
   }
+}
+
+/**
+ * After a change of second factors: the account's facts again. A user the server held to enrollment whose
+ * authenticator is now confirmed refreshes the session (its next token no longer says so), then gets the whole page.
+ */
+async function secondFactorsChanged() {
+  if (!client.authenticated) return undefined;
+  if (client.mfaEnrollmentRequired && (await client.refresh()) && !client.mfaEnrollmentRequired) {
+    entering = enter();
+    return entering;
+  }
+  return showUser();
 }
 
 /** The client signed out: as this page asked (`leaving`), in another tab, or the server refused the session. */
@@ -335,7 +350,7 @@ client.onChange((signedIn) => {
 });
 reauth.setup();
 confirmIdentityWith(reauth);
-twofa.setup({ onChange: () => (client.authenticated ? showUser() : undefined) });
+twofa.setup({ onChange: secondFactorsChanged });
 passkeys.setup({ onChange: () => (client.authenticated ? showUser() : undefined), onCount: reauth.setPasskeys });
 profile.setup({ onSaved: showAccount });
 password.setup({ onChanged: () => sessions.refresh() });

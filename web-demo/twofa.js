@@ -28,8 +28,12 @@ export function setup(options) {
   $("confirm-code").addEventListener("input", (e) => { e.target.value = e.target.value.replace(/\D/g, "").slice(0, 6); });
 }
 
-/** Signed in: shows the panel with the account's authenticators, once they are read. */
-export async function open() {
+/**
+ * Signed in: shows the panel with the account's authenticators, once they are read. `required`: the server
+ * holds this user to setting up a second factor before anything else (2FA enforcement), and the card says so.
+ */
+export async function open({ required = false } = {}) {
+  $("twofa-required").hidden = !required;
   await refresh();
   // Signed out meanwhile (a 401): the page has closed this card already.
   if (!client.authenticated) return;
@@ -42,6 +46,7 @@ export function close() {
   stopEnrollment();
   hideBackupCodes();
   $("twofa-panel").hidden = true;
+  $("twofa-required").hidden = true;
   $("twofa-signed-out").hidden = false;
   $("devices").replaceChildren();
   say($("twofa-summary"), "");

@@ -45,7 +45,7 @@ pub async fn create_superuser(config: Config, email: &str, password: &str) -> Re
     Ok(id)
 }
 
-/// Seals every TOTP secret still under an old encryption key again under `LATCHKEY_ENCRYPTION_KEY`
+/// Seals every TOTP secret and SMS phone number still under an old encryption key again under `LATCHKEY_ENCRYPTION_KEY`
 /// (`latchkey rekey`), after migrating; returns how many. Once it has run, the old keys can be
 /// dropped from `LATCHKEY_OLD_ENCRYPTION_KEYS`.
 pub async fn rekey(config: Config) -> Result<usize, String> {

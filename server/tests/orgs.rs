@@ -109,7 +109,10 @@ on_both!(organizations_and_members_have_every_boundary, |state: AppState| async 
     let (_, orgs) = call(&state, "GET", "/api/orgs/", None, Some(&token("bob"))).await;
     assert_eq!(
         orgs,
-        json!([{"id": orgs[0]["id"], "name": "Acme", "slug": "acme", "role": "admin", "created_at": orgs[0]["created_at"]}])
+        json!([{
+            "id": orgs[0]["id"], "name": "Acme", "slug": "acme", "role": "admin", "created_at": orgs[0]["created_at"],
+            "require_2fa": false,
+        }])
     );
     let (_, orgs) = call(&state, "GET", "/api/orgs/", None, Some(&token("erin"))).await;
     assert_eq!(orgs, json!([]));

@@ -9,7 +9,7 @@ import init, {
 } from "latchkey/web";
 import { validatePassword as bundlerValidate } from "latchkey";
 import {
-  LatchkeyClient, LatchkeyError, type LoginResult, type ReauthenticationAnswer, type ReauthenticationRequest,
+  LatchkeyClient, LatchkeyError, MFA_ENROLLMENT_REQUIRED, MFA_REQUIRED_BY_ORG, type LoginResult, type ReauthenticationAnswer, type ReauthenticationRequest,
   type Passkey, type PasskeyLoginResult, type PasskeySignInOptions, type MfaMethod,
   type SocialProvider, type SocialSignInResult, type SocialAccount, type SocialErrorCode, type LoginCodeRequest,
 } from "latchkey/client";
@@ -149,6 +149,14 @@ const alwaysOutcome: SocialSignInResult = await client.completeSignIn();
 client.signInWithCode(asked.flowId, 123456);
 // @ts-expect-error: attempts left is a number of tries
 const attempts: string | undefined = new LatchkeyError("x", { status: 401 }).attemptsLeft;
+// 2FA enforcement: the login says so, the client says so until the refresh after enrollment, refusals carry the codes.
+async function enforced(client: LatchkeyClient, result: LoginResult): Promise<void> {
+  const mustEnroll: boolean = client.mfaEnrollmentRequired;
+  if (result.status === "ok" && result.mfaEnrollmentRequired === true && mustEnroll) console.log("set up 2FA first");
+  const codes: ["mfa_enrollment_required", "mfa_required_by_org"] = [MFA_ENROLLMENT_REQUIRED, MFA_REQUIRED_BY_ORG];
+  console.log(codes);
+}
+void enforced;
 
 export { fingerprint, codes, alsoVerdict, score, parsed, svg, step, token, left, normalized, restored, response, bearer, unsubscribe, window };
 export { passkeyUsed, transports, sudoByPasskey, passkeyClient, neverNull, notLogin, passkeyId };

@@ -27,3 +27,11 @@ export function absolute(url) {
     return url;
   }
 }
+
+/** `{password}` or `{code}` as the reauthenticate endpoint takes it; null for anything else. */
+export function proofBody(proof) {
+  if (proof === null || typeof proof !== "object") return null;
+  if (typeof proof.password === "string") return { password: proof.password };
+  if (typeof proof.code === "string") return { code: proof.code };
+  return null;
+}

@@ -59,7 +59,11 @@ export type LatchkeyCredentials =
 export type MfaMethod = "totp" | "backup_code" | "webauthn";
 
 export type LoginResult =
-  | { status: "ok" }
+  /**
+   * Signed in. `mfaEnrollmentRequired: true` (password, code and social sign-ins; absent otherwise): the server
+   * requires this user to set up a second factor before anything else (see `LatchkeyClient.mfaEnrollmentRequired`).
+   */
+  | { status: "ok"; mfaEnrollmentRequired?: true }
   /**
    * A second factor is needed, within 5 minutes: pass `mfaToken` and the user's code to `verifyMfa`
    * (`methods` includes `"totp"` or `"backup_code"`), or `mfaToken` to `verifyMfaWithPasskey`
@@ -165,6 +169,13 @@ export declare class LatchkeyClient {
   readonly accessToken: string | null;
   /** Whether the client holds an access token (it may be due for a refresh). */
   readonly authenticated: boolean;
+  /**
+   * Whether the server requires the user to set up a second factor before anything else (`LATCHKEY_REQUIRE_2FA`;
+   * the access token's `mfa_enrollment_required`). Until a TOTP device or passkey is confirmed, every request
+   * but the profile (GET), 2FA and passkey enrollment, re-authentication, sessions and logout throws a
+   * `LatchkeyError` with `code === MFA_ENROLLMENT_REQUIRED`; after the confirmation, `refresh()` clears it.
+   */
+  readonly mfaEnrollmentRequired: boolean;
 
   /**
    * Signs in; the refresh token goes into the HttpOnly `latchkey_refresh` cookie. Throws a
@@ -287,6 +298,11 @@ export declare class LatchkeyClient {
   onChange(listener: (authenticated: boolean) => void): () => void;
 }
 
+/** The `code` of the 403 every endpoint but enrollment's answers a user who must set up a second factor first. */
+export declare const MFA_ENROLLMENT_REQUIRED: "mfa_enrollment_required";
+/** The `code` of the 403 of a login or refresh naming an organization that requires 2FA, for a member without it. */
+export declare const MFA_REQUIRED_BY_ORG: "mfa_required_by_org";
+
 /** A refusal by the server, with its message (`detail`, or the field errors as sentences). */
 export declare class LatchkeyError extends Error {
   constructor(
@@ -299,7 +315,8 @@ export declare class LatchkeyError extends Error {
   /**
    * The server's `code`, e.g. `"password_expired"`, `"mfa_invalid"`, `"throttled"`, `"token_not_valid"`,
    * `"reauthentication_required"`, `"passkey_invalid"`, `"passkeys_unavailable"`, `"last_sign_in_method"`,
-   * `"login_code_invalid"`, `"link_token_invalid"`, `"provider_unavailable"`, `"code_invalid"`; or
+   * `"login_code_invalid"`, `"link_token_invalid"`, `"provider_unavailable"`, `"code_invalid"`,
+   * `"mfa_enrollment_required"`, `"mfa_required_by_org"`; or
    * `"reauthentication_failed"` for a wrong password, code or passkey given to `reauthenticate` (or by
    * `onReauthenticate`).
    */

@@ -12,16 +12,19 @@
 // proves it to `POST /api/auth/reauthenticate/` and sends the request once more; concurrent refusals
 // share one question. Passkeys (WebAuthn) sign in, complete a second factor, re-authenticate and are
 // registered through `client-webauthn.js`; social login (OpenID Connect, GitHub) goes through
-// `client-social.js`, e-mailed sign-in codes and links through `client-code.js`. Hand-written,
-// dependency-free; copied into the package's builds beside `latchkey.js`, whose token functions it uses.
+// `client-social.js`, e-mailed sign-in codes and links through `client-code.js`, 2FA enforcement's claim
+// (`mfaEnrollmentRequired`) through `client-enrollment.js`. Hand-written, dependency-free; copied into the
+// package's builds beside `latchkey.js`, whose token functions it uses.
 import { decodeToken, tokenSecondsLeft } from "./latchkey.js";
 import { errorFrom, LatchkeyError, readBody, reauthenticationError } from "./client-errors.js";
-import { absolute, isSameOrigin, jsonInit } from "./client-http.js";
+import { absolute, isSameOrigin, jsonInit, proofBody } from "./client-http.js";
 import { CodeLogin } from "./client-code.js";
+import { enrollmentRequired } from "./client-enrollment.js";
 import { SocialLogin } from "./client-social.js";
 import { CANCELLED, conditionalMediationAvailable, createCredential, getCredential, hasWebAuthn } from "./client-webauthn.js";
 
 export { LatchkeyError };
+export { MFA_ENROLLMENT_REQUIRED, MFA_REQUIRED_BY_ORG } from "./client-enrollment.js";
 
 const DEFAULT_LOCK_NAME = "latchkey-refresh";
 const REAUTHENTICATE_PATH = "/api/auth/reauthenticate/";
@@ -99,6 +102,11 @@ export class LatchkeyClient {
   /** Whether the client holds an access token (it may be due for a refresh). */
   get authenticated() {
     return this.#token !== null;
+  }
+
+  /** Whether the user must set up a second factor before anything else (the token's `mfa_enrollment_required`). */
+  get mfaEnrollmentRequired() {
+    return enrollmentRequired(this.#token);
   }
 
   /** Calls `listener(authenticated)` whenever the client signs in or out; returns the unsubscriber. */
@@ -390,7 +398,7 @@ export class LatchkeyClient {
       return { status: "mfa_required", mfaToken: data.mfa_token, methods: data.methods ?? [] };
     }
     this.#signedIn(response, data);
-    return { status: "ok" };
+    return this.mfaEnrollmentRequired ? { status: "ok", mfaEnrollmentRequired: true } : { status: "ok" };
   }
 
   #signedIn(response, data) {
@@ -488,12 +496,4 @@ export class LatchkeyClient {
   #url(input) {
     return typeof input === "string" && input.startsWith("/") ? this.#base + input : input;
   }
-}
-
-/** `{password}` or `{code}` as the reauthenticate endpoint takes it; null for anything else. */
-function proofBody(proof) {
-  if (proof === null || typeof proof !== "object") return null;
-  if (typeof proof.password === "string") return { password: proof.password };
-  if (typeof proof.code === "string") return { code: proof.code };
-  return null;
 }

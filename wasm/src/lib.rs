@@ -70,6 +70,8 @@ export interface TokenClaims {
   is_verified?: boolean;
   /** A second factor was verified at this session's login. */
   mfa?: boolean;
+  /** The user must set up a second factor before anything else (`LATCHKEY_REQUIRE_2FA`); present only when true. */
+  mfa_enrollment_required?: boolean;
   /** The organization the token speaks for, and the user's role there. */
   org?: string;
   roles?: string[];

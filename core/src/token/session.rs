@@ -21,6 +21,9 @@ pub struct SessionClaims {
     pub is_verified: Option<bool>,
     /// `mfa`: a second factor was verified at this session's login.
     pub mfa: Option<bool>,
+    /// `mfa_enrollment_required`: the user must set up a second factor before doing anything but
+    /// that (`LATCHKEY_REQUIRE_2FA`); written only when true.
+    pub mfa_enrollment_required: Option<bool>,
     /// `org`: the slug of the organization the token speaks for.
     pub org: Option<String>,
     /// `roles`: the user's role there (one, as a list).
@@ -28,7 +31,8 @@ pub struct SessionClaims {
 }
 
 /// The claim names of [`SessionClaims`], in the order they are written.
-pub const SESSION_CLAIM_NAMES: [&str; 7] = ["email", "is_staff", "is_verified", "mfa", "org", "roles", "sid"];
+pub const SESSION_CLAIM_NAMES: [&str; 8] =
+    ["email", "is_staff", "is_verified", "mfa", "mfa_enrollment_required", "org", "roles", "sid"];
 
 impl Claims {
     /// Latchkey's claims of this token; a claim that is absent or of another JSON type reads as `None`.
@@ -44,6 +48,7 @@ impl Claims {
             is_staff: flag("is_staff"),
             is_verified: flag("is_verified"),
             mfa: flag("mfa"),
+            mfa_enrollment_required: flag("mfa_enrollment_required"),
             org: text("org"),
             roles,
         }
@@ -56,6 +61,7 @@ impl Claims {
             ("is_staff", session.is_staff.map(|v| json!(v))),
             ("is_verified", session.is_verified.map(|v| json!(v))),
             ("mfa", session.mfa.map(|v| json!(v))),
+            ("mfa_enrollment_required", session.mfa_enrollment_required.map(|v| json!(v))),
             ("org", session.org.as_ref().map(|v| json!(v))),
             ("roles", session.roles.as_ref().map(|v| json!(v))),
             ("sid", session.sid.as_ref().map(|v| json!(v))),
@@ -90,6 +96,7 @@ mod tests {
             is_staff: Some(false),
             is_verified: Some(true),
             mfa: Some(true),
+            mfa_enrollment_required: Some(true),
             org: Some("acme".into()),
             roles: Some(vec!["editor".into()]),
         };

@@ -74,7 +74,8 @@ pub(crate) struct LoginContext {
     pub org_id: Option<i64>,
 }
 
-/// The end of every login, once the user is proved: a password login with an expired password
+/// The end of every login, once the user is proved: an organization that requires 2FA refuses a
+/// member without a verified second factor (`crate::flows::require_2fa`); a password login with an expired password
 /// gets `403 password_expired` and a token to change it with; otherwise a new session, a notice
 /// e-mail for a device not seen before (`LATCHKEY_NOTIFY_NEW_LOGIN`), and its tokens.
 pub(crate) async fn finish_login(
@@ -84,6 +85,11 @@ pub(crate) async fn finish_login(
     login: LoginContext,
 ) -> Result<TokenPair, ApiError> {
     let LoginContext { method, mfa, cookie, org_id } = login;
+    // An organization that requires 2FA, before anything else the login would do.
+    if let Some(org_id) = org_id {
+        let request = crate::flows::require_2fa::OrgRequest { org_id, mfa, cookie, method: &method };
+        crate::flows::require_2fa::require_for_org(state, user, client, request).await?;
+    }
     if method == AuthMethod::Password && crate::flows::passwords::password_expired(state, user) {
         let purpose = crate::store::challenges::Purpose::PasswordChange;
         let slug = org_claims(state, user.id, org_id).await?.map(|org| org.slug);

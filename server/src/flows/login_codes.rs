@@ -162,7 +162,7 @@ fn random_hex() -> String {
 
 /// Six uniformly random digits (rejection sampling: `u32` values past the last whole million are
 /// drawn again, so no code is likelier than another).
-fn six_digits() -> String {
+pub(crate) fn six_digits() -> String {
     loop {
         let n = OsRng.next_u32();
         if n < 4_294_000_000 {

@@ -87,7 +87,9 @@ pub(crate) fn refresh_token_for(
     Ok((sign(state, &mut claims)?, claims))
 }
 
-/// A signed access token with the user's current claims (docs/api.md#tokens).
+/// A signed access token with the user's current claims (docs/api.md#tokens), among them
+/// `mfa_enrollment_required` when the user must set up a second factor first: computed from `user`
+/// as loaded now, so the refresh after an enrollment clears it.
 pub(crate) fn access_token_for(
     state: &AppState,
     user: &User,
@@ -104,6 +106,7 @@ pub(crate) fn access_token_for(
         is_staff: Some(user.is_staff),
         is_verified: Some(user.is_verified),
         mfa: Some(mfa),
+        mfa_enrollment_required: crate::flows::require_2fa::enrollment_required(&state.config, user).then_some(true),
         org: org.map(|org| org.slug.clone()),
         roles: org.map(|org| vec![org.role.clone()]),
     });

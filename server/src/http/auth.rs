@@ -1,7 +1,8 @@
 //! Authentication as an extractor: `AuthUser` reads `Authorization: Bearer <jwt>` exactly as
 //! simplejwt's `JWTAuthentication` does, verifies an access token, and loads an
 //! active user whose session is still open; or, with `X-API-Key`, finds the key (`crate::http::keys`) and
-//! loads its owner. Authorization on top of it is in `crate::http::authz`.
+//! loads its owner. Authorization on top of it is in `crate::http::authz`; a caller who must set up a
+//! second factor first is held to the routes of `crate::http::enrollment`.
 
 use std::sync::Arc;
 
@@ -90,7 +91,10 @@ impl FromRequestParts<AppState> for AuthUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         if let Some(token) = bearer_token(parts)? {
-            return from_access_token(state, &token).await;
+            let auth = from_access_token(state, &token).await?;
+            let claimed = auth.session.mfa_enrollment_required == Some(true);
+            crate::http::enrollment::check(parts, state, &auth.user, claimed)?;
+            return Ok(auth);
         }
         let Some(key) = parts.headers.get("x-api-key") else { return Err(ApiError::NotAuthenticated) };
         let key = String::from_utf8_lossy(key.as_bytes()).trim().to_owned();
@@ -104,7 +108,10 @@ impl FromRequestParts<AppState> for AuthUser {
         }
         let reads_only = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         key.allows(reads_only, path)?;
-        Ok(AuthUser { user: Arc::new(user), claims: None, session: SessionClaims::default(), api_key: Some(key) })
+        let auth =
+            AuthUser { user: Arc::new(user), claims: None, session: SessionClaims::default(), api_key: Some(key) };
+        crate::http::enrollment::check(parts, state, &auth.user, false)?;
+        Ok(auth)
     }
 }
 

@@ -27,6 +27,7 @@ impl Answer for ApiError {
             | Self::CsrfFailed
             | Self::MfaRequired { .. }
             | Self::ReauthenticationRequired
+            | Self::Denied { .. }
             | Self::PasswordExpired { .. } => StatusCode::FORBIDDEN,
             Self::NotFound | Self::PasskeysUnavailable => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
@@ -62,7 +63,7 @@ impl Answer for ApiError {
             }),
             Self::PasskeyInvalid(detail) => json!({ "detail": detail, "code": "passkey_invalid" }),
             Self::PasskeysUnavailable => json!({ "detail": self.to_string(), "code": "passkeys_unavailable" }),
-            Self::Conflict { detail, code } | Self::Refused { detail, code } => {
+            Self::Conflict { detail, code } | Self::Refused { detail, code } | Self::Denied { detail, code } => {
                 json!({ "detail": detail, "code": code })
             }
             Self::ProviderUnavailable => json!({ "detail": self.to_string(), "code": "provider_unavailable" }),

@@ -10,6 +10,7 @@ pub mod authz;
 pub mod cookies;
 pub mod demo;
 pub mod drf;
+pub mod enrollment;
 pub mod error;
 pub mod every_request;
 pub mod extract;

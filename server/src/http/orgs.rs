@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use crate::http::auth::AuthUser;
 use crate::http::authz::{OrgMember, Role};
 use crate::http::drf::{Form, FormBody, JsonBody};
-use crate::http::openapi::admin_schemas::{NewMemberRequest, NewOrgRequest, RoleRequest};
+use crate::http::openapi::admin_schemas::{NewMemberRequest, NewOrgRequest, OrgUpdateRequest, RoleRequest};
 use crate::http::openapi::lifecycle_schemas::Detail;
 use crate::infra::client::Client;
 use crate::infra::datetime::Rfc3339;
@@ -27,6 +27,7 @@ const LAST_ADMIN: &str = "An organization needs at least one admin.";
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_org, list_orgs))
+        .routes(routes!(update_org))
         .routes(routes!(list_members, add_member))
         .routes(routes!(change_role, remove_member))
         .merge(crate::http::invitations::router())
@@ -61,7 +62,8 @@ async fn create_org(
     };
     let actor = Actor { user_id: Some(auth.user.id), client: &client, session_id: auth.session_id() };
     audit::record(&state, AuditEvent::OrgCreated, actor, json!({ "org": slug })).await?;
-    let org = Org { id, name, slug, role: Role::Admin.as_str().to_owned(), created_at: Rfc3339(now) };
+    let role = Role::Admin.as_str().to_owned();
+    let org = Org { id, name, slug, role, created_at: Rfc3339(now), require_2fa: false };
     Ok((StatusCode::CREATED, Json(org)))
 }
 
@@ -75,6 +77,39 @@ async fn create_org(
 )]
 async fn list_orgs(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Vec<Org>>, ApiError> {
     Ok(Json(orgs::of_user(&state, auth.user.id).await?))
+}
+
+/// `PATCH /api/orgs/{slug}/`: `{"require_2fa"}` (org admins only): whether members need a verified
+/// second factor for tokens that speak for the organization (docs/api.md#2fa-enforcement). Audited
+/// as `org_updated` when it changes anything.
+#[utoipa::path(
+    patch, path = "/api/orgs/{slug}/", tag = "organizations", security(("bearer" = [])),
+    params(("slug" = String, Path, description = "The organization.")),
+    request_body = OrgUpdateRequest,
+    responses(
+        (status = 200, description = "The organization, with the caller's role.", body = Org),
+        (status = 400, response = crate::http::openapi::errors::BadRequest),
+        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
+        (status = 403, response = crate::http::openapi::errors::Forbidden),
+        (status = 404, response = crate::http::openapi::errors::NotFound),
+    )
+)]
+async fn update_org(
+    State(state): State<AppState>,
+    member: OrgMember,
+    client: Client,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Org>, ApiError> {
+    member.require(Role::Admin)?;
+    // Read after the role check: a member who may not change settings learns nothing from the body.
+    let OrgUpdateRequest { require_2fa } = Form::new(&body).read()?;
+    if let Some(on) = require_2fa {
+        if orgs::set_require_2fa(&state, member.org_id, on).await? {
+            let detail = json!({ "org": member.slug, "require_2fa": on });
+            audit::record(&state, AuditEvent::OrgUpdated, actor(&member, &client), detail).await?;
+        }
+    }
+    Ok(Json(orgs::with_role(&state, member.org_id, member.auth.user.id).await?))
 }
 
 /// `GET /api/orgs/{slug}/members/`: every member, for any member.

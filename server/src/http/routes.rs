@@ -22,6 +22,8 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .merge(login_codes::router())
         .merge(mfa::login::router())
         .merge(mfa::router())
+        .merge(mfa::status::router())
+        .merge(mfa::sms::router())
         .merge(passkeys::router())
         .merge(passkey_login::router())
         .merge(social::router())

@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 
 use crate::flows::tokens::{access_token_for, refresh_token_for, same_hash, session_id};
 // Where embedders and tests have found them since version 1.
+use crate::flows::require_2fa::{org_verdict, require_for_org, OrgRequest, OrgVerdict};
 pub use crate::flows::tokens::{issue_session, TokenPair};
 use crate::http::cookies::{with_refresh_cookie, without_refresh_cookie, BodyOrCookie};
 use crate::http::drf::{Body, CharField, Form, FormBody};
@@ -96,8 +97,21 @@ async fn rotate_refresh(state: &AppState, client: &Client, request: &BodyOrCooki
     // refused, and only read once the token is known good.
     let org = Form::new(&request.body).string("org", CharField { required: false, trim: true, allow_blank: false });
     let org_id = match &org {
-        Some(slug) => Some(member_of(state, slug, user.id).await?),
-        None => session.org_id,
+        Some(slug) => {
+            let org_id = member_of(state, slug, user.id).await?;
+            let cookie = request.cookie.is_some();
+            let asked = OrgRequest { org_id, mfa: session.mfa, cookie, method: &session.auth_method };
+            require_for_org(state, &user, client, asked).await?;
+            Some(org_id)
+        }
+        // The session's organization, unless it has required 2FA since and the session does not
+        // meet that: then the tokens speak for none, as for a member removed since.
+        None => match session.org_id {
+            Some(org_id) => {
+                (org_verdict(state, &user, org_id, session.mfa).await? == OrgVerdict::Allowed).then_some(org_id)
+            }
+            None => None,
+        },
     };
     // The new token lives a refresh lifetime from now (the idle limit), but never past the absolute limit.
     let (refresh, new_claims) = refresh_token_for(state, user.id, &session.id, now, session.absolute_expires_at)?;

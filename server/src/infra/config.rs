@@ -155,11 +155,29 @@ pub struct Config {
     /// `POST /api/token/code/`): `on` or `off` (both endpoints answer 404).
     #[arg(long, env = "LATCHKEY_LOGIN_CODES", default_value = "on", value_parser = on_off, action = clap::ArgAction::Set)]
     pub login_codes: bool,
+    /// SMS codes as a second factor (docs/api.md#sms-codes): `off`, `console`, `file:<dir>` (one
+    /// JSON file per message) or `twilio://<account_sid>:<auth_token>@<from_number>`.
+    #[arg(long, env = "LATCHKEY_SMS_BACKEND", default_value = "off", hide_env_values = true)]
+    pub sms_backend: crate::infra::sms::SmsBackend,
+    /// The base of Twilio's REST API, without a path (the server adds `/2010-04-01/Accounts/…`).
+    #[arg(long, env = "LATCHKEY_SMS_API_URL", default_value = "https://api.twilio.com",
+          value_parser = crate::infra::sms::api_base)]
+    pub sms_api_url: String,
+    /// Comma-separated calling codes (`1,44,49`) SMS codes may be sent to; empty allows every one.
+    #[arg(long, env = "LATCHKEY_SMS_COUNTRIES", default_value = "")]
+    pub sms_countries: crate::infra::sms::SmsCountries,
+    /// SMS codes sent per calling code (`count/window`), against SMS pumping.
+    #[arg(long, env = "LATCHKEY_SMS_COUNTRY_LIMIT", default_value = "100/1h")]
+    pub sms_country_limit: Rate,
     /// Security webhooks may be sent to private, loopback and link-local addresses (and over plain
     /// http): `1` for a receiver inside the company network, or in development. Off, every endpoint
     /// must be https on a public address, checked when it is saved and again at every delivery.
     #[arg(long, env = "LATCHKEY_WEBHOOK_ALLOW_PRIVATE", default_value = "0", value_parser = one_or_zero, action = clap::ArgAction::Set)]
     pub webhook_allow_private: bool,
+    /// Who must set up a second factor (docs/api.md#2fa-enforcement): `off`, `staff` (`is_staff` users)
+    /// or `all`. Such a user without one logs in, but may only set one up until they have.
+    #[arg(long, env = "LATCHKEY_REQUIRE_2FA", default_value = "off", value_enum)]
+    pub require_2fa: crate::infra::require_2fa::Require2fa,
     /// E-mail the user when they log in from a device (IP and user agent) none of their open sessions has.
     #[arg(long, env = "LATCHKEY_NOTIFY_NEW_LOGIN", default_value = "false")]
     pub notify_new_login: bool,
@@ -273,6 +291,22 @@ pub struct Rate {
     pub count: u32,
     /// The window.
     pub window: Duration,
+}
+
+impl FromStr for Rate {
+    type Err = String;
+
+    /// `count/window`, as in `100/1h` (`LATCHKEY_SMS_COUNTRY_LIMIT`).
+    fn from_str(text: &str) -> Result<Self, String> {
+        let error = || format!("`{text}`: expected count/window, as in 100/1h");
+        let (count, window) = text.trim().split_once('/').ok_or_else(error)?;
+        let count = count.trim().parse().map_err(|_| error())?;
+        let window = humantime::parse_duration(window.trim()).map_err(|e| format!("`{text}`: {e}"))?;
+        if window.as_secs() == 0 {
+            return Err(format!("`{text}`: the window must be at least a second"));
+        }
+        Ok(Self { count, window })
+    }
 }
 
 /// A request limit the server counts: a scope (what is being done) and the subject it is counted

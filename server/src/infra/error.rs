@@ -44,6 +44,15 @@ pub enum ApiError {
     /// 403 with a specific reason (a permission class's own message, in DRF's terms).
     #[error("{0}")]
     Forbidden(String),
+    /// 403 with a code: the caller may not go on until they do something first
+    /// (`mfa_enrollment_required`, `mfa_required_by_org`: docs/api.md#2fa-enforcement).
+    #[error("{detail}")]
+    Denied {
+        /// The message.
+        detail: &'static str,
+        /// `mfa_enrollment_required`, ...
+        code: &'static str,
+    },
     /// 403: a sensitive action from a session that has not proved the user recently (docs/api.md#re-authentication-sudo-mode).
     #[error("Please confirm it is you.")]
     ReauthenticationRequired,

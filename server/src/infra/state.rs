@@ -73,6 +73,8 @@ pub struct Shared {
     pub breached: Arc<crate::infra::breached::RangeApi>,
     /// Posts security webhooks, and wakes this node's delivery loop when one is queued.
     pub webhooks: Arc<crate::infra::webhooks::Courier>,
+    /// Sends SMS codes through `LATCHKEY_SMS_BACKEND` (read at each send).
+    pub sms: Arc<crate::infra::sms::SmsSender>,
 }
 
 /// Why the server cannot start.
@@ -142,6 +144,7 @@ impl AppState {
             social: Arc::new(social),
             breached: Arc::default(),
             webhooks: Arc::new(webhooks),
+            sms: Arc::default(),
         })))
     }
 }

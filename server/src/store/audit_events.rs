@@ -53,6 +53,8 @@ pub enum AuditEvent {
     OrgMemberRemoved,
     /// `org_role_changed`: A member's role changed.
     OrgRoleChanged,
+    /// `org_updated`: An organization's admin changed its settings (`require_2fa`).
+    OrgUpdated,
     /// `passkey_added`: A passkey was registered.
     PasskeyAdded,
     /// `passkey_counter_regressed`: A passkey's signature counter went backwards (a cloned
@@ -72,6 +74,10 @@ pub enum AuditEvent {
     RefreshReuseDetected,
     /// `session_revoked`: A session was ended.
     SessionRevoked,
+    /// `sms_device_added`: A phone number for SMS codes was confirmed.
+    SmsDeviceAdded,
+    /// `sms_device_removed`: A phone number for SMS codes was removed.
+    SmsDeviceRemoved,
     /// `social_account_linked`: A provider identity was linked to the account (a social sign-up,
     /// a confirmed link, or a connect).
     SocialAccountLinked,
@@ -91,7 +97,7 @@ pub enum AuditEvent {
 
 impl AuditEvent {
     /// Every event, in alphabetical order of their names.
-    pub const ALL: [Self; 40] = [
+    pub const ALL: [Self; 43] = [
         Self::AccountCreated,
         Self::AccountDeleted,
         Self::Admin2faReset,
@@ -116,6 +122,7 @@ impl AuditEvent {
         Self::OrgInvitationSent,
         Self::OrgMemberRemoved,
         Self::OrgRoleChanged,
+        Self::OrgUpdated,
         Self::PasskeyAdded,
         Self::PasskeyCounterRegressed,
         Self::PasskeyRemoved,
@@ -125,6 +132,8 @@ impl AuditEvent {
         Self::Reauthenticated,
         Self::RefreshReuseDetected,
         Self::SessionRevoked,
+        Self::SmsDeviceAdded,
+        Self::SmsDeviceRemoved,
         Self::SocialAccountLinked,
         Self::SocialAccountUnlinked,
         Self::TotpDeviceAdded,
@@ -161,6 +170,7 @@ impl AuditEvent {
             Self::OrgInvitationSent => "org_invitation_sent",
             Self::OrgMemberRemoved => "org_member_removed",
             Self::OrgRoleChanged => "org_role_changed",
+            Self::OrgUpdated => "org_updated",
             Self::PasskeyAdded => "passkey_added",
             Self::PasskeyCounterRegressed => "passkey_counter_regressed",
             Self::PasskeyRemoved => "passkey_removed",
@@ -170,6 +180,8 @@ impl AuditEvent {
             Self::Reauthenticated => "reauthenticated",
             Self::RefreshReuseDetected => "refresh_reuse_detected",
             Self::SessionRevoked => "session_revoked",
+            Self::SmsDeviceAdded => "sms_device_added",
+            Self::SmsDeviceRemoved => "sms_device_removed",
             Self::SocialAccountLinked => "social_account_linked",
             Self::SocialAccountUnlinked => "social_account_unlinked",
             Self::TotpDeviceAdded => "totp_device_added",

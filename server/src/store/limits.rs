@@ -53,7 +53,22 @@ fn key(prefix: &str, subject: &str) -> String {
 /// # Errors
 /// 429 with `Retry-After` and `RateLimit-*` once the window's requests are used up.
 pub async fn hit(state: &AppState, limit: Limit, subject: &str) -> Result<(), ApiError> {
-    let Some(Rate { count, window }) = state.config.rate_limits.get(limit) else { return Ok(()) };
+    let Some(rate) = state.config.rate_limits.get(limit) else { return Ok(()) };
+    let counted = hit_rate(state, limit.name(), subject, rate).await;
+    if let Err(ApiError::Throttled { .. }) = counted {
+        state.metrics.rate_limited(limit);
+    }
+    counted
+}
+
+/// Counts one request from `subject` under the limit named `name` (`scope:subject`, a counter of
+/// its own) against `rate`: for limits whose rate is set elsewhere than `LATCHKEY_RATE_LIMITS`
+/// (the SMS sending limits). An empty subject counts nothing.
+///
+/// # Errors
+/// 429 with `Retry-After` and `RateLimit-*` once the window's requests are used up.
+pub async fn hit_rate(state: &AppState, name: &str, subject: &str, rate: Rate) -> Result<(), ApiError> {
+    let Rate { count, window } = rate;
     if subject.is_empty() {
         return Ok(());
     }
@@ -65,7 +80,7 @@ pub async fn hit(state: &AppState, limit: Limit, subject: &str) -> Result<(), Ap
                hits = CASE WHEN rate_limits.window_start = $4 THEN rate_limits.hits + 1 ELSE 1 END, \
                window_start = $5, updated_at = $6 RETURNING hits";
     let row = sqlx::query(sql)
-        .bind(key(&format!("rate:{}", limit.name()), subject))
+        .bind(key(&format!("rate:{name}"), subject))
         .bind(start)
         .bind(now)
         .bind(start)
@@ -75,7 +90,6 @@ pub async fn hit(state: &AppState, limit: Limit, subject: &str) -> Result<(), Ap
         .await?;
     let hits: i64 = row.try_get("hits")?;
     if hits > i64::from(count) {
-        state.metrics.rate_limited(limit);
         return Err(ApiError::Throttled { wait: wait(start + window, now), limit: Some(count) });
     }
     Ok(())

@@ -18,6 +18,9 @@ use crate::infra::state::AppState;
 use crate::store::audit::{self, Actor, AuditEvent};
 use crate::store::mfa_backoff::Attempt;
 
+// What concerns every kind of second factor at once lives beside, in `second_factors`.
+pub(crate) use crate::store::second_factors::{methods, refresh_enabled, remove_all, turn_on};
+
 /// A device's name is at most this many characters.
 pub(crate) const NAME_MAX: usize = 64;
 
@@ -48,6 +51,9 @@ pub(crate) struct Device {
 pub struct TotpDevice {
     /// The device's id.
     pub id: i64,
+    /// `totp` (SMS devices are listed beside them as `sms`).
+    #[schema(value_type = String, example = "totp")]
+    pub kind: &'static str,
     /// Its name.
     pub name: String,
     /// A code from it was confirmed.
@@ -123,6 +129,7 @@ impl Device {
     pub fn shown(&self) -> TotpDevice {
         TotpDevice {
             id: self.id,
+            kind: "totp",
             name: self.name.clone(),
             confirmed: self.confirmed,
             created_at: Rfc3339(self.created_at),
@@ -183,8 +190,8 @@ async fn reseal(state: &AppState, device: &Device, secret: &TotpSecret) -> Resul
     Ok(())
 }
 
-/// Seals every secret still under an old key again under the current one (`latchkey rekey`);
-/// returns how many were sealed again.
+/// Seals every secret (and SMS phone number) still under an old key again under the current one
+/// (`latchkey rekey`); returns how many were sealed again.
 ///
 /// # Errors
 /// A secret that opens under no configured key stops the run with its device named.
@@ -202,7 +209,8 @@ pub async fn rekey(state: &AppState) -> Result<usize, ApiError> {
         reseal(state, &device, &secret).await?;
         count += 1;
     }
-    Ok(count)
+    // SMS devices' phone numbers are sealed the same way.
+    Ok(count + crate::store::sms_devices::rekey(state).await?)
 }
 
 /// Which codes a check accepts.
@@ -212,6 +220,8 @@ pub(crate) enum Accept {
     AnyFactor,
     /// A code of this (unconfirmed) device only.
     Device(i64),
+    /// The code sent to this (unconfirmed) SMS device only.
+    SmsDevice(i64),
 }
 
 /// What a check is for, as the audit log records it.
@@ -241,6 +251,7 @@ impl Purpose {
 pub(crate) enum Method {
     Totp,
     BackupCode,
+    Sms,
 }
 
 impl Method {
@@ -248,6 +259,7 @@ impl Method {
         match self {
             Self::Totp => "totp",
             Self::BackupCode => "backup_code",
+            Self::Sms => "sms",
         }
     }
 }
@@ -314,6 +326,7 @@ async fn check(
     let candidates = devices.iter().filter(|device| match accept {
         Accept::AnyFactor => device.confirmed,
         Accept::Device(id) => device.id == id && !device.confirmed,
+        Accept::SmsDevice(_) => false,
     });
     if looks_like_totp {
         for device in candidates {
@@ -321,7 +334,13 @@ async fn check(
                 return Ok(Some(Method::Totp));
             }
         }
-        return Ok(None);
+        let sms = match accept {
+            Accept::AnyFactor => crate::store::sms_devices::Devices::Confirmed,
+            Accept::SmsDevice(id) => crate::store::sms_devices::Devices::Unconfirmed(id),
+            Accept::Device(_) => return Ok(None),
+        };
+        let sent = crate::store::sms_devices::accept_code(state, user_id, &code.replace(' ', ""), sms, now).await?;
+        return Ok(sent.map(|_| Method::Sms));
     }
     if matches!(accept, Accept::AnyFactor) && use_backup_code(state, user_id, code).await? {
         return Ok(Some(Method::BackupCode));
@@ -375,32 +394,6 @@ pub(crate) async fn backup_codes_remaining(state: &AppState, user_id: i64) -> Re
     Ok(row.try_get("n")?)
 }
 
-/// Sets `users.mfa_enabled` from whether a confirmed device or a passkey remains; without one, the
-/// backup codes go too (they would otherwise be a second factor of an account that has none).
-/// Returns the flag.
-pub(crate) async fn refresh_enabled(state: &AppState, user_id: i64) -> Result<bool, ApiError> {
-    let sql = "UPDATE users SET mfa_enabled = CASE WHEN EXISTS (SELECT 1 FROM totp_devices d \
-               WHERE d.user_id = users.id AND d.confirmed = 1) OR EXISTS (SELECT 1 FROM passkeys p \
-               WHERE p.user_id = users.id) THEN 1 ELSE 0 END WHERE id = $1 RETURNING mfa_enabled";
-    let row = sqlx::query(sql).bind(user_id).fetch_one(&state.db.pool).await?;
-    state.db.forget_user(user_id).await;
-    let enabled = row.try_get::<i64, _>("mfa_enabled")? != 0;
-    if !enabled {
-        sqlx::query("DELETE FROM backup_codes WHERE user_id = $1").bind(user_id).execute(&state.db.pool).await?;
-    }
-    Ok(enabled)
-}
-
-/// Turns 2FA on for `user_id` once a device is confirmed; true if it was off until now.
-pub(crate) async fn turn_on(state: &AppState, user_id: i64) -> Result<bool, ApiError> {
-    let done = sqlx::query("UPDATE users SET mfa_enabled = 1 WHERE id = $1 AND mfa_enabled = 0")
-        .bind(user_id)
-        .execute(&state.db.pool)
-        .await?;
-    state.db.forget_user(user_id).await;
-    Ok(done.rows_affected() > 0)
-}
-
 /// Marks session `sid` as having verified a second factor.
 pub(crate) async fn mark_session(state: &AppState, sid: &str) -> Result<(), ApiError> {
     sqlx::query("UPDATE sessions SET mfa = $1 WHERE id = $2")
@@ -431,69 +424,6 @@ pub(crate) async fn delete_device(state: &AppState, id: i64, user_id: i64) -> Re
     Ok(())
 }
 
-/// Removes every second factor of `user_id` in one transaction (staff's emergency reset): its
-/// authenticators, passkeys, backup codes and back-off; how many authenticators and passkeys went.
-pub(crate) async fn remove_all(state: &AppState, user_id: i64) -> Result<u64, ApiError> {
-    let mut tx = state.db.pool.begin().await?;
-    let devices = sqlx::query("DELETE FROM totp_devices WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
-    let passkeys = sqlx::query("DELETE FROM passkeys WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
-    sqlx::query("DELETE FROM backup_codes WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
-    sqlx::query("UPDATE users SET mfa_enabled = 0, mfa_failures = 0, mfa_locked_until = 0 WHERE id = $1")
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    state.db.forget_user(user_id).await;
-    Ok(devices.rows_affected() + passkeys.rows_affected())
-}
-
-/// The second factors `user_id` can answer a login's `mfa_required` with: `totp` and `backup_code`
-/// with a confirmed authenticator (as before passkeys), `backup_code` while codes remain, and
-/// `webauthn` with a passkey when this server has passkeys on.
-pub(crate) async fn methods(state: &AppState, user_id: i64) -> Result<Vec<&'static str>, ApiError> {
-    let sql = "SELECT (SELECT COUNT(*) FROM totp_devices WHERE user_id = $1 AND confirmed = 1) AS totp, \
-               (SELECT COUNT(*) FROM backup_codes WHERE user_id = $1) AS codes, \
-               (SELECT COUNT(*) FROM passkeys WHERE user_id = $1) AS passkeys";
-    let row = sqlx::query(sql).bind(user_id).fetch_one(&state.db.pool).await?;
-    let count = |column: &str| row.try_get::<i64, _>(column).map(|n| n > 0);
-    let totp = count("totp")?;
-    let mut methods = Vec::with_capacity(3);
-    if totp {
-        methods.push("totp");
-    }
-    if totp || count("codes")? {
-        methods.push("backup_code");
-    }
-    if state.webauthn.is_some() && count("passkeys")? {
-        methods.push("webauthn");
-    }
-    Ok(methods)
-}
-
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
-    use super::*;
-    use crate::store::testing::{sqlite_state, user};
-
-    /// The race the compare-and-set closes, played out: two requests both read the device before
-    /// either stores its step, so both see the code as unused. Only one may win.
-    #[tokio::test]
-    async fn of_two_stale_reads_of_a_device_one_code_wins_once() {
-        let state = sqlite_state().await;
-        let user_id = user(&state, "a@b.c").await;
-        let secret = TotpSecret::generate(&mut OsRng);
-        let now = state.clock.now();
-        Device::create(&state, user_id, "Phone", &secret, now).await.unwrap();
-        let first = Device::list(&state, user_id).await.unwrap().remove(0);
-        let second = first.clone();
-        let code = totp::code_at(&secret, &TotpParams::default(), u64::try_from(now).unwrap());
-        let (a, b) = tokio::join!(first.accept(&state, &code, now), second.accept(&state, &code, now));
-        let wins = [a.unwrap(), b.unwrap()];
-        assert_eq!(wins.iter().filter(|won| **won).count(), 1, "{wins:?}");
-        // Sequentially, with a copy read before the win: still refused.
-        assert!(!first.accept(&state, &code, now).await.unwrap());
-        let stored = Device::list(&state, user_id).await.unwrap().remove(0);
-        assert!(stored.confirmed && stored.last_step == now / 30, "{stored:?}");
-    }
-}
+#[path = "mfa_factors_tests.rs"]
+mod tests;

@@ -172,10 +172,12 @@ pub struct Org {
     /// When it was made.
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Rfc3339,
+    /// Members need a second factor for tokens that speak for it (docs/api.md#2fa-enforcement).
+    pub require_2fa: bool,
 }
 
 impl Org {
-    /// The organization of a row of `o.id, o.name, o.slug, o.created_at, m.role`.
+    /// The organization of a row of `o.id, o.name, o.slug, o.created_at, o.require_2fa, m.role`.
     fn from_row(row: &sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             id: row.try_get("id")?,
@@ -183,6 +185,7 @@ impl Org {
             slug: row.try_get("slug")?,
             role: row.try_get("role")?,
             created_at: Rfc3339(row.try_get("created_at")?),
+            require_2fa: row.try_get::<i64, _>("require_2fa")? != 0,
         })
     }
 }
@@ -203,7 +206,7 @@ pub struct Member {
 
 /// `user_id`'s organizations with their role, by slug, as `GET /api/orgs/` shows them.
 pub(crate) async fn of_user(state: &AppState, user_id: i64) -> Result<Vec<Org>, ApiError> {
-    let sql = "SELECT o.id, o.name, o.slug, o.created_at, m.role FROM organizations o \
+    let sql = "SELECT o.id, o.name, o.slug, o.created_at, o.require_2fa, m.role FROM organizations o \
                JOIN memberships m ON m.org_id = o.id WHERE m.user_id = $1 ORDER BY o.slug";
     let rows = sqlx::query(sql).bind(user_id).fetch_all(&state.db.pool).await?;
     Ok(rows.iter().map(Org::from_row).collect::<Result<_, sqlx::Error>>()?)
@@ -287,8 +290,24 @@ pub(crate) async fn name_of(state: &AppState, org_id: i64) -> Result<String, Api
 
 /// Organization `org_id` with `user_id`'s role there (a member), as `GET /api/orgs/` lists it.
 pub(crate) async fn with_role(state: &AppState, org_id: i64, user_id: i64) -> Result<Org, ApiError> {
-    let sql = "SELECT o.id, o.name, o.slug, o.created_at, m.role FROM organizations o \
+    let sql = "SELECT o.id, o.name, o.slug, o.created_at, o.require_2fa, m.role FROM organizations o \
                JOIN memberships m ON m.org_id = o.id WHERE o.id = $1 AND m.user_id = $2";
     let row = sqlx::query(sql).bind(org_id).bind(user_id).fetch_one(&state.db.pool).await?;
     Ok(Org::from_row(&row)?)
+}
+
+/// Organization `org_id`'s slug if it requires its members to use a second factor (`require_2fa`).
+pub(crate) async fn requiring_2fa(state: &AppState, org_id: i64) -> Result<Option<String>, ApiError> {
+    let sql = "SELECT slug FROM organizations WHERE id = $1 AND require_2fa = 1";
+    let row = sqlx::query(sql).bind(org_id).fetch_optional(&state.db.pool).await?;
+    Ok(row.map(|row| row.try_get("slug")).transpose()?)
+}
+
+/// Sets whether organization `org_id` requires its members to use a second factor; true when that
+/// changed it.
+pub(crate) async fn set_require_2fa(state: &AppState, org_id: i64, on: bool) -> Result<bool, ApiError> {
+    let sql = "UPDATE organizations SET require_2fa = $1 WHERE id = $2 AND require_2fa <> $3";
+    let value = crate::infra::db::flag(on);
+    let done = sqlx::query(sql).bind(value).bind(org_id).bind(value).execute(&state.db.pool).await?;
+    Ok(done.rows_affected() > 0)
 }

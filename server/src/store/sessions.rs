@@ -37,13 +37,15 @@ pub(crate) struct Session {
     pub mfa: bool,
     /// The organization its access tokens speak for.
     pub org_id: Option<i64>,
+    /// How its login proved the user.
+    pub auth_method: AuthMethod,
 }
 
 impl Session {
     /// The session with this id, whatever its state.
     pub async fn load(state: &AppState, id: &str) -> Result<Option<Self>, ApiError> {
         let sql = "SELECT id, user_id, current_hash, previous_hash, rotated_at, expires_at, absolute_expires_at, \
-                   revoked_at, mfa, org_id FROM sessions WHERE id = $1";
+                   revoked_at, mfa, org_id, auth_method FROM sessions WHERE id = $1";
         let Some(row) = sqlx::query(sql).bind(id).fetch_optional(&state.db.pool).await? else { return Ok(None) };
         Ok(Some(Self {
             id: row.try_get("id")?,
@@ -56,6 +58,7 @@ impl Session {
             revoked_at: row.try_get("revoked_at")?,
             mfa: row.try_get::<i64, _>("mfa")? != 0,
             org_id: row.try_get("org_id")?,
+            auth_method: AuthMethod::parse(row.try_get::<Option<String>, _>("auth_method")?.as_deref()),
         }))
     }
 

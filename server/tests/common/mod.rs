@@ -20,6 +20,8 @@
 //! - [`social`]: a server with those providers, and the steps of a social sign-in;
 //! - [`range_fake`]: a breached-password range API (Have I Been Pwned's protocol) on a local port;
 //! - [`signing_keys`]: ES256 key files made for a test, and the `kid`s of tokens and JWKS;
+//! - [`sms`]: SMS codes written as files, phones added and confirmed, the SMS step of a login, and
+//!   [`twilio_fake`]: Twilio's Messages API on a local port, for the `twilio://` backend;
 //! - [`webhook_receiver`]: a security-webhook consumer on a local port checking Standard Webhooks signatures,
 //!   and [`webhooks`]: endpoints registered for it, and the delivery loop run on demand;
 //! - [`binary`]: the real `latchkey` binary, started as a process.
@@ -40,8 +42,10 @@ pub mod orgs;
 pub mod passkeys;
 pub mod range_fake;
 pub mod signing_keys;
+pub mod sms;
 pub mod social;
 pub mod soft_key;
+pub mod twilio_fake;
 pub mod users;
 pub mod webhook_receiver;
 pub mod webhooks;
@@ -69,8 +73,10 @@ pub use orgs::*;
 pub use passkeys::*;
 pub use range_fake::*;
 pub use signing_keys::*;
+pub use sms::*;
 pub use social::*;
 pub use soft_key::*;
+pub use twilio_fake::*;
 pub use users::*;
 pub use webhook_receiver::{ReceiverBehaviour, WebhookReceiver, WebhookRequest};
 pub use webhooks::*;

@@ -50,11 +50,7 @@ pub(crate) async fn require_second_factor(
     (cookie, org): (bool, Option<&str>),
     method: &AuthMethod,
 ) -> Result<ApiError, ApiError> {
-    let new = challenges::NewChallenge { user_id, cookie, mfa: false, org, method };
-    let token = challenges::create(state, ChallengePurpose::Mfa, new).await?;
-    let methods = crate::store::mfa_factors::methods(state, user_id).await?;
-    state.metrics.login("mfa_required");
-    Ok(ApiError::MfaRequired { mfa_token: token, methods })
+    crate::flows::require_2fa::second_step(state, user_id, (cookie, org), method).await
 }
 
 /// The session of `user`, proved by `method` (a provider, an e-mailed code), as after a password:
@@ -161,7 +157,7 @@ async fn passkey_options(
 }
 
 /// The login waiting for its second factor under `token`, and its user (still active).
-async fn pending_login(state: &AppState, token: &str) -> Result<(challenges::Challenge, User), ApiError> {
+pub(super) async fn pending_login(state: &AppState, token: &str) -> Result<(challenges::Challenge, User), ApiError> {
     let Some(challenge) = challenges::find(state, ChallengePurpose::Mfa, token).await? else {
         return Err(challenge_gone());
     };

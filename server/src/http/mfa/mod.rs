@@ -8,6 +8,8 @@
 //!   once accepted never is again), the per-user back-off of `backoff`, and an audit event.
 
 pub(crate) mod login;
+pub(crate) mod sms;
+pub(crate) mod status;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -24,9 +26,7 @@ pub(crate) use crate::store::mfa_factors::{mark_session, verify_code, Accept, Pu
 use crate::flows::reauth::{Action, Method};
 use crate::http::auth::AuthUser;
 use crate::http::drf::{Body, Form, FormBody, JsonBody};
-use crate::http::openapi::schemas::{
-    BackupCodes, CodeRequest, NewDevice, NewDeviceRequest, Reauthentication, TwoFactorStatus,
-};
+use crate::http::openapi::schemas::{BackupCodes, CodeRequest, NewDevice, NewDeviceRequest, Reauthentication};
 use crate::infra::client::Client;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
@@ -43,31 +43,10 @@ const UNCONFIRMED_LIFETIME: i64 = 3600;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(status))
         .routes(routes!(add_device))
         .routes(routes!(confirm_device))
         .routes(routes!(remove_device))
         .routes(routes!(regenerate_backup_codes))
-}
-
-/// `GET /api/auth/2fa/`: whether 2FA is on (a confirmed device or a passkey), the devices, and how
-/// many backup codes are left.
-#[utoipa::path(
-    get, path = "/api/auth/2fa/", tag = "two-factor", security(("bearer" = [])),
-    responses(
-        (status = 200, description = "The caller's second factors.", body = TwoFactorStatus),
-        (status = 401, response = crate::http::openapi::errors::Unauthenticated),
-    )
-)]
-async fn status(State(state): State<AppState>, auth: AuthUser) -> Result<Json<TwoFactorStatus>, ApiError> {
-    let devices = Device::list(&state, auth.user.id).await?;
-    let remaining = factors::backup_codes_remaining(&state, auth.user.id).await?;
-    let passkeys = crate::store::passkeys::Passkey::count(&state, auth.user.id).await?;
-    Ok(Json(TwoFactorStatus {
-        enabled: devices.iter().any(|d| d.confirmed) || passkeys > 0,
-        devices: devices.iter().map(Device::shown).collect(),
-        backup_codes_remaining: remaining,
-    }))
 }
 
 /// `POST /api/auth/2fa/totp/`: a new, unconfirmed device with a fresh 160-bit secret, returned
@@ -148,23 +127,37 @@ async fn confirm_device(
     if accepted.is_none() {
         return Err(ApiError::field("code", INVALID_CODE));
     }
+    let added = (AuditEvent::TotpDeviceAdded, "totp_device");
+    confirmed(&state, (&auth, &client), added, json!({ "device_id": device.id, "name": device.name })).await
+}
+
+/// What follows a confirmed device of either kind (`added`: its audit event and the `by` of
+/// `mfa_enabled`): 2FA on, the events, the notice, and for the first second factor the session
+/// marked as verified and 10 backup codes.
+async fn confirmed(
+    state: &AppState,
+    (auth, client): (&AuthUser, &Client),
+    (event, by): (AuditEvent, &'static str),
+    detail: serde_json::Value,
+) -> Result<Json<BackupCodes>, ApiError> {
+    let actor = actor(auth, client);
     // Whichever confirmation turns 2FA on, even among concurrent ones, is the first.
-    let first = factors::turn_on(&state, auth.user.id).await?;
-    audit::record(&state, AuditEvent::TotpDeviceAdded, actor, json!({ "device_id": device.id, "name": device.name }))
-        .await?;
+    let first = factors::turn_on(state, auth.user.id).await?;
+    let name = detail["name"].as_str().unwrap_or_default().to_owned();
+    audit::record(state, event, actor, detail).await?;
     if first {
-        audit::record(&state, AuditEvent::MfaEnabled, actor, json!({ "by": "totp_device" })).await?;
+        audit::record(state, AuditEvent::MfaEnabled, actor, json!({ "by": by })).await?;
     }
-    let vars = vec![("device", device.name.clone())];
-    crate::flows::passwords::notify(&state, &auth.user, crate::infra::mail::Kind::MfaDeviceAdded, &client, vars);
+    let vars = vec![("device", name)];
+    crate::flows::passwords::notify(state, &auth.user, crate::infra::mail::Kind::MfaDeviceAdded, client, vars);
     if !first {
         return Ok(Json(BackupCodes { backup_codes: None }));
     }
     if let Some(sid) = auth.session_id() {
-        factors::mark_session(&state, sid).await?;
+        factors::mark_session(state, sid).await?;
     }
-    let codes = factors::new_backup_codes(&state, auth.user.id).await?;
-    audit::record(&state, AuditEvent::BackupCodesGenerated, actor, json!({ "count": codes.len() })).await?;
+    let codes = factors::new_backup_codes(state, auth.user.id).await?;
+    audit::record(state, AuditEvent::BackupCodesGenerated, actor, json!({ "count": codes.len() })).await?;
     Ok(Json(BackupCodes { backup_codes: Some(codes) }))
 }
 
@@ -196,13 +189,24 @@ async fn remove_device(
     let actor = actor(&auth, &client);
     authorize_change(&state, &auth, actor, (form, proof), (Purpose::RemoveDevice, Action::RemoveDevice)).await?;
     factors::delete_device(&state, device.id, auth.user.id).await?;
-    let enabled = factors::refresh_enabled(&state, auth.user.id).await?;
-    let detail = json!({ "device_id": device.id, "name": device.name, "mfa_enabled": enabled });
-    audit::record(&state, AuditEvent::TotpDeviceRemoved, actor, detail).await?;
+    removed(&state, (&auth, &client), AuditEvent::TotpDeviceRemoved, (device.id, &device.name)).await
+}
+
+/// What follows a removed device of either kind (`event`, `(id, name)`): 2FA off when it was the
+/// last second factor, and the events and notice that say so.
+async fn removed(
+    state: &AppState,
+    (auth, client): (&AuthUser, &Client),
+    event: AuditEvent,
+    (id, name): (i64, &str),
+) -> Result<StatusCode, ApiError> {
+    let actor = actor(auth, client);
+    let enabled = factors::refresh_enabled(state, auth.user.id).await?;
+    audit::record(state, event, actor, json!({ "device_id": id, "name": name, "mfa_enabled": enabled })).await?;
     if auth.user.mfa_enabled && !enabled {
         // The last second factor went: sign-in needs the password alone from now on.
-        audit::record(&state, AuditEvent::MfaDisabled, actor, json!({ "by": "device_removed" })).await?;
-        crate::flows::passwords::notify(&state, &auth.user, crate::infra::mail::Kind::MfaDisabled, &client, Vec::new());
+        audit::record(state, AuditEvent::MfaDisabled, actor, json!({ "by": "device_removed" })).await?;
+        crate::flows::passwords::notify(state, &auth.user, crate::infra::mail::Kind::MfaDisabled, client, Vec::new());
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -81,6 +81,21 @@ impl FormBody for NewOrgRequest {
     }
 }
 
+/// An organization's settings to change (org admins): only those given change.
+#[derive(Debug, ToSchema)]
+#[schema(example = json!({"require_2fa": true}))]
+pub struct OrgUpdateRequest {
+    /// Members need a verified second factor for tokens that speak for the organization
+    /// (docs/api.md#2fa-enforcement).
+    pub require_2fa: Option<bool>,
+}
+
+impl FormBody for OrgUpdateRequest {
+    fn read(form: &mut Form<'_>) -> Self {
+        Self { require_2fa: form.boolean("require_2fa") }
+    }
+}
+
 // The organization and member objects are `crate::store::orgs::{Org, Member}`.
 
 /// An e-mail address to invite, registered or not, with the role it gets on accepting.

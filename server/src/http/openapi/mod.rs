@@ -22,6 +22,7 @@ pub mod passkey_schemas;
 pub mod privileged;
 pub mod schemas;
 pub mod sessions;
+pub mod sms_schemas;
 pub mod social_schemas;
 pub mod webhook_schemas;
 

@@ -10,13 +10,14 @@ use crate::http::drf::{CharField, Form, FormBody};
 
 /// The caller's second factors.
 #[derive(Debug, serde::Serialize, ToSchema)]
-#[schema(example = json!({"enabled": true, "devices": [{"id": 1, "name": "Phone", "confirmed": true,
+#[schema(example = json!({"enabled": true, "devices": [{"id": 1, "kind": "totp", "name": "Phone", "confirmed": true,
     "created_at": "2026-01-02T03:04:05Z", "last_used_at": "2026-01-02T03:05:00Z"}], "backup_codes_remaining": 10}))]
 pub struct TwoFactorStatus {
     /// A confirmed device or a passkey exists: login needs a second factor.
     pub enabled: bool,
-    /// Every device, confirmed or not, oldest first.
-    pub devices: Vec<crate::store::mfa_factors::TotpDevice>,
+    /// Every device, confirmed or not, oldest first: authenticators (`"kind": "totp"`) and SMS
+    /// phone numbers (`"kind": "sms"`).
+    pub devices: Vec<super::sms_schemas::ListedDevice>,
     /// Unused backup codes.
     pub backup_codes_remaining: i64,
 }

@@ -41,7 +41,7 @@ const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 /// What a login ended with (`latchkey_logins_total{result}`): `success`, `mfa_required` (the
 /// password was right, a second step follows), `password_expired` (right, but it must be changed
 /// first), or the failure reasons of the audit log. Any other reason is counted as `other`.
-pub const LOGIN_RESULTS: [&str; 11] = [
+pub const LOGIN_RESULTS: [&str; 12] = [
     "success",
     "mfa_required",
     "bad_credentials",
@@ -53,6 +53,7 @@ pub const LOGIN_RESULTS: [&str; 11] = [
     "email_unverified",
     "code_invalid",
     "password_expired",
+    "mfa_required_by_org",
 ];
 
 /// What a second-factor check was for (`latchkey_mfa_verifications_total{purpose}`).
@@ -105,6 +106,10 @@ impl EmailResult {
 /// The scopes of lockouts (`latchkey_lockouts_total{scope}`): a login name, a client network, or a
 /// signed-in user's re-authentication.
 pub const LOCK_SCOPES: [&str; 3] = ["account", "ip", "reauth"];
+
+/// What became of an SMS code asked for (`latchkey_sms_messages_total{result}`): `sent` (the backend
+/// took it), `failed` (it did not: 503), `limited` (a sending limit refused it: 429).
+pub const SMS_RESULTS: [&str; 3] = ["sent", "failed", "limited"];
 
 /// One counter per known combination of label values, each registered at start so that it renders
 /// (at 0) before anything happened; any other combination is counted under `other`.
@@ -190,6 +195,7 @@ pub struct Metrics {
     lockouts: Family<1>,
     lockout_refusals: Family<1>,
     webhooks: Family<1>,
+    sms: Family<1>,
     gate: GateMetrics,
     sampled: Sampled,
 }
@@ -251,6 +257,7 @@ impl Metrics {
             lockouts: Family::new(r, "latchkey_lockouts_total", ["scope"], &scopes),
             lockout_refusals: Family::new(r, "latchkey_lockout_refusals_total", ["scope"], &scopes),
             webhooks: Family::new(r, "latchkey_webhook_deliveries_total", ["result"], &[["delivered"], ["failed"]]),
+            sms: Family::new(r, "latchkey_sms_messages_total", ["result"], &SMS_RESULTS.map(|v| [v])),
             gate,
             sampled,
             handle: recorder.handle(),
@@ -325,6 +332,11 @@ impl Metrics {
             .increment(1);
     }
 
+    /// Counts what became of one SMS code asked for (one of [`SMS_RESULTS`]).
+    pub fn sms(&self, result: &'static str) {
+        self.sms.get(&self.recorder, [result]).increment(1);
+    }
+
     /// Counts a security webhook's delivery (wired when webhooks land; 0 until then).
     pub fn webhook(&self, delivered: bool) {
         self.webhooks.get(&self.recorder, [if delivered { "delivered" } else { "failed" }]).increment(1);
@@ -360,7 +372,7 @@ impl Metrics {
 /// Every family's name and help text, in the order of the README's table.
 pub mod catalog {
     /// Counters.
-    pub const COUNTERS: [(&str, &str); 13] = [
+    pub const COUNTERS: [(&str, &str); 14] = [
         ("latchkey_http_requests_total", "HTTP requests answered, by route template, method and status code."),
         ("latchkey_logins_total", "Logins by result: success, mfa_required, or the reason of a refusal."),
         ("latchkey_mfa_verifications_total", "Second-factor checks by purpose and result."),
@@ -378,6 +390,7 @@ pub mod catalog {
             "E-mails by template and result: delivered, retried (an attempt failed), failed (given up).",
         ),
         ("latchkey_webhook_deliveries_total", "Security webhook deliveries by result."),
+        ("latchkey_sms_messages_total", "SMS codes asked for, by result: sent, failed (503), limited (429)."),
         ("latchkey_breach_check_failures_total", "Breached-password checks that failed (the password was accepted)."),
         (
             "latchkey_auth_cache_lookups_total",
