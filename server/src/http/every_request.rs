@@ -28,7 +28,8 @@ use axum::response::Response;
 use tracing::Instrument;
 
 use crate::http::request_bounds;
-use crate::infra::metrics::{MethodLabel, Metrics, RouteSeries};
+use crate::infra::metrics::route_series::RouteSeries;
+use crate::infra::metrics::{MethodLabel, Metrics};
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 

@@ -13,20 +13,20 @@
 //! `docs/operations.md`.
 
 mod requests;
+pub mod route_series;
 
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
-use ::metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Level, Metadata, Recorder, SharedString};
+use ::metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Recorder, SharedString};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
 use crate::infra::config::Limit;
 use crate::infra::db::Db;
 use crate::infra::passwords::{GateMetrics, Hasher};
 
-pub use requests::{MethodLabel, RouteSeries, UNMATCHED};
-
-static METADATA: Metadata<'static> = Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
+use requests::METADATA;
+pub use requests::{MethodLabel, UNMATCHED};
 
 /// Request latency buckets, in seconds: `GET /api/auth/me/` answers in well under a millisecond, a
 /// login hashes for tens of milliseconds, and the request timeout is 30 seconds by default.
