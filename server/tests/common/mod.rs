@@ -15,7 +15,8 @@
 //! - [`orgs`]: an organization with a member in each role;
 //! - [`soft_key`]: a software WebAuthn authenticator that registers and signs like a browser's;
 //! - [`passkeys`]: a server with passkeys on, passkeys added, and the sign-in ceremonies;
-//! - [`oidc_fake`]: a real OpenID provider on a local port whose ID tokens can be made bad, and
+//! - [`oidc_fake`]: a real OpenID provider on a local port whose ID tokens can be made bad (scripted
+//!   through [`oidc_script`]), and
 //!   [`github_fake`]: a GitHub stand-in on GitHub's paths, for social login;
 //! - [`social`]: a server with those providers, and the steps of a social sign-in;
 //! - [`range_fake`]: a breached-password range API (Have I Been Pwned's protocol) on a local port;
@@ -38,6 +39,7 @@ pub mod login;
 pub mod mail;
 pub mod mfa;
 pub mod oidc_fake;
+pub mod oidc_script;
 pub mod orgs;
 pub mod passkeys;
 pub mod range_fake;
