@@ -157,6 +157,8 @@ async function newUser(browser) {
   assert.equal((await replayed.json()).code, "social_state_invalid");
   await run(page, () => client.logout());
   await page.goto(address);
+  // The page's module (the wasm package first) defines its helpers after the load event may fire.
+  await page.waitForSelector("body[data-ready]", { state: "attached" });
   await run(page, (kept) => sessionStorage.setItem("latchkey.social", kept), binding); // the same tab's binding
   const reused = await complete(page);
   assert.deepEqual([reused.error?.status, reused.error?.code], [401, "login_code_invalid"], JSON.stringify(reused));
