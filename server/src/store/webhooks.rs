@@ -140,14 +140,10 @@ pub async fn update(state: &AppState, id: i64, change: &Change<'_>) -> Result<Op
     row.as_ref().map(from_row).transpose()
 }
 
-/// Deletes endpoint `id` and its deliveries (the foreign key cascades); whether there was one.
+/// Deletes endpoint `id` and, by the foreign key's cascade (on for every SQLite connection of
+/// `crate::infra::db`), its deliveries; whether there was one.
 pub async fn delete(state: &AppState, id: i64) -> Result<bool, ApiError> {
-    // SQLite enforces the cascade only with foreign keys on (every connection has them); saying
-    // it here keeps the outbox clean whatever the connection.
-    let mut tx = state.db.pool.begin().await?;
-    sqlx::query("DELETE FROM webhook_deliveries WHERE endpoint_id = $1").bind(id).execute(&mut *tx).await?;
-    let done = sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1").bind(id).execute(&mut *tx).await?;
-    tx.commit().await?;
+    let done = sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1").bind(id).execute(&state.db.pool).await?;
     Ok(done.rows_affected() > 0)
 }
 

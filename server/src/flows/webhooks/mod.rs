@@ -18,35 +18,32 @@ pub use crate::store::webhooks::{Change, Endpoint, MAX_ENDPOINTS};
 /// The longest endpoint URL, in characters.
 pub const URL_MAX: usize = 2048;
 
-/// Why a URL cannot be an endpoint, as the `url` field's error says it.
-pub(crate) fn url_problem(state: &AppState, text: &str) -> Option<String> {
-    let Ok(url) = Url::parse(text) else { return Some("Enter a valid URL.".into()) };
+/// `text` as an endpoint URL, or why it cannot be one, as the `url` field's error says it.
+fn endpoint_url(state: &AppState, text: &str) -> Result<Url, String> {
+    let Ok(url) = Url::parse(text) else { return Err("Enter a valid URL.".into()) };
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Some("Enter a valid URL.".into());
+        return Err("Enter a valid URL.".into());
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Some(
-            "Put no user name or password in the URL: deliveries are signed with the endpoint's secret.".into(),
-        );
+        return Err("Put no user name or password in the URL: deliveries are signed with the endpoint's secret.".into());
     }
     if !state.webhooks.may_call(&url) {
-        return Some(NOT_PUBLIC.into());
+        return Err(NOT_PUBLIC.into());
     }
-    None
+    Ok(url)
 }
 
 /// The refusal of a private, loopback or plain-http target.
 const NOT_PUBLIC: &str = "Webhooks are sent to https URLs on public addresses only \
                           (LATCHKEY_WEBHOOK_ALLOW_PRIVATE=1 allows private ones).";
 
-/// [`url_problem`], and a name that resolves to a private address now (it is checked again at
-/// every delivery, whatever it resolves to then).
+/// Why `text` cannot be an endpoint URL ([`endpoint_url`]), including a name that resolves to a
+/// private address now (it is checked again at every delivery, whatever it resolves to then).
 pub(crate) async fn check_url(state: &AppState, text: &str) -> Option<String> {
-    if let Some(problem) = url_problem(state, text) {
-        return Some(problem);
+    match endpoint_url(state, text) {
+        Err(problem) => Some(problem),
+        Ok(url) => state.webhooks.resolves_to_private(&url).await.then(|| NOT_PUBLIC.into()),
     }
-    let url = Url::parse(text).ok()?;
-    state.webhooks.resolves_to_private(&url).await.then(|| NOT_PUBLIC.into())
 }
 
 /// Who changed an endpoint: the staff member, filed as the event's user.
